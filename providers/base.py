@@ -1,0 +1,60 @@
+"""The small protocol every adapter implements, and the settings the CLI hands it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from scanner.model import CollectedItem, CollectionError, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """What the user asked for, for every provider; each adapter reads its own fields.
+
+    Endpoint overrides exist for private endpoints and local test servers; AWS has none here on
+    purpose: boto3's own ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` resolution is left
+    alone.
+    """
+
+    # AWS
+    profile: str | None = None
+    regions: tuple[str, ...] = ()  # empty: every region enabled for the account
+    role_arn: str | None = None
+    org_role: str | None = None
+    accounts: tuple[str, ...] = ()
+    # Azure
+    subscriptions: tuple[str, ...] = ()  # empty: every subscription the credential can see
+    azure_cloud: str = "public"  # public | usgov | china
+    azure_endpoint: str | None = None
+    # GCP
+    projects: tuple[str, ...] = ()  # empty: every project the credential can see
+    gcp_endpoint: str | None = None
+    # All
+    max_workers: int = 8
+    demo_stage: str = "baseline"  # demo estate: baseline | changed
+
+
+# Called with (scope label, done, total) as scopes finish; the CLI draws a progress bar with it.
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class Provider(Protocol):
+    """One cloud. Construction is cheap and does no I/O; credentials are resolved lazily."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: ProviderSettings) -> None: ...
+
+    def discover_scopes(self) -> Iterable[Scope | CollectionError]:
+        """The scopes to collect (account x region, subscription, project).
+
+        A scope that cannot even be listed (an account whose role cannot be assumed) is yielded
+        as a CollectionError so it is reported, never silently skipped.
+        """
+        ...
+
+    def collect(self, scope: Scope) -> Iterator[CollectedItem]:
+        """Everything in one scope; failures are yielded as CollectionError, never raised."""
+        ...

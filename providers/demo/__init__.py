@@ -1,0 +1,45 @@
+"""The built-in demo estate: raw payloads shaped exactly like the three clouds' API responses,
+passed through the same normalizers as live data. No credentials, no network.
+
+Each cloud contributes ``providers/demo/<cloud>.py`` with ``estate(stage)`` returning
+``[(Scope, raw)]``; ``raw`` is what that cloud's fetch half would have returned for the scope,
+and ``providers.<cloud>.normalize_scope(scope, raw)`` turns it into model objects. Stage
+``baseline`` is the estate as its owners left it; ``changed`` is the same estate after an
+adversary's T1562.007-style changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import ClassVar
+
+from providers.base import ProviderSettings
+from scanner.errors import ConfigError
+from scanner.model import CollectedItem, Scope
+
+STAGES = ("baseline", "changed")
+DEMO_CLOUDS = ("aws", "azure", "gcp")
+
+
+class DemoProvider:
+    name: ClassVar[str] = "demo"
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        if settings.demo_stage not in STAGES:
+            raise ConfigError(
+                f"unknown demo stage {settings.demo_stage!r}", f"use one of: {', '.join(STAGES)}"
+            )
+        self._stage = settings.demo_stage
+        self._raw: dict[tuple[str, str, str], dict] = {}
+
+    def discover_scopes(self) -> Iterator[Scope]:
+        for cloud in DEMO_CLOUDS:
+            estate = importlib.import_module(f"providers.demo.{cloud}").estate(self._stage)
+            for scope, raw in estate:
+                self._raw[scope.key] = raw
+                yield scope
+
+    def collect(self, scope: Scope) -> Iterator[CollectedItem]:
+        adapter = importlib.import_module(f"providers.{scope.provider}")
+        yield from adapter.normalize_scope(scope, self._raw[scope.key])

@@ -1,0 +1,388 @@
+"""Port interval sets, protocol names and address-space coverage.
+
+Everything that decides "which ports" or "which sources" is computed here from numbers, never by
+comparing strings: a rule open on ``20-25`` covers SMTP, and ``0.0.0.0/1`` plus ``128.0.0.0/1``
+is as open to the internet as ``0.0.0.0/0``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_PORT = 65535
+
+Interval = tuple[int, int]
+
+
+def _merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+    """Sort and coalesce inclusive integer intervals (adjacent ones join: 1-2 and 3-4 is 1-4)."""
+    ordered = sorted((lo, hi) for lo, hi in intervals if lo <= hi)
+    merged: list[list[int]] = []
+    for lo, hi in ordered:
+        if merged and lo <= merged[-1][1] + 1:
+            if hi > merged[-1][1]:
+                merged[-1][1] = hi
+        else:
+            merged.append([lo, hi])
+    return tuple((lo, hi) for lo, hi in merged)
+
+
+def _intersect(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def _subtract(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    out: list[Interval] = []
+    j = 0
+    for lo, hi in a:
+        cur = lo
+        while j < len(b) and b[j][1] < cur:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] <= hi:
+            if b[k][0] > cur:
+                out.append((cur, b[k][0] - 1))
+            cur = max(cur, b[k][1] + 1)
+            if cur > hi:
+                break
+            k += 1
+        if cur <= hi:
+            out.append((cur, hi))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class PortSet:
+    """A set of ports as sorted, disjoint, non-adjacent inclusive intervals within 0-65535."""
+
+    intervals: tuple[Interval, ...] = ()
+
+    def __post_init__(self) -> None:
+        normalized = _merge(self.intervals)
+        for lo, hi in normalized:
+            if lo < 0 or hi > MAX_PORT:
+                raise ValueError(f"port interval {lo}-{hi} is outside 0-{MAX_PORT}")
+        object.__setattr__(self, "intervals", normalized)
+
+    @classmethod
+    def all(cls) -> PortSet:
+        return ALL_PORTS
+
+    @classmethod
+    def empty(cls) -> PortSet:
+        return NO_PORTS
+
+    @classmethod
+    def of(cls, *items: int | Interval) -> PortSet:
+        """``PortSet.of(22, (1000, 2000))``."""
+        return cls(tuple((i, i) if isinstance(i, int) else (i[0], i[1]) for i in items))
+
+    @classmethod
+    def parse(cls, text: str) -> PortSet:
+        """Parse ``"all"``, ``"*"``, ``"22"``, ``"1000-2000"`` or a comma-separated mix."""
+        return _parse_ports(text.strip())
+
+    def is_all(self) -> bool:
+        return self.intervals == ((0, MAX_PORT),)
+
+    def is_empty(self) -> bool:
+        return not self.intervals
+
+    def count(self) -> int:
+        return sum(hi - lo + 1 for lo, hi in self.intervals)
+
+    def __contains__(self, port: int) -> bool:
+        return any(lo <= port <= hi for lo, hi in self.intervals)
+
+    def __bool__(self) -> bool:
+        return bool(self.intervals)
+
+    def union(self, other: PortSet) -> PortSet:
+        return PortSet(self.intervals + other.intervals)
+
+    def intersection(self, other: PortSet) -> PortSet:
+        return PortSet(_intersect(self.intervals, other.intervals))
+
+    def difference(self, other: PortSet) -> PortSet:
+        return PortSet(_subtract(self.intervals, other.intervals))
+
+    def overlaps(self, other: PortSet) -> bool:
+        return bool(_intersect(self.intervals, other.intervals))
+
+    def covers(self, other: PortSet) -> bool:
+        return not _subtract(other.intervals, self.intervals)
+
+    __or__ = union
+    __and__ = intersection
+    __sub__ = difference
+
+    def to_list(self) -> list[str]:
+        """JSON form: ``["22", "1000-2000"]``; all ports is ``["0-65535"]``."""
+        return [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.intervals]
+
+    @classmethod
+    def from_list(cls, items: Iterable[str]) -> PortSet:
+        return cls(tuple(_parse_interval(str(i)) for i in items))
+
+    def __str__(self) -> str:
+        if self.is_all():
+            return "all"
+        return ",".join(self.to_list()) if self.intervals else "none"
+
+
+ALL_PORTS = PortSet(((0, MAX_PORT),))
+NO_PORTS = PortSet(())
+
+
+def _parse_interval(text: str) -> Interval:
+    text = text.strip()
+    if "-" in text:
+        lo_text, _, hi_text = text.partition("-")
+        lo, hi = int(lo_text), int(hi_text)
+    else:
+        lo = hi = int(text)
+    if lo > hi or lo < 0 or hi > MAX_PORT:
+        raise ValueError(f"not a port range: {text!r}")
+    return lo, hi
+
+
+@lru_cache(maxsize=4096)
+def _parse_ports(text: str) -> PortSet:
+    if text in ("", "*", "all", "any", "Any"):
+        return ALL_PORTS
+    return PortSet(tuple(_parse_interval(part) for part in text.split(",") if part.strip()))
+
+
+# --- protocols --------------------------------------------------------------------------------
+
+ALL_PROTOCOLS = "all"
+
+# IANA protocol numbers for the names the three clouds use.
+PROTOCOL_NUMBERS: dict[str, int] = {
+    "icmp": 1,
+    "igmp": 2,
+    "ipip": 4,
+    "tcp": 6,
+    "udp": 17,
+    "gre": 47,
+    "esp": 50,
+    "ah": 51,
+    "icmpv6": 58,
+    "sctp": 132,
+}
+_NAMES_BY_NUMBER = {number: name for name, number in PROTOCOL_NUMBERS.items()}
+
+# Protocols whose rules can restrict ports; for every other protocol a rule admits the whole
+# protocol and its port set is "all" by convention.
+PORT_PROTOCOLS = frozenset({"tcp", "udp", "sctp"})
+
+
+def canonical_protocol(value: str | int) -> str:
+    """One spelling per protocol: ``"6"``, ``6``, ``"TCP"``, ``"Tcp"`` all become ``"tcp"``.
+
+    ``"-1"``, ``"*"`` and ``"all"`` (any case) are every protocol. Numbers without a common name
+    stay as their decimal string so nothing the cloud said is lost.
+    """
+    text = str(value).strip().lower()
+    if text in ("-1", "*", "all", "any"):
+        return ALL_PROTOCOLS
+    if text.isdigit():
+        number = int(text)
+        if not 0 <= number <= 255:
+            raise ValueError(f"not an IP protocol number: {value!r}")
+        return _NAMES_BY_NUMBER.get(number, str(number))
+    if text in ("icmp6", "ipv6-icmp"):
+        return "icmpv6"
+    if text in PROTOCOL_NUMBERS:
+        return text
+    raise ValueError(f"unknown protocol: {value!r}")
+
+
+def protocol_overlaps(a: str, b: str) -> bool:
+    """Whether two canonical protocols share any traffic (``all`` overlaps everything)."""
+    return a == b or ALL_PROTOCOLS in (a, b)
+
+
+def protocol_covers(outer: str, inner: str) -> bool:
+    return outer == ALL_PROTOCOLS or outer == inner
+
+
+# --- addresses --------------------------------------------------------------------------------
+
+IPV4 = 4
+IPV6 = 6
+_FAMILY_SIZE = {IPV4: 2**32, IPV6: 2**128}
+
+# Special-purpose ranges (RFC 6890 and successors) that are not reachable across the internet.
+# "The internet" of a family is everything else; covering it is what "open to the world" means.
+_NON_PUBLIC_V4 = (
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+)
+# Only global unicast (2000::/3) is routed on the IPv6 internet; documentation space is not.
+_PUBLIC_V6 = ("2000::/3",)
+_NON_PUBLIC_V6 = ("2001:db8::/32",)
+
+
+@lru_cache(maxsize=65536)
+def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """Parse a CIDR or a bare address (``10.0.0.1`` is ``10.0.0.1/32``); host bits are ignored."""
+    return ipaddress.ip_network(text.strip(), strict=False)
+
+
+def is_network(text: str) -> bool:
+    try:
+        parse_network(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSet:
+    """A set of addresses of one family as integer intervals."""
+
+    family: int
+    intervals: tuple[Interval, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "intervals", _merge(self.intervals))
+
+    @classmethod
+    def from_cidrs(cls, family: int, cidrs: Iterable[str]) -> AddressSet:
+        spans = []
+        for cidr in cidrs:
+            net = parse_network(cidr)
+            if net.version == family:
+                spans.append((int(net.network_address), int(net.broadcast_address)))
+        return cls(family, tuple(spans))
+
+    def count(self) -> int:
+        return sum(hi - lo + 1 for lo, hi in self.intervals)
+
+    def intersection(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.family, _intersect(self.intervals, other.intervals))
+
+    def difference(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.family, _subtract(self.intervals, other.intervals))
+
+    def union(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.family, self.intervals + other.intervals)
+
+    def covers(self, other: AddressSet) -> bool:
+        return not _subtract(other.intervals, self.intervals)
+
+    def is_empty(self) -> bool:
+        return not self.intervals
+
+    def to_cidrs(self) -> list[str]:
+        """The smallest list of CIDRs that spells this set exactly."""
+        make = ipaddress.IPv4Address if self.family == IPV4 else ipaddress.IPv6Address
+        out: list[str] = []
+        for lo, hi in self.intervals:
+            out.extend(str(n) for n in ipaddress.summarize_address_range(make(lo), make(hi)))
+        return out
+
+
+def _public_space(family: int) -> AddressSet:
+    if family == IPV4:
+        whole = AddressSet(IPV4, ((0, _FAMILY_SIZE[IPV4] - 1),))
+        return whole.difference(AddressSet.from_cidrs(IPV4, _NON_PUBLIC_V4))
+    return AddressSet.from_cidrs(IPV6, _PUBLIC_V6).difference(
+        AddressSet.from_cidrs(IPV6, _NON_PUBLIC_V6)
+    )
+
+
+PUBLIC_SPACE = {IPV4: _public_space(IPV4), IPV6: _public_space(IPV6)}
+PUBLIC_SIZE = {family: space.count() for family, space in PUBLIC_SPACE.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How much of the internet (the public space of each family) a set of CIDRs covers."""
+
+    ipv4_public: int
+    ipv6_public: int
+
+    @property
+    def internet_v4(self) -> bool:
+        return self.ipv4_public == PUBLIC_SIZE[IPV4]
+
+    @property
+    def internet_v6(self) -> bool:
+        return self.ipv6_public == PUBLIC_SIZE[IPV6]
+
+    @property
+    def internet(self) -> bool:
+        """Open to the whole internet on at least one family."""
+        return self.internet_v4 or self.internet_v6
+
+    def fraction(self, family: int) -> float:
+        covered = self.ipv4_public if family == IPV4 else self.ipv6_public
+        return covered / PUBLIC_SIZE[family]
+
+    def is_broad(self, min_v4_prefix: int = 8, min_v6_prefix: int = 32) -> bool:
+        """Covers at least as many public addresses as one IPv4 /min_v4_prefix (or IPv6) does."""
+        return (
+            self.ipv4_public >= 2 ** (32 - min_v4_prefix)
+            or self.ipv6_public >= 2 ** (128 - min_v6_prefix)
+        )
+
+
+@lru_cache(maxsize=65536)
+def coverage(cidrs: tuple[str, ...]) -> Coverage:
+    """Public addresses covered by ``cidrs`` per family (unparseable entries count as none)."""
+    return Coverage(
+        ipv4_public=AddressSet.from_cidrs(IPV4, cidrs).intersection(PUBLIC_SPACE[IPV4]).count(),
+        ipv6_public=AddressSet.from_cidrs(IPV6, cidrs).intersection(PUBLIC_SPACE[IPV6]).count(),
+    )
+
+
+def cidrs_cover(outer: Iterable[str], inner: Iterable[str]) -> bool:
+    """Whether the addresses of ``outer`` include every address of ``inner`` (both families)."""
+    outer, inner = tuple(outer), tuple(inner)
+    return all(
+        AddressSet.from_cidrs(family, outer).covers(AddressSet.from_cidrs(family, inner))
+        for family in (IPV4, IPV6)
+    )
+
+
+def cidrs_overlap(a: Iterable[str], b: Iterable[str]) -> bool:
+    a, b = tuple(a), tuple(b)
+    return any(
+        not AddressSet.from_cidrs(family, a)
+        .intersection(AddressSet.from_cidrs(family, b))
+        .is_empty()
+        for family in (IPV4, IPV6)
+    )
+
+
+def address_in(address: str, cidrs: Iterable[str]) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in parse_network(c) for c in cidrs if parse_network(c).version == ip.version)
