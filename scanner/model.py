@@ -940,3 +940,96 @@ class DriftItem:
             newly_exposed=tuple(dict(n) for n in data.get("newly_exposed", ())),
             attribution=tuple(Attribution.from_dict(a) for a in data.get("attribution", ())),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PathStep:
+    """One layer an exposure passed through, and what decided there."""
+
+    layer: str  # route | aws_network_acl | aws_security_group | azure_nsg_subnet | azure_nsg_nic |
+    #            gcp_hierarchical_policy | gcp_network_policy | gcp_vpc_firewall | implied
+    decision: str  # allow | deny | goto_next | no_match | absent (no rule set at this layer)
+    rule_set_id: str | None = None
+    rule_id: str | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "decision": self.decision,
+            "rule_set_id": self.rule_set_id,
+            "rule_id": self.rule_id,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PathStep:
+        return cls(
+            data["layer"],
+            data["decision"],
+            data.get("rule_set_id"),
+            data.get("rule_id"),
+            data.get("note", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Traffic the internet (or a broad public range) can actually get to one asset."""
+
+    asset_id: str
+    provider: str
+    account: str
+    region: str
+    source: str  # internet | broad
+    family: str  # ipv4 | ipv6
+    protocol: str
+    ports: PortSet
+    services: tuple[str, ...] = ()  # catalogue keys the ports cover
+    via: str = "public_ip"  # public_ip | ipv6 | load_balancer
+    path: tuple[PathStep, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "asset_id": self.asset_id,
+            "provider": self.provider,
+            "account": self.account,
+            "region": self.region,
+            "source": self.source,
+            "family": self.family,
+            "protocol": self.protocol,
+            "ports": self.ports.to_list(),
+            "services": list(self.services),
+            "via": self.via,
+            "path": [p.to_dict() for p in self.path],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Exposure:
+        return cls(
+            asset_id=data["asset_id"],
+            provider=data["provider"],
+            account=data["account"],
+            region=data["region"],
+            source=data["source"],
+            family=data["family"],
+            protocol=data["protocol"],
+            ports=PortSet.from_list(data["ports"]),
+            services=_tuple(data.get("services")),
+            via=data.get("via", "public_ip"),
+            path=tuple(PathStep.from_dict(p) for p in data.get("path", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """Everything a reporter renders: one finished scan (or diff) and what was judged of it."""
+
+    snapshot: Snapshot
+    findings: tuple[Finding, ...] = ()
+    drift: tuple[DriftItem, ...] = ()
+    exposures: tuple[Exposure, ...] = ()
+    baseline_name: str | None = None
+    baseline_snapshot_id: str | None = None
+    tool_version: str = ""
+    generated_at: datetime | None = None
