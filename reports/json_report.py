@@ -1,0 +1,50 @@
+"""The versioned JSON contract (documented in the README)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reports.summary import scope_rows, summary
+from scanner import TOOL_NAME
+from scanner.model import ScanReport
+
+JSON_SCHEMA_VERSION = 1
+
+
+def to_document(report: ScanReport) -> dict[str, Any]:
+    snapshot = report.snapshot
+    return {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": report.tool_version},
+        "generated_at": report.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if report.generated_at else None,
+        "snapshot": {
+            "id": snapshot.snapshot_id,
+            "taken_at": snapshot.to_dict()["taken_at"],
+            "scopes": scope_rows(report),
+        },
+        "baseline": {"name": report.baseline_name, "snapshot_id": report.baseline_snapshot_id}
+        if report.baseline_snapshot_id else None,
+        "findings": [f.to_dict() for f in report.findings],
+        "drift": [d.to_dict() for d in report.drift],
+        "exposure": [e.to_dict() for e in report.exposures],
+        "errors": [
+            {
+                "provider": e.provider,
+                "scope": e.scope_label(),
+                "account": e.account,
+                "region": e.region,
+                "resource_type": e.resource_type,
+                "code": e.code,
+                "reason": e.reason,
+                "hint": e.hint,
+            }
+            for e in snapshot.errors
+        ],
+        "summary": summary(report),
+    }
+
+
+def render(report: ScanReport) -> str:
+    return json.dumps(to_document(report), sort_keys=True, indent=2, ensure_ascii=False) + "\n"

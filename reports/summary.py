@@ -1,0 +1,64 @@
+"""Figures every reporter shows: counts by severity, scope status, drift by effect."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from scanner.model import ScanReport, Severity
+
+
+def scope_rows(report: ScanReport) -> list[dict[str, Any]]:
+    """One row per scope with its status and the first error that explains it."""
+    snapshot = report.snapshot
+    rows = []
+    for scope in snapshot.scopes:
+        status = snapshot.scope_status(scope)
+        errors = [
+            e for e in snapshot.errors
+            if (e.provider, e.account) == (scope.provider, scope.account)
+            and e.region in ("", scope.region)
+        ]
+        rows.append({
+            **scope.to_dict(),
+            "status": status,
+            "error": "; ".join(
+                f"{e.resource_type + ': ' if e.resource_type else ''}{e.reason}" for e in errors
+            ) or None,
+        })
+    return rows
+
+
+def summary(report: ScanReport) -> dict[str, Any]:
+    snapshot = report.snapshot
+    active = [f for f in report.findings if not f.suppressed]
+    by_severity = Counter(f.severity.value for f in active)
+    statuses = Counter(row["status"] for row in scope_rows(report))
+    return {
+        "scopes": {"total": len(snapshot.scopes), **{k: statuses.get(k, 0)
+                                                     for k in ("ok", "partial", "failed")}},
+        "rule_sets": len(snapshot.rule_sets),
+        "rules": snapshot.rule_count(),
+        "assets": len(snapshot.assets),
+        "findings": {s.value: by_severity.get(s.value, 0) for s in reversed(Severity)},
+        "suppressed": len(report.findings) - len(active),
+        "drift": dict(sorted(Counter(d.effect.value for d in report.drift).items())),
+        "exposed_assets": len({e.asset_id for e in report.exposures}),
+        "complete": snapshot.complete,
+    }
+
+
+def summary_line(report: ScanReport) -> str:
+    s = summary(report)
+    findings = ", ".join(f"{n} {k}" for k, n in s["findings"].items() if n) or "none"
+    drift = ", ".join(f"{n} {k}" for k, n in s["drift"].items()) or "none"
+    scopes = s["scopes"]
+    not_read = scopes["failed"] + scopes["partial"]
+    line = (
+        f"{scopes['total']} scopes ({scopes['ok']} ok, {not_read} not fully read), "
+        f"{s['rule_sets']} rule sets, {s['rules']} rules, {s['assets']} assets; "
+        f"findings: {findings}; drift: {drift}"
+    )
+    if not_read:
+        line += " -- INCOMPLETE: some scopes could not be read, see errors"
+    return line

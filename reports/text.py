@@ -1,0 +1,22 @@
+"""Making untrusted strings (rule descriptions, names, tags) safe to show."""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: object, limit: int | None = None) -> str:
+    """Replace control characters (terminal escape sequences included) with '?'."""
+    out = _CONTROL.sub("?", str(text)).replace("\n", " ")
+    if limit is not None and len(out) > limit:
+        out = out[: limit - 1] + "…"
+    return out
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not evaluate: a leading formula character gets a quote."""
+    text = "" if value is None else printable(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text

@@ -1,0 +1,109 @@
+"""A small static ATT&CK table: T1562.007 and the control-plane operations behind it."""
+
+from __future__ import annotations
+
+from scanner.model import ChangeKind, RuleSetKind
+
+TECHNIQUE = "T1562.007"
+TECHNIQUE_NAME = "Impair Defenses: Disable or Modify Cloud Firewall"
+TACTIC = "TA0005"  # Defense Evasion
+RULE_MODIFICATION = "Firewall Rule Modification"
+FIREWALL_DISABLE = "Firewall Disable"
+
+# Changes that switch protection off rather than edit it map to the "Firewall Disable" component.
+_DISABLING = {
+    ChangeKind.RULE_DISABLED,
+    ChangeKind.RULE_SET_DELETED,
+    ChangeKind.ATTACHMENT_REMOVED,
+    ChangeKind.IP_LIST_ADDED,
+    ChangeKind.IP_LIST_CHANGED,
+}
+
+_SG_RULE = (
+    "AuthorizeSecurityGroupIngress",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "ModifySecurityGroupRules",
+)
+_NACL_RULE = ("CreateNetworkAclEntry", "ReplaceNetworkAclEntry", "DeleteNetworkAclEntry")
+_NSG_RULE = (
+    "Microsoft.Network/networkSecurityGroups/securityRules/write",
+    "Microsoft.Network/networkSecurityGroups/securityRules/delete",
+    "Microsoft.Network/networkSecurityGroups/write",
+)
+_GCP_VPC = ("v1.compute.firewalls.insert", "v1.compute.firewalls.patch",
+            "v1.compute.firewalls.update", "v1.compute.firewalls.delete")
+_GCP_POLICY_RULE = ("compute.firewallPolicies.addRule", "compute.firewallPolicies.patchRule",
+                    "compute.firewallPolicies.removeRule")
+_GCP_NET_POLICY_RULE = ("compute.networkFirewallPolicies.addRule",
+                        "compute.networkFirewallPolicies.patchRule",
+                        "compute.networkFirewallPolicies.removeRule",
+                        "compute.regionNetworkFirewallPolicies.addRule",
+                        "compute.regionNetworkFirewallPolicies.patchRule",
+                        "compute.regionNetworkFirewallPolicies.removeRule")
+
+_RULE_OPS: dict[RuleSetKind, tuple[str, ...]] = {
+    RuleSetKind.AWS_SECURITY_GROUP: _SG_RULE,
+    RuleSetKind.AWS_NETWORK_ACL: _NACL_RULE,
+    RuleSetKind.AZURE_NSG: _NSG_RULE,
+    RuleSetKind.GCP_VPC_FIREWALL: _GCP_VPC,
+    RuleSetKind.GCP_HIERARCHICAL_POLICY: _GCP_POLICY_RULE,
+    RuleSetKind.GCP_NETWORK_POLICY: _GCP_NET_POLICY_RULE,
+}
+_SET_OPS: dict[RuleSetKind, tuple[str, ...]] = {
+    RuleSetKind.AWS_SECURITY_GROUP: ("CreateSecurityGroup", "DeleteSecurityGroup"),
+    RuleSetKind.AWS_NETWORK_ACL: ("CreateNetworkAcl", "DeleteNetworkAcl"),
+    RuleSetKind.AZURE_NSG: ("Microsoft.Network/networkSecurityGroups/write",
+                            "Microsoft.Network/networkSecurityGroups/delete"),
+    RuleSetKind.GCP_VPC_FIREWALL: _GCP_VPC,
+    RuleSetKind.GCP_HIERARCHICAL_POLICY: ("compute.firewallPolicies.insert",
+                                          "compute.firewallPolicies.delete"),
+    RuleSetKind.GCP_NETWORK_POLICY: ("compute.networkFirewallPolicies.insert",
+                                     "compute.networkFirewallPolicies.delete"),
+}
+_ATTACH_OPS: dict[RuleSetKind, tuple[str, ...]] = {
+    RuleSetKind.AWS_SECURITY_GROUP: ("ModifyNetworkInterfaceAttribute",
+                                     "ModifyInstanceAttribute", "RunInstances"),
+    RuleSetKind.AWS_NETWORK_ACL: ("ReplaceNetworkAclAssociation",),
+    RuleSetKind.AZURE_NSG: ("Microsoft.Network/networkInterfaces/write",
+                            "Microsoft.Network/virtualNetworks/subnets/write"),
+    RuleSetKind.GCP_VPC_FIREWALL: ("compute.instances.setTags",
+                                   "compute.instances.setServiceAccount"),
+    RuleSetKind.GCP_HIERARCHICAL_POLICY: ("compute.firewallPolicies.addAssociation",
+                                          "compute.firewallPolicies.removeAssociation"),
+    RuleSetKind.GCP_NETWORK_POLICY: ("compute.networkFirewallPolicies.addAssociation",
+                                     "compute.networkFirewallPolicies.removeAssociation"),
+}
+GUARDDUTY_OPS = ("CreateIPSet", "UpdateIPSet", "DeleteIPSet")
+GCP_ENFORCEMENT_OPS = ("v1.compute.networks.patch", "v1.compute.networks.update")
+
+_RULE_CHANGES = {
+    ChangeKind.RULE_ADDED,
+    ChangeKind.RULE_REMOVED,
+    ChangeKind.RULE_MODIFIED,
+    ChangeKind.RULE_ENABLED,
+    ChangeKind.RULE_DISABLED,
+    ChangeKind.PRIORITY_CHANGED,
+}
+_ATTACH_CHANGES = {ChangeKind.ATTACHMENT_ADDED, ChangeKind.ATTACHMENT_REMOVED}
+_IP_LIST_CHANGES = {ChangeKind.IP_LIST_ADDED, ChangeKind.IP_LIST_CHANGED, ChangeKind.IP_LIST_REMOVED}
+
+
+def operations(change: ChangeKind, kind: RuleSetKind | None) -> tuple[str, ...]:
+    """The control-plane operations that can make ``change`` on a rule set of ``kind``."""
+    if change in _IP_LIST_CHANGES:
+        return GUARDDUTY_OPS
+    if change is ChangeKind.ENFORCEMENT_ORDER_CHANGED:
+        return GCP_ENFORCEMENT_OPS
+    if kind is None:
+        return ()
+    if change in _RULE_CHANGES:
+        return _RULE_OPS[kind]
+    if change in _ATTACH_CHANGES:
+        return _ATTACH_OPS[kind]
+    return _SET_OPS[kind]
+
+
+def detection_component(change: ChangeKind) -> str:
+    return FIREWALL_DISABLE if change in _DISABLING else RULE_MODIFICATION

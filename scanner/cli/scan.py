@@ -1,0 +1,91 @@
+"""``cloudwall scan``: collect live state, judge it, compare with a baseline, report."""
+
+from __future__ import annotations
+
+import click
+
+from providers import provider_names
+from providers.base import ProviderSettings
+from reports import format_names
+from reports.summary import summary_line
+from scanner.cli.common import exit_code, open_store, parse_severity, write_report
+from scanner.cli.progress import terminal_progress
+from scanner.engine import ScanRequest, run_scan
+from scanner.errors import ConfigError
+
+AZURE_CLOUDS = ("public", "usgov", "china")
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Accept both ``--regions a,b`` and repeated flags."""
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+def register(main: click.Group) -> None:
+    main.add_command(scan)
+
+
+@click.command()
+@click.option("--provider", "providers", multiple=True, required=True,
+              type=click.Choice(provider_names()), help="Cloud to scan (repeatable).")
+@click.option("--profile", help="AWS: named profile from the shared config.")
+@click.option("--regions", multiple=True, help="AWS: regions (comma-separated or repeated); "
+              "default every region enabled for the account.")
+@click.option("--role-arn", help="AWS: assume this role first (one account).")
+@click.option("--org-role", help="AWS: assume this role name in every active account of the "
+              "organization.")
+@click.option("--accounts", multiple=True, help="AWS: with --org-role, only these account ids.")
+@click.option("--subscription", "subscriptions", multiple=True,
+              help="Azure: subscription id (repeatable); default all visible.")
+@click.option("--azure-cloud", type=click.Choice(AZURE_CLOUDS), default="public",
+              show_default=True, help="Azure: national cloud.")
+@click.option("--azure-endpoint", envvar="CLOUDWALL_AZURE_ENDPOINT",
+              help="Azure: Resource Manager base URL (env CLOUDWALL_AZURE_ENDPOINT).")
+@click.option("--project", "projects", multiple=True,
+              help="GCP: project id (repeatable); default all visible.")
+@click.option("--gcp-endpoint", envvar="CLOUDWALL_GCP_ENDPOINT",
+              help="GCP: base URL for every Google API called (env CLOUDWALL_GCP_ENDPOINT).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Scopes collected at once.")
+@click.option("--demo-stage", type=click.Choice(["baseline", "changed"]), default="baseline",
+              show_default=True, help="Demo provider: the estate before or after the changes.")
+@click.option("--save", is_flag=True, help="Save the snapshot in the store.")
+@click.option("--baseline", help="Compare with this stored baseline name or snapshot JSON file.")
+@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--fail-on", callback=parse_severity, default=None,
+              help="Exit 1 if a finding or drift item is at or above this severity "
+              "(info, low, medium, high, critical).")
+@click.pass_context
+def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
+         subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
+         demo_stage, save, baseline, fmt, output, fail_on) -> None:
+    """Snapshot live firewall configuration and report on it."""
+    if org_role and role_arn:
+        raise ConfigError("--org-role and --role-arn cannot be combined",
+                          "use --role-arn for one account or --org-role for the organization")
+    if accounts and not org_role:
+        raise ConfigError("--accounts needs --org-role", "add --org-role ROLE_NAME")
+    settings = ProviderSettings(
+        profile=profile,
+        regions=_split(regions),
+        role_arn=role_arn,
+        org_role=org_role,
+        accounts=_split(accounts),
+        subscriptions=_split(subscriptions),
+        azure_cloud=azure_cloud,
+        azure_endpoint=azure_endpoint,
+        projects=_split(projects),
+        gcp_endpoint=gcp_endpoint,
+        max_workers=concurrency,
+        demo_stage=demo_stage,
+    )
+    request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline)
+    store = open_store(ctx) if (save or baseline) else None
+    report = run_scan(request, store, terminal_progress())
+    write_report(report, fmt, output)
+    if save:
+        click.echo(f"saved snapshot {report.snapshot.snapshot_id}", err=True)
+    click.echo(summary_line(report), err=True)
+    ctx.exit(exit_code(report, fail_on))

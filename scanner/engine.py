@@ -1,0 +1,67 @@
+"""The only place that knows the order of steps: collect, save, compare, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from providers import load_provider
+from providers.base import ProgressCallback, ProviderSettings
+from scanner import __version__
+from scanner.collect import collect_snapshot
+from scanner.drift import compare
+from scanner.errors import ConfigError
+from scanner.model import ScanReport, Snapshot
+from scanner.store import Store, read_snapshot_file
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """Everything a scan was asked to do, parsed and checked by the CLI."""
+
+    providers: tuple[str, ...]
+    settings: ProviderSettings = field(default_factory=ProviderSettings)
+    save: bool = False
+    baseline: str | None = None  # a baseline name in the store, or a snapshot JSON file
+
+
+def load_baseline(store: Store | None, ref: str) -> tuple[str, Snapshot]:
+    """A stored baseline by name, or an exported snapshot file (a baseline kept in git)."""
+    path = Path(ref)
+    if path.suffix == ".json" or path.is_file() or store is None:
+        return str(path), read_snapshot_file(path)
+    return ref, store.load_baseline(ref)
+
+
+def run_scan(
+    request: ScanRequest, store: Store | None, progress: ProgressCallback | None = None
+) -> ScanReport:
+    # The baseline is read before any cloud call, so a typo fails fast and costs nothing.
+    baseline = load_baseline(store, request.baseline) if request.baseline else None
+    try:
+        adapters = [load_provider(name)(request.settings) for name in request.providers]
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0]), "see `cloudwall scan --help`") from exc
+    snapshot = collect_snapshot(adapters, request.settings.max_workers, progress)
+    if request.save and store is not None:
+        store.save(snapshot)
+    return analyze(snapshot, baseline)
+
+
+def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None) -> ScanReport:
+    """Judge one snapshot, and compare it with a baseline when one is given."""
+    drift = ()
+    name = baseline_id = None
+    if baseline is not None:
+        name, base = baseline
+        baseline_id = base.snapshot_id
+        drift = tuple(compare(base, snapshot))
+    return ScanReport(
+        snapshot=snapshot,
+        drift=drift,
+        baseline_name=name,
+        baseline_snapshot_id=baseline_id,
+        tool_version=__version__,
+        generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+    )
