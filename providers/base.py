@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Protocol
 
-from scanner.model import CollectedItem, CollectionError, Scope
+from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,11 @@ class ProviderSettings:
     gcp_endpoint: str | None = None
     # All
     max_workers: int = 8
+    # Retries after the first attempt for throttling and transient errors (0 turns them off,
+    # as the tests do); None leaves each SDK's own default (AWS: adaptive mode).
+    max_retries: int | None = None
+    # Seconds to wait for one HTTP request before the scope is recorded as timed out.
+    request_timeout: float = 60.0
     demo_stage: str = "baseline"  # demo estate: baseline | changed
 
 
@@ -57,4 +63,15 @@ class Provider(Protocol):
 
     def collect(self, scope: Scope) -> Iterator[CollectedItem]:
         """Everything in one scope; failures are yielded as CollectionError, never raised."""
+        ...
+
+    def attribute(
+        self, items: Sequence[DriftItem], since: datetime
+    ) -> Mapping[str, tuple[Attribution, ...]]:
+        """Who made each drift item of this provider, from the cloud's audit log.
+
+        Returns ``drift_id -> attributions``. An item whose lookup failed (no permission,
+        outside the log's retention) gets one ``Attribution`` whose ``unavailable_reason`` says
+        why; it is never silently left out.
+        """
         ...

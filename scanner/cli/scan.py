@@ -47,6 +47,13 @@ def register(main: click.Group) -> None:
               help="GCP: base URL for every Google API called (env CLOUDWALL_GCP_ENDPOINT).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Scopes collected at once.")
+@click.option("--max-retries", type=click.IntRange(0, 20), default=None,
+              envvar="CLOUDWALL_MAX_RETRIES",
+              help="Retries for throttling and transient errors (env CLOUDWALL_MAX_RETRIES; "
+              "default: each SDK's own).")
+@click.option("--timeout", "request_timeout", type=click.FloatRange(0.1, 3600), default=60.0,
+              show_default=True, envvar="CLOUDWALL_TIMEOUT",
+              help="Seconds per HTTP request before a scope is recorded as timed out.")
 @click.option("--demo-stage", type=click.Choice(["baseline", "changed"]), default="baseline",
               show_default=True, help="Demo provider: the estate before or after the changes.")
 @click.option("--save", is_flag=True, help="Save the snapshot in the store.")
@@ -60,7 +67,7 @@ def register(main: click.Group) -> None:
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         demo_stage, save, baseline, fmt, output, fail_on) -> None:
+         max_retries, request_timeout, demo_stage, save, baseline, fmt, output, fail_on) -> None:
     """Snapshot live firewall configuration and report on it."""
     if org_role and role_arn:
         raise ConfigError("--org-role and --role-arn cannot be combined",
@@ -79,6 +86,8 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         projects=_split(projects),
         gcp_endpoint=gcp_endpoint,
         max_workers=concurrency,
+        max_retries=max_retries,
+        request_timeout=request_timeout,
         demo_stage=demo_stage,
     )
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline)

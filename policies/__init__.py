@@ -1,0 +1,1 @@
+"""Policies: what cloudwall judges."""

@@ -1,0 +1,1 @@
+"""Python checks for what a pack cannot say."""

@@ -1,0 +1,214 @@
+"""The Azure part of the demo estate: one subscription, ARM JSON as the REST API returns it.
+
+Changes in the ``changed`` stage (T1562.007-style):
+- NSG ``nsg-web`` (subnet ``web``): security rule ``deny-rdp-internet`` (priority 100, Deny
+  Internet -> 3389) deleted, so ``allow-rdp-any`` (priority 300) now wins.
+- NSG ``nsg-app``: rule ``allow-ssh-bastion`` edited in place: source 10.20.0.0/24 -> Internet.
+- NSG ``nsg-data`` taken off subnet ``data``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from scanner.model import Scope
+
+SUBSCRIPTION = "5f1c2a3b-0000-4c1d-9e2f-0123456789ab"
+RG = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-shop/providers/Microsoft.Network"
+LOCATION = "westeurope"
+
+
+def _rule(nsg: str, name: str, priority: int, access: str, direction: str, protocol: str,
+          ports: str | list[str], source: str | list[str], destination: str = "*",
+          description: str = "", default: bool = False) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "protocol": protocol,
+        "sourcePortRange": "*",
+        "access": access,
+        "priority": priority,
+        "direction": direction,
+        "sourcePortRanges": [],
+        "destinationPortRanges": [],
+        "sourceAddressPrefixes": [],
+        "destinationAddressPrefixes": [],
+        "destinationAddressPrefix": destination,
+    }
+    if isinstance(ports, list):
+        props["destinationPortRanges"] = ports
+    else:
+        props["destinationPortRange"] = ports
+    if isinstance(source, list):
+        props["sourceAddressPrefixes"] = source
+    else:
+        props["sourceAddressPrefix"] = source
+    if description:
+        props["description"] = description
+    kind = "defaultSecurityRules" if default else "securityRules"
+    return {
+        "name": name,
+        "id": f"{RG}/networkSecurityGroups/{nsg}/{kind}/{name}",
+        "etag": 'W/"00000000-0000-0000-0000-000000000000"',
+        "type": f"Microsoft.Network/networkSecurityGroups/{kind}",
+        "properties": props,
+    }
+
+
+def _default_rules(nsg: str) -> list[dict[str, Any]]:
+    """The six rules Azure adds to every NSG."""
+    spec = [
+        ("AllowVnetInBound", 65000, "Allow", "Inbound", "VirtualNetwork", "VirtualNetwork"),
+        ("AllowAzureLoadBalancerInBound", 65001, "Allow", "Inbound", "AzureLoadBalancer", "*"),
+        ("DenyAllInBound", 65500, "Deny", "Inbound", "*", "*"),
+        ("AllowVnetOutBound", 65000, "Allow", "Outbound", "VirtualNetwork", "VirtualNetwork"),
+        ("AllowInternetOutBound", 65001, "Allow", "Outbound", "*", "Internet"),
+        ("DenyAllOutBound", 65500, "Deny", "Outbound", "*", "*"),
+    ]
+    return [_rule(nsg, name, prio, access, direction, "*", "*", src, dst, default=True)
+            for name, prio, access, direction, src, dst in spec]
+
+
+def _nsg(name: str, rules: list[dict[str, Any]], subnets: list[str], nics: list[str]):
+    return {
+        "id": f"{RG}/networkSecurityGroups/{name}",
+        "name": name,
+        "type": "Microsoft.Network/networkSecurityGroups",
+        "location": LOCATION,
+        "tags": {"owner": "shop-team"},
+        "properties": {
+            "provisioningState": "Succeeded",
+            "securityRules": rules,
+            "defaultSecurityRules": _default_rules(name),
+            "subnets": [{"id": f"{RG}/virtualNetworks/vnet-shop/subnets/{s}"} for s in subnets],
+            "networkInterfaces": [{"id": f"{RG}/networkInterfaces/{n}"} for n in nics],
+        },
+    }
+
+
+def _subnet(name: str, prefix: str, nsg: str | None) -> dict[str, Any]:
+    props: dict[str, Any] = {"provisioningState": "Succeeded", "addressPrefix": prefix}
+    if nsg:
+        props["networkSecurityGroup"] = {"id": f"{RG}/networkSecurityGroups/{nsg}"}
+    return {"name": name, "id": f"{RG}/virtualNetworks/vnet-shop/subnets/{name}",
+            "type": "Microsoft.Network/virtualNetworks/subnets", "properties": props}
+
+
+def _nic(name: str, vm: str, subnet: str, private_ip: str, public_ip: str | None,
+         nsg: str | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "privateIPAddress": private_ip,
+        "privateIPAllocationMethod": "Dynamic",
+        "privateIPAddressVersion": "IPv4",
+        "subnet": {"id": f"{RG}/virtualNetworks/vnet-shop/subnets/{subnet}"},
+        "primary": True,
+        "provisioningState": "Succeeded",
+    }
+    if public_ip:
+        config["publicIPAddress"] = {"id": f"{RG}/publicIPAddresses/{public_ip}"}
+    props: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "ipConfigurations": [{"name": "ipconfig1",
+                              "id": f"{RG}/networkInterfaces/{name}/ipConfigurations/ipconfig1",
+                              "properties": config}],
+        "enableIPForwarding": False,
+        "enableAcceleratedNetworking": False,
+        "virtualMachine": {"id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-shop/"
+                                 f"providers/Microsoft.Compute/virtualMachines/{vm}"},
+        "primary": True,
+    }
+    if nsg:
+        props["networkSecurityGroup"] = {"id": f"{RG}/networkSecurityGroups/{nsg}"}
+    return {"name": name, "id": f"{RG}/networkInterfaces/{name}", "location": LOCATION,
+            "type": "Microsoft.Network/networkInterfaces", "properties": props}
+
+
+def _public_ip(name: str, address: str, nic: str, sku: str = "Standard") -> dict[str, Any]:
+    return {
+        "name": name,
+        "id": f"{RG}/publicIPAddresses/{name}",
+        "location": LOCATION,
+        "type": "Microsoft.Network/publicIPAddresses",
+        "sku": {"name": sku, "tier": "Regional"},
+        "properties": {
+            "provisioningState": "Succeeded",
+            "ipAddress": address,
+            "publicIPAddressVersion": "IPv4",
+            "publicIPAllocationMethod": "Static",
+            "idleTimeoutInMinutes": 4,
+            "ipConfiguration": {"id": f"{RG}/networkInterfaces/{nic}/ipConfigurations/ipconfig1"},
+        },
+    }
+
+
+def _base() -> dict[str, Any]:
+    web_rules = [
+        _rule("nsg-web", "deny-rdp-internet", 100, "Deny", "Inbound", "*", "3389", "Internet",
+              description="RDP only through the bastion"),
+        _rule("nsg-web", "allow-https", 200, "Allow", "Inbound", "Tcp", ["80", "443"], "Internet"),
+        _rule("nsg-web", "allow-rdp-any", 300, "Allow", "Inbound", "Tcp", "3389", "*",
+              description="legacy: superseded by deny-rdp-internet"),
+    ]
+    app_rules = [
+        _rule("nsg-app", "allow-ssh-bastion", 100, "Allow", "Inbound", "Tcp", "22",
+              "10.20.0.0/24"),
+        _rule("nsg-app", "allow-web-tier", 110, "Allow", "Inbound", "Tcp", "8080-8090",
+              ["10.20.1.0/24", "10.20.2.0/24"]),
+    ]
+    data_rules = [
+        _rule("nsg-data", "deny-sql-internet", 100, "Deny", "Inbound", "Tcp", "1433",
+              "Internet"),
+        _rule("nsg-data", "allow-sql-app", 200, "Allow", "Inbound", "Tcp", "1433", "*"),
+    ]
+    return {
+        "networkSecurityGroups": [
+            _nsg("nsg-web", web_rules, ["web"], []),
+            _nsg("nsg-app", app_rules, [], ["nic-app-1"]),
+            _nsg("nsg-data", data_rules, ["data"], []),
+        ],
+        "virtualNetworks": [{
+            "name": "vnet-shop",
+            "id": f"{RG}/virtualNetworks/vnet-shop",
+            "location": LOCATION,
+            "type": "Microsoft.Network/virtualNetworks",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "addressSpace": {"addressPrefixes": ["10.20.0.0/16"]},
+                "subnets": [_subnet("bastion", "10.20.0.0/24", None),
+                            _subnet("web", "10.20.1.0/24", "nsg-web"),
+                            _subnet("app", "10.20.2.0/24", None),
+                            _subnet("data", "10.20.3.0/24", "nsg-data")],
+            },
+        }],
+        "networkInterfaces": [
+            _nic("nic-web-1", "vm-web-1", "web", "10.20.1.4", "pip-web-1"),
+            _nic("nic-app-1", "vm-app-1", "app", "10.20.2.4", "pip-app-1", nsg="nsg-app"),
+            _nic("nic-sql-1", "vm-sql-1", "data", "10.20.3.4", "pip-sql-1"),
+        ],
+        "publicIPAddresses": [
+            _public_ip("pip-web-1", "20.50.10.11", "nic-web-1"),
+            _public_ip("pip-app-1", "20.50.10.12", "nic-app-1"),
+            _public_ip("pip-sql-1", "20.50.10.13", "nic-sql-1", sku="Basic"),
+        ],
+        "applicationSecurityGroups": [],
+    }
+
+
+def _apply_changes(raw: dict[str, Any]) -> None:
+    nsgs = {n["name"]: n for n in raw["networkSecurityGroups"]}
+    web = nsgs["nsg-web"]["properties"]
+    web["securityRules"] = [r for r in web["securityRules"] if r["name"] != "deny-rdp-internet"]
+    for rule in nsgs["nsg-app"]["properties"]["securityRules"]:
+        if rule["name"] == "allow-ssh-bastion":
+            rule["properties"]["sourceAddressPrefix"] = "Internet"
+    nsgs["nsg-data"]["properties"]["subnets"] = []
+    for subnet in raw["virtualNetworks"][0]["properties"]["subnets"]:
+        if subnet["name"] == "data":
+            del subnet["properties"]["networkSecurityGroup"]
+
+
+def estate(stage: str) -> list[tuple[Scope, dict[str, Any]]]:
+    raw = copy.deepcopy(_base())
+    if stage == "changed":
+        _apply_changes(raw)
+    return [(Scope("azure", SUBSCRIPTION, "", name="shop-production"), raw)]
