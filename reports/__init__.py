@@ -12,6 +12,7 @@ REGISTRY: dict[str, str] = {
     "json": "reports.json_report:render",
     "csv": "reports.csv_report:render",
     "html": "reports.html:render",
+    "markdown": "reports.markdown:render",
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from reports.summary import summary_line
+from reports.summary import attribution_text, summary_line
+from reports.text import printable
 from scanner.model import ScanReport
 
 _STYLE = (
@@ -14,12 +15,18 @@ _STYLE = (
 )
 
 
+def _text(value: object) -> str:
+    """Escaped for HTML, and without control characters (not allowed in HTML, and a page
+    printed to a terminal must not drive it)."""
+    return escape(printable(value))
+
+
 def _table(headers: list[str], rows: list[list[object]], classes: list[str]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
-        f'<tr class="{escape(cls)}">' + "".join(f"<td>{escape(str(c))}</td>" for c in row)
+        f'<tr class="{escape(cls)}">' + "".join(f"<td>{_text(c)}</td>" for c in row)
         + "</tr>"
-        for row, cls in zip(rows, classes)
+        for row, cls in zip(rows, classes, strict=True)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -29,7 +36,7 @@ def render(report: ScanReport) -> str:
     findings = sorted(report.findings, key=lambda f: -f.severity.rank)
     drift = sorted(report.drift, key=lambda d: -d.severity.rank)
     sections = [
-        f"<h1>cloudwall report</h1><p>Snapshot {escape(snap.snapshot_id)} taken "
+        f"<h1>cloudwall report</h1><p>Snapshot {_text(snap.snapshot_id)} taken "
         f"{escape(snap.to_dict()['taken_at'])}</p><p>{escape(summary_line(report))}</p>",
         "<h2>Findings</h2>" + _table(
             ["severity", "cloud", "policy", "title", "resource", "rule", "suppressed"],
@@ -38,9 +45,11 @@ def render(report: ScanReport) -> str:
               f.suppressed] for f in findings],
             [f.severity.value for f in findings]),
         "<h2>Drift</h2>" + _table(
-            ["severity", "cloud", "effect", "change", "summary", "ATT&CK"],
+            ["severity", "cloud", "effect", "change", "summary", "ATT&CK", "operations", "who",
+             "id"],
             [[d.severity.value, d.provider, d.effect.value, d.change.value, d.summary,
-              " ".join(d.attack)] for d in drift],
+              " ".join(d.attack), " ".join(d.operations), attribution_text(d), d.drift_id]
+             for d in drift],
             [d.severity.value for d in drift]),
         "<h2>Not collected</h2>" + _table(
             ["scope", "code", "reason", "hint"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timezone
 from typing import Any
 
 from reports.summary import scope_rows, summary
@@ -17,7 +18,7 @@ def to_document(report: ScanReport) -> dict[str, Any]:
     return {
         "schema_version": JSON_SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": report.tool_version},
-        "generated_at": report.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        "generated_at": report.generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         if report.generated_at else None,
         "snapshot": {
             "id": snapshot.snapshot_id,
@@ -46,5 +47,16 @@ def to_document(report: ScanReport) -> dict[str, Any]:
     }
 
 
+# json.dumps escapes C0 controls but leaves C1 controls (U+0080-U+009F, which include an 8-bit
+# CSI), bidi overrides, zero-width and line-separator characters raw; escaping them keeps the
+# same JSON value and keeps a report printed to a terminal from driving or disguising it.
+_ESCAPES = {
+    c: f"\\u{c:04x}"
+    for c in [*range(0x7F, 0xA0), *range(0x200B, 0x2010), *range(0x2028, 0x202F),
+              *range(0x2066, 0x206A), 0xFEFF]
+}
+
+
 def render(report: ScanReport) -> str:
-    return json.dumps(to_document(report), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(to_document(report), sort_keys=True, indent=2, ensure_ascii=False)
+    return text.translate(_ESCAPES) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from scanner.model import ScanReport, Severity
+from scanner.model import DriftItem, ScanReport, Severity
 
 
 def scope_rows(report: ScanReport) -> list[dict[str, Any]]:
@@ -62,3 +62,15 @@ def summary_line(report: ScanReport) -> str:
     if not_read:
         line += " -- INCOMPLETE: some scopes could not be read, see errors"
     return line
+
+
+def attribution_text(item: DriftItem) -> str:
+    """Who made a drift item as its audit log says, else why it could not say ("" when
+    attribution was not asked for)."""
+    names = [f"{a.actor} from {a.source_address or '?'} ({a.operation or '?'}"
+             + (f", {a.time:%Y-%m-%dT%H:%M:%SZ})" if a.time else ")")
+             for a in item.attribution if a.actor]
+    if names:
+        return "; ".join(names)
+    reasons = [a.unavailable_reason for a in item.attribution if a.unavailable_reason]
+    return f"unknown: {reasons[0]}" if reasons else ""

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from reports.summary import summary_line
+from reports.summary import attribution_text, summary_line
 from reports.text import printable
-from scanner.model import Finding, Rule, ScanReport
+from scanner.model import DriftItem, Finding, Rule, ScanReport, Severity
+
+
+def _grid(rows: list[list[object]], headers: list[str]) -> str:
+    """Every cell made printable (ids and codes come from the cloud or an imported file too);
+    numparse off, so an id such as ``1e5`` or ``0123`` is shown as the cloud spelled it."""
+    cells = [[printable(cell) for cell in row] for row in rows]
+    return tabulate(cells, headers=headers, disable_numparse=True)
 
 
 def _rule_text(rule: Rule | None) -> str:
@@ -14,7 +21,9 @@ def _rule_text(rule: Rule | None) -> str:
         return ""
     peers = ",".join(p.value for p in rule.peers) or "any"
     ports = "all" if rule.ports.is_all() else str(rule.ports)
-    return f"{rule.direction.value} {rule.action.value} {rule.protocol}:{ports} {peers}"
+    text = f"{rule.direction.value} {rule.action.value} {rule.protocol}:{ports} {peers}"
+    # The rule's own name or id is what a person searches the console for.
+    return f"{rule.native_id}: {text}" if rule.native_id else text
 
 
 def _finding_rows(findings: list[Finding]) -> list[list[str]]:
@@ -27,27 +36,38 @@ def _finding_rows(findings: list[Finding]) -> list[list[str]]:
     ]
 
 
+def _drift_groups(drift) -> list[str]:
+    """One table per (severity, cloud), most severe first."""
+    groups: dict[tuple[Severity, str], list[DriftItem]] = {}
+    for d in sorted(drift, key=lambda d: (-d.severity.rank, d.provider, d.resource_id,
+                                          d.drift_id)):
+        groups.setdefault((d.severity, d.provider), []).append(d)
+    attributed = any(d.attribution for d in drift)
+    headers = ["effect", "change", "what", "ATT&CK", "id"] + (["who"] if attributed else [])
+    out = []
+    for (level, cloud), items in groups.items():
+        rows = [[d.effect.value, d.change.value, printable(d.summary, 110), ",".join(d.attack),
+                 d.drift_id] + ([printable(attribution_text(d), 60)] if attributed else [])
+                for d in items]
+        out.append(f"{level.value.upper()} · {printable(cloud)} ({len(items)})\n"
+                   + _grid(rows, headers=headers))
+    return out
+
+
 def render(report: ScanReport) -> str:
     parts: list[str] = []
     snapshot = report.snapshot
     active = [f for f in report.findings if not f.suppressed]
     if active:
         parts.append("Findings")
-        parts.append(tabulate(_finding_rows(active),
-                              headers=["severity", "cloud", "policy", "title", "resource",
-                                       "rule"]))
+        parts.append(_grid(_finding_rows(active),
+                           headers=["severity", "cloud", "policy", "title", "resource", "rule"]))
     if report.drift:
         title = "Drift"
         if report.baseline_name:
             title += f" since baseline {printable(report.baseline_name)}"
-        parts.append(title + f" ({report.baseline_snapshot_id})")
-        rows = [
-            [d.severity.value.upper(), d.provider, d.effect.value, d.change.value,
-             printable(d.summary, 110), ",".join(d.attack)]
-            for d in sorted(report.drift, key=lambda d: (-d.severity.rank, d.provider))
-        ]
-        parts.append(tabulate(rows, headers=["severity", "cloud", "effect", "change", "what",
-                                             "ATT&CK"]))
+        parts.append(title + f" ({printable(report.baseline_snapshot_id)})")
+        parts.extend(_drift_groups(report.drift))
     elif report.baseline_snapshot_id:
         parts.append(f"No drift since baseline {printable(report.baseline_name or '')}.")
     if report.exposures:
@@ -57,12 +77,12 @@ def render(report: ScanReport) -> str:
              str(e.ports), ",".join(e.services)]
             for e in report.exposures
         ]
-        parts.append(tabulate(rows, headers=["cloud", "asset", "from", "family", "protocol",
-                                             "ports", "services"]))
+        parts.append(_grid(rows, headers=["cloud", "asset", "from", "family", "protocol",
+                                          "ports", "services"]))
     if snapshot.errors:
         parts.append("Not collected (these scopes are unknown, not clean)")
         rows = [[e.scope_label(), e.code, printable(e.reason, 80), printable(e.hint, 60)]
                 for e in snapshot.errors]
-        parts.append(tabulate(rows, headers=["scope", "code", "reason", "what to do"]))
+        parts.append(_grid(rows, headers=["scope", "code", "reason", "what to do"]))
     parts.append(summary_line(report))
     return "\n\n".join(parts) + "\n"

@@ -60,12 +60,14 @@ _SET_OPS: dict[RuleSetKind, tuple[str, ...]] = {
     RuleSetKind.GCP_HIERARCHICAL_POLICY: ("compute.firewallPolicies.insert",
                                           "compute.firewallPolicies.delete"),
     RuleSetKind.GCP_NETWORK_POLICY: ("compute.networkFirewallPolicies.insert",
-                                     "compute.networkFirewallPolicies.delete"),
+                                     "compute.networkFirewallPolicies.delete",
+                                     "compute.regionNetworkFirewallPolicies.insert",
+                                     "compute.regionNetworkFirewallPolicies.delete"),
 }
 _ATTACH_OPS: dict[RuleSetKind, tuple[str, ...]] = {
     RuleSetKind.AWS_SECURITY_GROUP: ("ModifyNetworkInterfaceAttribute",
                                      "ModifyInstanceAttribute", "RunInstances"),
-    RuleSetKind.AWS_NETWORK_ACL: ("ReplaceNetworkAclAssociation",),
+    RuleSetKind.AWS_NETWORK_ACL: ("ReplaceNetworkAclAssociation", "CreateNetworkAcl"),
     RuleSetKind.AZURE_NSG: ("Microsoft.Network/networkInterfaces/write",
                             "Microsoft.Network/virtualNetworks/subnets/write"),
     RuleSetKind.GCP_VPC_FIREWALL: ("compute.instances.setTags",
@@ -73,7 +75,9 @@ _ATTACH_OPS: dict[RuleSetKind, tuple[str, ...]] = {
     RuleSetKind.GCP_HIERARCHICAL_POLICY: ("compute.firewallPolicies.addAssociation",
                                           "compute.firewallPolicies.removeAssociation"),
     RuleSetKind.GCP_NETWORK_POLICY: ("compute.networkFirewallPolicies.addAssociation",
-                                     "compute.networkFirewallPolicies.removeAssociation"),
+                                     "compute.networkFirewallPolicies.removeAssociation",
+                                     "compute.regionNetworkFirewallPolicies.addAssociation",
+                                     "compute.regionNetworkFirewallPolicies.removeAssociation"),
 }
 GUARDDUTY_OPS = ("CreateIPSet", "UpdateIPSet", "DeleteIPSet")
 GCP_ENFORCEMENT_OPS = ("v1.compute.networks.patch", "v1.compute.networks.update")
@@ -87,23 +91,67 @@ _RULE_CHANGES = {
     ChangeKind.PRIORITY_CHANGED,
 }
 _ATTACH_CHANGES = {ChangeKind.ATTACHMENT_ADDED, ChangeKind.ATTACHMENT_REMOVED}
-_IP_LIST_CHANGES = {ChangeKind.IP_LIST_ADDED, ChangeKind.IP_LIST_CHANGED, ChangeKind.IP_LIST_REMOVED}
+_IP_LIST_CHANGES = {ChangeKind.IP_LIST_ADDED, ChangeKind.IP_LIST_CHANGED,
+                    ChangeKind.IP_LIST_REMOVED}
 
 
-def operations(change: ChangeKind, kind: RuleSetKind | None) -> tuple[str, ...]:
-    """The control-plane operations that can make ``change`` on a rule set of ``kind``."""
+_SG_BY_CHANGE = {
+    (ChangeKind.RULE_ADDED, "ingress"): ("AuthorizeSecurityGroupIngress",),
+    (ChangeKind.RULE_ADDED, "egress"): ("AuthorizeSecurityGroupEgress",),
+    (ChangeKind.RULE_REMOVED, "ingress"): ("RevokeSecurityGroupIngress",),
+    (ChangeKind.RULE_REMOVED, "egress"): ("RevokeSecurityGroupEgress",),
+}
+_SG_DESCRIPTION = {
+    "ingress": ("UpdateSecurityGroupRuleDescriptionsIngress", "ModifySecurityGroupRules"),
+    "egress": ("UpdateSecurityGroupRuleDescriptionsEgress", "ModifySecurityGroupRules"),
+}
+_NACL_BY_CHANGE = {
+    ChangeKind.RULE_ADDED: ("CreateNetworkAclEntry",),
+    ChangeKind.RULE_REMOVED: ("DeleteNetworkAclEntry",),
+}
+_THREAT_LIST_OPS = ("CreateThreatIntelSet", "UpdateThreatIntelSet", "DeleteThreatIntelSet")
+
+
+def _rule_operations(change: ChangeKind, kind: RuleSetKind, direction: str | None,
+                     description_only: bool) -> tuple[str, ...]:
+    if kind is RuleSetKind.AWS_SECURITY_GROUP and direction:
+        if description_only:
+            return _SG_DESCRIPTION[direction]
+        if (change, direction) in _SG_BY_CHANGE:
+            return _SG_BY_CHANGE[(change, direction)]
+        # An edited rule is ModifySecurityGroupRules, or a revoke and an authorize.
+        side = "Ingress" if direction == "ingress" else "Egress"
+        return ("ModifySecurityGroupRules", f"AuthorizeSecurityGroup{side}",
+                f"RevokeSecurityGroup{side}")
+    if kind is RuleSetKind.AWS_NETWORK_ACL:
+        return _NACL_BY_CHANGE.get(change, ("ReplaceNetworkAclEntry",))
+    return _RULE_OPS[kind]
+
+
+def operations(change: ChangeKind, kind: RuleSetKind | None, direction: object = None,
+               description_only: bool = False, list_type: str | None = None) -> tuple[str, ...]:
+    """The control-plane operations that can make ``change`` on a rule set of ``kind``.
+
+    ``direction`` (of the changed rule) and ``description_only`` narrow AWS security group
+    operations to the ones that make that change; ``list_type`` tells GuardDuty trusted IP
+    sets from threat intelligence sets.
+    """
     if change in _IP_LIST_CHANGES:
-        return GUARDDUTY_OPS
+        return _THREAT_LIST_OPS if list_type == "threat" else GUARDDUTY_OPS
     if change is ChangeKind.ENFORCEMENT_ORDER_CHANGED:
         return GCP_ENFORCEMENT_OPS
     if kind is None:
         return ()
+    side = getattr(direction, "value", direction)
     if change in _RULE_CHANGES:
-        return _RULE_OPS[kind]
+        return _rule_operations(change, kind, side if isinstance(side, str) else None,
+                                description_only)
     if change in _ATTACH_CHANGES:
         return _ATTACH_OPS[kind]
     return _SET_OPS[kind]
 
 
 def detection_component(change: ChangeKind) -> str:
+    """The ATT&CK DS0018 component a change matches: switching protection off is
+    *Firewall Disable*, editing it is *Firewall Rule Modification*."""
     return FIREWALL_DISABLE if change in _DISABLING else RULE_MODIFICATION

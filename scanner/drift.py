@@ -1,26 +1,55 @@
 """Compare a baseline snapshot with a later one, classify each change, map it to T1562.007.
 
-Identity: rule sets by ``resource_id``; rules by ``Rule.identity()`` (the cloud's own id, else a
-content fingerprint), so a rule edited in place is one *modified* item. Each change is classified
-by what it admits, computed from the model: an allow that admits more, or a deny that blocks less,
-is *widened*. Scopes that failed to collect in either snapshot are reported as unknown, and none
-of their rules is ever called added or removed.
+Identity: rule sets by (provider, account, resource id); rules by ``Rule.identity()`` (the
+cloud's own id, else a content fingerprint), so a rule edited in place is one *modified* item.
+Each change is classified by what it admits, computed by ``scanner.drift_classify`` from the
+whole rule set before and after (first match in evaluation order, or the union of a security
+group), so a deny removed in front of an allow is a widening and an edit masked by earlier rules
+is neutral. Attachments are compared per target: a target moved from one rule set to another
+(a NACL association replaced, a subnet given another NSG, a network given another policy) is
+one item that compares the two sets.
+
+Scopes that failed to collect, or were not scanned, in either snapshot are reported as unknown,
+and nothing in them is ever called added or removed. A collection error with region "" stands
+for every region of its account.
+
+Unchanged rule sets cost a dictionary lookup and an equality check; only changed ones are
+evaluated, and only over the traffic their changed rules match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import chain
+from typing import Any
 
 from scanner import attack
-from scanner.catalogue import services_in
+from scanner.drift_classify import (
+    NEUTRAL,
+    AbsentState,
+    ChainState,
+    Classification,
+    RuleSetState,
+    Universe,
+    classify,
+)
+from scanner.drift_describe import (
+    describe_rule,
+    reach_sentence,
+    severity,
+    short_id,
+    traffic_entries,
+)
 from scanner.model import (
     Action,
+    Attachment,
     ChangeKind,
+    Direction,
     DriftItem,
     Effect,
     IpList,
-    PeerKind,
+    Network,
     Rule,
     RuleSet,
     RuleSetKind,
@@ -28,252 +57,459 @@ from scanner.model import (
     Snapshot,
     fingerprint,
 )
-from scanner.netmath import cidrs_cover, coverage, protocol_covers
 
-# Rule sets evaluated first-match by priority: removing a deny there lets a later allow win.
-_ORDERED_KINDS = {
-    RuleSetKind.AWS_NETWORK_ACL,
-    RuleSetKind.AZURE_NSG,
-    RuleSetKind.GCP_VPC_FIREWALL,
-    RuleSetKind.GCP_HIERARCHICAL_POLICY,
-    RuleSetKind.GCP_NETWORK_POLICY,
-}
+RuleSetKey = tuple[str, str, str]  # provider, account, resource id
+
+# Rule fields kept in ``extra`` that change what a rule matches (the model has no slot for
+# them): when only these differ, a change cannot be called neutral.
+_BEHAVIOURAL_EXTRA = frozenset({
+    "sourcePortRanges", "destinationPortRanges", "destinationRanges", "sourceRanges",
+    "localMatch", "networkScope", "action", "securityProfileGroup", "defaultedRange",
+    "prefix_list_unresolved", "referenced_vpc_id", "vpc_peering_connection_id",
+})
+
+
+# --- scopes ------------------------------------------------------------------------------------
+
+
+def _affects(resource_type: str | None, category: str) -> bool:
+    """Whether a failed resource type makes ``category`` unknown. Unknown types affect all."""
+    if resource_type is None:
+        return True
+    if "guardduty" in resource_type.lower():
+        return category == "ip_lists"
+    return True
+
+
+class _Scopes:
+    """Which parts of the two snapshots can be compared."""
+
+    def __init__(self, baseline: Snapshot, current: Snapshot) -> None:
+        self.snapshots = {"baseline": baseline, "current": current}
+        # Hand-built snapshots may list no scopes: then coverage is not judged.
+        self.scoped = bool(baseline.scopes) and bool(current.scopes)
+
+    @staticmethod
+    def _covered(snapshot: Snapshot, provider: str, account: str, region: str) -> bool:
+        return any(s.provider == provider and s.account == account and s.region in ("", region)
+                   for s in snapshot.scopes)
+
+    def unknown(self, provider: str, account: str, region: str, category: str) -> bool:
+        for snapshot in self.snapshots.values():
+            for error in snapshot.errors:
+                if (error.provider == provider and error.account == account
+                        and error.region in ("", region)
+                        and _affects(error.resource_type, category)):
+                    return True
+            if self.scoped and not self._covered(snapshot, provider, account, region):
+                return True
+        return False
+
+    def items(self) -> Iterator[DriftItem]:
+        seen: set[tuple] = set()
+        for which, snapshot in self.snapshots.items():
+            for error in snapshot.errors:
+                key = (error.provider, error.account, error.region, error.resource_type, which)
+                if key in seen:
+                    continue
+                seen.add(key)
+                what = f" ({error.resource_type})" if error.resource_type else ""
+                yield _scope_item(key, error.scope.label() + what, Severity.MEDIUM,
+                                  f"could not be read in the {which} snapshot ({error.reason}); "
+                                  "its changes are unknown, not absent")
+        if not self.scoped:
+            return
+        for which, other in (("baseline", "current"), ("current", "baseline")):
+            present = self.snapshots[which]
+            for scope in present.scopes:
+                if self._covered(self.snapshots[other], scope.provider, scope.account,
+                                 scope.region):
+                    continue
+                key = (scope.provider, scope.account, scope.region, "not_scanned", which)
+                yield _scope_item(key, scope.label(), Severity.LOW,
+                                  f"was scanned in the {which} snapshot only; its rule sets are "
+                                  "not compared")
+
+
+def _scope_item(key: tuple, label: str, level: Severity, text: str) -> DriftItem:
+    provider, account, region = key[0], key[1], key[2]
+    return DriftItem(
+        drift_id="CWD-" + fingerprint("scope_unknown", *key),
+        change=ChangeKind.SCOPE_UNKNOWN,
+        effect=Effect.UNKNOWN,
+        severity=level,
+        provider=provider,
+        account=account,
+        region=region,
+        resource_id=label,
+        resource_name="",
+        summary=f"{label} {text}",
+    )
+
+
+# --- changes -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class _Change:
     change: ChangeKind
-    effect: Effect
     rule_set: RuleSet
+    classification: Classification
     before: Rule | None = None
     after: Rule | None = None
-    detail: str = ""
+    rule_key: str | None = None
+    target: Attachment | None = None
+    replaces: RuleSet | None = None
+    live: bool = True
+    note: str = ""
+    extra_details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _failed_scopes(*snapshots: Snapshot) -> set[tuple[str, str, str]]:
-    """(provider, account, region) keys not fully read; region "" stands for every region."""
-    return {
-        (e.provider, e.account, e.region) for snapshot in snapshots for e in snapshot.errors
-    }
+def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
+    """Rules by identity; identical content rules (no native id) get ``#2``, ``#3``..."""
+    out: dict[str, Rule] = {}
+    for rule in rules:
+        key = base = rule.identity()
+        n = 2
+        while key in out:
+            key, n = f"{base}#{n}", n + 1
+        out[key] = rule
+    return out
 
 
-def _is_unknown(failed: set[tuple[str, str, str]], provider: str, account: str, region: str):
-    return (provider, account, region) in failed or (provider, account, "") in failed
+def _same_behaviour(a: Rule, b: Rule) -> bool:
+    return a.content_hash() == b.content_hash()
 
 
-def _addresses(rule: Rule) -> tuple[str, ...]:
-    return tuple(a for p in rule.peers for a in p.addresses)
+def _behavioural_extra_differs(a: Rule, b: Rule) -> bool:
+    keys = {k for k in set(a.extra) | set(b.extra) if a.extra.get(k) != b.extra.get(k)}
+    return bool(keys & _BEHAVIOURAL_EXTRA)
 
 
-def _symbolic(rule: Rule) -> set[tuple[PeerKind, str]]:
-    return {(p.kind, p.value) for p in rule.peers if not p.addresses}
+def _pair_kind(a: Rule, b: Rule) -> ChangeKind:
+    if a.enabled != b.enabled:
+        return ChangeKind.RULE_ENABLED if b.enabled else ChangeKind.RULE_DISABLED
+    if a.priority != b.priority and _same_behaviour(replace(a, priority=b.priority), b):
+        return ChangeKind.PRIORITY_CHANGED
+    return ChangeKind.RULE_MODIFIED
 
 
-def admits_beyond(rule: Rule, other: Rule) -> bool:
-    """Whether ``rule`` matches traffic that ``other`` does not (same direction assumed)."""
-    if not protocol_covers(other.protocol, rule.protocol):
-        return True
-    if not other.ports.covers(rule.ports):
-        return True
-    if other.icmp_type is not None and rule.icmp_type != other.icmp_type:
-        return True
-    if not cidrs_cover(_addresses(other), _addresses(rule)):
-        return True
-    if not _symbolic(rule) <= _symbolic(other):
-        return True
-    return bool(other.targets) and not set(rule.targets) <= set(other.targets)
+def _with_rules(rule_set: RuleSet, rules: Mapping[str, Rule]) -> RuleSet:
+    return replace(rule_set, rules=tuple(rules.values()))
 
 
-def _modified_effect(before: Rule, after: Rule) -> Effect:
-    if before.action != after.action:
-        # allow->deny narrows, deny->allow widens; goto_next sits between them.
-        order = {Action.DENY: 0, Action.GOTO_NEXT: 1, Action.ALLOW: 2}
-        return Effect.WIDENED if order[after.action] > order[before.action] else Effect.NARROWED
-    more = admits_beyond(after, before)
-    less = admits_beyond(before, after)
-    if after.action is Action.ALLOW:
-        return Effect.WIDENED if more else Effect.NARROWED if less else Effect.NEUTRAL
-    # A deny that matches less lets more through.
-    return Effect.WIDENED if less else Effect.NARROWED if more else Effect.NEUTRAL
+def _applied(rules: Mapping[str, Rule], key: str, rule: Rule | None) -> dict[str, Rule]:
+    out = dict(rules)
+    if rule is None:
+        out.pop(key, None)
+    else:
+        out[key] = rule
+    return out
 
 
-def _priority_effect(before: Rule, after: Rule) -> Effect:
-    """Moving a deny later, or an allow earlier, lets more traffic through."""
-    earlier = (after.priority or 0) < (before.priority or 0)
-    if after.action is Action.ALLOW:
-        return Effect.WIDENED if earlier else Effect.NARROWED
-    return Effect.NARROWED if earlier else Effect.WIDENED
-
-
-def _rule_changes(old: RuleSet, new: RuleSet) -> Iterator[_Change]:
-    before = {r.identity(): r for r in old.rules}
-    after = {r.identity(): r for r in new.rules}
+def _rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[_Change]:
+    before, after = keyed_rules(old.rules), keyed_rules(new.rules)
+    pairs = []
     for key in sorted(before.keys() | after.keys()):
         a, b = before.get(key), after.get(key)
-        if a is None and b is not None:
-            effect = Effect.WIDENED if b.action is Action.ALLOW else Effect.NARROWED
-            yield _Change(ChangeKind.RULE_ADDED, effect, new, None, b)
-        elif b is None and a is not None:
-            effect = Effect.NARROWED if a.action is Action.ALLOW else Effect.WIDENED
-            yield _Change(ChangeKind.RULE_REMOVED, effect, new, a, None)
-        elif a is not None and b is not None and a != b:
-            yield _compare_rule(new, a, b)
-
-
-def _compare_rule(rule_set: RuleSet, a: Rule, b: Rule) -> _Change:
-    if a.enabled != b.enabled:
-        allow = b.action is Action.ALLOW
-        if b.enabled:
-            return _Change(ChangeKind.RULE_ENABLED,
-                           Effect.WIDENED if allow else Effect.NARROWED, rule_set, a, b)
-        return _Change(ChangeKind.RULE_DISABLED,
-                       Effect.NARROWED if allow else Effect.WIDENED, rule_set, a, b)
-    if a.priority != b.priority and _same_match(a, b):
-        return _Change(ChangeKind.PRIORITY_CHANGED, _priority_effect(a, b), rule_set, a, b)
-    return _Change(ChangeKind.RULE_MODIFIED, _modified_effect(a, b), rule_set, a, b)
-
-
-def _same_match(a: Rule, b: Rule) -> bool:
-    return a.action == b.action and not admits_beyond(a, b) and not admits_beyond(b, a)
-
-
-def _set_changes(old: RuleSet | None, new: RuleSet | None) -> Iterator[_Change]:
-    if old is None and new is not None:
-        allows = any(r.action is Action.ALLOW and not r.is_default for r in new.rules)
-        yield _Change(ChangeKind.RULE_SET_CREATED,
-                      Effect.WIDENED if allows else Effect.NEUTRAL, new)
-        return
-    if new is None and old is not None:
-        # Deleting a first-match set with denies drops a barrier; deleting a security group
-        # (allow-only) takes access away.
-        denies = any(r.action is Action.DENY and not r.is_default for r in old.rules)
-        widened = old.kind in _ORDERED_KINDS and denies
-        yield _Change(ChangeKind.RULE_SET_DELETED,
-                      Effect.WIDENED if widened else Effect.NARROWED, old)
-        return
-    assert old is not None and new is not None
-    yield from _rule_changes(old, new)
-    allow_only = new.kind is RuleSetKind.AWS_SECURITY_GROUP
-    for attachment in sorted(set(new.attachments) - set(old.attachments), key=str):
-        effect = Effect.WIDENED if allow_only else Effect.NARROWED
-        yield _Change(ChangeKind.ATTACHMENT_ADDED, effect, new,
-                      detail=f"{attachment.target_kind} {attachment.target_id}")
-    for attachment in sorted(set(old.attachments) - set(new.attachments), key=str):
-        effect = Effect.NARROWED if allow_only else Effect.WIDENED
-        yield _Change(ChangeKind.ATTACHMENT_REMOVED, effect, new,
-                      detail=f"{attachment.target_kind} {attachment.target_id}")
-
-
-def _exposure_words(rule: Rule | None) -> tuple[bool, list[str]]:
-    if rule is None:
-        return False, []
-    cov = coverage(_addresses(rule))
-    hits = services_in(rule.protocol, rule.ports)
-    return cov.internet, [h.service.name for h in hits]
-
-
-def _severity(change: _Change) -> Severity:
-    if change.effect in (Effect.NARROWED, Effect.NEUTRAL):
-        return Severity.INFO
-    if change.effect is Effect.UNKNOWN:
-        return Severity.MEDIUM
-    rule = change.after if change.after is not None else change.before
-    internet, services = _exposure_words(rule)
-    if change.after is not None and change.after.action is Action.ALLOW:
-        if internet and services:
-            return Severity.CRITICAL
-        if internet:
-            return Severity.HIGH
-    if change.change in (ChangeKind.RULE_REMOVED, ChangeKind.RULE_DISABLED,
-                         ChangeKind.RULE_SET_DELETED, ChangeKind.ATTACHMENT_REMOVED):
-        return Severity.HIGH  # a deny or a whole layer is gone
-    return Severity.MEDIUM
-
-
-def _describe_rule(rule: Rule) -> str:
-    peers = ", ".join(p.value for p in rule.peers) or "any"
-    ports = "" if rule.ports.is_all() else f"/{rule.ports}"
-    side = "from" if rule.direction.value == "ingress" else "to"
-    return f"{rule.action.value} {rule.direction.value} {rule.protocol}{ports} {side} {peers}"
-
-
-def _summary(change: _Change) -> str:
-    rs = change.rule_set
-    where = f"{rs.name or rs.resource_id} ({rs.resource_id})"
-    kind = change.change
-    if kind is ChangeKind.RULE_SET_CREATED:
-        return f"{where} was created with {len(rs.rules)} rules"
-    if kind is ChangeKind.RULE_SET_DELETED:
-        return f"{where} was deleted"
-    if kind in (ChangeKind.ATTACHMENT_ADDED, ChangeKind.ATTACHMENT_REMOVED):
-        verb = "attached to" if kind is ChangeKind.ATTACHMENT_ADDED else "detached from"
-        return f"{where} was {verb} {change.detail}"
-    rule = change.after or change.before
-    assert rule is not None
-    text = f"{where}: rule {rule.native_id or rule.name or rule.identity()} "
-    if kind is ChangeKind.RULE_MODIFIED and change.before and change.after:
-        text += f"changed from '{_describe_rule(change.before)}' to '{_describe_rule(rule)}'"
-    else:
-        text += f"{kind.value.removeprefix('rule_').replace('_', ' ')}: '{_describe_rule(rule)}'"
-    if change.effect is Effect.WIDENED and change.after and change.after.action is Action.ALLOW:
-        internet, services = _exposure_words(change.after)
-        if internet:
-            reach = f" ({', '.join(services)})" if services else ""
-            text += f"; it now admits {change.after.protocol}/{change.after.ports}{reach}"
-            text += " from the whole internet"
-    return text
-
-
-def _item(change: _Change) -> DriftItem:
-    rs = change.rule_set
-    rule = change.after or change.before
-    rule_key = rule.identity() if rule is not None else None
-    widening = change.effect is Effect.WIDENED
-    return DriftItem(
-        drift_id="CWD-" + fingerprint(change.change.value, rs.resource_id, rule_key,
-                                      change.detail, change.before and change.before.to_dict(),
-                                      change.after and change.after.to_dict()),
-        change=change.change,
-        effect=change.effect,
-        severity=_severity(change),
-        provider=rs.provider,
-        account=rs.account,
-        region=rs.region,
-        resource_id=rs.resource_id,
-        resource_name=rs.name,
-        rule_key=rule_key,
-        before=change.before,
-        after=change.after,
-        summary=_summary(change),
-        details={"rule_set_kind": rs.kind.value, **({"target": change.detail}
-                                                     if change.detail else {})},
-        attack=(attack.TECHNIQUE,) if widening else (),
-        tactic=attack.TACTIC if widening else None,
-        detection=attack.detection_component(change.change) if widening else None,
-        operations=attack.operations(change.change, rs.kind),
-    )
-
-
-def _ip_list_items(old: Iterable[IpList], new: Iterable[IpList], failed) -> Iterator[DriftItem]:
-    before = {i.list_id: i for i in old}
-    after = {i.list_id: i for i in new}
-    for list_id in sorted(before.keys() | after.keys()):
-        a, b = before.get(list_id), after.get(list_id)
-        ref = b or a
-        assert ref is not None
-        if _is_unknown(failed, ref.provider, ref.account, ref.region) or a == b:
+        if a == b:
             continue
         if a is None:
-            kind = ChangeKind.IP_LIST_ADDED
+            kind = ChangeKind.RULE_ADDED
         elif b is None:
-            kind = ChangeKind.IP_LIST_REMOVED
+            kind = ChangeKind.RULE_REMOVED
         else:
-            kind = ChangeKind.IP_LIST_CHANGED
-        # An active trusted list silences detection for its addresses: that blinds defenders.
-        blinding = b is not None and b.list_type == "trusted" and b.status.upper() == "ACTIVE"
-        effect = Effect.WIDENED if blinding else Effect.NEUTRAL
-        yield DriftItem(
-            drift_id="CWD-" + fingerprint(kind.value, list_id, a and a.to_dict(),
+            kind = _pair_kind(a, b)
+        pairs.append((kind, key, a, b))
+    if not pairs:
+        return
+    universe = Universe.of(chain(old.rules, new.rules))
+    context = (*old.rules, *new.rules)
+    for kind, key, a, b in pairs:
+        if a is not None and b is not None and _same_behaviour(a, b):
+            # Description, name or logging only: the same traffic either way.
+            result = NEUTRAL
+        else:
+            footprint = [r for r in (a, b) if r is not None]
+            alone = _with_rules(old, _applied(before, key, b))
+            result = classify(RuleSetState(old), RuleSetState(alone), universe, footprint,
+                              context)
+            if len(pairs) > 1:
+                # With other changes in the same set, also judge it where it now stands.
+                reverted = _with_rules(new, _applied(after, key, a))
+                result = result.merge(classify(RuleSetState(reverted), RuleSetState(new),
+                                               universe, footprint, context))
+        note = ""
+        if (a is not None and b is not None and result.effect is Effect.NEUTRAL
+                and _behavioural_extra_differs(a, b)):
+            result = replace(result, effect=Effect.UNKNOWN)
+            note = "a rule field cloudwall does not model changed; review it"
+        yield _Change(kind, new, result, a, b, key, live=live, note=note)
+
+
+def _is_aws_default_egress(rule: Rule) -> bool:
+    return (rule.direction is Direction.EGRESS and rule.protocol == "all"
+            and len(rule.peers) == 1 and rule.peers[0].value in ("0.0.0.0/0", "::/0"))
+
+
+def _presence(rule_set: RuleSet, live: bool) -> tuple[RuleSet, RuleSet | None]:
+    """(the set as judged, the state it is compared with: None means absent)."""
+    if rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP:
+        # Every new group allows all egress: that is AWS's default, not a change.
+        rules = tuple(r for r in rule_set.rules if not _is_aws_default_egress(r))
+        return replace(rule_set, rules=rules), None
+    if rule_set.kind is RuleSetKind.GCP_VPC_FIREWALL:
+        # A network comes with its implied rules; only the rules written in it are new.
+        return rule_set, replace(rule_set, rules=tuple(r for r in rule_set.rules if r.is_default))
+    return rule_set, None
+
+
+def _set_presence_change(rule_set: RuleSet, created: bool, live: bool) -> _Change:
+    kind = ChangeKind.RULE_SET_CREATED if created else ChangeKind.RULE_SET_DELETED
+    judged, empty = _presence(rule_set, live)
+    if rule_set.kind is not RuleSetKind.AWS_SECURITY_GROUP and not live:
+        # A first-match set attached to nothing decides nothing.
+        return _Change(kind, rule_set, NEUTRAL, live=live)
+    absent = RuleSetState(empty) if empty is not None else AbsentState(rule_set.kind)
+    present = RuleSetState(judged)
+    universe = Universe.of(judged.rules)
+    footprint, context = _footprint(rule_set.kind, judged)
+    states = (absent, present) if created else (present, absent)
+    result = classify(*states, universe, footprint, context if footprint else None)
+    return _Change(kind, rule_set, result, live=live)
+
+
+def _union_of(kind: RuleSetKind, sets: Iterable[RuleSet], template: RuleSet) -> RuleSet:
+    return replace(template, kind=kind, rules=tuple(r for s in sets for r in s.rules))
+
+
+def _footprint(kind: RuleSetKind, *sets: RuleSet) -> tuple[list[Rule] | None, list[Rule]]:
+    """(footprint, context) for a change that adds or takes away whole rule sets: only what
+    their rules match can be decided differently. Not for an NSG against its absence: there
+    traffic no rule matches is allowed when the NSG is gone. A goto_next rule decides what
+    the set's absence decides (the next level), so it is left out of the footprint."""
+    rules = [r for rs in sets for r in rs.rules]
+    matching = [r for r in rules if r.action is not Action.GOTO_NEXT]
+    return (None if kind is RuleSetKind.AZURE_NSG else matching), rules
+
+
+def _attachment_change(kind: ChangeKind, rule_set: RuleSet, target: Attachment,
+                       snapshot: Snapshot, sets: Mapping[RuleSetKey, RuleSet],
+                       replaces: RuleSet | None = None) -> _Change:
+    added = kind is ChangeKind.ATTACHMENT_ADDED
+    moved = [rule_set, *([replaces] if replaces is not None else [])]
+    footprint, _ = _footprint(rule_set.kind, *moved)
+    if rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP:
+        # An interface admits the union of its groups: compare with the other groups alone.
+        others = _other_groups(rule_set, target, snapshot, sets)
+        without = _union_of(rule_set.kind, others, rule_set)
+        with_it = _union_of(rule_set.kind, [*others, rule_set], rule_set)
+        universe = Universe.of(with_it.rules)
+        a, b = RuleSetState(without), RuleSetState(with_it)
+        context = list(with_it.rules)
+    elif (chained := _network_chain(rule_set, target, snapshot, sets, replaces)) is not None:
+        # A network policy is one level of its network's chain: judge the whole chain, so an
+        # allow the VPC rules already grant is no widening.
+        without_levels, with_levels = chained
+        context = [r for rs in (*without_levels, *with_levels) for r in rs.rules]
+        universe = Universe.of(context)
+        a, b = ChainState(without_levels), ChainState(with_levels)
+    elif replaces is not None:
+        context = [*replaces.rules, *rule_set.rules]
+        universe = Universe.of(context)
+        a, b = RuleSetState(replaces), RuleSetState(rule_set)
+    else:
+        context = list(rule_set.rules)
+        universe = Universe.of(context)
+        a, b = AbsentState(rule_set.kind), RuleSetState(rule_set)
+    if added or replaces is not None:
+        result = classify(a, b, universe, footprint, context if footprint else None)
+    else:
+        result = classify(b, a, universe, footprint, context if footprint else None)
+    return _Change(kind, rule_set, result, target=target, replaces=replaces)
+
+
+def _network_chain(rule_set: RuleSet, target: Attachment, snapshot: Snapshot,
+                   sets: Mapping[RuleSetKey, RuleSet], replaces: RuleSet | None):
+    """(levels without the policy or with the one it replaced, levels with it) of the GCP
+    network it is attached to, or None when that is not a network policy on a known network."""
+    if rule_set.kind is not RuleSetKind.GCP_NETWORK_POLICY or target.target_kind != "network":
+        return None
+    network = next((n for n in snapshot.networks if n.network_id == target.target_id
+                    and (n.provider, n.account) == (rule_set.provider, rule_set.account)), None)
+    if network is None:
+        return None
+    keys = [(rule_set.provider, rule_set.account, i) for i in network.rule_set_ids]
+    levels = [rule_set if k[2] == rule_set.resource_id else sets[k] for k in keys if k in sets]
+    if rule_set not in levels:
+        return None
+    gone = replaces if replaces is not None else None
+    without = [gone if rs is rule_set else rs for rs in levels if rs is not rule_set or gone]
+    return without, levels
+
+
+def _other_groups(group: RuleSet, target: Attachment, snapshot: Snapshot,
+                  sets: Mapping[RuleSetKey, RuleSet]) -> list[RuleSet]:
+    for asset in snapshot.assets:
+        if asset.asset_id == target.target_id and asset.provider == group.provider:
+            return [sets[k] for gid in asset.rule_set_ids if gid != group.resource_id
+                    for k in [(group.provider, group.account, gid)] if k in sets]
+    return []
+
+
+def _attachment_changes(old_sets: Mapping[RuleSetKey, RuleSet],
+                        new_sets: Mapping[RuleSetKey, RuleSet], baseline: Snapshot,
+                        current: Snapshot, skip: set[RuleSetKey]) -> Iterator[_Change]:
+    removed: dict[tuple, list[RuleSet]] = {}
+    added: dict[tuple, list[RuleSet]] = {}
+    for key in old_sets.keys() | new_sets.keys():
+        if key in skip:
+            continue
+        old, new = old_sets.get(key), new_sets.get(key)
+        if old is not None and new is not None and old.attachments == new.attachments:
+            continue
+        before = set(old.attachments) if old else set()
+        after = set(new.attachments) if new else set()
+        ref = new or old
+        assert ref is not None
+        for attachment in before - after:
+            removed.setdefault((ref.provider, ref.account, ref.kind, attachment), []).append(
+                old)  # type: ignore[arg-type]
+        for attachment in after - before:
+            added.setdefault((ref.provider, ref.account, ref.kind, attachment), []).append(
+                new)  # type: ignore[arg-type]
+    moved = set()
+    for key in sorted(removed.keys() & added.keys(), key=str):
+        if key[2] is RuleSetKind.AWS_SECURITY_GROUP:
+            continue  # an interface has several groups: each one comes and goes on its own
+        moved.add(key)
+        old_set, new_set = removed[key][0], added[key][0]
+        yield _attachment_change(ChangeKind.ATTACHMENT_ADDED, new_set, key[3], current,
+                                 new_sets, replaces=old_set)
+    for key, sets in sorted(added.items(), key=lambda kv: str(kv[0])):
+        if key in moved:
+            continue
+        for rule_set in sets:
+            if (rule_set.provider, rule_set.account, rule_set.resource_id) in old_sets:
+                yield _attachment_change(ChangeKind.ATTACHMENT_ADDED, rule_set, key[3],
+                                         current, new_sets)
+    for key, sets in sorted(removed.items(), key=lambda kv: str(kv[0])):
+        if key in moved:
+            continue
+        for rule_set in sets:
+            set_key = (rule_set.provider, rule_set.account, rule_set.resource_id)
+            if set_key in new_sets:
+                yield _attachment_change(ChangeKind.ATTACHMENT_REMOVED, new_sets[set_key],
+                                         key[3], baseline, old_sets)
+
+
+def _index(rule_sets: Iterable[RuleSet]) -> dict[RuleSetKey, RuleSet]:
+    return {(rs.provider, rs.account, rs.resource_id): rs for rs in rule_sets}
+
+
+# --- networks and IP lists ---------------------------------------------------------------------
+
+
+def _levels_in_order(ids: Sequence[str], kinds: Mapping[str, RuleSetKind], order: str | None):
+    """A GCP network's levels for an enforcement order: hierarchical policies on top, then
+    network policies before or after the VPC rules."""
+    top = [i for i in ids if kinds.get(i) is RuleSetKind.GCP_HIERARCHICAL_POLICY]
+    vpc = [i for i in ids if kinds.get(i) is RuleSetKind.GCP_VPC_FIREWALL]
+    policies = [i for i in ids if kinds.get(i) is RuleSetKind.GCP_NETWORK_POLICY]
+    middle = policies + vpc if order == "BEFORE_CLASSIC_FIREWALL" else vpc + policies
+    return top + middle
+
+
+def _network_changes(baseline: Snapshot, current: Snapshot, scopes: _Scopes,
+                     new_sets: Mapping[RuleSetKey, RuleSet]) -> Iterator[DriftItem]:
+    before = {(n.provider, n.account, n.network_id): n for n in baseline.networks}
+    for network in current.networks:
+        old = before.get((network.provider, network.account, network.network_id))
+        if old is None or old.enforcement_order == network.enforcement_order:
+            continue
+        if scopes.unknown(network.provider, network.account, network.region, "networks"):
+            continue
+        by_id = {k[2]: rs for k, rs in new_sets.items()
+                 if k[:2] == (network.provider, network.account)}
+        kinds = {i: rs.kind for i, rs in by_id.items()}
+        present = [i for i in network.rule_set_ids if i in by_id]
+        was = [by_id[i] for i in _levels_in_order(present, kinds, old.enforcement_order)]
+        now = [by_id[i] for i in _levels_in_order(present, kinds, network.enforcement_order)]
+        universe = Universe.of(r for rs in now for r in rs.rules)
+        result = classify(ChainState(was), ChainState(now), universe)
+        yield _network_item(old, network, result)
+
+
+def _network_item(old: Network, network: Network, result: Classification) -> DriftItem:
+    kind = ChangeKind.ENFORCEMENT_ORDER_CHANGED
+    entries = traffic_entries(result.opened if result.effect is Effect.WIDENED else result.closed)
+    summary = (f"network {network.name or network.network_id} now evaluates its network "
+               f"firewall policies {network.enforcement_order} (was {old.enforcement_order})")
+    if result.effect is Effect.WIDENED:
+        summary += "; it now admits " + reach_sentence(entries, result.opened_symbols)
+    else:
+        summary += f"; {result.effect.value}"
+    return _finish(DriftItem(
+        drift_id="CWD-" + fingerprint(kind.value, network.provider, network.account,
+                                      network.network_id, old.enforcement_order,
+                                      network.enforcement_order),
+        change=kind,
+        effect=result.effect,
+        severity=severity(result, entries, True),
+        provider=network.provider,
+        account=network.account,
+        region=network.region,
+        resource_id=network.network_id,
+        resource_name=network.name,
+        summary=summary,
+        details={"before": old.enforcement_order, "after": network.enforcement_order,
+                 _traffic_key(result): entries},
+    ), None)
+
+
+def _ip_list_effect(a: IpList | None, b: IpList | None) -> Effect:
+    """Trusted lists silence findings for their addresses; threat lists raise them."""
+    def active(x: IpList | None) -> bool:
+        return x is not None and x.status.upper() == "ACTIVE"
+
+    ref = b or a
+    assert ref is not None
+    trusted = ref.list_type == "trusted"
+    if active(a) and active(b) and a.location != b.location:  # type: ignore[union-attr]
+        return Effect.WIDENED  # new contents, unseen: they may list anyone
+    if active(b) and not active(a):
+        return Effect.WIDENED if trusted else Effect.NARROWED
+    if active(a) and not active(b):
+        return Effect.NARROWED if trusted else Effect.WIDENED
+    return Effect.NEUTRAL
+
+
+def _ip_list_items(baseline: Snapshot, current: Snapshot, scopes: _Scopes) -> Iterator[DriftItem]:
+    def key(i: IpList) -> tuple:
+        return (i.provider, i.account, i.region, i.list_id)
+
+    before = {key(i): i for i in baseline.ip_lists}
+    after = {key(i): i for i in current.ip_lists}
+    for list_key in sorted(before.keys() | after.keys()):
+        a, b = before.get(list_key), after.get(list_key)
+        ref = b or a
+        assert ref is not None
+        if a == b or scopes.unknown(ref.provider, ref.account, ref.region, "ip_lists"):
+            continue
+        kind = (ChangeKind.IP_LIST_ADDED if a is None else ChangeKind.IP_LIST_REMOVED
+                if b is None else ChangeKind.IP_LIST_CHANGED)
+        effect = _ip_list_effect(a, b)
+        blinding = effect is Effect.WIDENED
+        what = "silences GuardDuty findings for the addresses it lists" if ref.list_type == \
+            "trusted" else "no longer raises GuardDuty findings for the addresses it listed"
+        summary = (f"GuardDuty {ref.list_type} IP list {ref.name} ({ref.list_id}) "
+                   f"{kind.value.removeprefix('ip_list_')}: status "
+                   f"{a.status if a else '-'} -> {b.status if b else '-'}, location "
+                   f"{(b or a).location or 'unknown'}")  # type: ignore[union-attr]
+        if blinding:
+            summary += f"; it {what}"
+        item = DriftItem(
+            drift_id="CWD-" + fingerprint(kind.value, *list_key, a and a.to_dict(),
                                           b and b.to_dict()),
             change=kind,
             effect=effect,
@@ -283,38 +519,159 @@ def _ip_list_items(old: Iterable[IpList], new: Iterable[IpList], failed) -> Iter
             region=ref.region,
             resource_id=ref.list_id,
             resource_name=ref.name,
-            summary=(f"{ref.list_type} IP list {ref.name} ({ref.list_id}) "
-                     f"{kind.value.removeprefix('ip_list_')}; status {ref.status}, "
-                     f"location {ref.location or 'unknown'}"),
-            details={"before": a.to_dict() if a else None, "after": b.to_dict() if b else None},
-            attack=(attack.TECHNIQUE,) if blinding else (),
-            tactic=attack.TACTIC if blinding else None,
-            detection=attack.detection_component(kind) if blinding else None,
-            operations=attack.operations(kind, None),
+            summary=summary,
+            details={"list_type": ref.list_type, "detector_id": ref.detector_id,
+                     "before": a.to_dict() if a else None, "after": b.to_dict() if b else None},
         )
+        yield _finish(item, None, list_type=ref.list_type)
 
 
-def _unknown_items(baseline: Snapshot, current: Snapshot) -> Iterator[DriftItem]:
-    seen = set()
-    for snapshot, which in ((baseline, "baseline"), (current, "current")):
-        for error in snapshot.errors:
-            key = (error.provider, error.account, error.region, which)
-            if key in seen:
-                continue
-            seen.add(key)
-            yield DriftItem(
-                drift_id="CWD-" + fingerprint("scope_unknown", *key),
-                change=ChangeKind.SCOPE_UNKNOWN,
-                effect=Effect.UNKNOWN,
-                severity=Severity.MEDIUM,
-                provider=error.provider,
-                account=error.account,
-                region=error.region,
-                resource_id=error.scope.label(),
-                resource_name="",
-                summary=(f"{error.scope.label()} could not be read in the {which} snapshot "
-                         f"({error.reason}); its changes are unknown, not absent"),
-            )
+# --- items -------------------------------------------------------------------------------------
+
+
+def _traffic_key(result: Classification) -> str:
+    return "opened" if result.effect is Effect.WIDENED else "closed"
+
+
+def _where(rule_set: RuleSet) -> str:
+    name = rule_set.name or rule_set.resource_id
+    return name
+
+
+def _change_words(change: _Change) -> str:
+    rs, kind = change.rule_set, change.change
+    if kind is ChangeKind.RULE_SET_CREATED:
+        return f"{_where(rs)} was created with {len(rs.rules)} rules"
+    if kind is ChangeKind.RULE_SET_DELETED:
+        return f"{_where(rs)} was deleted"
+    if kind in (ChangeKind.ATTACHMENT_ADDED, ChangeKind.ATTACHMENT_REMOVED):
+        assert change.target is not None
+        target = f"{change.target.target_kind} {short_id(change.target.target_id)}"
+        if change.replaces is not None:
+            return f"{target} now uses {_where(rs)} instead of {_where(change.replaces)}"
+        verb = "attached to" if kind is ChangeKind.ATTACHMENT_ADDED else "detached from"
+        return f"{_where(rs)} was {verb} {target}"
+    rule = change.after or change.before
+    assert rule is not None
+    label = rule.native_id or rule.name or change.rule_key
+    text = f"{_where(rs)}: rule {label} "
+    if change.before is not None and change.after is not None:
+        return text + (f"{kind.value.removeprefix('rule_').replace('_', ' ')}: "
+                       f"'{describe_rule(change.before)}' -> '{describe_rule(change.after)}'")
+    verb = "added" if kind is ChangeKind.RULE_ADDED else "removed"
+    return text + f"{verb}: '{describe_rule(rule)}'"
+
+
+def _summary(change: _Change, entries: list[dict[str, Any]]) -> str:
+    text = _change_words(change)
+    result = change.classification
+    if result.effect is Effect.WIDENED:
+        reach = reach_sentence(entries, result.opened_symbols)
+        text += f"; it now admits {reach}" if reach else "; it now admits more traffic"
+    elif result.effect is Effect.NARROWED:
+        reach = reach_sentence(entries)
+        text += f"; narrowed: no longer admits {reach}" if reach else "; narrowed"
+    elif result.effect is Effect.NEUTRAL:
+        text += "; no change in what it admits"
+    else:
+        text += "; effect unknown"
+    if change.note:
+        text += f" ({change.note})"
+    return text
+
+
+class _ExposureLink:
+    """Ties newly exposed machines (from the exposure analysis) to the changes behind them."""
+
+    def __init__(self, before: Any, after: Any, current: Snapshot) -> None:
+        self.enabled = before is not None and after is not None
+        self.by_asset: dict[str, list[dict[str, Any]]] = {}
+        self.by_set: dict[str, set[str]] = {}
+        self.live_rules: Mapping[tuple[str, str], frozenset[str]] = {}
+        self.assets = current.assets
+        if not self.enabled:
+            return
+        from scanner.exposure import newly_exposed
+
+        for entry in newly_exposed(before, after):
+            self.by_asset.setdefault(entry["asset_id"], []).append(entry)
+        self.live_rules = after.live_rules
+        for (set_id, _), assets in after.live_rules.items():
+            self.by_set.setdefault(set_id, set()).update(assets)
+
+    def for_change(self, change: _Change) -> list[dict[str, Any]]:
+        if not self.enabled or change.classification.effect is not Effect.WIDENED:
+            return []
+        rs = change.rule_set
+        assets: set[str] = set()
+        if change.rule_key and change.after is not None and change.after.action is Action.ALLOW:
+            assets |= set(self.live_rules.get((rs.resource_id, change.rule_key), ()))
+        assets |= self.by_set.get(rs.resource_id, set())
+        if change.target is not None:
+            target = change.target.target_id
+            assets |= {a.asset_id for a in self.assets
+                       if target in (a.asset_id, a.subnet, a.network, a.instance_id)}
+        return [e for asset in sorted(assets) for e in self.by_asset.get(asset, ())]
+
+
+def _is_live(rule_set: RuleSet, current: Snapshot) -> bool:
+    if rule_set.attachments:
+        return True
+    return any(rule_set.resource_id in a.rule_set_ids for a in current.assets)
+
+
+def _item(change: _Change, link: _ExposureLink) -> DriftItem:
+    rs, result = change.rule_set, change.classification
+    entries = traffic_entries(result.opened if result.effect is Effect.WIDENED else result.closed)
+    exposed = link.for_change(change)
+    details: dict[str, Any] = {"rule_set_kind": rs.kind.value, _traffic_key(result): entries}
+    if change.target is not None:
+        details["target"] = f"{change.target.target_kind} {change.target.target_id}"
+    if change.replaces is not None:
+        details["replaces"] = change.replaces.resource_id
+    if result.opened_symbols:
+        details["opened_peers"] = list(result.opened_symbols)
+    if result.approximate:
+        details["approximate"] = True
+    rule = change.after or change.before
+    item = DriftItem(
+        drift_id="CWD-" + fingerprint(change.change.value, rs.provider, rs.account,
+                                      rs.resource_id, change.rule_key, details.get("target"),
+                                      details.get("replaces"),
+                                      change.before and change.before.to_dict(),
+                                      change.after and change.after.to_dict()),
+        change=change.change,
+        effect=result.effect,
+        severity=severity(result, entries, change.live, exposed),
+        provider=rs.provider,
+        account=rs.account,
+        region=rs.region,
+        resource_id=rs.resource_id,
+        resource_name=rs.name,
+        rule_key=change.rule_key,
+        before=change.before,
+        after=change.after,
+        summary=_summary(change, entries),
+        details=details,
+        newly_exposed=tuple(exposed),
+    )
+    description_only = (change.before is not None and change.after is not None
+                        and _same_behaviour(change.before, change.after))
+    return _finish(item, rs.kind, direction=rule.direction if rule else None,
+                   description_only=description_only)
+
+
+def _finish(item: DriftItem, kind: RuleSetKind | None, **how: Any) -> DriftItem:
+    """Add the ATT&CK mapping: every widening (and every change whose effect could not be
+    decided) carries T1562.007; narrowing and neutral items do not."""
+    operations = attack.operations(item.change, kind, **how)
+    if item.effect not in (Effect.WIDENED, Effect.UNKNOWN):
+        return replace(item, operations=operations)
+    return replace(item, attack=(attack.TECHNIQUE,), tactic=attack.TACTIC,
+                   detection=attack.detection_component(item.change), operations=operations)
+
+
+# --- the comparison ----------------------------------------------------------------------------
 
 
 def compare(
@@ -323,49 +680,38 @@ def compare(
     baseline_exposure: object | None = None,
     current_exposure: object | None = None,
 ) -> list[DriftItem]:
-    """Every difference between two snapshots, most severe first."""
-    failed = _failed_scopes(baseline, current)
-    old_sets = {rs.resource_id: rs for rs in baseline.rule_sets}
-    new_sets = {rs.resource_id: rs for rs in current.rule_sets}
-    items = list(_unknown_items(baseline, current))
-    for resource_id in sorted(old_sets.keys() | new_sets.keys()):
-        old, new = old_sets.get(resource_id), new_sets.get(resource_id)
+    """Every difference between two snapshots, most severe first.
+
+    ``baseline_exposure``/``current_exposure`` (``scanner.exposure.ExposureAnalysis`` of each
+    snapshot) tie widenings to the machines they newly expose and rank them by it.
+    """
+    scopes = _Scopes(baseline, current)
+    link = _ExposureLink(baseline_exposure, current_exposure, current)
+    old_sets, new_sets = _index(baseline.rule_sets), _index(current.rule_sets)
+    items = list(scopes.items())
+    unknown: set[RuleSetKey] = set()
+    changes: list[_Change] = []
+    for key in old_sets.keys() | new_sets.keys():
+        old, new = old_sets.get(key), new_sets.get(key)
+        if old == new:
+            continue
         ref = new or old
         assert ref is not None
-        if _is_unknown(failed, ref.provider, ref.account, ref.region):
+        if scopes.unknown(ref.provider, ref.account, ref.region, "rule_sets"):
+            unknown.add(key)
             continue
-        items.extend(_item(c) for c in _set_changes(old, new))
-    items.extend(_ip_list_items(baseline.ip_lists, current.ip_lists, failed))
-    items.extend(_network_items(baseline, current, failed))
-    items.sort(key=lambda i: (-i.severity.rank, i.provider, i.resource_id, i.change.value))
+        if old is None or new is None:
+            live = bool(ref.attachments) or _is_live(ref, current if new else baseline)
+            changes.append(_set_presence_change(ref, created=old is None, live=live))
+        elif old.rules != new.rules:
+            changes.extend(_rule_changes(old, new, _is_live(new, current)))
+    changes.extend(_attachment_changes(old_sets, new_sets, baseline, current, unknown))
+    items.extend(_item(c, link) for c in changes)
+    items.extend(_ip_list_items(baseline, current, scopes))
+    items.extend(_network_changes(baseline, current, scopes, new_sets))
+    items.sort(key=lambda i: (-i.severity.rank, i.provider, i.account, i.resource_id,
+                              i.change.value, i.rule_key or "", i.drift_id))
     return items
 
 
-def _network_items(baseline: Snapshot, current: Snapshot, failed) -> Iterator[DriftItem]:
-    before = {n.network_id: n for n in baseline.networks}
-    for network in current.networks:
-        old = before.get(network.network_id)
-        if old is None or old.enforcement_order == network.enforcement_order:
-            continue
-        if _is_unknown(failed, network.provider, network.account, network.region):
-            continue
-        kind = ChangeKind.ENFORCEMENT_ORDER_CHANGED
-        yield DriftItem(
-            drift_id="CWD-" + fingerprint(kind.value, network.network_id,
-                                          old.enforcement_order, network.enforcement_order),
-            change=kind,
-            effect=Effect.UNKNOWN,
-            severity=Severity.MEDIUM,
-            provider=network.provider,
-            account=network.account,
-            region=network.region,
-            resource_id=network.network_id,
-            resource_name=network.name,
-            summary=(f"network {network.name} now evaluates firewall policies "
-                     f"{network.enforcement_order} (was {old.enforcement_order}): which rule "
-                     "wins has changed; review what the policies and VPC rules admit"),
-            attack=(attack.TECHNIQUE,),
-            tactic=attack.TACTIC,
-            detection=attack.RULE_MODIFICATION,
-            operations=attack.operations(kind, None),
-        )
+__all__ = ["compare", "keyed_rules"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from providers import load_provider
 from providers.base import ProgressCallback, ProviderSettings
+from policies import PolicySettings, evaluate_snapshot
 from scanner import __version__
 from scanner.collect import collect_snapshot
 from scanner.drift import compare
 from scanner.errors import ConfigError
+from scanner.exposure import analyze_exposure
 from scanner.model import ScanReport, Snapshot
 from scanner.store import Store, read_snapshot_file
 
@@ -24,6 +27,9 @@ class ScanRequest:
     settings: ProviderSettings = field(default_factory=ProviderSettings)
     save: bool = False
     baseline: str | None = None  # a baseline name in the store, or a snapshot JSON file
+    attribute: bool = False  # look up who made each drift item in the clouds' audit logs
+    # Which policies to run, trusted ranges, suppressions (None: the built-in defaults).
+    policies: PolicySettings | None = None
 
 
 def load_baseline(store: Store | None, ref: str) -> tuple[str, Snapshot]:
@@ -46,20 +52,43 @@ def run_scan(
     snapshot = collect_snapshot(adapters, request.settings.max_workers, progress)
     if request.save and store is not None:
         store.save(snapshot)
-    return analyze(snapshot, baseline)
+    report = analyze(snapshot, baseline, policies=request.policies)
+    if request.attribute and baseline is not None and report.drift:
+        report = with_attribution(report, baseline[1], adapters)
+    return report
 
 
-def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None) -> ScanReport:
+def with_attribution(report: ScanReport, baseline: Snapshot, adapters) -> ScanReport:
+    """The report with who made each drift item, looked up since the baseline was taken."""
+    from dataclasses import replace
+
+    from scanner.attribution import attribute_drift
+
+    return replace(report, drift=attribute_drift(report.drift, baseline.taken_at, adapters))
+
+
+def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
+            trusted_cidrs: Sequence[str] = (),
+            policies: PolicySettings | None = None) -> ScanReport:
     """Judge one snapshot, and compare it with a baseline when one is given."""
+    if policies is None:
+        policies = PolicySettings(trusted_cidrs=tuple(trusted_cidrs))
+    trusted_cidrs = tuple(trusted_cidrs) or policies.trusted_cidrs
+    # Exposure first: findings and drift rank by what is actually reachable.
+    exposure = analyze_exposure(snapshot, trusted_cidrs, policies.broad_prefix)
+    findings, _expired = evaluate_snapshot(snapshot, policies, exposure)
     drift = ()
     name = baseline_id = None
     if baseline is not None:
         name, base = baseline
         baseline_id = base.snapshot_id
-        drift = tuple(compare(base, snapshot))
+        drift = tuple(compare(base, snapshot, analyze_exposure(base, trusted_cidrs, policies.broad_prefix),
+                             exposure))
     return ScanReport(
         snapshot=snapshot,
+        findings=tuple(findings),
         drift=drift,
+        exposures=exposure.exposures,
         baseline_name=name,
         baseline_snapshot_id=baseline_id,
         tool_version=__version__,

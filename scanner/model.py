@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from scanner.netmath import ALL_PORTS, PortSet
+from scanner.netmath import ALL_PORTS, PortSet, parse_network
 
 SCHEMA_VERSION = 1
 
@@ -39,7 +39,7 @@ class PeerKind(str, Enum):
 
     CIDR = "cidr"  # an IPv4/IPv6 CIDR or bare address
     ANY = "any"  # Azure "*"/"Any": every address, private and public
-    SERVICE_TAG = "service_tag"  # Azure Internet, VirtualNetwork, AzureLoadBalancer, Storage.EastUS...
+    SERVICE_TAG = "service_tag"  # Azure Internet, VirtualNetwork, AzureLoadBalancer, Storage...
     PREFIX_LIST = "prefix_list"  # AWS managed prefix list, resolved entries kept in `addresses`
     SECURITY_GROUP = "security_group"  # AWS security group reference (maybe another account)
     APPLICATION_SECURITY_GROUP = "application_security_group"  # Azure ASG
@@ -88,12 +88,19 @@ def _tuple(items: Iterable[Any] | None) -> tuple:
     return tuple(items or ())
 
 
+def _utc(value: datetime) -> datetime:
+    # A time without a zone is taken as UTC, not as the local time of whichever host reads it.
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
 def _dt_to_str(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _dt_from_str(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return _utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def fingerprint(*parts: object) -> str:
@@ -122,7 +129,10 @@ class Peer:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind.value, "value": self.value}
-        if self.addresses and self.addresses != (self.value,):
+        # A CIDR peer stands for itself, so its addresses are left out unless they differ;
+        # for any other kind they are written whenever there are some.
+        implied = (self.value,) if self.kind is PeerKind.CIDR else ()
+        if self.addresses != implied:
             out["addresses"] = list(self.addresses)
         if self.account:
             out["account"] = self.account
@@ -132,9 +142,14 @@ class Peer:
     def from_dict(cls, data: Mapping[str, Any]) -> Peer:
         kind = PeerKind(data["kind"])
         value = data["value"]
-        addresses = _tuple(data.get("addresses"))
-        if kind is PeerKind.CIDR and not addresses:
-            addresses = (value,)
+        if "addresses" in data:
+            addresses = _tuple(data["addresses"])
+        else:
+            addresses = (value,) if kind is PeerKind.CIDR else ()
+        for address in addresses:
+            # Coverage is computed from these; a snapshot file with a bad one is refused here
+            # (ValueError) rather than failing later in the middle of a comparison.
+            parse_network(address)
         return cls(kind, value, addresses, data.get("account"))
 
 
@@ -653,19 +668,24 @@ class Snapshot:
         }
         for item in items:
             buckets[type(item)].append(item)
+        # Ids come first; the scope breaks ties so two clouds' equal ids never swap places.
+        def where(item: Any) -> tuple[str, str, str]:
+            return (item.provider, item.account, item.region)
+
         return cls(
             snapshot_id=snapshot_id,
             taken_at=taken_at,
-            scopes=tuple(sorted(set(scopes), key=lambda s: s.key)),
-            rule_sets=tuple(sorted(buckets[RuleSet], key=lambda r: r.resource_id)),
-            assets=tuple(sorted(buckets[Asset], key=lambda a: a.asset_id)),
-            subnets=tuple(sorted(buckets[Subnet], key=lambda s: s.subnet_id)),
-            networks=tuple(sorted(buckets[Network], key=lambda n: n.network_id)),
-            ip_lists=tuple(sorted(buckets[IpList], key=lambda i: i.list_id)),
+            # (key, name): a set's iteration order varies between runs, so ties must not exist.
+            scopes=tuple(sorted(set(scopes), key=lambda s: (s.key, s.name))),
+            rule_sets=tuple(sorted(buckets[RuleSet], key=lambda r: (r.resource_id, where(r)))),
+            assets=tuple(sorted(buckets[Asset], key=lambda a: (a.asset_id, where(a)))),
+            subnets=tuple(sorted(buckets[Subnet], key=lambda s: (s.subnet_id, where(s)))),
+            networks=tuple(sorted(buckets[Network], key=lambda n: (n.network_id, where(n)))),
+            ip_lists=tuple(sorted(buckets[IpList], key=lambda i: (i.list_id, where(i)))),
             errors=tuple(
                 sorted(
                     buckets[CollectionError],
-                    key=lambda e: (*e.scope.key, e.resource_type or "", e.reason),
+                    key=lambda e: (*e.scope.key, e.resource_type or "", e.reason, e.code, e.hint),
                 )
             ),
             providers=tuple(sorted(set(providers))),
@@ -889,7 +909,8 @@ class DriftItem:
     tactic: str | None = None
     detection: str | None = None  # ATT&CK data component: Firewall Rule Modification / Disable
     operations: tuple[str, ...] = ()  # control-plane operations that make such a change
-    newly_exposed: tuple[Mapping[str, Any], ...] = ()
+    # Dicts are unhashable: left out of the hash so a DriftItem stays hashable.
+    newly_exposed: tuple[Mapping[str, Any], ...] = field(default=(), hash=False, compare=True)
     attribution: tuple[Attribution, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

@@ -136,7 +136,8 @@ class PortSet:
 
     @classmethod
     def from_list(cls, items: Iterable[str]) -> PortSet:
-        return cls(tuple(_parse_interval(str(i)) for i in items))
+        # Cached: a large snapshot repeats the same few port lists thousands of times.
+        return _from_list(tuple(str(i) for i in items))
 
     def __str__(self) -> str:
         if self.is_all():
@@ -150,19 +151,26 @@ NO_PORTS = PortSet(())
 
 def _parse_interval(text: str) -> Interval:
     text = text.strip()
-    if "-" in text:
-        lo_text, _, hi_text = text.partition("-")
-        lo, hi = int(lo_text), int(hi_text)
-    else:
-        lo = hi = int(text)
+    lo_text, dash, hi_text = text.partition("-")
+    try:
+        lo = int(lo_text)
+        hi = int(hi_text) if dash else lo
+    except ValueError:
+        # int() would say "invalid literal"; the caller needs to know which entry was wrong.
+        raise ValueError(f"not a port range: {text!r}") from None
     if lo > hi or lo < 0 or hi > MAX_PORT:
         raise ValueError(f"not a port range: {text!r}")
     return lo, hi
 
 
 @lru_cache(maxsize=4096)
+def _from_list(items: tuple[str, ...]) -> PortSet:
+    return PortSet(tuple(_parse_interval(i) for i in items))
+
+
+@lru_cache(maxsize=4096)
 def _parse_ports(text: str) -> PortSet:
-    if text in ("", "*", "all", "any", "Any"):
+    if text.lower() in ("", "*", "all", "any"):
         return ALL_PORTS
     return PortSet(tuple(_parse_interval(part) for part in text.split(",") if part.strip()))
 
@@ -218,7 +226,7 @@ def protocol_overlaps(a: str, b: str) -> bool:
 
 
 def protocol_covers(outer: str, inner: str) -> bool:
-    return outer == ALL_PROTOCOLS or outer == inner
+    return outer in (ALL_PROTOCOLS, inner)
 
 
 # --- addresses --------------------------------------------------------------------------------
@@ -357,7 +365,11 @@ class Coverage:
 
 @lru_cache(maxsize=65536)
 def coverage(cidrs: tuple[str, ...]) -> Coverage:
-    """Public addresses covered by ``cidrs`` per family (unparseable entries count as none)."""
+    """Public addresses covered by ``cidrs`` per family.
+
+    Every entry must be a CIDR or an address (``ValueError`` otherwise): peers that are not
+    addresses never reach here, they have no ``addresses``.
+    """
     return Coverage(
         ipv4_public=AddressSet.from_cidrs(IPV4, cidrs).intersection(PUBLIC_SPACE[IPV4]).count(),
         ipv6_public=AddressSet.from_cidrs(IPV6, cidrs).intersection(PUBLIC_SPACE[IPV6]).count(),

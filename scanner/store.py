@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,7 @@ STORE_SCHEMA_VERSION = 1
 STORE_ENV = "CLOUDWALL_STORE"
 _APPLICATION_ID = 0x43574C31  # "CWL1": marks the file as a cloudwall store
 _BUSY_TIMEOUT_MS = 30_000
+_SNAPSHOT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,7 +84,19 @@ def _now() -> str:
 
 
 def encode_snapshot(snapshot: Snapshot) -> bytes:
-    return zlib.compress(snapshot.to_json().encode(), 6)
+    # Compact canonical JSON: json's C encoder only runs without indent, several times faster
+    # on a large estate. Exports keep the indented form (Snapshot.to_json) for clean git diffs.
+    text = json.dumps(snapshot.to_dict(), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return zlib.compress(text.encode(), 6)
+
+
+def _taken_at(snapshot: Snapshot) -> str:
+    """The listing column, without serialising the whole snapshot a second time."""
+    taken_at = snapshot.taken_at
+    if taken_at.tzinfo is None:  # as the model writes it: a time without a zone is UTC
+        taken_at = taken_at.replace(tzinfo=timezone.utc)
+    return taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -95,7 +109,6 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            existed = self.path.exists() and self.path.stat().st_size > 0
             db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
@@ -104,29 +117,27 @@ class Store:
             ) from exc
         try:
             db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            if existed and app_id != _APPLICATION_ID:
-                raise StoreError(
-                    f"{self.path} is not a cloudwall store",
-                    "pass --store with a cloudwall store file, or a new path to create one",
-                )
-            if not existed:
-                db.execute("PRAGMA journal_mode = WAL")
-                with _transaction(db):
-                    db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-                    for statement in filter(str.strip, _SCHEMA.split(";")):
-                        db.execute(statement)
-                    db.execute(
-                        "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                        (str(STORE_SCHEMA_VERSION),),
-                    )
+            if db.execute("PRAGMA application_id").fetchone()[0] != _APPLICATION_ID:
+                self._initialise(db)
             version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if version is None or int(version[0]) != STORE_SCHEMA_VERSION:
+            if version is None or version[0] != str(STORE_SCHEMA_VERSION):
                 raise StoreError(
                     f"{self.path} has store schema {version and version[0]!r}, "
                     f"this cloudwall reads {STORE_SCHEMA_VERSION}",
                     "use the cloudwall version that wrote it, or a new --store path",
                 )
+            _enable_wal(db)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if "locked" not in str(exc):
+                raise StoreError(
+                    f"{self.path} is corrupt or not a cloudwall store ({exc})",
+                    "restore it from a backup, or pass --store with a new path",
+                ) from exc
+            raise StoreError(
+                f"store {self.path} is locked ({exc})",
+                "another cloudwall may be writing to it: wait for it, or pass another --store",
+            ) from exc
         except sqlite3.DatabaseError as exc:
             db.close()
             raise StoreError(
@@ -137,6 +148,30 @@ class Store:
             db.close()
             raise
         return db
+
+    def _initialise(self, db: sqlite3.Connection) -> None:
+        """Create the schema in a new, empty file; refuse any other file without writing to it.
+
+        Two scans may create the same new store at once: both see an empty file, one wins the
+        write lock and creates the schema, the other then finds it there and leaves it alone.
+        """
+        if not _is_blank(db):
+            raise StoreError(
+                f"{self.path} is not a cloudwall store",
+                "pass --store with a cloudwall store file, or a new path to create one",
+            )
+        with _transaction(db):
+            if db.execute("PRAGMA application_id").fetchone()[0] == _APPLICATION_ID:
+                return  # another process created it while we waited for the lock
+            if not _is_blank(db):
+                raise StoreError(f"{self.path} is not a cloudwall store", "pass a new --store path")
+            db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                (str(STORE_SCHEMA_VERSION),),
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -150,10 +185,19 @@ class Store:
     # --- snapshots ----------------------------------------------------------------------------
 
     def save(self, snapshot: Snapshot) -> None:
+        snapshot_id = snapshot.snapshot_id
+        # Ids of imported files are untrusted and are printed and typed back by users.
+        if not isinstance(snapshot_id, str) or not _SNAPSHOT_ID.fullmatch(snapshot_id) or (
+            snapshot_id == "latest"
+        ):
+            raise StoreError(
+                f"snapshot id {snapshot_id!r} cannot be stored",
+                "ids are 1-128 letters, digits and . _ : - (and not `latest`)",
+            )
         body = encode_snapshot(snapshot)
         row = (
             snapshot.snapshot_id,
-            snapshot.to_dict()["taken_at"],
+            _taken_at(snapshot),
             ",".join(snapshot.providers),
             len(snapshot.scopes),
             len(snapshot.rule_sets),
@@ -179,12 +223,15 @@ class Store:
                 baselines.setdefault(snapshot_id, []).append(name)
             rows = self._db.execute(
                 "SELECT snapshot_id, taken_at, providers, scope_count, rule_set_count, rule_count,"
-                " error_count FROM snapshots ORDER BY taken_at, snapshot_id"
+                # rowid breaks ties the way `latest` does: the last one listed is `latest`.
+                " error_count FROM snapshots ORDER BY taken_at, rowid"
             ).fetchall()
         return [SnapshotInfo(*row, tuple(sorted(baselines.get(row[0], ())))) for row in rows]
 
     def resolve(self, ref: str) -> str:
         """``latest``, a full snapshot id, or a unique prefix of one."""
+        if not ref.strip():
+            raise StoreError("an empty snapshot id", "give an id, an id prefix or `latest`")
         with self._read():
             if ref == "latest":
                 row = self._db.execute(
@@ -220,7 +267,7 @@ class Store:
             ).fetchone()
         try:
             return Snapshot.from_json(zlib.decompress(row[0]).decode())
-        except (zlib.error, ValueError, KeyError, TypeError) as exc:
+        except (zlib.error, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(
                 f"snapshot {snapshot_id} in {self.path} is unreadable ({exc})",
                 "restore the store from a backup, or re-import the snapshot from JSON",
@@ -248,6 +295,32 @@ class Store:
             )
         return Baseline(name, snapshot_id, set_at, note)
 
+    def save_as_baseline(self, snapshot: Snapshot, name: str, note: str,
+                         expected_snapshot_id: str) -> Baseline:
+        """Store ``snapshot`` and move baseline ``name`` to it, both or neither.
+
+        ``expected_snapshot_id`` is the snapshot the new one was derived from: if the baseline
+        moved meanwhile (another run accepted something), nothing is written.
+        """
+        body = encode_snapshot(snapshot)
+        row = (snapshot.snapshot_id, _taken_at(snapshot), ",".join(snapshot.providers),
+               len(snapshot.scopes), len(snapshot.rule_sets), snapshot.rule_count(),
+               len(snapshot.errors), body)
+        with self._write():
+            existing = self._db.execute(
+                "SELECT snapshot_id FROM baselines WHERE name = ?", (name,)
+            ).fetchone()
+            if existing is None or existing[0] != expected_snapshot_id:
+                raise StoreError(
+                    f"baseline {name!r} moved while the change was being accepted",
+                    "run the command again",
+                )
+            self._db.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            set_at = _now()
+            self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?)",
+                             (name, snapshot.snapshot_id, set_at, note))
+        return Baseline(name, snapshot.snapshot_id, set_at, note)
+
     def baseline(self, name: str) -> Baseline:
         with self._read():
             row = self._db.execute(
@@ -256,7 +329,8 @@ class Store:
         if row is None:
             raise StoreError(
                 f"no baseline named {name!r} in {self.path}",
-                "list them with `cloudwall baseline list`, or set one with `cloudwall baseline set`",
+                "list them with `cloudwall baseline list`, "
+                "or set one with `cloudwall baseline set`",
             )
         return Baseline(*row)
 
@@ -306,24 +380,50 @@ class Store:
             ) from exc
 
 
+def _enable_wal(db: sqlite3.Connection) -> None:
+    """WAL lets readers work while a scan writes. Switching needs a moment with no other
+    connection busy; if there is none now, a later open switches (the store is correct either
+    way, writers serialise in both modes)."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    with suppress(sqlite3.OperationalError):
+        db.execute("PRAGMA journal_mode = WAL")
+
+
+def _is_blank(db: sqlite3.Connection) -> bool:
+    """No application id and no tables: a new file (or an empty database) we may set up."""
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    return app_id == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
 @contextmanager
 def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        # SQLite may already have rolled back (an interrupt, a full disk); a second ROLLBACK
+        # would raise and hide the real error.
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that a reader sees the old or the new content, never half of it."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write a file so that a reader sees the old or the new content, never half of it.
+
+    Text is written as UTF-8 with ``\n`` line ends on every platform (reports and exported
+    snapshots are compared byte for byte).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        # mkstemp makes the file private (0600); give it the mode a plain write would have.
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _file_mode(path))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -332,12 +432,27 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _file_mode(path: Path) -> int:
+    """The existing file's mode, else what the umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def read_snapshot_file(path: Path) -> Snapshot:
     """Read an exported snapshot; anything truncated or malformed is a StoreError."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror}", "check the path") from exc
+    except UnicodeDecodeError as exc:
+        raise StoreError(
+            f"{path} is not a cloudwall snapshot (not UTF-8 text at byte {exc.start})",
+            "export snapshots with `cloudwall snapshots export`",
+        ) from exc
     try:
         return Snapshot.from_json(text)
     except json.JSONDecodeError as exc:
@@ -345,7 +460,7 @@ def read_snapshot_file(path: Path) -> Snapshot:
             f"{path} is not valid snapshot JSON (line {exc.lineno}: {exc.msg})",
             "the file is truncated or corrupt; export it again with `cloudwall snapshots export`",
         ) from exc
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise StoreError(
             f"{path} is not a cloudwall snapshot ({type(exc).__name__}: {exc})",
             "export snapshots with `cloudwall snapshots export`",

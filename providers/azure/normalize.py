@@ -3,7 +3,8 @@
 ``raw`` (what the fetch half returns for one subscription) maps these keys to lists of ARM
 objects exactly as the REST API returns them (camelCase, ``properties`` nesting):
 ``networkSecurityGroups``, ``networkInterfaces``, ``virtualNetworks``, ``publicIPAddresses``,
-``applicationSecurityGroups``.
+``applicationSecurityGroups``. A key that is missing (its resource type could not be read) is
+treated as unknown, never as empty: joins that need it fall back to what the other side says.
 
 ARM ids are case-insensitive and the API is not consistent about their case, so every id is
 lower-cased once here and joins are plain dictionary lookups.
@@ -12,6 +13,7 @@ lower-cased once here and joins are plain dictionary lookups.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from scanner.model import (
@@ -28,13 +30,21 @@ from scanner.model import (
     Scope,
     Subnet,
 )
-from scanner.netmath import PortSet, canonical_protocol, is_network
+from scanner.netmath import ALL_PORTS, PORT_PROTOCOLS, PortSet, canonical_protocol, is_network
 
 PROVIDER = "azure"
 EVERYWHERE = ("0.0.0.0/0", "::/0")
-# Service tags that stand for every public address. `*`/`Any` are every address at all.
-_INTERNET_TAGS = {"internet"}
+# `*` and `Any` are every address at all, private and public.
 _ANY = {"*", "any"}
+# Service tags are case-insensitive; the common ones get one spelling so that a rule re-saved
+# with different case is not reported as drift. `Internet` stands for every public address.
+_CANONICAL_TAGS = {
+    "internet": "Internet",
+    "virtualnetwork": "VirtualNetwork",
+    "azureloadbalancer": "AzureLoadBalancer",
+}
+# Default rules share their namespace with nothing the user writes: keep them apart.
+DEFAULT_RULE_PREFIX = "defaultSecurityRules/"
 
 Json = Mapping[str, Any]
 
@@ -51,67 +61,99 @@ def _props(obj: Json) -> Json:
     return obj.get("properties") or {}
 
 
+@lru_cache(maxsize=65536)
 def address_peer(prefix: str) -> Peer:
-    """One entry of ``sourceAddressPrefix(es)`` / ``destinationAddressPrefix(es)``."""
+    """One entry of ``sourceAddressPrefix(es)`` / ``destinationAddressPrefix(es)``.
+
+    Cached: large estates repeat the same few hundred prefixes across thousands of rules."""
     text = prefix.strip()
-    if text.lower() in _ANY:
+    lowered = text.lower()
+    if lowered in _ANY:
         return Peer(PeerKind.ANY, "*", EVERYWHERE)
-    if text.lower() in _INTERNET_TAGS:
+    if lowered == "internet":
         return Peer(PeerKind.SERVICE_TAG, "Internet", EVERYWHERE)
     if is_network(text):
         return Peer.cidr(text)
-    return Peer(PeerKind.SERVICE_TAG, text)
+    return Peer(PeerKind.SERVICE_TAG, _CANONICAL_TAGS.get(lowered, text))
 
 
 def _prefixes(props: Json, singular: str, plural: str) -> list[str]:
     """Only one of the singular and plural forms is set; an empty plural means unset."""
-    many = [p for p in props.get(plural) or [] if p]
+    many = [str(p) for p in props.get(plural) or [] if p not in (None, "")]
     if many:
         return many
     one = props.get(singular)
-    return [one] if one else []
+    return [str(one)] if one not in (None, "") else []
 
 
 def _peers(props: Json, side: str) -> tuple[Peer, ...]:
-    peers = [address_peer(p) for p in _prefixes(props, f"{side}AddressPrefix",
-                                                  f"{side}AddressPrefixes")]
-    peers += [Peer(PeerKind.APPLICATION_SECURITY_GROUP, _ref(asg))
-              for asg in props.get(f"{side}ApplicationSecurityGroups") or []]
-    return tuple(peers)
+    prefixes = _prefixes(props, f"{side}AddressPrefix", f"{side}AddressPrefixes")
+    asgs = [_ref(a) for a in props.get(f"{side}ApplicationSecurityGroups") or []]
+    return _peer_tuple(tuple(prefixes), tuple(asgs))
+
+
+@lru_cache(maxsize=65536)
+def _peer_tuple(prefixes: tuple[str, ...], asgs: tuple[str, ...]) -> tuple[Peer, ...]:
+    peers = [address_peer(p) for p in prefixes]
+    peers += [Peer(PeerKind.APPLICATION_SECURITY_GROUP, a) for a in asgs]
+    # The same prefix written twice is one peer; order is kept for display.
+    return tuple(dict.fromkeys(peers))
 
 
 def port_ranges(props: Json, side: str) -> PortSet:
-    ranges = _prefixes(props, f"{side}PortRange", f"{side}PortRanges") or ["*"]
-    result = PortSet()
-    for item in ranges:
-        result = result.union(PortSet.parse(str(item)))
-    return result
+    """``*``, ``"22"``, ``"1000-2000"`` or a list of those; unset means every port."""
+    return _port_set(tuple(_prefixes(props, f"{side}PortRange", f"{side}PortRanges") or ["*"]))
+
+
+@lru_cache(maxsize=65536)
+def _port_set(items: tuple[str, ...]) -> PortSet:
+    if len(items) == 1:
+        return PortSet.parse(items[0])
+    return PortSet(tuple(i for item in items for i in PortSet.parse(item).intervals))
 
 
 def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
     props = _props(raw)
-    inbound = props.get("direction", "").lower() == "inbound"
+    inbound = str(props.get("direction", "")).lower() == "inbound"
     sources, destinations = _peers(props, "source"), _peers(props, "destination")
     remote, local = (sources, destinations) if inbound else (destinations, sources)
     # A local side of "*" means every member of the NSG: the model says that with no targets.
     targets = tuple(p for p in local if p.kind is not PeerKind.ANY)
-    extra: dict[str, Any] = {"sourcePortRanges": port_ranges(props, "source").to_list()}
-    if props.get("provisioningState"):
-        extra["provisioningState"] = props["provisioningState"]
+    protocol = canonical_protocol(props.get("protocol") or "*")
+    ports = port_ranges(props, "destination")
+    extra: dict[str, Any] = {}
+    source_ports = port_ranges(props, "source")
+    if not source_ports.is_all():
+        # Rarely restricted; when it is, the rule matches less than its destination ports say.
+        extra["sourcePortRanges"] = source_ports.to_list()
+    if protocol not in PORT_PROTOCOLS and protocol != "all" and not ports.is_all():
+        # ICMP, ESP and AH have no ports: Azure ignores the field, so the model says "all".
+        extra["destinationPortRanges"] = ports.to_list()
+        ports = ALL_PORTS
+    state = props.get("provisioningState")
+    if state and state != "Succeeded":
+        extra["provisioningState"] = state
+    name = str(raw.get("name") or "")
     return Rule(
         direction=Direction.INGRESS if inbound else Direction.EGRESS,
-        action=Action.ALLOW if props.get("access", "").lower() == "allow" else Action.DENY,
-        protocol=canonical_protocol(props.get("protocol", "*")),
-        ports=port_ranges(props, "destination"),
+        action=Action.ALLOW if str(props.get("access", "")).lower() == "allow" else Action.DENY,
+        protocol=protocol,
+        ports=ports,
         peers=remote,
         targets=targets,
         priority=props.get("priority"),
-        native_id=raw.get("name"),
-        name=raw.get("name", ""),
-        description=props.get("description") or "",
+        native_id=(DEFAULT_RULE_PREFIX + name) if is_default else name,
+        name=name,
+        description=str(props.get("description") or ""),
         is_default=is_default,
         extra=extra,
     )
+
+
+def resource_group(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
 
 
 def normalize_nsg(
@@ -122,11 +164,14 @@ def normalize_nsg(
     props = _props(raw)
     rules = [normalize_rule(r) for r in props.get("securityRules") or []]
     rules += [normalize_rule(r, is_default=True) for r in props.get("defaultSecurityRules") or []]
-    rules.sort(key=lambda r: (r.direction.value, r.priority or 0))
+    rules.sort(key=lambda r: (r.direction.value, r.priority or 0, r.native_id or ""))
     subnets = {_ref(s) for s in props.get("subnets") or []} | set(subnet_refs)
     nics = {_ref(n) for n in props.get("networkInterfaces") or []} | set(nic_refs)
-    attachments = [Attachment("subnet", s) for s in sorted(subnets)]
-    attachments += [Attachment("network_interface", n) for n in sorted(nics)]
+    attachments = [Attachment("subnet", s) for s in sorted(subnets) if s]
+    attachments += [Attachment("network_interface", n) for n in sorted(nics) if n]
+    extra: dict[str, Any] = {"resourceGroup": resource_group(raw["id"])}
+    if props.get("flushConnection"):
+        extra["flushConnection"] = True
     return RuleSet(
         provider=PROVIDER,
         account=scope.account,
@@ -137,23 +182,22 @@ def normalize_nsg(
         rules=tuple(rules),
         attachments=tuple(attachments),
         tags=dict(raw.get("tags") or {}),
-        extra={"resourceGroup": _resource_group(raw["id"])},
+        extra=extra,
     )
 
 
-def _resource_group(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    lowered = [p.lower() for p in parts]
-    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
+def _subnet_prefixes(props: Json) -> tuple[str, ...]:
+    return tuple(_prefixes(props, "addressPrefix", "addressPrefixes"))
 
 
 def normalize_vnet(scope: Scope, raw: Json) -> tuple[Network, list[Subnet]]:
     props = _props(raw)
     vnet_id = arm_id(raw["id"])
+    location = raw.get("location", "")
     network = Network(
         provider=PROVIDER,
         account=scope.account,
-        region=raw.get("location", ""),
+        region=location,
         network_id=vnet_id,
         name=raw.get("name", ""),
         cidrs=tuple((props.get("addressSpace") or {}).get("addressPrefixes") or ()),
@@ -162,42 +206,88 @@ def normalize_vnet(scope: Scope, raw: Json) -> tuple[Network, list[Subnet]]:
     for sub in props.get("subnets") or []:
         sp = _props(sub)
         nsg = _ref(sp.get("networkSecurityGroup"))
-        cidrs = sp.get("addressPrefixes") or ([sp["addressPrefix"]] if sp.get("addressPrefix")
-                                              else [])
+        extra: dict[str, Any] = {}
+        if sp.get("routeTable"):
+            extra["routeTable"] = _ref(sp["routeTable"])
+        if sp.get("defaultOutboundAccess") is not None:
+            extra["defaultOutboundAccess"] = bool(sp["defaultOutboundAccess"])
         subnets.append(Subnet(
             provider=PROVIDER,
             account=scope.account,
-            region=raw.get("location", ""),
+            region=location,
             subnet_id=arm_id(sub["id"]),
             network=vnet_id,
             name=sub.get("name", ""),
-            cidrs=tuple(cidrs),
+            cidrs=_subnet_prefixes(sp),
             rule_set_ids=(nsg,) if nsg else (),
-            extra={"routeTable": _ref(sp.get("routeTable"))} if sp.get("routeTable") else {},
+            extra=extra,
         ))
     return network, subnets
 
 
-def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json],
-                  vnet_of_subnet: Mapping[str, str]) -> Asset:
+def vnet_of(subnet_id: str) -> str:
+    """A subnet id is its virtual network's id plus ``/subnets/<name>``."""
+    head, sep, _ = subnet_id.rpartition("/subnets/")
+    return head if sep else ""
+
+
+def _address_only(text: str) -> str:
+    """``privateIPAddress`` of a prefix allocation reads ``172.20.2.16/28``."""
+    return text.split("/", 1)[0]
+
+
+def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None) -> Asset:
+    """``public_ips`` None means the public addresses of the subscription could not be read."""
     props = _props(raw)
-    private, public, ipv6, asgs, skus = [], [], [], [], set()
+    private: list[str] = []
+    public: list[str] = []
+    ipv6: list[str] = []
+    asgs: list[str] = []
+    pip_ids: list[str] = []
+    skus: set[str] = set()
+    unresolved: list[str] = []
+    prefixes: list[str] = []
     subnet = None
     for config in props.get("ipConfigurations") or []:
         cp = _props(config)
         address = cp.get("privateIPAddress")
         if address:
-            (ipv6 if cp.get("privateIPAddressVersion") == "IPv6" else private).append(address)
+            if "/" in address:
+                prefixes.append(address)
+            target = ipv6 if cp.get("privateIPAddressVersion") == "IPv6" else private
+            target.append(_address_only(address))
         subnet = subnet or _ref(cp.get("subnet")) or None
         asgs += [_ref(a) for a in cp.get("applicationSecurityGroups") or []]
-        pip = public_ips.get(_ref(cp.get("publicIPAddress")))
-        if pip is not None:
-            pip_address = _props(pip).get("ipAddress")
-            if pip_address:
-                public.append(pip_address)
-            skus.add((pip.get("sku") or {}).get("name", "Basic"))
+        pip_id = _ref(cp.get("publicIPAddress"))
+        if not pip_id:
+            continue
+        pip_ids.append(pip_id)
+        pip = (public_ips or {}).get(pip_id)
+        if pip is None:
+            unresolved.append(pip_id)
+            continue
+        pip_address = _props(pip).get("ipAddress")
+        if pip_address:
+            public.append(pip_address)
+        # Standard SKU public IPs are closed unless an NSG allows; Basic ones (the default of
+        # old API versions, which omit `sku`) are open when no NSG applies.
+        skus.add((pip.get("sku") or {}).get("name") or "Basic")
     nsg = _ref(props.get("networkSecurityGroup"))
     vm = _ref(props.get("virtualMachine")) or None
+    extra: dict[str, Any] = {
+        "ip_forwarding": bool(props.get("enableIPForwarding", False)),
+        "public_ip_sku": ",".join(sorted(skus)) if skus else None,
+        "attached": vm is not None,
+    }
+    if pip_ids:
+        extra["public_ip_ids"] = sorted(set(pip_ids))
+    if unresolved:
+        # Referenced but not read: the NIC may be reachable on an address we do not know.
+        extra["unresolved_public_ips"] = sorted(set(unresolved))
+    if prefixes:
+        extra["private_ip_prefixes"] = prefixes
+    if props.get("privateEndpoint"):
+        extra["private_endpoint"] = _ref(props["privateEndpoint"])
     return Asset(
         provider=PROVIDER,
         account=scope.account,
@@ -206,7 +296,7 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json],
         asset_id=arm_id(raw["id"]),
         name=raw.get("name", ""),
         instance_id=vm,
-        network=vnet_of_subnet.get(subnet or ""),
+        network=vnet_of(subnet or "") or None,
         subnet=subnet,
         private_addresses=tuple(private),
         public_addresses=tuple(public),
@@ -215,31 +305,25 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json],
         application_security_groups=tuple(dict.fromkeys(asgs)),
         state=props.get("provisioningState", ""),
         tags=dict(raw.get("tags") or {}),
-        extra={
-            "ip_forwarding": bool(props.get("enableIPForwarding", False)),
-            # Standard SKU public IPs are closed unless an NSG allows; Basic ones are open.
-            "public_ip_sku": ",".join(sorted(skus)) if skus else None,
-            "attached": vm is not None,
-        },
+        extra=extra,
     )
 
 
 def normalize_scope(scope: Scope, raw: Json) -> Iterator[RuleSet | Asset | Subnet | Network]:
     """Everything read from one subscription, joined in dictionaries."""
-    public_ips = {arm_id(p["id"]): p for p in raw.get("publicIPAddresses") or []}
-    vnet_of_subnet: dict[str, str] = {}
+    pips = raw.get("publicIPAddresses")
+    public_ips = None if pips is None else {arm_id(p["id"]): p for p in pips}
     nsg_subnets: dict[str, set[str]] = {}
     for vnet in raw.get("virtualNetworks") or []:
         network, subnets = normalize_vnet(scope, vnet)
         yield network
         for subnet in subnets:
-            vnet_of_subnet[subnet.subnet_id] = network.network_id
             for nsg in subnet.rule_set_ids:
                 nsg_subnets.setdefault(nsg, set()).add(subnet.subnet_id)
             yield subnet
     nsg_nics: dict[str, set[str]] = {}
     for nic in raw.get("networkInterfaces") or []:
-        asset = normalize_nic(scope, nic, public_ips, vnet_of_subnet)
+        asset = normalize_nic(scope, nic, public_ips)
         for nsg in asset.rule_set_ids:
             nsg_nics.setdefault(nsg, set()).add(asset.asset_id)
         yield asset

@@ -11,12 +11,13 @@ adversary's T1562.007-style changes.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from providers.base import ProviderSettings
 from scanner.errors import ConfigError
-from scanner.model import CollectedItem, Scope
+from scanner.model import Attribution, CollectedItem, DriftItem, Scope
 
 STAGES = ("baseline", "changed")
 DEMO_CLOUDS = ("aws", "azure", "gcp")
@@ -24,6 +25,8 @@ DEMO_CLOUDS = ("aws", "azure", "gcp")
 
 class DemoProvider:
     name: ClassVar[str] = "demo"
+    # The drift items of the demo estate carry the clouds' own names.
+    clouds: ClassVar[tuple[str, ...]] = DEMO_CLOUDS
 
     def __init__(self, settings: ProviderSettings) -> None:
         if settings.demo_stage not in STAGES:
@@ -43,3 +46,18 @@ class DemoProvider:
     def collect(self, scope: Scope) -> Iterator[CollectedItem]:
         adapter = importlib.import_module(f"providers.{scope.provider}")
         yield from adapter.normalize_scope(scope, self._raw[scope.key])
+
+    def attribute(
+        self, items: Sequence[DriftItem], since: datetime
+    ) -> Mapping[str, tuple[Attribution, ...]]:
+        """Who made each change, from each cloud's recorded audit log (see ``audit_events``
+        in ``providers/demo/<cloud>.py``). The demo's log is its whole recorded history, so
+        ``since`` (the baseline's time, which is "now" in a demo) does not filter it."""
+        from providers.demo.attribution import demo_attribution
+
+        out: dict[str, tuple[Attribution, ...]] = {}
+        for cloud in DEMO_CLOUDS:
+            ours = [i for i in items if i.provider == cloud]
+            if ours:
+                out.update(demo_attribution(cloud, ours, STAGES))
+        return out

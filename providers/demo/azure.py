@@ -1,6 +1,7 @@
 """The Azure part of the demo estate: one subscription, ARM JSON as the REST API returns it.
 
-Changes in the ``changed`` stage (T1562.007-style):
+Changes in the ``changed`` stage (T1562.007-style), each with the Activity Log events that
+``audit_events("changed")`` returns (a Started and a Succeeded event per operation):
 - NSG ``nsg-web`` (subnet ``web``): security rule ``deny-rdp-internet`` (priority 100, Deny
   Internet -> 3389) deleted, so ``allow-rdp-any`` (priority 300) now wins.
 - NSG ``nsg-app``: rule ``allow-ssh-bastion`` edited in place: source 10.20.0.0/24 -> Internet.
@@ -58,31 +59,41 @@ def _rule(nsg: str, name: str, priority: int, access: str, direction: str, proto
 def _default_rules(nsg: str) -> list[dict[str, Any]]:
     """The six rules Azure adds to every NSG."""
     spec = [
-        ("AllowVnetInBound", 65000, "Allow", "Inbound", "VirtualNetwork", "VirtualNetwork"),
-        ("AllowAzureLoadBalancerInBound", 65001, "Allow", "Inbound", "AzureLoadBalancer", "*"),
-        ("DenyAllInBound", 65500, "Deny", "Inbound", "*", "*"),
-        ("AllowVnetOutBound", 65000, "Allow", "Outbound", "VirtualNetwork", "VirtualNetwork"),
-        ("AllowInternetOutBound", 65001, "Allow", "Outbound", "*", "Internet"),
-        ("DenyAllOutBound", 65500, "Deny", "Outbound", "*", "*"),
+        ("AllowVnetInBound", 65000, "Allow", "Inbound", "VirtualNetwork", "VirtualNetwork",
+         "Allow inbound traffic from all VMs in VNET"),
+        ("AllowAzureLoadBalancerInBound", 65001, "Allow", "Inbound", "AzureLoadBalancer", "*",
+         "Allow inbound traffic from azure load balancer"),
+        ("DenyAllInBound", 65500, "Deny", "Inbound", "*", "*", "Deny all inbound traffic"),
+        ("AllowVnetOutBound", 65000, "Allow", "Outbound", "VirtualNetwork", "VirtualNetwork",
+         "Allow outbound traffic from all VMs to all VMs in VNET"),
+        ("AllowInternetOutBound", 65001, "Allow", "Outbound", "*", "Internet",
+         "Allow outbound traffic from all VMs to Internet"),
+        ("DenyAllOutBound", 65500, "Deny", "Outbound", "*", "*", "Deny all outbound traffic"),
     ]
-    return [_rule(nsg, name, prio, access, direction, "*", "*", src, dst, default=True)
-            for name, prio, access, direction, src, dst in spec]
+    return [_rule(nsg, name, prio, access, direction, "*", "*", src, dst, description=text,
+                  default=True)
+            for name, prio, access, direction, src, dst, text in spec]
 
 
 def _nsg(name: str, rules: list[dict[str, Any]], subnets: list[str], nics: list[str]):
+    props: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "securityRules": rules,
+        "defaultSecurityRules": _default_rules(name),
+    }
+    # The API leaves out association lists that are empty.
+    if subnets:
+        props["subnets"] = [{"id": f"{RG}/virtualNetworks/vnet-shop/subnets/{s}"} for s in subnets]
+    if nics:
+        props["networkInterfaces"] = [{"id": f"{RG}/networkInterfaces/{n}"} for n in nics]
     return {
         "id": f"{RG}/networkSecurityGroups/{name}",
         "name": name,
+        "etag": 'W/"00000000-0000-0000-0000-000000000000"',
         "type": "Microsoft.Network/networkSecurityGroups",
         "location": LOCATION,
         "tags": {"owner": "shop-team"},
-        "properties": {
-            "provisioningState": "Succeeded",
-            "securityRules": rules,
-            "defaultSecurityRules": _default_rules(name),
-            "subnets": [{"id": f"{RG}/virtualNetworks/vnet-shop/subnets/{s}"} for s in subnets],
-            "networkInterfaces": [{"id": f"{RG}/networkInterfaces/{n}"} for n in nics],
-        },
+        "properties": props,
     }
 
 
@@ -201,7 +212,7 @@ def _apply_changes(raw: dict[str, Any]) -> None:
     for rule in nsgs["nsg-app"]["properties"]["securityRules"]:
         if rule["name"] == "allow-ssh-bastion":
             rule["properties"]["sourceAddressPrefix"] = "Internet"
-    nsgs["nsg-data"]["properties"]["subnets"] = []
+    nsgs["nsg-data"]["properties"].pop("subnets", None)
     for subnet in raw["virtualNetworks"][0]["properties"]["subnets"]:
         if subnet["name"] == "data":
             del subnet["properties"]["networkSecurityGroup"]
@@ -212,3 +223,74 @@ def estate(stage: str) -> list[tuple[Scope, dict[str, Any]]]:
     if stage == "changed":
         _apply_changes(raw)
     return [(Scope("azure", SUBSCRIPTION, "", name="shop-production"), raw)]
+
+
+_CALLER = "mallory@shop.example"
+_CLIENT_IP = "198.51.100.23"
+_TENANT = "9b2c1d4e-0000-4a1b-8c2d-3e4f5a6b7c8d"
+
+
+def _event(resource_id: str, operation: str, when: str, status: str, n: int) -> dict[str, Any]:
+    """One Administrative Activity Log event as ``eventtypes/management/values`` lists it."""
+    correlation = f"7d3e{n:04d}-1c2b-4a5d-9e8f-0a1b2c3d4e5f"
+    event_id = f"{'e' if status == 'Succeeded' else 'b'}{n:07d}-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+    started = status == "Started"
+    parts = resource_id.split("/")
+    resource_type = "/".join(parts[6:7] + parts[7::2])
+    return {
+        "authorization": {"action": operation, "scope": resource_id},
+        "caller": _CALLER,
+        "channels": "Operation",
+        "claims": {"aud": "https://management.core.windows.net/",
+                   "http://schemas.microsoft.com/identity/claims/tenantid": _TENANT,
+                   "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": _CALLER,
+                   "ipaddr": _CLIENT_IP},
+        "correlationId": correlation,
+        "description": "",
+        "eventDataId": event_id,
+        "eventName": {"value": "BeginRequest" if started else "EndRequest",
+                      "localizedValue": "Begin request" if started else "End request"},
+        "category": {"value": "Administrative", "localizedValue": "Administrative"},
+        "httpRequest": {"clientRequestId": f"c1{n:06d}-2b3c-4d5e-8f9a-0b1c2d3e4f5a",
+                        "clientIpAddress": _CLIENT_IP,
+                        "method": "DELETE" if operation.endswith("/delete") else "PUT"},
+        "id": f"{resource_id}/events/{event_id}/ticks/63{n:016d}",
+        "level": "Informational",
+        "resourceGroupName": "rg-shop",
+        "resourceProviderName": {"value": "Microsoft.Network",
+                                 "localizedValue": "Microsoft.Network"},
+        "resourceId": resource_id,
+        "resourceType": {"value": resource_type, "localizedValue": resource_type},
+        "operationId": correlation,
+        "operationName": {"value": operation, "localizedValue": operation},
+        "properties": {"eventCategory": "Administrative", "statusCode": "" if started else "OK"},
+        "status": {"value": status, "localizedValue": status},
+        "subStatus": {"value": "" if started else "OK",
+                      "localizedValue": "" if started else "OK (HTTP Status Code: 200)"},
+        "eventTimestamp": when,
+        "submissionTimestamp": when,
+        "subscriptionId": SUBSCRIPTION,
+        "tenantId": _TENANT,
+    }
+
+
+def audit_events(stage: str) -> list[dict[str, Any]]:
+    """The Activity Log events behind the ``changed`` stage (none for ``baseline``)."""
+    if stage != "changed":
+        return []
+    changes = [
+        (f"{RG}/networkSecurityGroups/nsg-web/securityRules/deny-rdp-internet",
+         "Microsoft.Network/networkSecurityGroups/securityRules/delete",
+         "2026-11-30T22:51:04.2317645Z", "2026-11-30T22:51:15.8840012Z"),
+        (f"{RG}/networkSecurityGroups/nsg-app/securityRules/allow-ssh-bastion",
+         "Microsoft.Network/networkSecurityGroups/securityRules/write",
+         "2026-11-30T22:53:40.0091823Z", "2026-11-30T22:53:52.6604417Z"),
+        (f"{RG}/virtualNetworks/vnet-shop/subnets/data",
+         "Microsoft.Network/virtualNetworks/subnets/write",
+         "2026-11-30T22:56:18.5120337Z", "2026-11-30T22:56:31.0079264Z"),
+    ]
+    events = []
+    for n, (resource_id, operation, began, ended) in enumerate(changes, start=1):
+        events.append(_event(resource_id, operation, began, "Started", n))
+        events.append(_event(resource_id, operation, ended, "Succeeded", n))
+    return events

@@ -6,33 +6,48 @@ exit code; anything else is a bug and says so (``--debug`` shows the traceback).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 import traceback
+from typing import NoReturn
 
 import click
 
+from reports.text import printable
 from scanner import __version__
-from scanner.errors import EXIT_BUG, CloudwallError
+from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
 
 # Modules whose ``register(main)`` adds their commands.
 COMMAND_MODULES = [
     "scanner.cli.scan",
     "scanner.cli.store_commands",
     "scanner.cli.demo",
+    "scanner.cli.exposure",
+    "scanner.cli.policies",
+    "scanner.cli.report",
 ]
 
 
 class CloudwallGroup(click.Group):
     """Turns exceptions into one-line errors with the right exit code."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:  # a bad flag before the command name
+            _usage_error(exc)
+
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a bad flag or argument of a command
+            _usage_error(exc)
         except CloudwallError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            # Messages quote file contents and cloud answers: keep them to one safe line.
+            click.echo(f"error: {printable(exc.message)}", err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                click.echo(f"hint: {printable(exc.hint)}", err=True)
             if ctx.params.get("debug"):
                 traceback.print_exc()
             ctx.exit(exc.exit_code)
@@ -41,12 +56,36 @@ class CloudwallGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was half-written", err=True)
             ctx.exit(130)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # stdout closed early (`| head`): click exits quietly
+            _internal_error(ctx, exc)
         except Exception as exc:  # a bug: say so plainly, never a bare traceback
-            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-            click.echo("hint: rerun with --debug for the traceback and report it", err=True)
-            if ctx.params.get("debug"):
-                traceback.print_exc()
-            ctx.exit(EXIT_BUG)
+            _internal_error(ctx, exc)
+
+
+# `cloudwall` or `cloudwall snapshots` alone: click shows the help (click 8.2+ raises this).
+_HELP_WANTED = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """One line and a hint, like every other error (click's own form takes three lines)."""
+    if isinstance(exc, _HELP_WANTED):
+        raise exc
+    message = " ".join(exc.format_message().split())
+    command = exc.ctx.command_path if exc.ctx else "cloudwall"
+    click.echo(f"error: {printable(message)}", err=True)
+    click.echo(f"hint: see `{command} --help`", err=True)
+    raise click.exceptions.Exit(EXIT_USAGE)
+
+
+def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
+    """A bug: say so plainly, never a bare traceback."""
+    click.echo(f"internal error: {type(exc).__name__}: {printable(exc)}", err=True)
+    click.echo("hint: rerun with --debug for the traceback and report it", err=True)
+    if ctx.params.get("debug"):
+        traceback.print_exc()
+    ctx.exit(EXIT_BUG)
 
 
 @click.group(cls=CloudwallGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,6 +108,9 @@ def main(ctx: click.Context, debug: bool, store_path: str | None) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["store_path"] = store_path
+    # Named with --store on this command line (not just inherited from CLOUDWALL_STORE).
+    source = ctx.get_parameter_source("store_path")
+    ctx.obj["store_from_flag"] = source is click.core.ParameterSource.COMMANDLINE
 
 
 for _module in COMMAND_MODULES:

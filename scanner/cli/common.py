@@ -32,9 +32,8 @@ def parse_severity(_ctx, _param, value: str | None) -> Severity | None:
 def emit(text: str | bytes, output: str | None) -> None:
     """Machine output to --output (atomically) or stdout; never mixed with progress."""
     if output:
-        data = text if isinstance(text, str) else text.decode()
         try:
-            write_atomic(Path(output), data)
+            write_atomic(Path(output), text)
         except OSError as exc:
             raise ConfigError(f"cannot write {output}: {exc.strerror}",
                               "check the --output path") from exc
@@ -42,7 +41,9 @@ def emit(text: str | bytes, output: str | None) -> None:
     if isinstance(text, bytes):
         sys.stdout.buffer.write(text)
     else:
-        click.echo(text, nl=False)
+        # color=True: click would otherwise rewrite the text when stdout is not a terminal;
+        # stdout must carry exactly what --output would (reporters already neutralise escapes).
+        click.echo(text, nl=False, color=True)
 
 
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:

@@ -1,7 +1,8 @@
 """``cloudwall demo``: the whole story on the built-in estate, in a few seconds.
 
 Scan the demo estate as its owners left it, keep it as baseline ``demo``, scan it again after an
-adversary's T1562.007-style changes, and report the findings and the drift.
+adversary's T1562.007-style changes, look up who made each change in the clouds' (recorded)
+audit logs, and report the findings, the drift and the attribution.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import click
 from providers.base import ProviderSettings
 from reports import format_names
 from reports.summary import summary_line
+from reports.text import printable
 from scanner.cli.common import write_report
 from scanner.engine import ScanRequest, run_scan
 from scanner.store import Store
@@ -33,8 +35,10 @@ def register(main: click.Group) -> None:
 def demo(ctx: click.Context, fmt: str, output: str | None) -> None:
     """Run a scan, a baseline and a drift comparison on the built-in demo estate."""
     with tempfile.TemporaryDirectory(prefix="cloudwall-demo-") as tmp:
-        # The demo never touches a real store unless one was named explicitly.
-        path = ctx.obj.get("store_path") or Path(tmp) / "demo.db"
+        # The demo never touches a real store unless one was named with --store: a store set
+        # in CLOUDWALL_STORE is the user's own, and its baseline "demo" must not be moved.
+        named = ctx.obj.get("store_path") if ctx.obj.get("store_from_flag") else None
+        path = named or Path(tmp) / "demo.db"
         with Store(path) as store:
             say = lambda text: click.echo(text, err=True)  # noqa: E731
             say("1. Scanning the demo estate (AWS, Azure, GCP) as its owners left it...")
@@ -47,7 +51,24 @@ def demo(ctx: click.Context, fmt: str, output: str | None) -> None:
                 "(MITRE ATT&CK T1562.007); scanning again against the baseline...")
             settings = ProviderSettings(demo_stage="changed")
             second = run_scan(ScanRequest(("demo",), settings, save=True,
-                                          baseline=DEMO_BASELINE), store)
-            say("4. Report:\n")
+                                          baseline=DEMO_BASELINE, attribute=True), store)
+            say("4. What changed, per cloud, and who did it (from each cloud's audit log):")
+            for line in story_lines(second):
+                say("   " + line)
+            say("5. Report:\n")
             write_report(second, fmt, output)
             say(summary_line(second))
+
+
+def story_lines(report) -> list[str]:
+    """One line per T1562.007 widening: cloud, severity, what, and who did it."""
+    lines = []
+    for item in report.drift:
+        if not item.attack:
+            continue
+        who = next((a for a in item.attribution if a.actor), None)
+        by = (f"by {printable(who.actor)} from {printable(who.source_address or '?')} "
+              f"({printable(who.operation or '?')})" if who else "actor unknown")
+        lines.append(f"[{item.provider}] {item.severity.value.upper()} "
+                     f"{printable(item.summary, 140)} -- {by}")
+    return lines or ["no widening found"]

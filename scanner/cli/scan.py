@@ -10,6 +10,7 @@ from reports import format_names
 from reports.summary import summary_line
 from scanner.cli.common import exit_code, open_store, parse_severity, write_report
 from scanner.cli.progress import terminal_progress
+from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.engine import ScanRequest, run_scan
 from scanner.errors import ConfigError
 
@@ -58,16 +59,21 @@ def register(main: click.Group) -> None:
               show_default=True, help="Demo provider: the estate before or after the changes.")
 @click.option("--save", is_flag=True, help="Save the snapshot in the store.")
 @click.option("--baseline", help="Compare with this stored baseline name or snapshot JSON file.")
+@click.option("--attribute", is_flag=True,
+              help="With --baseline: look up who made each drift item in the clouds' audit "
+              "logs (CloudTrail, Azure Activity Log, GCP Admin Activity) since the baseline.")
 @click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
               show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @click.option("--fail-on", callback=parse_severity, default=None,
               help="Exit 1 if a finding or drift item is at or above this severity "
               "(info, low, medium, high, critical).")
+@policy_options
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, demo_stage, save, baseline, fmt, output, fail_on) -> None:
+         max_retries, request_timeout, demo_stage, save, baseline, attribute, fmt, output,
+         fail_on, **policy_flags) -> None:
     """Snapshot live firewall configuration and report on it."""
     if org_role and role_arn:
         raise ConfigError("--org-role and --role-arn cannot be combined",
@@ -90,11 +96,15 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         request_timeout=request_timeout,
         demo_stage=demo_stage,
     )
-    request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline)
+    if attribute and not baseline:
+        raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
+    request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
+                          policies=policy_settings(policy_flags))
     store = open_store(ctx) if (save or baseline) else None
     report = run_scan(request, store, terminal_progress())
     write_report(report, fmt, output)
     if save:
         click.echo(f"saved snapshot {report.snapshot.snapshot_id}", err=True)
+    warn_expired(report, lambda line: click.echo(line, err=True))
     click.echo(summary_line(report), err=True)
     ctx.exit(exit_code(report, fail_on))

@@ -8,6 +8,7 @@ from tabulate import tabulate
 from reports import format_names
 from reports.summary import summary_line
 from reports.text import printable
+from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.common import emit, exit_code, open_store, parse_severity, write_report
 from scanner.engine import analyze, load_baseline
 
@@ -41,11 +42,15 @@ def snapshots_list(ctx: click.Context) -> None:
 @click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
               show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False))
+@policy_options
 @click.pass_context
-def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None) -> None:
+def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None,
+                   **policy_flags) -> None:
     """Report on a stored snapshot (id, id prefix or `latest`) without cloud access."""
-    report = analyze(open_store(ctx).load(ref))
+    settings = policy_settings(policy_flags)
+    report = analyze(open_store(ctx).load(ref), policies=settings)
     write_report(report, fmt, output)
+    warn_expired(report, lambda line: click.echo(line, err=True))
 
 
 @snapshots.command("export")
@@ -78,11 +83,29 @@ def baseline() -> None:
               help="Snapshot id, id prefix or `latest`.")
 @click.option("--note", default="", help="Why this is the baseline.")
 @click.option("--force", is_flag=True, help="Move an existing baseline to this snapshot.")
+@click.option("--accept", "accept_ids", multiple=True, metavar="ITEM",
+              help="Accept one drift item (id or unique prefix, repeatable) between baseline "
+              "NAME and --from-snapshot into the baseline, leaving every other change as drift.")
 @click.pass_context
-def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool) -> None:
-    """Make a stored snapshot the baseline NAME."""
-    result = open_store(ctx).set_baseline(name, ref, note, force)
-    click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id}")
+def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool,
+                 accept_ids: tuple[str, ...]) -> None:
+    """Make a stored snapshot the baseline NAME, or accept drift items into it."""
+    store = open_store(ctx)
+    if not accept_ids:
+        result = store.set_baseline(name, ref, note, force)
+        click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id}")
+        return
+    from scanner.drift_accept import accept
+
+    current_baseline = store.baseline(name)
+    old = store.load(current_baseline.snapshot_id)
+    snapshot, accepted = accept(old, store.load(ref), accept_ids)
+    why = note or current_baseline.note
+    result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id)
+    for item in accepted:
+        click.echo(f"accepted {item.drift_id}: {printable(item.summary, 200)}")
+    click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id} "
+               f"(was {current_baseline.snapshot_id})")
 
 
 @baseline.command("show")
@@ -115,13 +138,37 @@ def baseline_list(ctx: click.Context) -> None:
               show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False))
 @click.option("--fail-on", callback=parse_severity, default=None)
+@click.option("--attribute", is_flag=True,
+              help="Look up who made each drift item in the clouds' audit logs since the "
+              "baseline (the only cloud access diff makes).")
+@click.option("--profile", help="AWS (with --attribute): named profile.")
+@click.option("--role-arn", help="AWS (with --attribute): assume this role first.")
+@click.option("--azure-cloud", type=click.Choice(["public", "usgov", "china"]),
+              default="public", show_default=True, help="Azure (with --attribute).")
+@click.option("--azure-endpoint", envvar="CLOUDWALL_AZURE_ENDPOINT",
+              help="Azure (with --attribute): Resource Manager base URL.")
+@click.option("--gcp-endpoint", envvar="CLOUDWALL_GCP_ENDPOINT",
+              help="GCP (with --attribute): base URL for Google APIs.")
+@policy_options
 @click.pass_context
 def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str | None,
-         fail_on) -> None:
+         fail_on, attribute: bool, profile, role_arn, azure_cloud, azure_endpoint,
+         gcp_endpoint, **policy_flags) -> None:
     """Compare a stored snapshot with a baseline, without cloud access."""
+    settings = policy_settings(policy_flags)
     store = open_store(ctx)
     base = load_baseline(store, baseline_ref)
-    report = analyze(store.load(ref), base)
+    current = store.load(ref)
+    report = analyze(current, base, policies=settings)
+    if attribute and report.drift:
+        from providers.base import ProviderSettings
+        from scanner.attribution import providers_for
+        from scanner.engine import with_attribution
+
+        settings = ProviderSettings(profile=profile, role_arn=role_arn, azure_cloud=azure_cloud,
+                                    azure_endpoint=azure_endpoint, gcp_endpoint=gcp_endpoint,
+                                    demo_stage="changed")
+        report = with_attribution(report, base[1], providers_for(current.providers, settings))
     write_report(report, fmt, output)
     click.echo(summary_line(report), err=True)
     ctx.exit(exit_code(report, fail_on))

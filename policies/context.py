@@ -1,0 +1,193 @@
+"""The evaluation context: one snapshot, the settings, and what policies share.
+
+Every rule's admitted traffic is computed once per evaluation and shared by every policy that
+asks (``RuleSetView.levels``); rules with the same match and no earlier blocking rule share one
+computation across the whole snapshot. Views are built per rule set when first needed and
+dropped by the engine when it moves on, so memory stays bounded on very large estates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.admitted import FAMILY_NAMES, NO_LEVELS, Levels, Thresholds, levels_of
+from policies.policy import PolicySettings
+from scanner.model import (
+    Action,
+    Asset,
+    Direction,
+    Network,
+    Rule,
+    RuleSet,
+    RuleSetKind,
+    Snapshot,
+    Subnet,
+)
+from scanner.netmath import IPV4, IPV6
+from scanner.traffic import TrafficSpace, _applies_wherever, evaluation_order, rule_space
+
+FAMILIES = (IPV4, IPV6)
+
+
+@dataclass(slots=True)
+class RuleEntry:
+    """A rule in its rule set, with the earlier rules that take traffic before it."""
+
+    rule: Rule
+    position: int  # index in the rule set's evaluation order (per direction)
+    blockers: tuple[Rule, ...] = ()
+    _levels: dict[int, Levels] = field(default_factory=dict)
+
+
+class RuleSetView:
+    """One rule set as policies see it: rules in evaluation order per direction, each with the
+    traffic it admits by level and family."""
+
+    def __init__(self, rule_set: RuleSet, context: EvaluationContext) -> None:
+        self.rule_set = rule_set
+        self._context = context
+        self.entries: list[RuleEntry] = []
+        self._by_rule: dict[int, RuleEntry] = {}
+        union = rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
+        for direction in (Direction.INGRESS, Direction.EGRESS):
+            rules = [r for r in rule_set.rules if r.direction is direction]
+            if union:
+                ordered = [r for r in rules if r.enabled]
+            else:
+                ordered = [r for r in evaluation_order(_with_rules(rule_set, rules))]
+            blocking: list[Rule] = []
+            for position, rule in enumerate(ordered):
+                blockers = tuple(b for b in blocking if _applies_wherever(b, rule))
+                entry = RuleEntry(rule, position, blockers)
+                self.entries.append(entry)
+                self._by_rule[id(rule)] = entry
+                if not union and rule.action is not Action.ALLOW:
+                    blocking.append(rule)
+
+    def entry(self, rule: Rule) -> RuleEntry | None:
+        """None for a rule that does not apply (disabled)."""
+        return self._by_rule.get(id(rule))
+
+    def levels(self, rule: Rule, family: int) -> Levels:
+        entry = self._by_rule.get(id(rule))
+        if entry is None:
+            return NO_LEVELS
+        cached = entry._levels.get(family)
+        if cached is None:
+            cached = self._context.levels_for(entry, family)
+            entry._levels[family] = cached
+        return cached
+
+    def families(self, rule: Rule) -> dict[str, Levels]:
+        out = {}
+        for family in FAMILIES:
+            levels = self.levels(rule, family)
+            if not levels.is_empty():
+                out[FAMILY_NAMES[family]] = levels
+        return out
+
+
+def _with_rules(rule_set: RuleSet, rules: list[Rule]) -> RuleSet:
+    from dataclasses import replace
+
+    return replace(rule_set, rules=tuple(rules))
+
+
+class EvaluationContext:
+    """Shared, lazily built facts about one snapshot."""
+
+    def __init__(self, snapshot: Snapshot, settings: PolicySettings | None = None,
+                 exposure: Any = None) -> None:
+        self.snapshot = snapshot
+        self.settings = settings or PolicySettings()
+        self.exposure = exposure  # scanner.exposure.ExposureAnalysis, when it was computed
+        self.thresholds = Thresholds.build(self.settings.trusted_cidrs,
+                                           self.settings.broad_prefix,
+                                           self.settings.broad_prefix_v6)
+        self._shared_levels: dict[tuple, Levels] = {}
+        self._views: dict[str, RuleSetView] = {}
+        self._indexes: dict[str, Any] = {}
+
+    # --- rule sets ------------------------------------------------------------------------
+
+    def view(self, rule_set: RuleSet) -> RuleSetView:
+        view = self._views.get(rule_set.resource_id)
+        if view is None or view.rule_set is not rule_set:
+            view = RuleSetView(rule_set, self)
+            self._views[rule_set.resource_id] = view
+        return view
+
+    def release(self, rule_set: RuleSet) -> None:
+        """Forget a rule set's view once every policy has judged it."""
+        self._views.pop(rule_set.resource_id, None)
+
+    def levels_for(self, entry: RuleEntry, family: int) -> Levels:
+        rule = entry.rule
+        addresses = tuple(a for peer in rule.peers for a in peer.addresses)
+        if not addresses:
+            return NO_LEVELS
+        if not entry.blockers:
+            key = (family, rule.protocol, rule.ports, addresses)
+            cached = self._shared_levels.get(key)
+            if cached is None:
+                cached = levels_of(rule_space(rule, family), self.thresholds)
+                if len(self._shared_levels) > 200_000:
+                    self._shared_levels.clear()
+                self._shared_levels[key] = cached
+            return cached
+        return levels_of(self.admitted_space(entry, family), self.thresholds)
+
+    def admitted_space(self, entry: RuleEntry, family: int) -> TrafficSpace:
+        """Everything the rule admits of one family, private addresses too."""
+        space = rule_space(entry.rule, family)
+        for blocker in entry.blockers:
+            if space.is_empty():
+                break
+            space = space.difference(rule_space(blocker, family, for_blocking=True))
+        return space
+
+    # --- indexes --------------------------------------------------------------------------
+
+    def _index(self, name: str, build) -> Any:
+        value = self._indexes.get(name)
+        if value is None:
+            value = build()
+            self._indexes[name] = value
+        return value
+
+    @property
+    def rule_sets_by_id(self) -> Mapping[str, RuleSet]:
+        return self._index("rule_sets", lambda: {r.resource_id: r
+                                                 for r in self.snapshot.rule_sets})
+
+    @property
+    def subnets_by_id(self) -> Mapping[str, Subnet]:
+        return self._index("subnets", lambda: {s.subnet_id: s for s in self.snapshot.subnets})
+
+    @property
+    def networks_by_id(self) -> Mapping[str, Network]:
+        return self._index("networks", lambda: {n.network_id: n
+                                                for n in self.snapshot.networks})
+
+    @property
+    def assets_by_id(self) -> Mapping[str, Asset]:
+        return self._index("assets", lambda: {a.asset_id: a for a in self.snapshot.assets})
+
+    def exposed_assets(self, rule_set: RuleSet, rule: Rule) -> frozenset[str] | None:
+        """Assets the internet reaches through this rule; None without exposure analysis."""
+        if self.exposure is None:
+            return None
+        live = getattr(self.exposure, "live_rules", None)
+        if live is None:
+            return None
+        return frozenset(live.get((rule_set.resource_id, rule.identity()), ()))
+
+    def scope_failed(self, provider: str, account: str, region: str) -> bool:
+        """Whether anything of this scope could not be read (results there are partial)."""
+        for error in self.snapshot.errors:
+            if error.provider == provider and error.account in ("", account) \
+                    and error.region in ("", region):
+                return True
+        return False

@@ -1,0 +1,135 @@
+"""Building findings: one per offending rule (or rule set, asset, subnet, network, IP list)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policies.admitted import PORT_PROTOCOLS, Flows
+from policies.policy import FindingFacts, PolicyMeta
+from scanner.catalogue import services_in
+from scanner.model import Asset, Finding, IpList, Network, Rule, RuleSet, Severity, Subnet
+from scanner.netmath import PortSet
+
+
+def service_keys(flows: Flows) -> list[str]:
+    """Catalogue services the flows reach, in catalogue order."""
+    keys: dict[str, None] = {}
+    for protocol, ports in flows.ports.items():
+        for hit in services_in(protocol, ports):
+            keys[hit.service.key] = None
+    if not keys:
+        return []
+    from scanner.catalogue import SERVICES
+
+    order = {s.key: i for i, s in enumerate(SERVICES)}
+    return sorted(keys, key=order.__getitem__)
+
+
+def _port_numbers(evidence_ports: Mapping[str, Mapping[str, str]], wanted: set[int]) -> set[int]:
+    """Which of ``wanted`` ports appear in ``{family: {protocol: "22,80-90"}}`` evidence."""
+    found: set[int] = set()
+    for by_protocol in evidence_ports.values():
+        for protocol, text in by_protocol.items():
+            if protocol not in PORT_PROTOCOLS:
+                continue
+            ports = PortSet.parse(text)
+            found.update(p for p in wanted if p in ports)
+    return found
+
+
+def facts_for(meta: PolicyMeta, provider: str, kind: str, default_rule_set: bool,
+              evidence: Mapping[str, Any]) -> FindingFacts:
+    wanted = {p for ref in meta.compliance for p in ref.when.ports}
+    ports = evidence.get("ports") or {}
+    return FindingFacts(
+        provider=provider,
+        kind=kind,
+        families=frozenset(evidence.get("families") or ()),
+        services=frozenset(evidence.get("services") or ()),
+        ports=frozenset(_port_numbers(ports, wanted)) if wanted and ports else frozenset(),
+        default_rule_set=default_rule_set,
+    )
+
+
+def _finding(meta: PolicyMeta, *, provider: str, account: str, region: str, resource_id: str,
+             resource_name: str, subject: str, kind: str, default_rule_set: bool,
+             evidence: Mapping[str, Any], rule: Rule | None = None, asset_id: str | None = None,
+             severity: Severity | None = None) -> Finding:
+    facts = facts_for(meta, provider, kind, default_rule_set, evidence)
+    return Finding(
+        finding_id=Finding.make_id(meta.policy_id, resource_id, subject),
+        policy_id=meta.policy_id,
+        title=meta.title,
+        severity=severity or meta.severity,
+        provider=provider,
+        account=account,
+        region=region,
+        resource_id=resource_id,
+        resource_name=resource_name,
+        rule=rule,
+        asset_id=asset_id,
+        evidence=dict(evidence),
+        attack=meta.attack,
+        compliance=meta.compliance_for(facts),
+        remediation=meta.remediation.text(),
+    )
+
+
+def rule_finding(meta: PolicyMeta, rule_set: RuleSet, rule: Rule, evidence: Mapping[str, Any],
+                 severity: Severity | None = None) -> Finding:
+    return _finding(meta, provider=rule_set.provider, account=rule_set.account,
+                    region=rule_set.region, resource_id=rule_set.resource_id,
+                    resource_name=rule_set.name, subject=rule.identity(),
+                    kind=rule_set.kind.value, default_rule_set=rule_set.is_default,
+                    evidence=evidence, rule=rule, severity=severity)
+
+
+def rule_set_finding(meta: PolicyMeta, rule_set: RuleSet, evidence: Mapping[str, Any],
+                     severity: Severity | None = None) -> Finding:
+    return _finding(meta, provider=rule_set.provider, account=rule_set.account,
+                    region=rule_set.region, resource_id=rule_set.resource_id,
+                    resource_name=rule_set.name, subject="", kind=rule_set.kind.value,
+                    default_rule_set=rule_set.is_default, evidence=evidence, severity=severity)
+
+
+def asset_finding(meta: PolicyMeta, asset: Asset, evidence: Mapping[str, Any],
+                  severity: Severity | None = None) -> Finding:
+    return _finding(meta, provider=asset.provider, account=asset.account, region=asset.region,
+                    resource_id=asset.asset_id, resource_name=asset.name,
+                    subject=asset.asset_id, kind=asset.kind, default_rule_set=False,
+                    evidence=evidence, asset_id=asset.asset_id, severity=severity)
+
+
+def subnet_finding(meta: PolicyMeta, subnet: Subnet, evidence: Mapping[str, Any]) -> Finding:
+    return _finding(meta, provider=subnet.provider, account=subnet.account,
+                    region=subnet.region, resource_id=subnet.subnet_id,
+                    resource_name=subnet.name, subject="", kind="subnet",
+                    default_rule_set=False, evidence=evidence)
+
+
+def network_finding(meta: PolicyMeta, network: Network, evidence: Mapping[str, Any]) -> Finding:
+    return _finding(meta, provider=network.provider, account=network.account,
+                    region=network.region, resource_id=network.network_id,
+                    resource_name=network.name, subject="", kind="network",
+                    default_rule_set=network.is_default, evidence=evidence)
+
+
+def ip_list_finding(meta: PolicyMeta, ip_list: IpList, evidence: Mapping[str, Any]) -> Finding:
+    return _finding(meta, provider=ip_list.provider, account=ip_list.account,
+                    region=ip_list.region, resource_id=ip_list.list_id,
+                    resource_name=ip_list.name, subject="", kind="ip_list",
+                    default_rule_set=False, evidence=evidence)
+
+
+def peer_values(rule: Rule) -> list[str]:
+    """The remote peers that bring public addresses: those that made an exposure fail."""
+    from scanner.netmath import coverage
+
+    out = []
+    for peer in rule.peers:
+        if peer.addresses:
+            cover = coverage(tuple(peer.addresses))
+            if cover.ipv4_public or cover.ipv6_public:
+                out.append(peer.value)
+    return out or [p.value for p in rule.peers]

@@ -1,0 +1,125 @@
+"""A pack policy's ``match``, compiled once, and how it judges rules and rule sets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from policies.admitted import FAMILY_NAMES, Flows
+from policies.context import FAMILIES, EvaluationContext, RuleSetView
+from policies.findings import peer_values, rule_finding, rule_set_finding, service_keys
+from policies.policy import PolicyMeta
+from scanner.catalogue import SERVICES_BY_KEY
+from scanner.model import Finding, Rule, RuleSet, Severity
+
+FAMILY_BY_NAME = {name: number for number, name in FAMILY_NAMES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    subject: str  # rule | rule_set
+    rule_set_checks: tuple[Callable[[RuleSet], bool], ...] = ()
+    rule_checks: tuple[Callable[[Rule], bool], ...] = ()
+    levels: tuple[str, ...] = ()  # empty: the policy does not look at traffic
+    families: tuple[int, ...] = FAMILIES
+    scoping: tuple[Callable[[Flows], Flows | None], ...] = ()  # protocol: feeds the rest
+    traffic: tuple[tuple[Callable[[Flows], Flows | None], bool], ...] = ()  # (check, narrows)
+    severity_from_services: bool = False
+
+    def accepts_rule_set(self, rule_set: RuleSet) -> bool:
+        return all(check(rule_set) for check in self.rule_set_checks)
+
+    def _judge_flows(self, flows: Flows) -> Flows | None:
+        for scope in self.scoping:
+            scoped = scope(flows)
+            if scoped is None:
+                return None
+            flows = scoped
+        evidence = flows
+        for check, narrows in self.traffic:
+            hit = check(flows)
+            if hit is None or hit.is_empty():
+                return None
+            if narrows:
+                evidence = evidence.intersect(hit)
+                if evidence.is_empty():
+                    return None
+        return evidence
+
+    def judge_rule(self, ctx: EvaluationContext, view: RuleSetView,
+                   rule: Rule) -> dict[str, Any] | None:
+        """Evidence when ``rule`` fails the policy, else None."""
+        if not all(check(rule) for check in self.rule_checks):
+            return None
+        if not self.levels:
+            return {}
+        ports: dict[str, dict[str, str]] = {}
+        levels_hit: list[str] = []
+        services: list[str] = []
+        for family in self.families:
+            family_hits: Flows | None = None
+            for level in self.levels:
+                if level == "any":
+                    entry = view.entry(rule)
+                    if entry is None:
+                        continue
+                    flows = Flows.from_groups(ctx.admitted_space(entry, family).grouped(1))
+                else:
+                    flows = view.levels(rule, family).get(level)
+                if flows.is_empty():
+                    continue
+                hit = self._judge_flows(flows)
+                if hit is None:
+                    continue
+                if level not in levels_hit:
+                    levels_hit.append(level)
+                family_hits = hit if family_hits is None else family_hits.union(hit)
+            if family_hits is not None:
+                ports[FAMILY_NAMES[family]] = family_hits.to_dict()
+                services += [s for s in service_keys(family_hits) if s not in services]
+        if not ports:
+            return None
+        return {
+            "source": levels_hit,
+            "families": list(ports),
+            "ports": ports,
+            "services": services,
+            "peers": peer_values(rule),
+        }
+
+    def severity_for(self, meta: PolicyMeta, evidence: dict[str, Any]) -> Severity:
+        if not self.severity_from_services or not evidence.get("services"):
+            return meta.severity
+        return max((SERVICES_BY_KEY[s].severity for s in evidence["services"]),
+                   key=lambda s: s.rank)
+
+
+def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
+                   rule_set: RuleSet) -> Iterator[Finding]:
+    """Findings of one pack policy on one rule set (its provider and rule set checks passed)."""
+    if match.subject == "rule_set":
+        yield rule_set_finding(meta, rule_set, {
+            "rules": sum(1 for r in rule_set.rules if not r.is_default),
+            "attachments": len(rule_set.attachments),
+            "default_rule_set": rule_set.is_default,
+        })
+        return
+    view = ctx.view(rule_set)
+    for rule in rule_set.rules:
+        evidence = match.judge_rule(ctx, view, rule)
+        if evidence is None:
+            continue
+        if match.levels:
+            exposed = ctx.exposed_assets(rule_set, rule)
+            if exposed is not None:
+                evidence["exposure"] = "live" if exposed else "latent"
+                evidence["exposed_assets"] = sorted(exposed)
+        yield rule_finding(meta, rule_set, rule, evidence, match.severity_for(meta, evidence))
+
+
+def evaluate_pack_policy(ctx: EvaluationContext, meta: PolicyMeta, match: Match
+                         ) -> Iterator[Finding]:
+    for rule_set in ctx.snapshot.rule_sets:
+        if meta.applies_to(rule_set.provider) and match.accepts_rule_set(rule_set):
+            yield from judge_rule_set(match, meta, ctx, rule_set)

@@ -1,0 +1,53 @@
+"""Python checks: policies a pack cannot say, registered with the same metadata as pack policies.
+
+    @check(id="CW-AZ-IPFWD", title="...", severity="medium", providers=["azure"],
+           compliance={"azure-defender": ["ip-forwarding"]}, attack=["T1562.007"], ...)
+    def ip_forwarding(ctx, meta):
+        yield asset_finding(meta, asset, {...})
+
+Metadata goes through the same validation as a pack's (``packs.parse_meta``), so a check with
+a misspelt control id fails at import, not in a compliance report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from policies.policy import Policy
+
+CHECKS: dict[str, Policy] = {}
+_LOADED = False
+
+
+def check(**metadata: Any):
+    """Register the decorated ``evaluate(ctx, meta) -> Iterator[Finding]`` as a policy."""
+
+    def register(function):
+        from policies.packs import meta_from_mapping
+
+        fields = dict(metadata)
+        needs_exposure = bool(fields.pop("needs_exposure", False))
+        meta = meta_from_mapping(fields, source=f"python:{function.__module__}")
+        if meta.policy_id in CHECKS:
+            raise ValueError(f"check {meta.policy_id} is registered twice")
+        CHECKS[meta.policy_id] = Policy(meta, function, kind="python",
+                                        definition={"module": function.__module__,
+                                                    "function": function.__name__},
+                                        needs_exposure=needs_exposure)
+        return function
+
+    return register
+
+
+def python_checks() -> list[Policy]:
+    """Every built-in check (one module each under ``policies/checks/``)."""
+    global _LOADED
+    if not _LOADED:
+        import policies.checks as package
+
+        for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+            importlib.import_module(f"{package.__name__}.{module}")
+        _LOADED = True
+    return list(CHECKS.values())

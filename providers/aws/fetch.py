@@ -1,0 +1,260 @@
+"""The fetch half: boto3 calls only, one bulk paginated read per resource type per scope.
+
+Clients come from a factory built on a boto3 Session. Endpoints are never set here, so boto3's
+own ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` resolution applies (private endpoints,
+local test servers). A read that fails becomes a CollectionError naming the IAM action it needs;
+the other reads of the scope go on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from providers.aws.resources import (
+    DETAIL_ACTIONS,
+    EC2_RESOURCES,
+    GUARDDUTY_DETECTORS,
+    GUARDDUTY_IP_SETS,
+    GUARDDUTY_THREAT_SETS,
+    PREFIX_LIST_ENTRIES,
+    Resource,
+)
+from providers.base import ProviderSettings
+from scanner.model import CollectionError, Scope
+
+PROVIDER = "aws"
+ClientMaker = Callable[[str, str], Any]  # (service, region) -> boto3 client
+
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+           "UnauthorizedAccess", "Forbidden", "403"}
+_THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
+              "TooManyRequestsException", "RequestThrottled", "SlowDown",
+              "RequestThrottledException", "ProvisionedThroughputExceededException"}
+# The region itself refuses these credentials: nothing else in it can be read either.
+_REGION_REFUSED = {"AuthFailure", "OptInRequired", "InvalidClientTokenId",
+                   "UnrecognizedClientException", "SignatureDoesNotMatch"}
+
+
+def client_config(settings: ProviderSettings):
+    """Adaptive retries (client-side rate limiting on throttling), bounded timeouts."""
+    from botocore.config import Config
+
+    retries: dict[str, Any] = {"mode": "adaptive"}
+    if settings.max_retries is not None:
+        retries["max_attempts"] = settings.max_retries  # retries after the first attempt
+    return Config(
+        retries=retries,
+        connect_timeout=settings.request_timeout,
+        read_timeout=settings.request_timeout,
+        user_agent_extra="cloudwall",
+        max_pool_connections=4,
+    )
+
+
+class ClientFactory:
+    """Makes and caches clients for one account's session.
+
+    boto3 sessions are not safe to make clients from concurrently, so creation is serialised;
+    the clients themselves are thread-safe and shared.
+    """
+
+    def __init__(self, session: Any, settings: ProviderSettings) -> None:
+        self.session = session
+        self._config = client_config(settings)
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self.session.client(
+                    service, region_name=region, config=self._config)
+            return self._clients[key]
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """(code, one-line reason) for anything a boto3 call raises."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or exc.response.get("ResponseMetadata", {})
+                   .get("HTTPStatusCode", "ClientError"))
+        message = error.get("Message") or str(exc)
+        if code in _DENIED:
+            return "AccessDenied", f"{code}: {message}"
+        if code in _THROTTLED:
+            return "Throttling", f"throttled beyond retries ({code}): {message}"
+        return code, message
+    if isinstance(exc, (bx.ReadTimeoutError, bx.ConnectTimeoutError)):
+        return "Timeout", f"no answer in time: {exc}"
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError)):
+        return "ConnectionError", str(exc)
+    if isinstance(exc, bx.NoCredentialsError):
+        return "NoCredentials", str(exc)
+    if isinstance(exc, bx.BotoCoreError):
+        return type(exc).__name__, str(exc)
+    raise exc  # not an SDK failure: a bug, which collect reports as such
+
+
+def hint_for(code: str, action: str) -> str:
+    if code == "AccessDenied":
+        return f"allow {action} for the scanning identity (see the read-only IAM policy)"
+    if code == "Throttling":
+        return "lower --concurrency or raise --max-retries, then rerun"
+    if code in ("Timeout", "ConnectionError"):
+        return "check network access to the endpoint, or raise --timeout"
+    if code in _REGION_REFUSED:
+        return "the region may not be enabled for the account: enable it or leave it out " \
+               "with --regions"
+    return f"{action} failed; rerun with --debug if it persists"
+
+
+def collection_error(scope: Scope, resource: str | None, action: str,
+                     exc: BaseException) -> CollectionError:
+    code, reason = classify(exc)
+    return CollectionError(provider=PROVIDER, account=scope.account, region=scope.region,
+                           reason=reason, hint=hint_for(code, action), resource_type=resource,
+                           code=code)
+
+
+def _pages(client: Any, operation: str, result_key: str, page_size: int, **params) -> list:
+    paginator = client.get_paginator(operation)
+    items: list = []
+    for page in paginator.paginate(PaginationConfig={"PageSize": page_size}, **params):
+        items.extend(page.get(result_key) or ())
+    return items
+
+
+def _strip(response: dict) -> dict:
+    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+
+class ScopeReader:
+    """Reads one (account, region): ``raw`` for the normalizer, ``errors`` for the snapshot."""
+
+    def __init__(self, make_client: ClientMaker, scope: Scope) -> None:
+        self.make_client = make_client
+        self.scope = scope
+        self.raw: dict[str, Any] = {}
+        self.errors: list[CollectionError] = []
+        self._dead_services: dict[str, CollectionError] = {}
+
+    def _fail(self, name: str, action: str, exc: BaseException) -> None:
+        error = collection_error(self.scope, name, action, exc)
+        if error.code in _REGION_REFUSED:
+            error = collection_error(self.scope, None, action, exc)
+        self.errors.append(error)
+
+    def _read(self, resource: Resource, reader: Callable[[], Any]) -> bool:
+        """Run one read; after a region-level refusal or a timeout, skip the service's rest."""
+        dead = self._dead_services.get(resource.service)
+        if dead is not None:
+            self.errors.append(CollectionError(
+                provider=PROVIDER, account=self.scope.account, region=self.scope.region,
+                reason=f"not read: {resource.service} already failed here ({dead.code})",
+                hint=dead.hint, resource_type=resource.name, code=dead.code))
+            return False
+        try:
+            self.raw[resource.name] = reader()
+            return True
+        except Exception as exc:  # noqa: BLE001 - classify() re-raises non-SDK errors
+            action = resource.action
+            if resource.name in DETAIL_ACTIONS:
+                action += f" and {DETAIL_ACTIONS[resource.name]}"
+            self._fail(resource.name, action, exc)
+            last = self.errors[-1]
+            if last.code in _REGION_REFUSED | {"Timeout", "ConnectionError"}:
+                self._dead_services[resource.service] = last
+            return False
+
+    def read_all(self) -> tuple[dict[str, Any], list[CollectionError]]:
+        self.read_ec2()
+        self.read_guardduty()
+        if any(e.resource_type is None for e in self.errors):
+            # The whole scope was refused; per-type errors would only repeat it.
+            self.errors = [e for e in self.errors if e.resource_type is None][:1]
+        return self.raw, self.errors
+
+    def read_ec2(self) -> None:
+        ec2 = self.make_client("ec2", self.scope.region)
+        for resource in EC2_RESOURCES:
+            if resource.name == "Instances":
+                self._read(resource, lambda r=resource: [
+                    instance
+                    for reservation in _pages(ec2, r.operation, r.result_key, r.page_size)
+                    for instance in reservation.get("Instances") or ()])
+            else:
+                self._read(resource, lambda r=resource: _pages(
+                    ec2, r.operation, r.result_key, r.page_size))
+        self.read_prefix_list_entries(ec2, referenced_prefix_lists(self.raw))
+
+    def read_prefix_list_entries(self, ec2: Any, list_ids: Iterable[str]) -> None:
+        entries: dict[str, list] = {}
+        resource = PREFIX_LIST_ENTRIES
+        for list_id in sorted(set(list_ids)):
+            self._read(resource, lambda i=list_id: entries.__setitem__(i, _pages(
+                ec2, resource.operation, resource.result_key, resource.page_size,
+                PrefixListId=i)))
+        self.raw[resource.name] = entries
+
+    def read_guardduty(self) -> None:
+        guardduty = self.make_client("guardduty", self.scope.region)
+        detectors: dict[str, dict] = {}
+
+        def read_detectors() -> dict[str, dict]:
+            for detector_id in _pages(guardduty, GUARDDUTY_DETECTORS.operation,
+                                      GUARDDUTY_DETECTORS.result_key,
+                                      GUARDDUTY_DETECTORS.page_size):
+                detectors[detector_id] = _strip(guardduty.get_detector(DetectorId=detector_id))
+            return detectors
+
+        if not self._read(GUARDDUTY_DETECTORS, read_detectors):
+            for resource in (GUARDDUTY_IP_SETS, GUARDDUTY_THREAT_SETS):
+                self.errors.append(CollectionError(
+                    provider=PROVIDER, account=self.scope.account, region=self.scope.region,
+                    reason="not read: the GuardDuty detectors could not be listed",
+                    hint=self.errors[-1].hint, resource_type=resource.name,
+                    code=self.errors[-1].code))
+            return
+        getters = {GUARDDUTY_IP_SETS.name: ("get_ip_set", "IpSetId"),
+                   GUARDDUTY_THREAT_SETS.name: ("get_threat_intel_set", "ThreatIntelSetId")}
+        for resource in (GUARDDUTY_IP_SETS, GUARDDUTY_THREAT_SETS):
+            getter, id_param = getters[resource.name]
+
+            def read_sets(r: Resource = resource, get: str = getter, param: str = id_param):
+                out: dict[str, dict] = {}
+                for detector_id in detectors:
+                    ids = _pages(guardduty, r.operation, r.result_key, r.page_size,
+                                 DetectorId=detector_id)
+                    out[detector_id] = {
+                        set_id: _strip(getattr(guardduty, get)(DetectorId=detector_id,
+                                                               **{param: set_id}))
+                        for set_id in ids}
+                return out
+
+            self._read(resource, read_sets)
+
+
+def referenced_prefix_lists(raw: dict[str, Any]) -> set[str]:
+    """Prefix lists the security group rules use: only those are resolved to entries."""
+    ids = {row["PrefixListId"] for row in raw.get("SecurityGroupRules") or ()
+           if row.get("PrefixListId")}
+    for group in raw.get("SecurityGroups") or ():
+        for key in ("IpPermissions", "IpPermissionsEgress"):
+            for permission in group.get(key) or ():
+                ids |= {p["PrefixListId"] for p in permission.get("PrefixListIds") or ()
+                        if p.get("PrefixListId")}
+    return ids
+
+
+def fetch_scope(make_client: ClientMaker, scope: Scope):
+    """Everything cloudwall reads in one (account, region): (raw, collection errors)."""
+    return ScopeReader(make_client, scope).read_all()
+
+
+__all__ = ["ClientFactory", "DETAIL_ACTIONS", "classify", "client_config", "collection_error",
+           "fetch_scope", "hint_for"]

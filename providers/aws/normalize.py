@@ -1,0 +1,172 @@
+"""EC2 and GuardDuty payloads of one (account, region) -> model objects. Pure functions.
+
+``raw`` maps resource types to what the fetch half read, each item exactly as boto3 returns it:
+
+    SecurityGroups, SecurityGroupRules, NetworkAcls, NetworkInterfaces, Instances (the instances
+    of every reservation), Subnets, RouteTables, InternetGateways, Vpcs, ManagedPrefixLists
+                                    lists of the API's items (all pages concatenated)
+    ManagedPrefixListEntries        {prefix list id: [PrefixListEntry, ...]}
+    GuardDutyDetectors              {detector id: get_detector response}
+    GuardDutyIPSets                 {detector id: {ip set id: get_ip_set response}}
+    GuardDutyThreatIntelSets        {detector id: {set id: get_threat_intel_set response}}
+
+A resource type that could not be read is absent (its CollectionError is recorded by fetch);
+everything is joined from what is there, in dictionaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from providers.aws import rules as rule_norm
+from providers.aws.network import normalize_interfaces, normalize_subnets, normalize_vpc
+from scanner.model import (
+    Attachment,
+    CollectionError,
+    IpList,
+    Rule,
+    RuleSet,
+    RuleSetKind,
+    Scope,
+)
+
+PROVIDER = "aws"
+Json = Mapping[str, Any]
+
+
+def tag_map(tags: Sequence[Json] | None) -> dict[str, str]:
+    return {t.get("Key", ""): t.get("Value", "") for t in tags or ()}
+
+
+def prefix_entries(raw: Json) -> dict[str, tuple[str, ...]]:
+    return {pl_id: tuple(e["Cidr"] for e in entries if e.get("Cidr"))
+            for pl_id, entries in (raw.get("ManagedPrefixListEntries") or {}).items()}
+
+
+def _sort_rules(rules: list[Rule]) -> tuple[Rule, ...]:
+    return tuple(sorted(rules, key=lambda r: (r.direction.value, r.priority or 0,
+                                              r.native_id or "", r.content_hash())))
+
+
+def _group_rules(group: Json, rows: Sequence[Json] | None, entries) -> tuple[Rule, ...]:
+    if rows:
+        return _sort_rules([rule_norm.security_group_rule(row, entries) for row in rows])
+    rules: list[Rule] = []
+    for key, egress in (("IpPermissions", False), ("IpPermissionsEgress", True)):
+        for permission in group.get(key) or ():
+            rules.extend(rule_norm.permission_rules(permission, egress, entries))
+    return _sort_rules(rules)
+
+
+def security_group(scope: Scope, group: Json, rows: Sequence[Json] | None,
+                   enis: Sequence[str], entries) -> RuleSet:
+    """``rows``: this group's SecurityGroupRule rows (None or empty: use IpPermissions)."""
+    tags = tag_map(group.get("Tags"))
+    extra = {k: group[k] for k in ("OwnerId", "SecurityGroupArn") if group.get(k)}
+    return RuleSet(
+        provider=PROVIDER,
+        account=scope.account,
+        region=scope.region,
+        kind=RuleSetKind.AWS_SECURITY_GROUP,
+        resource_id=group["GroupId"],
+        name=group.get("GroupName", ""),
+        rules=_group_rules(group, rows, entries),
+        attachments=tuple(Attachment("network_interface", e) for e in sorted(set(enis))),
+        network=group.get("VpcId"),
+        is_default=group.get("GroupName") == "default",
+        description=group.get("Description") or "",
+        tags=tags,
+        extra=extra,
+    )
+
+
+def network_acl(scope: Scope, acl: Json) -> RuleSet:
+    associations = sorted({a["SubnetId"] for a in acl.get("Associations") or ()
+                           if a.get("SubnetId")})
+    rules = _sort_rules([rule_norm.nacl_entry(e) for e in acl.get("Entries") or ()])
+    tags = tag_map(acl.get("Tags"))
+    return RuleSet(
+        provider=PROVIDER,
+        account=scope.account,
+        region=scope.region,
+        kind=RuleSetKind.AWS_NETWORK_ACL,
+        resource_id=acl["NetworkAclId"],
+        name=tags.get("Name", ""),
+        rules=rules,
+        attachments=tuple(Attachment("subnet", s) for s in associations),
+        network=acl.get("VpcId"),
+        is_default=bool(acl.get("IsDefault")),
+        tags=tags,
+        extra={"OwnerId": acl["OwnerId"]} if acl.get("OwnerId") else {},
+    )
+
+
+def _ip_sets(scope: Scope, raw: Json, key: str, list_type: str) -> Iterator[IpList]:
+    detectors = raw.get("GuardDutyDetectors") or {}
+    for detector_id, sets in sorted((raw.get(key) or {}).items()):
+        detector_status = (detectors.get(detector_id) or {}).get("Status", "")
+        for set_id, item in sorted(sets.items()):
+            extra: dict[str, Any] = {"detector_status": detector_status} if detector_status else {}
+            if item.get("Tags"):
+                extra["tags"] = dict(item["Tags"])
+            yield IpList(
+                provider=PROVIDER,
+                account=scope.account,
+                region=scope.region,
+                list_id=set_id,
+                name=item.get("Name", ""),
+                list_type=list_type,
+                status=item.get("Status", ""),
+                location=item.get("Location", ""),
+                format=item.get("Format", ""),
+                detector_id=detector_id,
+                extra=extra,
+            )
+
+
+def _guarded(scope: Scope, resource_type: str, resource_id: str, build):
+    """Build one object; a payload we cannot read is recorded, never dropped silently."""
+    try:
+        return build()
+    except (KeyError, TypeError, ValueError) as exc:
+        return CollectionError(
+            provider=PROVIDER, account=scope.account, region=scope.region,
+            reason=f"{resource_id or 'an item'} could not be read: {type(exc).__name__}: {exc}",
+            hint="report this payload shape as a cloudwall bug",
+            resource_type=resource_type, code="UnreadablePayload")
+
+
+def _security_groups(scope: Scope, raw: Json, eni_groups: Mapping[str, list[str]]):
+    entries = prefix_entries(raw)
+    rows_by_group: dict[str, list[Json]] = {}
+    have_rows = "SecurityGroupRules" in raw
+    for row in raw.get("SecurityGroupRules") or ():
+        rows_by_group.setdefault(row.get("GroupId", ""), []).append(row)
+    groups = {g["GroupId"]: g for g in raw.get("SecurityGroups") or () if g.get("GroupId")}
+    if "SecurityGroups" not in raw:
+        # Only the rule rows were read: the groups are known by id, without names.
+        groups = {gid: {"GroupId": gid} for gid in rows_by_group}
+    for group_id, group in sorted(groups.items()):
+        rows = rows_by_group.get(group_id) if have_rows else None
+        yield _guarded(scope, "SecurityGroups", group_id, lambda g=group, r=rows, i=group_id:
+                       security_group(scope, g, r, eni_groups.get(i, ()), entries))
+
+
+def normalize_scope(scope: Scope, raw: Json) -> Iterator[Any]:
+    """Everything read in one (account, region): rule sets, assets, subnets, VPCs, IP lists."""
+    instances = {i["InstanceId"]: i for i in raw.get("Instances") or () if i.get("InstanceId")}
+    eni_groups: dict[str, list[str]] = {}
+    for asset in normalize_interfaces(scope, raw.get("NetworkInterfaces") or (), instances):
+        for group_id in asset.rule_set_ids:
+            eni_groups.setdefault(group_id, []).append(asset.asset_id)
+        yield asset
+    yield from _security_groups(scope, raw, eni_groups)
+    for acl in raw.get("NetworkAcls") or ():
+        yield _guarded(scope, "NetworkAcls", acl.get("NetworkAclId", ""),
+                       lambda a=acl: network_acl(scope, a))
+    for vpc in raw.get("Vpcs") or ():
+        yield normalize_vpc(scope, vpc, raw.get("InternetGateways"))
+    yield from normalize_subnets(scope, raw)
+    yield from _ip_sets(scope, raw, "GuardDutyIPSets", "trusted")
+    yield from _ip_sets(scope, raw, "GuardDutyThreatIntelSets", "threat")

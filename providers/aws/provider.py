@@ -1,0 +1,242 @@
+"""AwsProvider: credentials, accounts and regions, and collection per (account, region).
+
+Credentials come from boto3's standard chain (environment, shared config and ``--profile``,
+SSO, container and instance roles). ``--role-arn`` assumes one role first; ``--org-role NAME``
+assumes that role in every active account of the AWS Organization (``--accounts`` picks some).
+An account that cannot be entered, or whose regions cannot be listed, is reported as a
+CollectionError, never skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from providers.aws.fetch import PROVIDER, ClientFactory, collection_error, fetch_scope
+from providers.aws.normalize import normalize_scope
+from providers.base import ProviderSettings
+from scanner.errors import ConfigError, ProviderError
+from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
+
+ROLE_SESSION_NAME = "cloudwall-scan"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One account cloudwall can read, with the client factory for its credentials."""
+
+    account_id: str
+    name: str
+    clients: ClientFactory | None  # None: the account could not be entered
+    error: CollectionError | None = None
+
+
+class AwsProvider:
+    name: ClassVar[str] = PROVIDER
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._accounts: dict[str, Account] | None = None
+
+    # --- credentials and accounts -------------------------------------------------------
+
+    def _base_session(self) -> Any:
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            return new_session(profile_name=self.settings.profile)
+        except ProfileNotFound as exc:
+            raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
+                              "check --profile against ~/.aws/config") from exc
+
+    def _home_region(self, session: Any) -> str:
+        if self.settings.regions:
+            return self.settings.regions[0]
+        return session.region_name or "us-east-1"
+
+    def accounts(self) -> dict[str, Account]:
+        """Every account of this scan, entered once (thread-safe, cached)."""
+        with self._lock:
+            if self._accounts is None:
+                self._accounts = self._enter_accounts()
+            return self._accounts
+
+    def _enter_accounts(self) -> dict[str, Account]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        base = self._base_session()
+        base_clients = ClientFactory(base, self.settings)
+        home = self._home_region(base)
+        try:
+            identity = base_clients("sts", home).get_caller_identity()
+        except (BotoCoreError, ClientError) as exc:
+            raise ProviderError(
+                f"cannot use the AWS credentials: {exc}",
+                "configure credentials (environment, --profile, SSO or an instance role)",
+                provider=PROVIDER) from exc
+        own = identity["Account"]
+        partition = identity["Arn"].split(":")[1]
+        if self.settings.role_arn:
+            target = _account_of_role(self.settings.role_arn)
+            return {target: self._assume(base_clients, home, target, self.settings.role_arn, "")}
+        if not self.settings.org_role:
+            return {own: Account(own, _alias(base_clients, home), base_clients)}
+        members = self._org_accounts(base_clients, home)
+        wanted = self.settings.accounts or tuple(members)
+        out: dict[str, Account] = {}
+        jobs = []
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.max_workers)) as pool:
+            for account_id in dict.fromkeys(wanted):
+                if account_id not in members:
+                    out[account_id] = Account(account_id, "", None, CollectionError(
+                        provider=PROVIDER, account=account_id, region="",
+                        reason="not an active account of the organization",
+                        hint="check --accounts against `aws organizations list-accounts`",
+                        code="NotFound"))
+                elif account_id == own:
+                    # The caller's own account is read with the caller's credentials.
+                    out[own] = Account(own, members[own], base_clients)
+                else:
+                    role = f"arn:{partition}:iam::{account_id}:role/{self.settings.org_role}"
+                    jobs.append(pool.submit(self._assume, base_clients, home, account_id, role,
+                                            members[account_id]))
+            for job in jobs:
+                account = job.result()
+                out[account.account_id] = account
+        return out
+
+    def _org_accounts(self, clients: ClientFactory, home: str) -> dict[str, str]:
+        """Active member accounts: id -> name."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            paginator = clients("organizations", home).get_paginator("list_accounts")
+            members = {}
+            for page in paginator.paginate(PaginationConfig={"PageSize": 20}):
+                for account in page.get("Accounts") or ():
+                    state = account.get("State") or account.get("Status")
+                    if state == "ACTIVE":
+                        members[account["Id"]] = account.get("Name", "")
+            return members
+        except (BotoCoreError, ClientError) as exc:
+            raise ProviderError(
+                f"cannot list the organization's accounts: {exc}",
+                "allow organizations:ListAccounts (management or delegated administrator "
+                "account), or scan one account with --role-arn", provider=PROVIDER) from exc
+
+    def _assume(self, clients: ClientFactory, home: str, account_id: str, role_arn: str,
+                name: str) -> Account:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            credentials = clients("sts", home).assume_role(
+                RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+        except (BotoCoreError, ClientError) as exc:
+            scope = Scope(PROVIDER, account_id, "", name)
+            error = collection_error(scope, None, "sts:AssumeRole", exc)
+            return Account(account_id, name, None, CollectionError(
+                provider=PROVIDER, account=account_id, region="",
+                reason=f"cannot assume {role_arn}: {error.reason}",
+                hint=f"allow sts:AssumeRole on {role_arn} and trust the scanning identity "
+                     "in that role", code=error.code))
+        session = new_session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=home,
+        )
+        assumed = ClientFactory(session, self.settings)
+        return Account(account_id, name or _alias(assumed, home), assumed)
+
+    # --- the Provider protocol ----------------------------------------------------------
+
+    def discover_scopes(self) -> Iterator[Scope | CollectionError]:
+        accounts = sorted(self.accounts().values(), key=lambda a: a.account_id)
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.max_workers)) as pool:
+            for result in pool.map(self._regions_of, accounts):
+                yield from result
+
+    def _regions_of(self, account: Account) -> list[Scope | CollectionError]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if account.clients is None:
+            assert account.error is not None
+            return [account.error]
+        regions = list(self.settings.regions)
+        if not regions:
+            probe = Scope(PROVIDER, account.account_id, "", account.name)
+            try:
+                ec2 = account.clients("ec2", self._home_region(account.clients.session))
+                answer = ec2.describe_regions()
+                regions = sorted(r["RegionName"] for r in answer.get("Regions") or ())
+            except (BotoCoreError, ClientError) as exc:
+                error = collection_error(probe, None, "ec2:DescribeRegions", exc)
+                return [CollectionError(
+                    provider=PROVIDER, account=account.account_id, region="",
+                    reason=f"cannot list the enabled regions: {error.reason}",
+                    hint="allow ec2:DescribeRegions, or name the regions with --regions",
+                    code=error.code)]
+        return [Scope(PROVIDER, account.account_id, r, account.name) for r in regions]
+
+    def collect(self, scope: Scope) -> Iterator[CollectedItem]:
+        account = self.accounts().get(scope.account)
+        if account is None or account.clients is None:
+            yield account.error if account and account.error else CollectionError(
+                provider=PROVIDER, account=scope.account, region=scope.region,
+                reason="the account is not part of this scan", code="NotFound")
+            return
+        raw, errors = fetch_scope(account.clients, scope)
+        yield from errors
+        yield from normalize_scope(scope, raw)
+
+    def attribute(self, items: Sequence[DriftItem],
+                  since: datetime) -> Mapping[str, tuple[Attribution, ...]]:
+        from providers.aws.audit import attribute_items
+
+        return attribute_items(self.accounts(), items, since)
+
+
+_LOADER_LOCK = threading.Lock()
+_LOADER: list[Any] = []
+
+
+def new_session(**kwargs: Any) -> Any:
+    """A boto3 Session sharing one botocore data loader with every other one.
+
+    Each session would otherwise parse the service models again (EC2's alone takes most of a
+    second), once per account of an organization scan.
+    """
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    with _LOADER_LOCK:
+        if not _LOADER:
+            _LOADER.append(core.get_component("data_loader"))
+        core.register_component("data_loader", _LOADER[0])
+    return boto3.Session(botocore_session=core, **kwargs)
+
+
+def _account_of_role(role_arn: str) -> str:
+    parts = role_arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not parts[4].isdigit() or \
+            not parts[5].startswith("role/"):
+        raise ConfigError(f"not an IAM role ARN: {role_arn!r}",
+                          "expected arn:aws:iam::123456789012:role/NAME")
+    return parts[4]
+
+
+def _alias(clients: ClientFactory, home: str) -> str:
+    """The account alias, if any; it only labels the scope, so failure to read it is fine."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        aliases = clients("iam", home).list_account_aliases().get("AccountAliases") or []
+    except (BotoCoreError, ClientError):
+        return ""
+    return aliases[0] if aliases else ""

@@ -1,0 +1,169 @@
+"""SDK calls only: one bulk, paged list call per resource type per subscription.
+
+Network resources are listed with the subscription-wide ``list all`` operation of each type
+(``GET /subscriptions/{id}/providers/Microsoft.Network/{type}``) sent through the
+``NetworkManagementClient`` pipeline (its bearer-token, retry with ``Retry-After``, redirect,
+logging and user-agent policies) with ``send_request``, and ``nextLink`` followed to the last
+page. The pages' JSON is kept as the REST API sent it, which is what the normalizer reads:
+turning it into the SDK's model objects and back (``list_all()`` and ``as_dict()``) costs about
+17 ms per NSG and would dominate a large scan. The API version is pinned so the shapes read are
+the ones tested. Clients are built by :class:`ClientFactory` from the endpoint, credential,
+retry and timeout settings, so tests point them at a local server with nothing patched. SDKs are
+imported inside functions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from providers.azure.auth import Endpoint
+
+Json = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    key: str  # the raw key the normalizer reads, and the ARM resource type name
+    permission: str  # the Azure RBAC action that reads it
+
+
+RESOURCE_TYPES = (
+    ResourceType("networkSecurityGroups", "Microsoft.Network/networkSecurityGroups/read"),
+    ResourceType("networkInterfaces", "Microsoft.Network/networkInterfaces/read"),
+    ResourceType("virtualNetworks", "Microsoft.Network/virtualNetworks/read"),
+    ResourceType("publicIPAddresses", "Microsoft.Network/publicIPAddresses/read"),
+    ResourceType("applicationSecurityGroups", "Microsoft.Network/applicationSecurityGroups/read"),
+)
+# The Network API version read: pinned, so the JSON shapes normalized are the tested ones.
+NETWORK_API_VERSION = "2024-05-01"
+SUBSCRIPTIONS_PERMISSION = "Microsoft.Resources/subscriptions/read"
+ACTIVITY_LOG_PERMISSION = "Microsoft.Insights/eventtypes/values/read"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFactory:
+    """Builds SDK clients that share one endpoint, credential, retry and timeout policy."""
+
+    endpoint: Endpoint
+    credential: Any  # azure.core.credentials.TokenCredential
+    max_retries: int | None = None  # None: the SDK's own default
+    timeout: float = 60.0
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "base_url": self.endpoint.base_url,
+            "credential_scopes": list(self.endpoint.credential_scopes),
+            "connection_timeout": self.timeout,
+            "read_timeout": self.timeout,
+        }
+        if self.max_retries is not None:
+            options["retry_total"] = self.max_retries
+        return options
+
+    def network(self, subscription_id: str):
+        from azure.mgmt.network import NetworkManagementClient
+
+        return NetworkManagementClient(self.credential, subscription_id, **self._options())
+
+    def subscriptions(self):
+        from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+        return SubscriptionClient(self.credential, **self._options())
+
+    def monitor(self, subscription_id: str):
+        from azure.mgmt.monitor import MonitorManagementClient
+
+        return MonitorManagementClient(self.credential, subscription_id, **self._options())
+
+
+def list_resources(client: Any, subscription_id: str, resource_type: ResourceType,
+                   base_url: str, api_version: str = NETWORK_API_VERSION) -> list[dict[str, Any]]:
+    """Every object of one type in a subscription, all pages, as ARM JSON.
+
+    ``client`` is a ``NetworkManagementClient`` for ``subscription_id`` at ``base_url``.
+    """
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+
+    subscription = quote(subscription_id, safe="")
+    request: Any = HttpRequest(
+        "GET", f"/subscriptions/{subscription}/providers/Microsoft.Network/{resource_type.key}",
+        params={"api-version": api_version}, headers={"Accept": "application/json"})
+    home = urlsplit(base_url).netloc.lower()
+    items: list[dict[str, Any]] = []
+    while request is not None:
+        # Streamed, so the pipeline does not decode the JSON once more for nobody.
+        response = client.send_request(request, stream=True)
+        response.read()
+        if response.status_code != 200:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        page = json.loads(response.content)
+        items.extend(page.get("value") or [])
+        link = page.get("nextLink")
+        if link and urlsplit(link).netloc.lower() != home:
+            # The bearer token goes with every request: never to another host.
+            raise HttpResponseError(message=f"nextLink points away from {home}: {link}")
+        request = HttpRequest("GET", link, headers={"Accept": "application/json"}) if link \
+            else None
+    return items
+
+
+def list_subscriptions(client: Any) -> list[dict[str, Any]]:
+    return [item.as_dict() for item in client.subscriptions.list()]
+
+
+def list_activity_events(client: Any, odata_filter: str) -> list[dict[str, Any]]:
+    """Activity Log events as the REST API names them (camelCase, nested values)."""
+    return [event.serialize(keep_readonly=True)
+            for event in client.activity_logs.list(filter=odata_filter)]
+
+
+@dataclass(frozen=True, slots=True)
+class CallFailure:
+    """What an SDK exception means for the report: a short code, a reason, an HTTP status."""
+
+    code: str
+    reason: str
+    status: int | None = None
+    # Nothing else in the subscription can be read either (bad token, unknown subscription,
+    # endpoint unreachable): stop asking.
+    fatal: bool = False
+
+
+def describe_failure(exc: BaseException) -> CallFailure | None:
+    """Translate an Azure SDK exception; None for anything that is not one (a bug)."""
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        status = exc.status_code
+        error = getattr(exc, "error", None)
+        code = getattr(error, "code", None) or str(status)
+        message = getattr(error, "message", None) or exc.reason or ""
+        fatal = status == 401 or (status == 404 and code == "SubscriptionNotFound")
+        return CallFailure(code, _one_line(f"HTTP {status} {code}: {message}"), status, fatal)
+    if isinstance(exc, ClientAuthenticationError):
+        return CallFailure("CredentialUnavailable", _one_line(str(exc)), None, True)
+    if isinstance(exc, ServiceResponseError):
+        return CallFailure("Timeout", _one_line(f"no complete answer: {exc.message}"))
+    if isinstance(exc, ServiceRequestError):
+        return CallFailure("ConnectionError", _one_line(f"cannot connect: {exc.message}"),
+                           None, True)
+    if isinstance(exc, AzureError):
+        return CallFailure(type(exc).__name__, _one_line(str(exc)))
+    return None
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

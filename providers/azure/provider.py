@@ -1,0 +1,168 @@
+"""The Azure adapter: subscriptions as scopes, NSGs and what they guard, attribution."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from providers.azure import audit, fetch
+from providers.azure.auth import resolve_endpoint
+from providers.azure.fetch import CallFailure, ClientFactory
+from providers.azure.normalize import normalize_scope
+from providers.base import ProviderSettings
+from scanner.errors import ProviderError
+from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
+
+PROVIDER = "azure"
+# Subscriptions in these states cannot be read at all; they are listed as failed, not skipped.
+_UNREADABLE_STATES = {"disabled", "deleted"}
+_SIGN_IN = ("sign in with `az login`, set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, "
+            "use a managed identity, or set CLOUDWALL_AZURE_TOKEN")
+
+
+def _hint(failure: CallFailure, permission: str, base_url: str) -> str:
+    if failure.code == "CredentialUnavailable":
+        return _SIGN_IN
+    if failure.status == 401:
+        return "the token was rejected: sign in again or refresh CLOUDWALL_AZURE_TOKEN"
+    if failure.status == 403:
+        return f"needs Reader on the subscription, or {permission}"
+    if failure.status == 404 and failure.code == "SubscriptionNotFound":
+        return "check the subscription id and that the credential's tenant owns it"
+    if failure.status == 429:
+        return "throttled by Resource Manager: retry later or raise --max-retries"
+    if failure.code in ("Timeout", "ConnectionError"):
+        return f"no answer from {base_url}: check connectivity or raise --timeout"
+    return "rerun later; if it persists, rerun with --debug"
+
+
+class AzureProvider:
+    name: ClassVar[str] = PROVIDER
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self._settings = settings
+        self._endpoint = resolve_endpoint(settings.azure_cloud, settings.azure_endpoint)
+        self._factory: ClientFactory | None = None
+        self._lock = threading.Lock()
+
+    def _clients(self) -> ClientFactory:
+        """Credentials are resolved on first use, once, whichever thread gets there first."""
+        with self._lock:
+            if self._factory is None:
+                from providers.azure.auth import make_credential
+
+                self._factory = ClientFactory(
+                    self._endpoint,
+                    make_credential(self._endpoint),
+                    self._settings.max_retries,
+                    self._settings.request_timeout,
+                )
+            return self._factory
+
+    def _check_credential(self) -> None:
+        """Fail the whole run early, as one line, when there is no credential at all."""
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            self._clients().credential.get_token(*self._endpoint.credential_scopes)
+        except ClientAuthenticationError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ProviderError(f"no usable Azure credential: {first}", _SIGN_IN,
+                                provider=PROVIDER) from None
+
+    def _error(self, account: str, failure: CallFailure, permission: str,
+               resource_type: str | None = None) -> CollectionError:
+        return CollectionError(
+            provider=PROVIDER,
+            account=account,
+            region="",
+            reason=failure.reason,
+            hint=_hint(failure, permission, self._endpoint.base_url),
+            resource_type=resource_type,
+            code=failure.code,
+        )
+
+    def discover_scopes(self) -> Iterator[Scope | CollectionError]:
+        self._check_credential()
+        if self._settings.subscriptions:
+            for sub in dict.fromkeys(s.strip().lower() for s in self._settings.subscriptions):
+                yield Scope(PROVIDER, sub, "")
+            return
+        try:
+            with self._clients().subscriptions() as client:
+                subscriptions = fetch.list_subscriptions(client)
+        except Exception as exc:
+            failure = fetch.describe_failure(exc)
+            if failure is None:
+                raise
+            yield self._error("", failure, fetch.SUBSCRIPTIONS_PERMISSION + " (or --subscription)",
+                              "subscriptions")
+            return
+        for sub in subscriptions:
+            sub_id = str(sub.get("subscriptionId") or "").lower()
+            scope = Scope(PROVIDER, sub_id, "", name=str(sub.get("displayName") or ""))
+            state = str(sub.get("state") or "")
+            if state.lower() in _UNREADABLE_STATES:
+                yield CollectionError(PROVIDER, sub_id, "", f"subscription is {state}",
+                                      "re-enable the subscription or leave it out with "
+                                      "--subscription", code=f"Subscription{state}")
+            else:
+                yield scope
+
+    def collect(self, scope: Scope) -> Iterator[CollectedItem]:
+        raw: dict[str, Any] = {}
+        failures: list[tuple[fetch.ResourceType, CallFailure]] = []
+        fatal: CallFailure | None = None
+        factory = self._clients()
+        with factory.network(scope.account) as client:
+            for resource_type in fetch.RESOURCE_TYPES:
+                if fatal is not None:
+                    # Asking again would fail the same way; the type is still recorded.
+                    failures.append((resource_type, fatal))
+                    continue
+                try:
+                    raw[resource_type.key] = fetch.list_resources(
+                        client, scope.account, resource_type, factory.endpoint.base_url)
+                except Exception as exc:
+                    failure = fetch.describe_failure(exc)
+                    if failure is None:
+                        raise
+                    failures.append((resource_type, failure))
+                    fatal = failure if failure.fatal else None
+        if not raw:
+            # Nothing at all could be read: the whole subscription is unknown.
+            _, failure = failures[0]
+            yield self._error(scope.account, failure, "a custom role with Microsoft.Network/*/read")
+            return
+        yield from normalize_scope(scope, raw)
+        for resource_type, failure in failures:
+            yield self._error(scope.account, failure, resource_type.permission, resource_type.key)
+
+    def attribute(
+        self, items: Sequence[DriftItem], since: datetime
+    ) -> Mapping[str, tuple[Attribution, ...]]:
+        ours = [i for i in items if i.provider == PROVIDER]
+        if not ours:
+            return {}
+        factory = self._clients()
+        clients: dict[str, Any] = {}
+
+        def list_events(subscription_id: str, odata_filter: str) -> list[dict[str, Any]]:
+            if subscription_id not in clients:
+                clients[subscription_id] = factory.monitor(subscription_id)
+            try:
+                return fetch.list_activity_events(clients[subscription_id], odata_filter)
+            except Exception as exc:
+                failure = fetch.describe_failure(exc)
+                if failure is None:
+                    raise
+                hint = _hint(failure, fetch.ACTIVITY_LOG_PERMISSION, factory.endpoint.base_url)
+                raise audit.LookupFailed(f"{failure.reason} ({hint})") from None
+
+        try:
+            return audit.attribute(list_events, ours, since)
+        finally:
+            for client in clients.values():
+                client.close()

@@ -1,0 +1,161 @@
+"""Who made a GCP drift item, from the Admin Activity audit log (Cloud Logging).
+
+``attribution_from_entry`` is pure (raw LogEntry JSON -> Attribution); ``attribute`` looks the
+entries up with google-cloud-logging over HTTP/JSON, at the same endpoint as Compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from scanner.model import Attribution, DriftItem, RuleSet, RuleSetKind
+
+PROVIDER = "gcp"
+RETENTION = timedelta(days=400)  # Admin Activity audit logs are kept 400 days
+MAX_ENTRIES = 20  # the most recent matching changes per drift item
+LOG_NAME = "cloudaudit.googleapis.com%2Factivity"
+
+Json = Mapping[str, Any]
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    text = text.replace("Z", "+00:00")
+    # RFC 3339 with nanoseconds: datetime takes at most microseconds.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = "".join(c for c in rest if c.isdigit())
+        zone = rest[len(digits):]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+def attribution_from_entry(entry: Json) -> Attribution:
+    """One Admin Activity LogEntry (JSON as the Logging API returns it) -> Attribution."""
+    payload = entry.get("protoPayload") or {}
+    auth = payload.get("authenticationInfo") or {}
+    request = payload.get("requestMetadata") or {}
+    actor = auth.get("principalEmail") or auth.get("principalSubject")
+    return Attribution(
+        actor=actor or None,
+        time=_parse_time(entry.get("timestamp")),
+        source_address=request.get("callerIp") or None,
+        operation=payload.get("methodName") or None,
+        event_id=entry.get("insertId") or None,
+    )
+
+
+def policy_parents(rule_sets: Iterable[RuleSet]) -> dict[str, str]:
+    """Hierarchical policy id -> the organization or folder whose audit log records it."""
+    return {rs.resource_id: rs.extra["parent"] for rs in rule_sets
+            if rs.kind is RuleSetKind.GCP_HIERARCHICAL_POLICY and rs.extra.get("parent")}
+
+
+def resource_names(item: DriftItem, parents: Mapping[str, str]) -> tuple[str, str | None]:
+    """(log parent to search, the audit log's ``resourceName`` of what changed, if known)."""
+    project = f"projects/{item.account}"
+    kind = (item.details or {}).get("rule_set_kind")
+    rule = item.after or item.before
+    if kind == RuleSetKind.GCP_VPC_FIREWALL.value:
+        if rule is not None and not rule.is_default:
+            name = rule.name or (rule.native_id or "").split("/")[0]
+            return project, f"projects/{item.account}/global/firewalls/{name}"
+        return project, None  # attachment and network changes: instances, networks
+    if kind == RuleSetKind.GCP_HIERARCHICAL_POLICY.value:
+        # Organization and folder policies are logged in the organization's (folder's) log.
+        return parents.get(item.resource_id, ""), item.resource_id
+    if kind == RuleSetKind.GCP_NETWORK_POLICY.value:
+        return project, item.resource_id
+    return project, item.resource_id  # networks (enforcement order)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def log_filter(item: DriftItem, since: datetime, parent: str, resource: str | None) -> str:
+    methods = " OR ".join(_quote(m) for m in item.operations)
+    parts = [f'logName="{parent}/logs/{LOG_NAME}"', f"protoPayload.methodName=({methods})"]
+    if resource:
+        # Project resources are named exactly; organization policies may be logged with or
+        # without a leading parent, so for them a substring ("has") match is used.
+        op = ":" if resource.startswith("locations/") else "="
+        parts.append(f"protoPayload.resourceName{op}{_quote(resource)}")
+    stamp = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    parts.append(f'timestamp>="{stamp}"')
+    return " AND ".join(parts)
+
+
+def _unavailable(reason: str) -> tuple[Attribution, ...]:
+    return (Attribution(unavailable_reason=reason),)
+
+
+def attribute(api: Any, items: Sequence[DriftItem], since: datetime,
+              parents: Mapping[str, str] | None = None) -> dict[str, tuple[Attribution, ...]]:
+    """``drift_id -> attributions`` for the GCP items; failures are reasons, never gaps."""
+    parents = parents or {}
+    out: dict[str, tuple[Attribution, ...]] = {}
+    gcp_items = [i for i in items if i.provider == PROVIDER]
+    if not gcp_items:
+        return out
+    now = datetime.now(timezone.utc)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    too_old = now - since > RETENTION
+    client = None
+    for item in gcp_items:
+        if not item.operations:
+            out[item.drift_id] = _unavailable("no control-plane operation makes this change")
+            continue
+        if too_old:
+            out[item.drift_id] = _unavailable(
+                "the baseline is older than the 400 days Admin Activity audit logs are kept")
+            continue
+        parent, resource = resource_names(item, parents)
+        if not parent:
+            out[item.drift_id] = _unavailable(
+                "organization or folder firewall policy: its changes are in the organization's "
+                "audit log, and which organization was not read in this scan")
+            continue
+        try:
+            if client is None:
+                client = _logging_client(api)
+            entries = list(_entries(client, parent, log_filter(item, since, parent, resource)))
+        except Exception as exc:  # one failed lookup is a reason on that item, not a crash
+            out[item.drift_id] = _unavailable(_failure_reason(exc))
+            continue
+        found = tuple(attribution_from_entry(e) for e in entries)
+        out[item.drift_id] = found or _unavailable(
+            f"no Admin Activity audit log entry for {resource or parent} since "
+            f"{since.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+    return out
+
+
+def _logging_client(api: Any):
+    from google.cloud import logging as cloud_logging
+
+    return cloud_logging.Client(project="-", credentials=api.creds(), _use_grpc=False,
+                                client_options=api.client_options() or None)
+
+
+def _entries(client: Any, parent: str, filter_: str) -> Iterable[dict[str, Any]]:
+    from google.cloud.logging import DESCENDING
+
+    for entry in client.list_entries(resource_names=[parent], filter_=filter_,
+                                     order_by=DESCENDING, max_results=MAX_ENTRIES):
+        yield entry.to_api_repr()
+
+
+def _failure_reason(exc: BaseException) -> str:
+    from google.api_core import exceptions
+
+    if isinstance(exc, exceptions.Forbidden | exceptions.PermissionDenied):
+        return ("cannot read the Admin Activity audit log: needs logging.logEntries.list "
+                "(roles/logging.viewer)")
+    return f"audit log lookup failed: {type(exc).__name__}: {exc}"

@@ -1,0 +1,68 @@
+"""The GCP adapter: projects as scopes, fetch then normalize, audit-log attribution."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from providers.base import ProviderSettings
+from providers.gcp.fetch import Ancestry, GcpApi, discover_projects, fetch_project
+from providers.gcp.normalize import normalize_scope
+from scanner.model import (
+    Attribution,
+    CollectedItem,
+    CollectionError,
+    DriftItem,
+    RuleSet,
+    RuleSetKind,
+    Scope,
+)
+
+
+class GcpProvider:
+    """Google Cloud: VPC firewall rules, firewall policies and instances, per project.
+
+    ``api`` may be given to reuse clients (tests, the benchmark); by default credentials are
+    resolved on first use, from ``CLOUDWALL_GCP_TOKEN`` or Application Default Credentials.
+    """
+
+    name: ClassVar[str] = "gcp"
+
+    def __init__(self, settings: ProviderSettings, api: GcpApi | None = None) -> None:
+        self.settings = settings
+        self.api = api or GcpApi(settings)
+        self.ancestry = Ancestry(self.api)
+        # A hierarchical policy applies to many projects; it is reported once per scan.
+        self._claimed: set[str] = set()
+        self._parents: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def discover_scopes(self) -> Iterator[Scope | CollectionError]:
+        self.api.creds()  # missing credentials stop the scan here, with a hint
+        for project, display_name in discover_projects(
+            self.api, self.ancestry, self.settings.projects
+        ):
+            yield Scope("gcp", project, "", name=display_name)
+
+    def collect(self, scope: Scope) -> Iterator[CollectedItem]:
+        raw = fetch_project(self.api, self.ancestry, scope.account)
+        for item in normalize_scope(scope, raw):
+            if isinstance(item, RuleSet) and item.kind is RuleSetKind.GCP_HIERARCHICAL_POLICY:
+                with self._lock:
+                    if item.resource_id in self._claimed:
+                        continue
+                    self._claimed.add(item.resource_id)
+                    if item.extra.get("parent"):
+                        self._parents[item.resource_id] = item.extra["parent"]
+            yield item
+
+    def attribute(
+        self, items: Sequence[DriftItem], since: datetime
+    ) -> Mapping[str, tuple[Attribution, ...]]:
+        from providers.gcp.audit import attribute
+
+        with self._lock:
+            parents = dict(self._parents)
+        return attribute(self.api, items, since, parents)

@@ -1,0 +1,118 @@
+"""``cloudwall exposure`` output: exposed assets, their ports and services, and the path that
+admits each; what could not be decided; notes. Pure functions of a snapshot and its analysis."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tabulate import tabulate
+
+from reports.text import printable
+from scanner import TOOL_NAME, __version__
+from scanner.catalogue import SERVICES_BY_KEY
+from scanner.exposure import ExposureAnalysis
+from scanner.model import Exposure, PathStep, Snapshot
+
+_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), 0x2028, 0x2029]}
+
+
+def service_names(exposure: Exposure) -> list[str]:
+    return [SERVICES_BY_KEY[k].name if k in SERVICES_BY_KEY else k for k in exposure.services]
+
+
+def step_text(step: PathStep, names: dict[str, str] | None = None) -> str:
+    """``acl-1 ingress:100``, ``azure_nsg_nic: none``, ``route (...)``; rule sets by name."""
+    if step.layer == "route":
+        return f"route ({step.note})" if step.note else "route"
+    if step.decision == "absent":
+        return f"{step.layer}: none"
+    where = step.rule_set_id or step.layer
+    if names and step.rule_set_id in names:
+        where = names[step.rule_set_id]
+    what = step.rule_id or step.decision
+    text = f"{where} {what}"
+    if step.decision not in ("allow",):
+        text += f" [{step.decision}]"
+    return text
+
+
+def path_text(path: tuple[PathStep, ...], names: dict[str, str] | None = None) -> str:
+    return " > ".join(step_text(s, names) for s in path if s.decision != "no_match")
+
+
+def summary(snapshot: Snapshot, analysis: ExposureAnalysis) -> dict[str, Any]:
+    exposed = {e.asset_id for e in analysis.exposures}
+    internet = {e.asset_id for e in analysis.exposures if e.source == "internet"}
+    providers = sorted({e.provider for e in analysis.exposures})
+    return {
+        "assets": analysis.assets_checked,
+        "exposed_assets": len(exposed),
+        "internet_exposed_assets": len(internet),
+        "unknown_assets": len(analysis.unknown_assets),
+        "providers": providers,
+        "complete": snapshot.complete and not analysis.unknown_assets,
+    }
+
+
+def summary_line(snapshot: Snapshot, analysis: ExposureAnalysis) -> str:
+    s = summary(snapshot, analysis)
+    line = (f"{s['exposed_assets']} of {s['assets']} assets exposed "
+            f"({s['internet_exposed_assets']} to the whole internet)")
+    if s["unknown_assets"]:
+        line += f"; {s['unknown_assets']} unknown (not decided, not safe)"
+    return line
+
+
+def render_table(snapshot: Snapshot, analysis: ExposureAnalysis) -> str:
+    names = {a.asset_id: a.name for a in snapshot.assets}
+    set_names = {rs.resource_id: rs.name or rs.resource_id for rs in snapshot.rule_sets}
+    parts = [f"Exposure of snapshot {printable(snapshot.snapshot_id)}"]
+    ordered = sorted(analysis.exposures, key=lambda e: (
+        e.provider, e.asset_id, e.source != "internet", e.family, e.protocol, e.ports.intervals))
+    if ordered:
+        rows = [[e.provider, printable(names.get(e.asset_id) or e.asset_id, 40), e.via, e.source,
+                 e.family, e.protocol, str(e.ports), printable(", ".join(service_names(e)), 40),
+                 printable(path_text(e.path, set_names), 120)] for e in ordered]
+        parts.append(tabulate(rows, headers=["cloud", "asset", "via", "from", "family",
+                                             "protocol", "ports", "services", "admitted by"],
+                              disable_numparse=True))
+    else:
+        parts.append("No asset is reachable from the internet or a broad public range.")
+    if analysis.unknown_assets:
+        parts.append("Unknown (could not be decided from the snapshot; not safe)")
+        rows = [[printable(names.get(a) or a, 40), printable(analysis.unknown_reasons[a], 110)]
+                for a in analysis.unknown_assets]
+        parts.append(tabulate(rows, headers=["asset", "why"], disable_numparse=True))
+    if analysis.notes:
+        parts.append("Notes")
+        rows = [[printable(names.get(a) or a, 40), printable(note, 120)]
+                for a, notes in sorted(analysis.notes.items()) for note in notes]
+        parts.append(tabulate(rows, headers=["asset", "note"], disable_numparse=True))
+    parts.append(summary_line(snapshot, analysis))
+    return "\n\n".join(parts) + "\n"
+
+
+def to_document(snapshot: Snapshot, analysis: ExposureAnalysis) -> dict[str, Any]:
+    names = {a.asset_id: a.name for a in snapshot.assets}
+    return {
+        "schema_version": 1,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "snapshot": {"id": snapshot.snapshot_id, "taken_at": snapshot.to_dict()["taken_at"]},
+        "trusted_cidrs": list(analysis.trusted_cidrs),
+        "broad_prefix": analysis.broad_prefix,
+        "exposures": [{**e.to_dict(), "asset_name": names.get(e.asset_id, ""),
+                       "service_names": service_names(e)} for e in analysis.exposures],
+        "unknown": [{"asset_id": a, "reason": analysis.unknown_reasons[a]}
+                    for a in analysis.unknown_assets],
+        "notes": {a: list(n) for a, n in sorted(analysis.notes.items())},
+        "live_rules": [{"rule_set_id": rs, "rule_id": rule, "assets": sorted(assets)}
+                       for (rs, rule), assets in sorted(analysis.live_rules.items())],
+        "summary": summary(snapshot, analysis),
+    }
+
+
+def render_json(snapshot: Snapshot, analysis: ExposureAnalysis) -> str:
+    text = json.dumps(to_document(snapshot, analysis), sort_keys=True, indent=2,
+                      ensure_ascii=False)
+    return text.translate(_ESCAPES) + "\n"

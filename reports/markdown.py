@@ -1,0 +1,190 @@
+"""A Markdown drift report a responder can paste into a ticket.
+
+Summary, then every widening with what it opened, before and after, the ATT&CK technique, the
+control-plane operations and who did it; then the other changes, what could not be compared,
+the findings of the current snapshot and the scopes that were not collected.
+
+Every string that came from a cloud (names, ids, rule text, actors) is shown as literal code: a
+code span (or a fenced block) whose backtick fence is longer than any run of backticks inside,
+so no Markdown, HTML or link in it is ever interpreted; in table cells pipes are escaped too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reports.text import printable
+from scanner import attack
+from scanner.drift_describe import describe_rule, services_text
+from scanner.model import DriftItem, Effect, ScanReport, Severity
+
+_TICKS = re.compile(r"`+")
+
+
+def code(value: object, cell: bool = False) -> str:
+    """``value`` as a literal code span (``cell``: safe inside a table cell)."""
+    text = printable(value)
+    if not text:
+        return "—"
+    longest = max((len(m) for m in _TICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith(("`", " ")) or text.endswith(("`", " ")):
+        text = f" {text} "
+    if cell:
+        text = text.replace("|", "\\|")
+    return f"{fence}{text}{fence}"
+
+
+def block(lines: Iterable[str]) -> str:
+    """A fenced ``text`` block that no line inside can close."""
+    body = [printable(line) for line in lines]
+    longest = max((len(m) for line in body for m in _TICKS.findall(line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([fence + "text", *body, fence])
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    return [_row(headers), _row(["---"] * len(headers)), *(_row(r) for r in rows)]
+
+
+def _reachable(entries: Iterable[Mapping[str, Any]]) -> list[str]:
+    rows = []
+    for e in entries:
+        sources = "the whole internet" if e["internet"] else ", ".join(
+            code(s, cell=True) for s in e["sources"])
+        rows.append([e["direction"], e["family"], code(e["what"], cell=True), sources,
+                     services_text(e["services"], 8) or "—"])
+    if not rows:
+        return []
+    return _table(["direction", "family", "traffic", "from / to", "services"], rows)
+
+
+def _actors(item: DriftItem) -> list[str]:
+    if not item.attribution:
+        return ["- **Actor:** not looked up (run with `--attribute`)"]
+    known = [a for a in item.attribution if not a.unavailable_reason]
+    lines = []
+    if known:
+        lines.append("- **Actor:**")
+        lines.append("")
+        lines += _table(["actor", "time", "source address", "operation"], [
+            [code(a.actor, True), a.time.strftime("%Y-%m-%dT%H:%M:%SZ") if a.time else "—",
+             code(a.source_address, True), code(a.operation, True)] for a in known])
+        lines.append("")
+    for a in item.attribution:
+        if a.unavailable_reason:
+            lines.append(f"- **Actor:** not available: {code(a.unavailable_reason)}")
+    return lines
+
+
+def _widening(n: int, item: DriftItem) -> list[str]:
+    name = code(item.resource_name or item.resource_id)
+    out = [f"### {n}. {item.severity.value.upper()} · {item.provider} · "
+           f"{item.change.value.replace('_', ' ')} · {name}",
+           "",
+           f"- **What:** {code(item.summary)}",
+           f"- **Resource:** {code(item.resource_id)} (account {code(item.account)}, "
+           f"region {code(item.region or 'global')})"]
+    if item.details.get("target"):
+        out.append(f"- **Attachment:** {code(item.details['target'])}")
+    opened = item.details.get("opened") or []
+    if opened:
+        out += ["- **Now reachable:**", "", *_reachable(opened), ""]
+    if item.before is not None or item.after is not None:
+        out.append("- **Before / after:**")
+        out.append("")
+        out.append(block([f"before: {describe_rule(item.before) if item.before else '(none)'}",
+                          f"after:  {describe_rule(item.after) if item.after else '(none)'}"]))
+        out.append("")
+    elif item.details.get("before") is not None or item.details.get("after") is not None:
+        out.append("- **Before / after:**")
+        out.append("")
+        out.append(block([f"before: {item.details.get('before')}",
+                          f"after:  {item.details.get('after')}"]))
+        out.append("")
+    out.append(f"- **Technique:** {attack.TECHNIQUE} {attack.TECHNIQUE_NAME} "
+               f"(tactic {attack.TACTIC} Defense Evasion); detection: "
+               f"{item.detection or attack.RULE_MODIFICATION}")
+    if item.operations:
+        out.append("- **Operations that make this change:** "
+                   + ", ".join(code(op) for op in item.operations))
+    if item.newly_exposed:
+        machines = sorted({str(e.get("asset_id")) for e in item.newly_exposed})
+        out.append("- **Newly exposed machines:** " + ", ".join(code(m) for m in machines))
+    out += _actors(item)
+    out.append(f"- **Drift id:** {code(item.drift_id)} (accept it with "
+               f"`cloudwall baseline set NAME --accept {printable(item.drift_id)}`)")
+    return out + [""]
+
+
+def render(report: ScanReport) -> str:
+    snap = report.snapshot
+    drift = sorted(report.drift, key=lambda d: (-d.severity.rank, d.provider, d.resource_id,
+                                                d.drift_id))
+    lines = ["# cloudwall drift report", ""]
+    if report.baseline_snapshot_id:
+        lines.append(f"Baseline {code(report.baseline_name or '')} (snapshot "
+                     f"{code(report.baseline_snapshot_id)}) compared with snapshot "
+                     f"{code(snap.snapshot_id)} taken {snap.to_dict()['taken_at']}.")
+    else:
+        lines.append(f"Snapshot {code(snap.snapshot_id)} taken {snap.to_dict()['taken_at']}; "
+                     "no baseline was given, so there is no drift to report.")
+    lines.append("")
+    widenings = [d for d in drift if d.attack]
+    lines += ["## Summary", ""]
+    if not drift:
+        lines += ["No drift.", ""]
+    else:
+        counts = Counter((d.severity, d.provider, d.effect) for d in drift)
+        groups = sorted({(s, p) for s, p, _ in counts}, key=lambda g: (-g[0].rank, g[1]))
+        lines += _table(["severity", "cloud", *[e.value for e in Effect]], [
+            [s.value.upper(), p, *[str(counts.get((s, p, e), 0)) for e in Effect]]
+            for s, p in groups])
+        lines.append("")
+        lines.append(f"{len(widenings)} of {len(drift)} changes widen what the firewalls admit "
+                     f"or could not be judged, and map to MITRE ATT&CK {attack.TECHNIQUE} "
+                     f"({attack.TECHNIQUE_NAME}).")
+        lines.append("")
+    if widenings:
+        lines += [f"## Widenings ({attack.TECHNIQUE})", ""]
+        for n, item in enumerate(widenings, start=1):
+            lines += _widening(n, item)
+    others = [d for d in drift if not d.attack and d.change.value != "scope_unknown"]
+    if others:
+        lines += ["## Other changes (narrowed or neutral)", ""]
+        lines += _table(["severity", "cloud", "effect", "change", "resource", "what", "id"], [
+            [d.severity.value.upper(), d.provider, d.effect.value, d.change.value,
+             code(d.resource_name or d.resource_id, True), code(d.summary, True),
+             code(d.drift_id, True)] for d in others])
+        lines.append("")
+    unknown = [d for d in drift if d.change.value == "scope_unknown"]
+    if unknown:
+        lines += ["## Not compared (unknown, not clean)", ""]
+        for d in unknown:
+            lines.append(f"- {d.severity.value.upper()} {code(d.summary)}")
+        lines.append("")
+    findings = sorted((f for f in report.findings if not f.suppressed),
+                      key=lambda f: (-f.severity.rank, f.provider, f.policy_id, f.resource_id))
+    if findings:
+        lines += ["## Findings in the current snapshot", ""]
+        lines += _table(["severity", "cloud", "policy", "title", "resource", "rule"], [
+            [f.severity.value.upper(), f.provider, code(f.policy_id, True), code(f.title, True),
+             code(f.resource_name or f.resource_id, True),
+             code(f.rule.native_id if f.rule else "", True)] for f in findings])
+        lines.append("")
+    if snap.errors:
+        lines += ["## Not collected (these scopes are unknown, not clean)", ""]
+        lines += _table(["scope", "code", "reason", "what to do"], [
+            [code(e.scope_label(), True), code(e.code, True), code(e.reason, True),
+             code(e.hint, True)] for e in snap.errors])
+        lines.append("")
+    lines.append(f"_Generated by cloudwall {printable(report.tool_version)}; severities: "
+                 + ", ".join(s.value for s in reversed(Severity)) + "._")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,59 @@
+"""``cloudwall exposure``: which machines the internet can actually reach, and through what."""
+
+from __future__ import annotations
+
+import click
+
+from reports.dot import render_graph
+from reports.exposure_report import render_json, render_table, summary_line
+from scanner.cli.common import emit, open_store
+from scanner.errors import EXIT_INCOMPLETE, EXIT_OK, ConfigError
+from scanner.exposure import analyze_exposure, graph
+from scanner.netmath import is_network
+
+FORMATS = ("table", "json", "dot")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(exposure)
+
+
+@click.command()
+@click.option("--snapshot", "ref", default="latest", show_default=True,
+              help="Stored snapshot id, id prefix or `latest`.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table: exposed assets with paths; json: the same as data; dot: the graph.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the output here.")
+@click.option("--trusted", "trusted", multiple=True, metavar="CIDR",
+              help="A range of your own (office, VPN); not counted as the internet. Repeatable.")
+@click.option("--broad-prefix", type=click.IntRange(1, 32), default=8, show_default=True,
+              help="'broad' means at least as many public IPv4 addresses as one /N.")
+@click.option("--structure", is_flag=True,
+              help="dot: also draw attachments (rule set to subnet or interface).")
+@click.pass_context
+def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
+             trusted: tuple[str, ...], broad_prefix: int, structure: bool) -> None:
+    """Effective exposure of a stored snapshot, from the snapshot alone (no cloud access).
+
+    Every layer of each cloud is evaluated in that cloud's order (AWS route, network ACL both
+    ways, security groups; Azure subnet then NIC NSG; GCP hierarchical policies, network
+    policies and VPC rules, implied deny). Exit 3 when some scope was not read or some asset
+    could not be decided.
+    """
+    cidrs = [c.strip() for value in trusted for c in value.split(",") if c.strip()]
+    bad = [c for c in cidrs if not is_network(c)]
+    if bad:
+        raise ConfigError(f"--trusted {bad[0]!r} is not a CIDR",
+                          "use e.g. --trusted 198.51.100.0/24")
+    snapshot = open_store(ctx).load(ref)
+    analysis = analyze_exposure(snapshot, cidrs, broad_prefix)
+    if fmt == "json":
+        emit(render_json(snapshot, analysis), output)
+    elif fmt == "dot":
+        emit(render_graph(graph(snapshot, analysis), include_structure=structure), output)
+    else:
+        emit(render_table(snapshot, analysis), output)
+    if fmt != "table" or output:
+        click.echo(summary_line(snapshot, analysis), err=True)
+    incomplete = bool(snapshot.errors or analysis.unknown_assets)
+    ctx.exit(EXIT_INCOMPLETE if incomplete else EXIT_OK)

@@ -1,0 +1,408 @@
+"""Whether a change widens what a rule set admits: the traffic algebra applied to drift.
+
+A first-match rule set sorts traffic three ways: allowed, denied, or handed on (GCP ``goto_next``,
+or no rule matched, so the next level decides). A change *widens* when some traffic moves up
+(denied -> handed on -> allowed), *narrows* when some moves down and none up, and is *neutral*
+otherwise. Security groups are a union of allows: what no rule admits is denied.
+
+Rules become traffic spaces (``scanner.traffic``) with three refinements that drift needs and
+exposure does not:
+
+- ICMP type and code are kept, encoded in the port dimension as ``type * 256 + code``, so an allow
+  moved from echo-request to every ICMP type is a widening.
+- Peers that are not addresses (security group references, tags, service accounts, application
+  security groups, unresolved prefix lists) are points of a third, *symbolic* family, one point
+  per distinct peer. A rule open to every IPv4 address covers every point (the members are hosts
+  with IPv4 addresses). Whether a rule naming only some addresses covers a point is unknown, so
+  the symbolic family is compared twice, once taking such rules to cover every point and once to
+  cover none; a change that widens under either reading is a widening.
+- Local targets (GCP target tags and service accounts, Azure destination prefixes and ASGs) are
+  evaluated per class of machine: every combination of the targets that appear, so a rule that
+  applies only to tagged machines is judged where it applies. Past ``MAX_TARGET_ATOMS`` targets
+  only some classes are tried, and a result short of a widening is reported as unknown.
+
+Traffic no changed rule matches is decided the same way before and after, so a rule change is
+evaluated only over the traffic its two versions match (its footprint): unchanged rule sets cost
+nothing, and a changed one costs a few small evaluations.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import combinations
+
+from scanner.model import Action, Direction, Effect, Peer, Rule, RuleSet, RuleSetKind
+from scanner.netmath import (
+    ALL_PORTS,
+    ALL_PROTOCOLS,
+    IPV4,
+    IPV6,
+    PORT_PROTOCOLS,
+    AddressSet,
+    PortSet,
+)
+from scanner.traffic import (
+    ALL_PROTOCOL_SET,
+    Box,
+    ProtocolSet,
+    TrafficSpace,
+    evaluation_order,
+    whole_space,
+)
+
+SYMBOLIC = 0  # the family of non-address peers
+MAX_TARGET_ATOMS = 5
+ICMP_PROTOCOLS = frozenset({"icmp", "icmpv6"})
+_ALL_V4 = AddressSet(IPV4, ((0, 2**32 - 1),))
+
+SymbolKey = tuple[str, str, str]
+
+
+def symbol_key(peer: Peer) -> SymbolKey:
+    return (peer.kind.value, peer.value, peer.account or "")
+
+
+def target_key(peer: Peer) -> str:
+    return json.dumps(peer.to_dict(), sort_keys=True)
+
+
+def applies(rule: Rule, machine: frozenset[str]) -> bool:
+    """Whether ``rule`` applies to a machine matching exactly the targets in ``machine``."""
+    return not rule.targets or any(target_key(t) in machine for t in rule.targets)
+
+
+def icmp_ports(rule: Rule) -> PortSet:
+    if rule.icmp_type is None:
+        return ALL_PORTS
+    base = rule.icmp_type * 256
+    if rule.icmp_code is None:
+        return PortSet(((base, base + 255),))
+    return PortSet(((base + rule.icmp_code, base + rule.icmp_code),))
+
+
+def rule_ports(rule: Rule) -> PortSet:
+    if rule.protocol in ICMP_PROTOCOLS:
+        return icmp_ports(rule)
+    if rule.protocol in PORT_PROTOCOLS or rule.protocol == ALL_PROTOCOLS:
+        return rule.ports
+    return ALL_PORTS
+
+
+def rule_protocols(rule: Rule) -> ProtocolSet:
+    try:
+        return ProtocolSet.of(rule.protocol)
+    except ValueError:
+        # A protocol name the cloud accepts and we do not know: it may be any of them.
+        return ALL_PROTOCOL_SET
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """The symbolic peers and the targets of the rules being compared, numbered once."""
+
+    symbols: Mapping[SymbolKey, int] = field(default_factory=dict)
+    atoms: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, rules: Iterable[Rule]) -> Universe:
+        symbols: dict[SymbolKey, int] = {}
+        atoms: dict[str, None] = {}
+        for rule in rules:
+            for peer in rule.peers:
+                if not peer.addresses:
+                    symbols.setdefault(symbol_key(peer), len(symbols))
+            for target in rule.targets:
+                atoms.setdefault(target_key(target), None)
+        return cls(symbols, tuple(sorted(atoms)))
+
+    def families(self) -> tuple[int, ...]:
+        return (IPV4, IPV6, SYMBOLIC) if self.symbols else (IPV4, IPV6)
+
+    def whole(self, family: int) -> TrafficSpace:
+        if family != SYMBOLIC:
+            return whole_space(family)
+        everyone = AddressSet(SYMBOLIC, ((0, len(self.symbols) - 1),))
+        return TrafficSpace(SYMBOLIC, (Box(ALL_PROTOCOL_SET, ALL_PORTS, everyone),))
+
+    def symbol_names(self, space: TrafficSpace) -> list[str]:
+        by_id = {i: key for key, i in self.symbols.items()}
+        names = []
+        for box in space.boxes:
+            for lo, hi in box.addresses.intervals:
+                names += [by_id[i][1] for i in range(lo, hi + 1) if i in by_id]
+        return sorted(set(names))
+
+
+def machine_classes(atoms: Sequence[str]) -> tuple[tuple[frozenset[str], ...], bool]:
+    """Classes of machines to evaluate (every combination of targets), and whether they are
+    only a sample because there are too many targets."""
+    if not atoms:
+        return (frozenset(),), False
+    if len(atoms) <= MAX_TARGET_ATOMS:
+        return tuple(frozenset(c) for n in range(len(atoms) + 1)
+                     for c in combinations(atoms, n)), False
+    return (frozenset(), *(frozenset({a}) for a in atoms), frozenset(atoms)), True
+
+
+def rule_space(rule: Rule, family: int, universe: Universe, wide: bool) -> TrafficSpace:
+    """What ``rule`` matches on its remote side, in one family (see the module docstring)."""
+    cidrs = [a for peer in rule.peers for a in peer.addresses]
+    if family == SYMBOLIC:
+        size = len(universe.symbols)
+        covers_all = bool(cidrs) and (wide or AddressSet.from_cidrs(IPV4, cidrs).covers(_ALL_V4))
+        if covers_all and size:
+            addresses = AddressSet(SYMBOLIC, ((0, size - 1),))
+        else:
+            points = [universe.symbols[symbol_key(p)] for p in rule.peers if not p.addresses
+                      and symbol_key(p) in universe.symbols]
+            addresses = AddressSet(SYMBOLIC, tuple((i, i) for i in points))
+    else:
+        addresses = AddressSet.from_cidrs(family, cidrs)
+    if addresses.is_empty():
+        return TrafficSpace.empty(family)
+    return TrafficSpace(family, (Box(rule_protocols(rule), rule_ports(rule), addresses),))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one state sorts the offered traffic."""
+
+    allowed: TrafficSpace
+    denied: TrafficSpace
+    passed: TrafficSpace
+
+
+def _concat(family: int, spaces: Iterable[TrafficSpace]) -> TrafficSpace:
+    # Pieces decided by different rules of one walk are disjoint already.
+    return TrafficSpace(family, tuple(b for s in spaces for b in s.boxes))
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One evaluation: a direction, a family, a reading of the symbolic family, a machine."""
+
+    direction: Direction
+    family: int
+    wide: bool
+    machine: frozenset[str]
+    universe: Universe
+
+
+class State:
+    """Something that sorts traffic: a rule set, the absence of one, a chain of levels."""
+
+    def outcome(self, probe: Probe, offered: TrafficSpace) -> Outcome:
+        raise NotImplementedError
+
+
+def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
+         offered: TrafficSpace) -> Outcome:
+    family = offered.family
+    remaining = offered
+    union = kind is RuleSetKind.AWS_SECURITY_GROUP
+    decided: dict[Action, list[TrafficSpace]] = {a: [] for a in Action}
+    for rule in ordered:
+        if remaining.is_empty():
+            break
+        if rule.direction is not probe.direction or not applies(rule, probe.machine):
+            continue
+        if union and rule.action is not Action.ALLOW:
+            continue
+        match = rule_space(rule, family, probe.universe, probe.wide)
+        hit = remaining.intersection(match)
+        if hit.is_empty():
+            continue
+        decided[rule.action].append(hit)
+        remaining = remaining.difference(match)
+    allowed = _concat(family, decided[Action.ALLOW])
+    if union:
+        return Outcome(allowed, remaining, TrafficSpace.empty(family))
+    return Outcome(allowed, _concat(family, decided[Action.DENY]),
+                   _concat(family, [*decided[Action.GOTO_NEXT], remaining]))
+
+
+class RuleSetState(State):
+    def __init__(self, rule_set: RuleSet) -> None:
+        self.kind = rule_set.kind
+        self.ordered = (list(rule_set.rules) if rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
+                        else evaluation_order(rule_set))
+        self.ordered = [r for r in self.ordered if r.enabled]
+
+    def outcome(self, probe: Probe, offered: TrafficSpace) -> Outcome:
+        return walk(self.kind, self.ordered, probe, offered)
+
+
+class AbsentState(State):
+    """No rule set of ``kind`` at a level: what the cloud does then."""
+
+    def __init__(self, kind: RuleSetKind) -> None:
+        self.kind = kind
+
+    def outcome(self, probe: Probe, offered: TrafficSpace) -> Outcome:
+        empty = TrafficSpace.empty(offered.family)
+        if self.kind is RuleSetKind.AWS_SECURITY_GROUP:
+            return Outcome(empty, offered, empty)  # a group not there admits nothing
+        if self.kind is RuleSetKind.AZURE_NSG:
+            return Outcome(offered, empty, empty)  # no NSG at a level allows everything
+        return Outcome(empty, empty, offered)  # the next level decides
+
+
+class ChainState(State):
+    """Levels evaluated in order, each deciding what the one before handed on."""
+
+    def __init__(self, levels: Sequence[RuleSet]) -> None:
+        # GCP's implied VPC rules are evaluated after every level, whatever the order.
+        implied = [r for rs in levels if rs.kind is RuleSetKind.GCP_VPC_FIREWALL
+                   for r in rs.rules if r.is_default]
+        self.levels = [RuleSetState(replace(rs, rules=tuple(r for r in rs.rules
+                                                            if not r.is_default))
+                                    if rs.kind is RuleSetKind.GCP_VPC_FIREWALL else rs)
+                       for rs in levels]
+        if implied:
+            vpc = next(rs for rs in levels if rs.kind is RuleSetKind.GCP_VPC_FIREWALL)
+            self.levels.append(RuleSetState(replace(vpc, rules=tuple(implied))))
+
+    def outcome(self, probe: Probe, offered: TrafficSpace) -> Outcome:
+        allowed: list[TrafficSpace] = []
+        denied: list[TrafficSpace] = []
+        remaining = offered
+        for level in self.levels:
+            if remaining.is_empty():
+                break
+            out = level.outcome(probe, remaining)
+            allowed.append(out.allowed)
+            denied.append(out.denied)
+            remaining = out.passed
+        family = offered.family
+        return Outcome(_concat(family, allowed), _concat(family, denied), remaining)
+
+
+def shift(before: Outcome, after: Outcome) -> tuple[TrafficSpace, TrafficSpace]:
+    """(traffic that moved up, traffic that moved down) between two outcomes."""
+    up = after.allowed.intersection(_concat(before.allowed.family, [before.denied, before.passed]))
+    up = _concat(up.family, [up, after.passed.intersection(before.denied)])
+    down = before.allowed.intersection(_concat(after.allowed.family, [after.denied, after.passed]))
+    down = _concat(down.family, [down, before.passed.intersection(after.denied)])
+    return up, down
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What a change did, with the traffic it opened and closed per (direction, family)."""
+
+    effect: Effect
+    opened: Mapping[tuple[Direction, int], TrafficSpace] = field(default_factory=dict)
+    closed: Mapping[tuple[Direction, int], TrafficSpace] = field(default_factory=dict)
+    opened_symbols: tuple[str, ...] = ()
+    approximate: bool = False
+
+    def merge(self, other: Classification) -> Classification:
+        """Two readings of one change: a widening under either is a widening."""
+        effects = {self.effect, other.effect}
+        for effect in (Effect.WIDENED, Effect.UNKNOWN, Effect.NARROWED):
+            if effect in effects:
+                break
+        else:
+            effect = Effect.NEUTRAL
+        return Classification(
+            effect,
+            _merge_spaces(self.opened, other.opened),
+            _merge_spaces(self.closed, other.closed),
+            tuple(sorted(set(self.opened_symbols) | set(other.opened_symbols))),
+            self.approximate or other.approximate,
+        )
+
+
+NEUTRAL = Classification(Effect.NEUTRAL)
+
+
+def _merge_spaces(a, b):
+    out = dict(a)
+    for key, space in b.items():
+        out[key] = out[key].union(space) if key in out else space
+    return out
+
+
+def _footprint(rules: Sequence[Rule], family: int, universe: Universe,
+               wide: bool) -> TrafficSpace:
+    offered = TrafficSpace.empty(family)
+    for rule in rules:
+        offered = offered.union(rule_space(rule, family, universe, wide))
+    return offered
+
+
+def _relevant_atoms(context: Sequence[Rule], footprint: Sequence[Rule],
+                    universe: Universe) -> tuple[str, ...]:
+    """Targets of the rules that can decide traffic the footprint matches: only these make
+    machines differ for this change."""
+    atoms: dict[str, None] = {}
+    for rule in footprint:
+        for target in rule.targets:
+            atoms.setdefault(target_key(target), None)
+    for direction in Direction:
+        mine = [r for r in footprint if r.direction is direction]
+        if not mine:
+            continue
+        for family in universe.families():
+            space = _footprint(mine, family, universe, True)
+            if space.is_empty():
+                continue
+            for rule in context:
+                if rule.targets and rule.direction is direction and not space.intersection(
+                        rule_space(rule, family, universe, True)).is_empty():
+                    for target in rule.targets:
+                        atoms.setdefault(target_key(target), None)
+    return tuple(sorted(atoms))
+
+
+def classify(before: State, after: State, universe: Universe,
+             footprint: Sequence[Rule] | None = None,
+             context: Sequence[Rule] | None = None) -> Classification:
+    """Compare two states over every probe.
+
+    ``footprint`` limits the traffic offered to what those rules match (the only traffic a
+    change to them can decide differently); ``context`` is every rule of both states, used to
+    find the targets that matter for that traffic.
+    """
+    atoms = universe.atoms
+    if footprint is not None and context is not None:
+        atoms = _relevant_atoms(context, footprint, universe)
+    machines, approximate = machine_classes(atoms)
+    opened: dict[tuple[Direction, int], TrafficSpace] = {}
+    closed: dict[tuple[Direction, int], TrafficSpace] = {}
+    symbols: set[str] = set()
+    for direction in Direction:
+        rules = [r for r in footprint or () if r.direction is direction]
+        if footprint is not None and not rules:
+            continue
+        for family in universe.families():
+            for wide in ((False, True) if family == SYMBOLIC else (False,)):
+                if footprint is None:
+                    offered = universe.whole(family)
+                else:
+                    offered = _footprint(rules, family, universe, wide)
+                if offered.is_empty():
+                    continue
+                for machine in machines:
+                    if footprint is not None and not any(applies(r, machine) for r in rules):
+                        continue
+                    probe = Probe(direction, family, wide, machine, universe)
+                    up, down = shift(before.outcome(probe, offered), after.outcome(probe, offered))
+                    if family == SYMBOLIC and not wide and not up.is_empty():
+                        symbols.update(universe.symbol_names(up))
+                    key = (direction, family)
+                    if not up.is_empty():
+                        opened[key] = opened[key].union(up) if key in opened else up
+                    if not down.is_empty():
+                        closed[key] = closed[key].union(down) if key in closed else down
+    if opened:
+        effect = Effect.WIDENED
+    elif approximate:
+        effect = Effect.UNKNOWN
+    elif closed:
+        effect = Effect.NARROWED
+    else:
+        effect = Effect.NEUTRAL
+    return Classification(effect, opened, closed, tuple(sorted(symbols)), approximate)

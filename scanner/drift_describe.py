@@ -1,0 +1,178 @@
+"""Saying what a drift item opened, and how severe that is.
+
+The traffic a change opened (``Classification.opened``) is cut into what the whole internet now
+reaches and what only some sources reach, each with the services of the catalogue it includes,
+so the summary sentence can say what is now reachable from where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from scanner.catalogue import services_in
+from scanner.drift_classify import ICMP_PROTOCOLS, Classification
+from scanner.model import Direction, Effect, Rule, Severity
+from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, PUBLIC_SIZE, PUBLIC_SPACE, PortSet
+from scanner.traffic import Box, ProtocolSet, TrafficSpace
+
+FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
+MAX_SOURCES = 4  # CIDRs named in one entry; the rest are counted
+MAX_ENTRIES = 3  # entries named in one sentence
+# At least this many public addresses (an IPv4 /8, an IPv6 /32) is a broad source.
+_BROAD = {IPV4: 2**24, IPV6: 2**96}
+_ICMP_NUMBERS = {1, 58}
+
+
+def _port_words(protocols: ProtocolSet, ports: PortSet) -> str:
+    if ports.is_all():
+        return ""
+    numbers = set(protocols.numbers()) if not protocols.is_all() else set()
+    if numbers and numbers <= _ICMP_NUMBERS:
+        types = sorted({lo // 256 for lo, _ in ports.intervals}
+                       | {hi // 256 for _, hi in ports.intervals})
+        return " type " + ",".join(str(t) for t in types)
+    return f" {ports}"
+
+
+def service_names(protocols: ProtocolSet, ports: PortSet) -> list[str]:
+    names = [ALL_PROTOCOLS] if protocols.is_all() else [
+        n for n in protocols.names() if n in ("tcp", "udp", "sctp")]
+    out: dict[str, None] = {}
+    for name in names:
+        for hit in services_in(name, ports):
+            out[hit.service.name] = None
+    return list(out)
+
+
+def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dict[str, Any]]:
+    public = space.intersection(TrafficSpace.everything(family))
+    whole = public.grouped(PUBLIC_SIZE[family])
+    entries = []
+    internet_boxes = []
+    for protocols, ports in whole:
+        entries.append({
+            "direction": direction.value, "family": FAMILY_NAMES[family],
+            "protocols": protocols.label(), "ports": ports.to_list(),
+            "what": protocols.label() + _port_words(protocols, ports),
+            "internet": True, "broad": True, "sources": ["internet"],
+            "services": service_names(protocols, ports),
+        })
+        internet_boxes.append(Box(protocols, ports, PUBLIC_SPACE[family]))
+    rest = space.difference(TrafficSpace(family, tuple(internet_boxes)))
+    if rest.is_empty():
+        return entries
+    addresses = rest.boxes[0].addresses
+    for box in rest.boxes[1:]:
+        addresses = addresses.union(box.addresses)
+    cidrs = addresses.to_cidrs()
+    sources = cidrs[:MAX_SOURCES] + ([f"{len(cidrs) - MAX_SOURCES} more"]
+                                     if len(cidrs) > MAX_SOURCES else [])
+    public_count = addresses.intersection(PUBLIC_SPACE[family]).count()
+    if entries and public_count == 0:
+        return entries  # the private part of a /0: "the whole internet" already says it
+    for protocols, ports in rest.grouped():
+        entries.append({
+            "direction": direction.value, "family": FAMILY_NAMES[family],
+            "protocols": protocols.label(), "ports": ports.to_list(),
+            "what": protocols.label() + _port_words(protocols, ports),
+            "internet": False, "broad": public_count >= _BROAD[family], "sources": sources,
+            "services": service_names(protocols, ports),
+        })
+    return entries
+
+
+def traffic_entries(spaces: Mapping[tuple[Direction, int], TrafficSpace]) -> list[dict[str, Any]]:
+    """Opened (or closed) traffic as JSON-safe entries, ingress first, IPv4 first."""
+    out: list[dict[str, Any]] = []
+    for (direction, family), space in sorted(spaces.items(),
+                                             key=lambda kv: (kv[0][0].value != "ingress",
+                                                             kv[0][1])):
+        if family in FAMILY_NAMES and not space.is_empty():
+            out.extend(_entries(direction, family, space))
+    return out
+
+
+def reach_sentence(entries: Iterable[Mapping[str, Any]], symbols: Iterable[str] = ()) -> str:
+    """``tcp 22 (SSH) from the whole internet (IPv4)``, a few entries at most."""
+    parts = []
+    entries = list(entries)
+    for entry in entries:
+        services = f" ({services_text(entry['services'])})" if entry["services"] else ""
+        if entry["internet"]:
+            where = f"the whole internet ({entry['family']})"
+        else:
+            where = ", ".join(entry["sources"])
+        side = "from" if entry["direction"] == "ingress" else "to"
+        parts.append(f"{entry['what']}{services} {side} {where}")
+    symbols = list(symbols)
+    if symbols and not any(e["internet"] for e in entries):  # the internet says it all
+        parts.append("traffic from " + ", ".join(symbols[:MAX_SOURCES]))
+    if len(parts) > MAX_ENTRIES:
+        parts = parts[:MAX_ENTRIES] + [f"{len(parts) - MAX_ENTRIES} more"]
+    return "; ".join(parts)
+
+
+def services_text(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def short_id(resource_id: str) -> str:
+    """The last segment of an ARM id or self link, for sentences (ids stay whole in fields)."""
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] or resource_id
+
+
+def describe_rule(rule: Rule) -> str:
+    peers = ", ".join(p.value for p in rule.peers) or "nothing"
+    if rule.protocol in ICMP_PROTOCOLS and rule.icmp_type is not None:
+        ports = f" type {rule.icmp_type}" + (f" code {rule.icmp_code}"
+                                             if rule.icmp_code is not None else "")
+    else:
+        ports = "" if rule.ports.is_all() else f" {rule.ports}"
+    side = "from" if rule.direction is Direction.INGRESS else "to"
+    text = f"{rule.action.value} {rule.direction.value} {rule.protocol}{ports} {side} {peers}"
+    if rule.targets:
+        text += " on " + ", ".join(t.value for t in rule.targets)
+    if rule.priority is not None:
+        text += f" (priority {rule.priority})"
+    if not rule.enabled:
+        text += " [disabled]"
+    return text
+
+
+def _step_down(severity: Severity) -> Severity:
+    order = list(Severity)
+    return order[max(order.index(Severity.LOW), order.index(severity) - 1)]
+
+
+def severity(classification: Classification, entries: list[dict[str, Any]], live: bool,
+             exposed: Iterable[Mapping[str, Any]] = ()) -> Severity:
+    """What was opened decides: the internet and a sensitive service is critical.
+
+    ``live`` says whether the rule set guards anything (attached, or exposure shows a machine
+    behind it); a widening on something unattached is one step less severe. Machines the
+    exposure analysis finds newly reachable make it at least high.
+    """
+    if classification.effect in (Effect.NARROWED, Effect.NEUTRAL):
+        return Severity.INFO
+    if classification.effect is Effect.UNKNOWN:
+        return Severity.MEDIUM
+    ingress = [e for e in entries if e["direction"] == "ingress"]
+    egress = [e for e in entries if e["direction"] == "egress"]
+    if any(e["internet"] and e["services"] for e in ingress):
+        level = Severity.CRITICAL
+    elif any(e["internet"] for e in ingress) or any(e["broad"] and e["services"]
+                                                      for e in ingress):
+        level = Severity.HIGH
+    elif (any(e["broad"] or e["services"] for e in ingress) or classification.opened_symbols
+          or any(e["internet"] for e in egress)):
+        level = Severity.MEDIUM
+    else:
+        level = Severity.LOW
+    exposed = list(exposed)
+    if exposed:
+        sensitive = any(e.get("services") for e in exposed)
+        floor = Severity.CRITICAL if sensitive else Severity.HIGH
+        return floor if floor.rank > level.rank else level
+    return level if live else _step_down(level)

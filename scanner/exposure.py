@@ -1,0 +1,358 @@
+"""Effective exposure: which assets the internet can actually reach, on which ports, and why.
+
+Rule-by-rule checks say a rule is permissive; this says whether anything is reachable. For every
+asset the layers of its cloud are walked in the cloud's order (``scanner.reach``), starting from
+the public address space of each family (less the user's trusted ranges). What gets through all
+layers is split by the rules that let it, so each reported port carries its path: which rule in
+which layer admitted it, and which rule decided in every other layer.
+
+Sources:
+- ``internet``: ports reachable from every public address of the family (less trusted ranges);
+- ``broad``: reachable from at least 2**(32 - broad_prefix) public IPv4 addresses (IPv6:
+  2**(128 - broad_prefix_v6)), but not from the whole internet.
+
+An asset whose layers cannot be decided from the snapshot (a rule set or subnet referenced but
+not collected, its scope failed) is *unknown*: never reported as safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.catalogue import services_in
+from scanner.model import Asset, Exposure, PathStep, Snapshot
+from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, AddressSet, PortSet
+from scanner.reach import reacher
+from scanner.reach.base import (
+    FAMILY_NAMES,
+    Piece,
+    Reach,
+    SnapshotIndex,
+    UnknownExposure,
+    merge_paths,
+    public_offer,
+)
+from scanner.traffic import MAX_PROTOCOL, Box, ProtocolSet, TrafficSpace
+
+SOURCES = ("internet", "broad")
+_PORT_PROTOCOLS = ("tcp", "udp", "sctp")
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureAnalysis:
+    """The effective exposure of every asset of one snapshot."""
+
+    exposures: tuple[Exposure, ...] = ()
+    # (rule_set_id, Rule.identity()) -> assets the internet (or a broad range) reaches through
+    # that rule: it admitted the traffic at its layer and every other layer let it through.
+    live_rules: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    unknown_assets: tuple[str, ...] = ()
+    unknown_reasons: Mapping[str, str] = field(default_factory=dict)
+    # Per asset, what people should know: replies blocked by a stateless ACL, peers that could
+    # not be resolved, an unknown public IP SKU.
+    notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    assets_checked: int = 0
+    trusted_cidrs: tuple[str, ...] = ()
+    broad_prefix: int = 8
+    _by_asset: Mapping[str, tuple[Exposure, ...]] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    def for_asset(self, asset_id: str) -> tuple[Exposure, ...]:
+        return self._by_asset.get(asset_id, ())
+
+    def exposed_assets(self) -> list[str]:
+        return sorted(self._by_asset)
+
+    def reachable(self, asset_id: str, source: str = "internet") -> dict[str, PortSet]:
+        """Protocol label -> ports reachable from ``source`` (both families together)."""
+        out: dict[str, PortSet] = {}
+        for exposure in self.for_asset(asset_id):
+            if exposure.source == source:
+                out[exposure.protocol] = out.get(exposure.protocol, PortSet()) | exposure.ports
+        return out
+
+    def reachable_ports(self, asset_id: str, protocol: str, source: str = "internet") -> PortSet:
+        """Ports of one protocol (``tcp``, ``udp``, ``"47"``) reachable from ``source``."""
+        number = ProtocolSet.of(protocol)
+        out = PortSet()
+        for exposure in self.for_asset(asset_id):
+            if exposure.source == source and protocols_of(exposure).intersection(number):
+                out = out | exposure.ports
+        return out
+
+    def is_unknown(self, asset_id: str) -> bool:
+        return asset_id in self.unknown_reasons
+
+    def is_live(self, rule_set_id: str, rule_identity: str) -> bool:
+        return bool(self.live_rules.get((rule_set_id, rule_identity)))
+
+
+def protocols_of(exposure: Exposure) -> ProtocolSet:
+    """The protocol numbers an exposure's label stands for."""
+    return parse_protocol_label(exposure.protocol)
+
+
+def parse_protocol_label(label: str) -> ProtocolSet:
+    """Inverse of ``ProtocolSet.label``: ``all``, ``tcp,udp``, ``all except tcp,udp``."""
+    if label.startswith("all except "):
+        missing = ProtocolSet(tuple(ProtocolSet.of(p).intervals[0]
+                                    for p in label[len("all except "):].split(",")))
+        return ProtocolSet(((0, MAX_PROTOCOL),)).difference(missing)
+    return ProtocolSet(tuple(ProtocolSet.of(p).intervals[0] for p in label.split(",")))
+
+
+def service_keys(protocols: ProtocolSet, ports: PortSet) -> tuple[str, ...]:
+    """Catalogue keys of the services ``protocols`` x ``ports`` reaches."""
+    if protocols.is_all():
+        names = [ALL_PROTOCOLS]
+    else:
+        names = [p for p in _PORT_PROTOCOLS if ProtocolSet.of(p).intersection(protocols)]
+    keys: dict[str, None] = {}
+    for name in names:
+        for hit in services_in(name, ports):
+            keys[hit.service.key] = None
+    return tuple(keys)
+
+
+# --- turning what got through into exposures ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """One exposure of a template: shared by every asset with the same layers."""
+
+    source: str
+    family: int
+    protocols: ProtocolSet
+    ports: PortSet
+    path: tuple[PathStep, ...]
+    services: tuple[str, ...]
+    admitted_by: frozenset[tuple[str, str]]  # (rule set, rule) of every allow on the way
+
+
+def _holds(intervals, value: int) -> bool:
+    return any(lo <= value <= hi for lo, hi in intervals)
+
+
+def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
+    """Split what got through into (source, protocols, ports, path) groups, exactly.
+
+    Pieces are disjoint, so the number of remote addresses that reach one (protocol, port) is
+    the sum over the pieces holding it: at least ``whole`` is the internet, at least ``broad``
+    a broad range. Ports are grouped by the set of pieces that admit them, so every group names
+    the rules that let its traffic in, and no others.
+    """
+    boxes = [(i, p, q, sum(hi - lo + 1 for lo, hi in a))
+             for i, piece in enumerate(reach.pieces) for p, q, a in piece.boxes]
+    protocol_edges = sorted({lo for _, p, _, _ in boxes for lo, _ in p}
+                            | {hi + 1 for _, p, _, _ in boxes for _, hi in p})
+    # (source, ports, pieces) -> protocol spans
+    found: dict[tuple[str, PortSet, frozenset[int]], list[tuple[int, int]]] = {}
+    for lo, nxt in zip(protocol_edges, protocol_edges[1:], strict=False):
+        events: list[tuple[int, int, int]] = []  # (port, +/- addresses, piece)
+        for i, p, q, n in boxes:
+            if _holds(p, lo):
+                for a, z in q:
+                    events.append((a, n, i))
+                    events.append((z + 1, -n, i))
+        if not events:
+            continue
+        events.sort()
+        atoms: dict[tuple[str, frozenset[int]], list[tuple[int, int]]] = {}
+        active: dict[int, int] = {}  # piece -> how many of its port intervals are open here
+        count = 0
+        at = 0
+        while at < len(events):
+            port = events[at][0]
+            while at < len(events) and events[at][0] == port:
+                _, delta, piece = events[at]
+                count += delta
+                opened = active.get(piece, 0) + (1 if delta > 0 else -1)
+                if opened:
+                    active[piece] = opened
+                else:
+                    del active[piece]
+                at += 1
+            if at == len(events):
+                break
+            source = "internet" if count >= whole else "broad" if count >= broad else None
+            if source is not None:
+                atoms.setdefault((source, frozenset(active)), []).append(
+                    (port, events[at][0] - 1))
+        for (source, holders), spans in atoms.items():
+            found.setdefault((source, PortSet(tuple(spans)), holders), []).append((lo, nxt - 1))
+    out = []
+    for (source, ports, holders), spans in found.items():
+        protocols = ProtocolSet(tuple(spans))
+        paths = [reach.pieces[i].path for i in sorted(holders)]
+        admitted_by = frozenset((s.rule_set_id, s.rule_id) for path in paths for s in path
+                                if s.decision == "allow" and s.rule_set_id and s.rule_id)
+        out.append(_Group(source, reach.family, protocols, ports, merge_paths(paths),
+                          service_keys(protocols, ports), admitted_by))
+    out.sort(key=lambda g: (SOURCES.index(g.source), g.protocols.intervals, g.ports.intervals))
+    return out
+
+
+def _trusted(cidrs: Sequence[str], family: int) -> AddressSet | None:
+    if not cidrs:
+        return None
+    return AddressSet.from_cidrs(family, cidrs)
+
+
+# --- the analysis ---------------------------------------------------------------------------
+
+
+def analyze_exposure(
+    snapshot: Snapshot,
+    trusted_cidrs: Sequence[str] = (),
+    broad_prefix: int = 8,
+    broad_prefix_v6: int = 32,
+) -> ExposureAnalysis:
+    """The effective exposure of every asset in ``snapshot``, from the snapshot alone."""
+    trusted = {family: _trusted(trusted_cidrs, family) for family in (IPV4, IPV6)}
+    offers = {family: public_offer(family, trusted[family]) for family in (IPV4, IPV6)}
+    # (whole internet, broad) address counts per family
+    limits = {
+        family: (max(1, sum(hi - lo + 1 for _, _, a in offers[family] for lo, hi in a)),
+                 2 ** (bits - prefix))
+        for family, bits, prefix in ((IPV4, 32, broad_prefix), (IPV6, 128, broad_prefix_v6))
+    }
+    index = SnapshotIndex(snapshot)
+    cache: dict[Any, Any] = {}
+    templates: dict[int, list[_Group]] = {}  # id(Reach) -> groups; reaches live in ``cache``
+    keep: list[Reach] = []  # holds reaches alive so their ids stay unique
+    exposures: list[Exposure] = []
+    by_asset: dict[str, tuple[Exposure, ...]] = {}
+    live: dict[tuple[str, str], set[str]] = {}
+    unknown: dict[str, str] = {}
+    notes: dict[str, tuple[str, ...]] = {}
+    for asset in snapshot.assets:
+        walk = reacher(asset.provider)
+        if walk is None:
+            unknown[asset.asset_id] = f"no exposure model for provider {asset.provider!r}"
+            continue
+        error = index.scope_error(asset)
+        if error is not None:
+            unknown[asset.asset_id] = f"{error.scope_label()} could not be read: {error.reason}"
+            continue
+        try:
+            reaches = walk(asset, index, offers, cache)
+        except UnknownExposure as exc:
+            unknown[asset.asset_id] = exc.reason
+            continue
+        mine: list[Exposure] = []
+        asset_notes: list[str] = []
+        for reach in reaches:
+            groups = templates.get(id(reach))
+            if groups is None:
+                whole, broad = limits[reach.family]
+                groups = _groups(reach, whole, broad)
+                templates[id(reach)] = groups
+                keep.append(reach)
+            asset_notes.extend(reach.notes)
+            for group in groups:
+                mine.append(_exposure(asset, reach.via, group))
+                for key in group.admitted_by:
+                    live.setdefault(key, set()).add(asset.asset_id)
+        if asset_notes:
+            notes[asset.asset_id] = tuple(dict.fromkeys(asset_notes))
+        if mine:
+            by_asset[asset.asset_id] = tuple(mine)
+            exposures.extend(mine)
+    return ExposureAnalysis(
+        exposures=tuple(exposures),
+        live_rules={key: frozenset(ids) for key, ids in live.items()},
+        unknown_assets=tuple(sorted(unknown)),
+        unknown_reasons=unknown,
+        notes=notes,
+        assets_checked=len(snapshot.assets),
+        trusted_cidrs=tuple(trusted_cidrs),
+        broad_prefix=broad_prefix,
+        _by_asset=by_asset,
+    )
+
+
+def _exposure(asset: Asset, via: str, group: _Group) -> Exposure:
+    return Exposure(
+        asset_id=asset.asset_id,
+        provider=asset.provider,
+        account=asset.account,
+        region=asset.region,
+        source=group.source,
+        family=FAMILY_NAMES[group.family],
+        protocol=group.protocols.label(),
+        ports=group.ports,
+        services=group.services,
+        via=via,
+        path=group.path,
+    )
+
+
+# --- drift: what became reachable -----------------------------------------------------------
+
+_POINT = AddressSet(IPV4, ((0, 0),))  # a stand-in address: spaces below are protocols x ports
+
+
+def _space(exposures: Iterable[Exposure]) -> TrafficSpace:
+    boxes = TrafficSpace(IPV4)
+    for exposure in exposures:
+        boxes = boxes.union(TrafficSpace(IPV4, (Box(protocols_of(exposure), exposure.ports,
+                                                    _POINT),)))
+    return boxes
+
+
+def newly_exposed(before: ExposureAnalysis, after: ExposureAnalysis) -> list[dict[str, Any]]:
+    """What ``after`` lets the internet (or a broad range) reach that ``before`` did not.
+
+    One entry per (asset, source, family, protocol group). ``was_unknown`` marks assets whose
+    exposure the earlier analysis could not decide (so "new" may have been there already).
+    Traffic reachable from the whole internet before is not new when it is broad after.
+    """
+    out: list[dict[str, Any]] = []
+    for asset_id in after.exposed_assets():
+        now = after.for_asset(asset_id)
+        then = before.for_asset(asset_id)
+        for family in ("ipv4", "ipv6"):
+            for source in SOURCES:
+                current = [e for e in now if e.family == family and e.source == source]
+                if not current:
+                    continue
+                # broad after is not new if the whole internet reached it before.
+                earlier_sources = SOURCES if source == "broad" else ("internet",)
+                earlier = [e for e in then if e.family == family and e.source in earlier_sources]
+                added = _space(current).difference(_space(earlier))
+                for protocols, ports in added.grouped():
+                    out.append({
+                        "asset_id": asset_id,
+                        "provider": current[0].provider,
+                        "account": current[0].account,
+                        "region": current[0].region,
+                        "source": source,
+                        "family": family,
+                        "protocol": protocols.label(),
+                        "ports": ports.to_list(),
+                        "services": list(service_keys(protocols, ports)),
+                        "was_unknown": before.is_unknown(asset_id),
+                    })
+    return out
+
+
+def graph(snapshot: Snapshot, analysis: ExposureAnalysis):
+    """The exposure graph (``networkx.DiGraph``): structure, and the traffic each layer admits."""
+    from scanner.exposure_graph import build_graph
+
+    return build_graph(snapshot, analysis.exposures, analysis.trusted_cidrs)
+
+
+__all__ = [
+    "ExposureAnalysis",
+    "Piece",
+    "Reach",
+    "analyze_exposure",
+    "graph",
+    "newly_exposed",
+    "protocols_of",
+    "service_keys",
+]

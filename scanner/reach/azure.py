@@ -1,0 +1,127 @@
+"""Azure: public IP on the NIC (or a public load balancer in front) -> the subnet's NSG -> the
+NIC's NSG; each decides first match by priority over its custom and default rules, and both
+must allow. A level without an NSG allows. With no NSG at either level a Standard SKU public
+IP is closed and a Basic one is open.
+
+A rule applies to the NIC when it has no destination (targets) or one matches: a prefix holding
+one of the NIC's private addresses (NSGs see inbound traffic after the public address is
+translated), one of the NIC's application security groups, or the ``VirtualNetwork`` tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from scanner.model import Asset, Direction, Peer, PeerKind, Rule, RuleSet
+from scanner.netmath import IPV4, IPV6, address_in
+from scanner.reach.base import (
+    Piece,
+    Reach,
+    SnapshotIndex,
+    UnknownExposure,
+    combine,
+    first_match_layer,
+    has_public,
+    step,
+)
+from scanner.reach.fast import RawBox
+
+LAYER_SUBNET = "azure_nsg_subnet"
+LAYER_NIC = "azure_nsg_nic"
+# Where a NIC has no public IP of its own, an inbound path through a public load balancer
+# front end is recorded by the collector in this extra field (the front end's addresses).
+LOAD_BALANCER_FIELD = "load_balancer_public_addresses"
+
+
+def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox, ...]],
+          cache: dict[Any, Any]) -> list[Reach]:
+    if asset.extra.get("unresolved_public_ips"):
+        raise UnknownExposure("public IP addresses of the NIC could not be read: "
+                              + ", ".join(asset.extra["unresolved_public_ips"]))
+    subnet = index.subnet(asset.subnet, asset)
+    levels = (
+        (LAYER_SUBNET, next((index.rule_set(i, "network security group")
+                             for i in subnet.rule_set_ids[:1]), None)),
+        (LAYER_NIC, next((index.rule_set(i, "network security group")
+                          for i in asset.rule_set_ids[:1]), None)),
+    )
+    sku = asset.extra.get("public_ip_sku") or ""
+    applies = _applies_to(asset)
+    out = []
+    for family in (IPV4, IPV6):
+        if has_public(asset.public_addresses, family):
+            via = "public_ip"
+        elif has_public(asset.extra.get(LOAD_BALANCER_FIELD) or (), family):
+            via = "load_balancer"
+        else:
+            continue
+        if not any(nsg for _, nsg in levels):
+            out.append(_no_nsg(family, via, sku, offers[family]))
+            continue
+        parts = []
+        for layer, nsg in levels:
+            parts.append(_level(layer, nsg, family, applies, index, cache, offers[family]))
+        key = ("azure", family, via, tuple(id(p) for p in parts))
+        found = cache.get(key)
+        if found is None:
+            found = Reach(family, via, tuple(combine(parts[0], parts[1])))
+            cache[key] = found
+        out.append(found)
+    return out
+
+
+def _no_nsg(family: int, via: str, sku: str, offer: tuple[RawBox, ...]) -> Reach:
+    if sku and "Basic" not in sku.split(","):
+        return Reach(family, via, ())  # Standard SKU: closed unless an NSG allows
+    why = ("no NSG applies and the public IP is Basic SKU: open to everything" if sku
+           else "no NSG applies and the public IP SKU is not known: taken as open")
+    path = (step(LAYER_SUBNET, "absent", note=why), step(LAYER_NIC, "absent", note=why))
+    return Reach(family, via, (Piece(offer, path),), (why,))
+
+
+def _level(layer: str, nsg: RuleSet | None, family: int, applies, index: SnapshotIndex,
+           cache: dict[Any, Any], offer: tuple[RawBox, ...]) -> tuple[Piece, ...]:
+    """What one level admits of the whole offer (cached per NSG and the rules that apply)."""
+    if nsg is None:
+        key = ("azure-absent", layer, family)
+        found = cache.get(key)
+        if found is None:
+            found = (Piece(offer, (step(layer, "absent", note="no NSG at this level"),)),)
+            cache[key] = found
+        return found
+    rules = index.ordered(nsg, Direction.INGRESS)
+    targeted_key = ("azure-targeted", nsg.resource_id)
+    targeted = cache.get(targeted_key)
+    if targeted is None:
+        targeted = [r for r in rules if r.targets]
+        cache[targeted_key] = targeted
+    key = ("azure-nsg", layer, nsg.resource_id, family, tuple(applies(r) for r in targeted))
+    found = cache.get(key)
+    if found is None:
+        # Default rules always end with DenyAllInBound: traffic no rule matched is denied.
+        found = first_match_layer(layer, nsg, rules, [Piece(offer)], family, index.matches,
+                                  applies).admitted
+        cache[key] = found
+    return found
+
+
+def _applies_to(asset: Asset):
+    local = tuple(asset.private_addresses) + tuple(asset.ipv6_addresses)
+    groups = {g.lower() for g in asset.application_security_groups}
+
+    def target_matches(target: Peer) -> bool:
+        if target.kind is PeerKind.ANY:
+            return True
+        if target.kind is PeerKind.APPLICATION_SECURITY_GROUP:
+            return target.value.lower() in groups
+        if target.kind is PeerKind.SERVICE_TAG:
+            return target.value.lower() == "virtualnetwork"
+        if target.kind is PeerKind.CIDR:
+            return any(address_in(a, target.addresses) for a in local)
+        return False
+
+    def applies(rule: Rule) -> bool:
+        return not rule.targets or any(target_matches(t) for t in rule.targets)
+
+    return applies

@@ -1,0 +1,300 @@
+"""What every cloud's layer walk shares: the snapshot index, traffic pieces with their paths,
+and the two ways a layer decides (first match, union).
+
+A *piece* is traffic together with the path of layers it has passed so far. A layer splits each
+piece it is offered by the rule that decides it, so pieces stay disjoint and every packet that
+gets through carries exactly the rules that let it. Per-cloud modules (``scanner.reach.aws`` and
+friends) only say which layers an asset has and in which order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from scanner.model import (
+    Action,
+    Asset,
+    CollectionError,
+    Direction,
+    Network,
+    PathStep,
+    Rule,
+    RuleSet,
+    Snapshot,
+    Subnet,
+)
+from scanner.netmath import IPV4, IPV6, PUBLIC_SPACE, AddressSet, parse_network
+from scanner.reach.fast import (
+    Matches,
+    RawBox,
+    bounds,
+    cooked,
+    first_match,
+    intersect_boxes,
+    raw,
+    union,
+)
+from scanner.traffic import TrafficSpace, evaluation_order
+
+FAMILY_NAMES = {IPV4: "ipv4", IPV6: "ipv6"}
+
+
+class UnknownExposure(Exception):  # noqa: N818 - a verdict, not a failure of cloudwall
+    """The asset's exposure cannot be decided from the snapshot (the reason says why)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Traffic (disjoint raw boxes of one family) that has passed the layers in ``path``."""
+
+    boxes: tuple[RawBox, ...]
+    path: tuple[PathStep, ...] = ()
+
+    def traffic(self, family: int) -> TrafficSpace:
+        return cooked(family, self.boxes)
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What one family's public traffic gets through all of an asset's layers."""
+
+    family: int
+    via: str  # public_ip | ipv6 | load_balancer
+    pieces: tuple[Piece, ...]
+    notes: tuple[str, ...] = ()
+
+
+def step(layer: str, decision: str, rule_set: RuleSet | None = None, rule: Rule | None = None,
+         note: str = "") -> PathStep:
+    if rule is not None and not note:
+        note = rule_note(rule)
+    return PathStep(layer, decision, rule_set.resource_id if rule_set else None,
+                    rule.identity() if rule else None, note)
+
+
+def rule_note(rule: Rule) -> str:
+    """A short label of the rule for people (its name and priority where it has them)."""
+    parts = []
+    if rule.name and rule.name != rule.native_id:
+        parts.append(rule.name)
+    if rule.priority is not None:
+        parts.append(f"priority {rule.priority}")
+    return ", ".join(parts)
+
+
+class SnapshotIndex:
+    """Dictionaries over one snapshot, and which scopes could not be (fully) read."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.rule_sets: dict[str, RuleSet] = {rs.resource_id: rs for rs in snapshot.rule_sets}
+        self.subnets: dict[str, Subnet] = {s.subnet_id: s for s in snapshot.subnets}
+        self.networks: dict[str, Network] = {n.network_id: n for n in snapshot.networks}
+        self._errors: dict[tuple[str, str], list[CollectionError]] = {}
+        for error in snapshot.errors:
+            self._errors.setdefault((error.provider, error.account), []).append(error)
+        self._ordered: dict[tuple[str, Direction], tuple[Rule, ...]] = {}
+        self.matches = Matches()
+
+    def scope_error(self, asset: Asset) -> CollectionError | None:
+        """A collection error covering the asset's account and region, if any."""
+        for error in self._errors.get((asset.provider, asset.account), ()):
+            if error.region in ("", asset.region) or asset.region.startswith(error.region + "-"):
+                return error
+        return None
+
+    def rule_set(self, resource_id: str, what: str) -> RuleSet:
+        found = self.rule_sets.get(resource_id)
+        if found is None:
+            raise UnknownExposure(f"{what} {resource_id} is referenced but not in the snapshot")
+        return found
+
+    def subnet(self, subnet_id: str | None, asset: Asset) -> Subnet:
+        if not subnet_id:
+            raise UnknownExposure(f"{asset.asset_id} has no subnet recorded")
+        found = self.subnets.get(subnet_id)
+        if found is None:
+            raise UnknownExposure(f"subnet {subnet_id} is referenced but not in the snapshot")
+        return found
+
+    def network(self, network_id: str | None, asset: Asset) -> Network:
+        found = self.networks.get(network_id or "")
+        if found is None:
+            raise UnknownExposure(f"network {network_id or '(none)'} of {asset.asset_id} "
+                                  "is not in the snapshot")
+        return found
+
+    def ordered(self, rule_set: RuleSet, direction: Direction) -> tuple[Rule, ...]:
+        """The enabled rules of one direction, in the cloud's evaluation order (cached)."""
+        key = (rule_set.resource_id, direction)
+        rules = self._ordered.get(key)
+        if rules is None:
+            rules = tuple(r for r in evaluation_order(rule_set) if r.direction is direction)
+            self._ordered[key] = rules
+        return rules
+
+
+def public_offer(family: int, trusted: AddressSet | None) -> tuple[RawBox, ...]:
+    """Every protocol and port from the family's public addresses, less the trusted ranges."""
+    space = PUBLIC_SPACE[family]
+    if trusted is not None:
+        space = space.difference(trusted)
+    return tuple(raw(TrafficSpace.everything(family, space)))
+
+
+def restrict_addresses(offer: Sequence[RawBox], family: int,
+                       cidrs: Iterable[str]) -> tuple[RawBox, ...]:
+    """Only the remote addresses inside ``cidrs`` (e.g. what a route sends to the internet)."""
+    allowed = raw(TrafficSpace.everything(family, AddressSet.from_cidrs(family, cidrs)))
+    return tuple(intersect_boxes(offer, allowed))
+
+
+def has_public(addresses: Iterable[str], family: int) -> bool:
+    """Whether any of ``addresses`` is a public address of ``family``."""
+    for text in addresses:
+        try:
+            net = parse_network(text)
+        except ValueError:
+            continue
+        if net.version != family:
+            continue
+        value = int(net.network_address)
+        if any(lo <= value <= hi for lo, hi in PUBLIC_SPACE[family].intervals):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    admitted: tuple[Piece, ...]
+    handed_on: tuple[Piece, ...] = ()  # goto_next and unmatched, for the next level to decide
+
+
+def first_match_layer(
+    layer: str,
+    rule_set: RuleSet,
+    rules: Sequence[Rule],
+    pieces: Iterable[Piece],
+    family: int,
+    matches: Matches,
+    applies: Callable[[Rule], bool] | None = None,
+) -> LayerResult:
+    """One first-match level: each piece split by the rule that decides it (denied traffic is
+    dropped; goto_next and what no rule matched are handed on)."""
+    admitted: list[Piece] = []
+    handed: list[Piece] = []
+    for piece in pieces:
+        evaluation = first_match(rules, list(piece.boxes), family, matches, applies)
+        for rule, boxes in evaluation.decisions:
+            if rule.action is Action.ALLOW:
+                admitted.append(Piece(boxes, piece.path + (step(layer, "allow", rule_set,
+                                                                 rule),)))
+            elif rule.action is Action.GOTO_NEXT:
+                handed.append(Piece(boxes, piece.path + (step(layer, "goto_next", rule_set,
+                                                               rule),)))
+        if evaluation.unmatched:
+            handed.append(Piece(evaluation.unmatched,
+                                piece.path + (step(layer, "no_match", rule_set),)))
+    return LayerResult(tuple(admitted), tuple(handed))
+
+
+def union_layer(
+    layer: str,
+    rules: Sequence[Rule],
+    owner: Callable[[Rule], RuleSet],
+    pieces: Iterable[Piece],
+    family: int,
+    matches: Matches,
+) -> LayerResult:
+    """Allow-only rules pooled from several rule sets (AWS security groups of an interface)."""
+    admitted: list[Piece] = []
+    for piece in pieces:
+        evaluation = union(rules, list(piece.boxes), family, matches)
+        for rule, boxes in evaluation.decisions:
+            admitted.append(Piece(boxes, piece.path + (step(layer, "allow", owner(rule),
+                                                             rule),)))
+    return LayerResult(tuple(admitted))
+
+
+def combine(left: Iterable[Piece], right: Sequence[Piece]) -> list[Piece]:
+    """Traffic that passes a layer on each side: every pair's intersection, paths joined.
+
+    A layer decides a packet the same whatever other layers did with it, so layers can be
+    evaluated once on the whole offer (and cached) and joined here."""
+    out: list[Piece] = []
+    right_bounds = [(b, bounds(b.boxes), _hull(b.boxes)) for b in right]
+    for a in left:
+        hull = _hull(a.boxes)
+        for b, b_bounds, b_hull in right_bounds:
+            if not _overlap(hull, b_hull):
+                continue
+            boxes = intersect_boxes(a.boxes, b.boxes, b_bounds)
+            if boxes:
+                out.append(Piece(tuple(boxes), a.path + b.path))
+    return out
+
+
+def _hull(boxes: Sequence[RawBox]) -> tuple[int, int, int, int, int, int]:
+    """The bounds of a whole piece (empty pieces never exist)."""
+    edges = bounds(boxes)
+    return (min(e[0] for e in edges), max(e[1] for e in edges), min(e[2] for e in edges),
+            max(e[3] for e in edges), min(e[4] for e in edges), max(e[5] for e in edges))
+
+
+def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return not (a[0] > b[1] or a[1] < b[0] or a[2] > b[3] or a[3] < b[2]
+                or a[4] > b[5] or a[5] < b[4])
+
+
+MAX_PIECES = 16  # pending traffic split finer than this is joined (paths summarized)
+MAX_STEPS_PER_LAYER = 3
+
+
+def merge_paths(paths: Sequence[tuple[PathStep, ...]]) -> tuple[PathStep, ...]:
+    """Steps of several paths that together carry some traffic, layer by layer; where many
+    rules of one rule set share a decision they are summarized as one step."""
+    if len(paths) == 1:
+        return paths[0]
+    seen: dict[PathStep, None] = {}
+    for index in range(max(len(p) for p in paths)):
+        for path in paths:
+            if index < len(path):
+                seen.setdefault(path[index], None)
+    groups: dict[tuple[str, str, str | None], list[PathStep]] = {}
+    for s in seen:
+        groups.setdefault((s.layer, s.decision, s.rule_set_id), []).append(s)
+    out: list[PathStep] = []
+    done: set[tuple[str, str, str | None]] = set()
+    for s in seen:
+        key = (s.layer, s.decision, s.rule_set_id)
+        members = groups[key]
+        if len(members) <= MAX_STEPS_PER_LAYER:
+            out.append(s)
+        elif key not in done:
+            done.add(key)
+            out.append(PathStep(s.layer, s.decision, s.rule_set_id, None,
+                                f"{len(members)} rules"))
+    return tuple(out)
+
+
+def coalesce(pieces: Sequence[Piece]) -> list[Piece]:
+    """Keep the number of pending pieces bounded: join them when there are too many."""
+    if len(pieces) <= MAX_PIECES:
+        return list(pieces)
+    boxes = tuple(b for p in pieces for b in p.boxes)
+    return [Piece(boxes, merge_paths([p.path for p in pieces]))]
+
+
+def box_count(boxes: Iterable[RawBox]) -> int:
+    return sum(sum(hi - lo + 1 for lo, hi in a) for _, _, a in boxes)
+
+
+def unresolved_peers(rules: Iterable[Rule], kinds: frozenset) -> list[Rule]:
+    """Rules whose remote side names addresses cloudwall cannot resolve from the snapshot."""
+    return [r for r in rules if r.action is not Action.GOTO_NEXT
+            and any(p.kind in kinds and not p.addresses for p in r.peers)]

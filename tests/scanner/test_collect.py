@@ -1,0 +1,90 @@
+"""Collection across scopes: a scope that fails is recorded, never clean, and sets exit code 3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from scanner.cli.common import exit_code
+from scanner.collect import collect_snapshot
+from scanner.engine import analyze
+from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK
+from scanner.model import (
+    ChangeKind,
+    CollectedItem,
+    CollectionError,
+    DriftItem,
+    Effect,
+    RuleSet,
+    RuleSetKind,
+    Scope,
+    Severity,
+)
+
+T0 = datetime(2026, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+
+
+class Estate:
+    """A provider over an in-memory estate: scope -> rule set ids, or an exception to raise."""
+
+    name = "aws"
+
+    def __init__(self, scopes: dict[Scope, object], listing_errors=()) -> None:
+        self.scopes = scopes
+        self.listing_errors = listing_errors
+
+    def discover_scopes(self):
+        yield from self.scopes
+        yield from self.listing_errors
+
+    def collect(self, scope: Scope) -> Iterator[CollectedItem]:
+        plan = self.scopes[scope]
+        if isinstance(plan, Exception):
+            yield RuleSet("aws", scope.account, scope.region, RuleSetKind.AWS_SECURITY_GROUP,
+                          "sg-partial", "half-read")
+            raise plan
+        for resource_id in plan:
+            yield RuleSet("aws", scope.account, scope.region, RuleSetKind.AWS_SECURITY_GROUP,
+                          resource_id, resource_id)
+
+
+def test_scopes_are_collected_into_one_ordered_snapshot():
+    a, b = Scope("aws", "1", "us-east-1"), Scope("aws", "1", "eu-west-1")
+    provider = Estate({a: ["sg-b", "sg-a"], b: ["sg-c"]})
+    snapshot = collect_snapshot([provider], max_workers=2, taken_at=T0)
+    assert [r.resource_id for r in snapshot.rule_sets] == ["sg-a", "sg-b", "sg-c"]
+    assert snapshot.scopes == (b, a)
+    assert snapshot.complete and snapshot.providers == ("aws",)
+    assert snapshot.taken_at == T0
+    assert snapshot.snapshot_id.startswith("20260203T040506Z-")
+    report = analyze(snapshot)
+    assert exit_code(report, None) == EXIT_OK
+    assert exit_code(report, Severity.INFO) == EXIT_OK
+
+
+def test_a_failing_scope_is_an_error_not_a_clean_scope():
+    good, bad = Scope("aws", "1", "us-east-1"), Scope("aws", "1", "eu-west-1")
+    denied = CollectionError("aws", "2", "", "cannot assume role", "grant sts:AssumeRole",
+                             code="AccessDenied")
+    provider = Estate({good: ["sg-a"], bad: RuntimeError("adapter bug")}, [denied])
+    progress: list[tuple[str, int, int]] = []
+    snapshot = collect_snapshot([provider], max_workers=4,
+                                progress=lambda *args: progress.append(args), taken_at=T0)
+    # Nothing half-read from the failed scope is kept as if it were the whole truth.
+    assert [r.resource_id for r in snapshot.rule_sets] == ["sg-a"]
+    assert snapshot.scope_status(good) == "ok"
+    assert snapshot.scope_status(bad) == "failed"
+    assert snapshot.scope_status(Scope("aws", "2", "us-east-1")) == "failed"
+    reasons = {e.scope.key: e for e in snapshot.errors}
+    assert "adapter bug" in reasons[bad.key].reason and reasons[bad.key].hint
+    assert reasons[("aws", "2", "")] == denied
+    assert sorted(p[1] for p in progress) == [1, 2] and {p[2] for p in progress} == {2}
+    report = analyze(snapshot)
+    assert exit_code(report, None) == EXIT_INCOMPLETE
+    # Findings or drift at or above --fail-on take precedence over an incomplete scan.
+    drift = DriftItem("d", ChangeKind.RULE_ADDED, Effect.WIDENED, Severity.HIGH, "aws", "1",
+                      "us-east-1", "sg-a", "sg-a")
+    drifted = replace(report, drift=(drift,))
+    assert exit_code(drifted, Severity.HIGH) == EXIT_FINDINGS
+    assert exit_code(drifted, Severity.CRITICAL) == EXIT_INCOMPLETE

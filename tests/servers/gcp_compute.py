@@ -1,0 +1,379 @@
+"""A local HTTP server speaking the Google APIs cloudwall calls, over a mutable estate.
+
+Compute Engine (``/compute/v1``): networks, firewalls, networks.getEffectiveFirewalls, the
+aggregated lists of network firewall policies and instances, and organization/folder firewall
+policies (``locations/global/firewallPolicies?parentId=``). Resource Manager v3: projects:search,
+projects.get, folders.get. Cloud Logging v2: entries:list with the filter subset cloudwall sends.
+
+Behaviour copied from the real APIs: ``pageToken``/``nextPageToken`` paging with a small page
+size, aggregated lists that name every scope and carry a ``NO_RESULTS_ON_PAGE`` warning where a
+page has nothing for it, 403 bodies in the APIs' own error format (permission denied and
+SERVICE_DISABLED), 429 RESOURCE_EXHAUSTED on demand, 401 without a bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from providers.demo import gcp as payloads
+
+COMPUTE = payloads.COMPUTE
+Json = dict[str, Any]
+
+
+@dataclass
+class Project:
+    project_id: str
+    parent: str = ""
+    display_name: str = ""
+    number: str = "123456789012"
+    networks: list[Json] = field(default_factory=list)
+    firewalls: list[Json] = field(default_factory=list)
+    network_policies: list[Json] = field(default_factory=list)  # global and regional
+    instances: dict[str, list[Json]] = field(default_factory=dict)  # zone -> instances
+    zones: list[str] = field(default_factory=list)  # every zone, with or without instances
+    regions: list[str] = field(default_factory=list)
+
+    def resource(self) -> Json:
+        return {"name": f"projects/{self.number}", "parent": self.parent,
+                "projectId": self.project_id, "state": "ACTIVE",
+                "displayName": self.display_name or self.project_id,
+                "createTime": "2026-01-12T10:00:00.000Z", "updateTime":
+                "2026-01-12T10:00:00.000Z", "etag": "W/\"1a2b3c\"", "labels": {}}
+
+    def firewall(self, name: str) -> Json:
+        return next(f for f in self.firewalls if f["name"] == name)
+
+    def network(self, name: str) -> Json:
+        return next(n for n in self.networks if n["name"] == name)
+
+
+@dataclass
+class Estate:
+    """What the server serves; tests change it between scans."""
+
+    projects: dict[str, Project] = field(default_factory=dict)
+    folders: dict[str, Json] = field(default_factory=dict)  # "folders/1" -> Folder
+    hierarchical_policies: list[Json] = field(default_factory=list)
+    log_entries: list[Json] = field(default_factory=list)
+    forbidden: set[str] = field(default_factory=set)  # projects answering 403 to Compute
+    service_disabled: set[str] = field(default_factory=set)  # Compute API not enabled
+    forbid_hierarchy: bool = False  # organization policies and folders unreadable
+    forbid_search: bool = False
+    forbid_logging: bool = False
+    throttle: dict[str, int] = field(default_factory=dict)  # path substring -> 429s to send
+    delay: dict[str, float] = field(default_factory=dict)  # path substring -> seconds to stall
+    page_size: int = 3
+    token: str = "test-token"
+
+    def policy(self, short_name: str) -> Json:
+        return next(p for p in self.hierarchical_policies + [
+            p for pr in self.projects.values() for p in pr.network_policies]
+            if p.get("shortName", p["name"]) == short_name or p["name"] == short_name)
+
+
+def _error(code: int, message: str, status: str, reason: str, domain: str = "global",
+           details: list[Json] | None = None) -> Json:
+    body: Json = {"code": code, "message": message,
+                  "errors": [{"message": message, "domain": domain, "reason": reason}],
+                  "status": status}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def forbidden_body(permission: str, resource: str) -> Json:
+    return _error(403, f"Required '{permission}' permission for '{resource}'",
+                  "PERMISSION_DENIED", "forbidden")
+
+
+def service_disabled_body(number: str) -> Json:
+    message = (f"Compute Engine API has not been used in project {number} before or it is "
+               "disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+               f"compute.googleapis.com/overview?project={number} then retry. If you enabled "
+               "this API recently, wait a few minutes for the action to propagate to our "
+               "systems and retry.")
+    return _error(403, message, "PERMISSION_DENIED", "accessNotConfigured", "usageLimits", [
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+         "domain": "googleapis.com", "metadata": {"service": "compute.googleapis.com",
+                                                  "consumer": f"projects/{number}"}}])
+
+
+THROTTLED = _error(429, "Quota exceeded for quota metric 'Read requests' and limit 'Read "
+                   "requests per minute' of service 'compute.googleapis.com' for consumer "
+                   "'project_number:123456789012'.", "RESOURCE_EXHAUSTED",
+                   "rateLimitExceeded", "usageLimits")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Json) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
+    start = int(token) if token else 0
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+def _list(kind: str, self_link: str, items: list[Json], query: dict, size: int) -> Json:
+    page, next_token = _page(items, query.get("pageToken"), size)
+    out: Json = {"kind": kind, "id": self_link.split("/v1/", 1)[-1], "items": page,
+                 "selfLink": self_link}
+    if next_token:
+        out["nextPageToken"] = next_token
+    return out
+
+
+def _aggregated(kind: str, self_link: str, scoped: list[tuple[str, Json]], scopes: list[str],
+                key: str, query: dict, size: int) -> Json:
+    """Pages over (scope, resource) pairs; every page names every scope."""
+    page, next_token = _page(scoped, query.get("pageToken"), size)
+    by_scope: dict[str, list[Json]] = {}
+    for scope, resource in page:
+        by_scope.setdefault(scope, []).append(resource)
+    out: Json = {"kind": kind, "id": self_link.split("/v1/", 1)[-1],
+                 "items": payloads.aggregated(by_scope, key, scopes), "selfLink": self_link}
+    if next_token:
+        out["nextPageToken"] = next_token
+    return out
+
+
+# Logging filter: the subset cloudwall writes (AND of field comparisons).
+_CLAUSE = re.compile(r'([\w.]+)\s*(>=|=|:)\s*(\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|"(?:[^"\\]|\\.)*")')
+
+
+def _field(entry: Json, path: str) -> str:
+    value: Any = entry
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def matches(entry: Json, filter_text: str) -> bool:
+    for name, op, operand in _CLAUSE.findall(filter_text):
+        options = [json.loads(o) for o in re.findall(r'"(?:[^"\\]|\\.)*"', operand)]
+        value = _field(entry, name)
+        if op == "=" and value not in options:
+            return False
+        if op == ":" and not any(o in value for o in options):
+            return False
+        if op == ">=" and not value >= options[0]:
+            return False
+    return True
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: GcpServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        self.server.record(method, url.path)
+        try:
+            if self.headers.get("Authorization") != f"Bearer {self.server.estate.token}":
+                raise ApiError(401, _error(401, "Request is missing required authentication "
+                                           "credential.", "UNAUTHENTICATED", "required"))
+            self.server.maybe_throttle(url.path)
+            status, payload = 200, self.server.route(method, unquote(url.path), query, body)
+        except ApiError as exc:
+            status, payload = exc.status, exc.body
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class GcpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, estate: Estate) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.estate = estate
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def record(self, method: str, path: str) -> None:
+        with self._lock:
+            self.requests.append((method, path))
+
+    def maybe_throttle(self, path: str) -> None:
+        stall = max((s for f, s in self.estate.delay.items() if f in path), default=0.0)
+        if stall:
+            time.sleep(stall)
+        with self._lock:
+            for fragment, remaining in self.estate.throttle.items():
+                if fragment in path and remaining > 0:
+                    self.estate.throttle[fragment] = remaining - 1
+                    raise ApiError(429, THROTTLED)
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def route(self, method: str, path: str, query: dict, body: Json) -> Json:
+        e = self.estate
+        if path == "/v3/projects:search":
+            if e.forbid_search:
+                raise ApiError(403, forbidden_body("resourcemanager.projects.list", "*"))
+            return self._search(query)
+        if m := re.fullmatch(r"/v3/projects/([^/]+)", path):
+            project = self._project_by_id_or_number(m[1])
+            if e.forbid_hierarchy:
+                raise ApiError(403, forbidden_body("resourcemanager.projects.get", path[4:]))
+            return project.resource()
+        if m := re.fullmatch(r"/v3/(folders/[^/]+)", path):
+            if e.forbid_hierarchy or m[1] not in e.folders:
+                raise ApiError(403, forbidden_body("resourcemanager.folders.get", m[1]))
+            return e.folders[m[1]]
+        if path == "/v2/entries:list" and method == "POST":
+            return self._entries(body)
+        if path == "/compute/v1/locations/global/firewallPolicies":
+            parent = query.get("parentId", "")
+            if e.forbid_hierarchy:
+                raise ApiError(403, forbidden_body("compute.firewallPolicies.list", parent))
+            items = [p for p in e.hierarchical_policies if p.get("parent") == parent]
+            return _list("compute#firewallPolicyList", f"{COMPUTE}/locations/global/"
+                         "firewallPolicies", items, query, e.page_size)
+        if m := re.fullmatch(r"/compute/v1/projects/([^/]+)/(.+)", path):
+            return self._compute(m[1], m[2], query)
+        raise ApiError(404, _error(404, f"The requested URL {path} was not found.",
+                                   "NOT_FOUND", "notFound"))
+
+    def _project_by_id_or_number(self, key: str) -> Project:
+        for project in self.estate.projects.values():
+            if key in (project.project_id, project.number):
+                return project
+        raise ApiError(403, forbidden_body("resourcemanager.projects.get", f"projects/{key}"))
+
+    def _search(self, query: dict) -> Json:
+        projects = [p.resource() for p in sorted(self.estate.projects.values(),
+                                                 key=lambda p: p.project_id)]
+        page, token = _page(projects, query.get("pageToken"), self.estate.page_size)
+        out: Json = {"projects": page}
+        if token:
+            out["nextPageToken"] = token
+        return out
+
+    def _compute(self, project_id: str, rest: str, query: dict) -> Json:
+        e = self.estate
+        project = e.projects.get(project_id)
+        base = f"{COMPUTE}/projects/{project_id}"
+        if project is None:
+            raise ApiError(404, _error(404, f"The resource 'projects/{project_id}' was not "
+                                       "found", "NOT_FOUND", "notFound"))
+        if project_id in e.service_disabled:
+            raise ApiError(403, service_disabled_body(project.number))
+        if project_id in e.forbidden:
+            kind = rest.split("/")[-1]
+            raise ApiError(403, forbidden_body(f"compute.{kind}.list", f"projects/{project_id}"))
+        size = e.page_size
+        if rest == "global/networks":
+            return _list("compute#networkList", f"{base}/global/networks", project.networks,
+                         query, size)
+        if rest == "global/firewalls":
+            return _list("compute#firewallList", f"{base}/global/firewalls", project.firewalls,
+                         query, size)
+        if m := re.fullmatch(r"global/networks/([^/]+)/getEffectiveFirewalls", rest):
+            return self._effective(project, m[1])
+        if rest == "aggregated/firewallPolicies":
+            scoped = [(_policy_scope(p), p) for p in project.network_policies]
+            scopes = ["global"] + [f"regions/{r}" for r in project.regions]
+            return _aggregated("compute#networkFirewallPolicyAggregatedList",
+                               f"{base}/aggregated/firewallPolicies", scoped, scopes,
+                               "firewallPolicies", query, size)
+        if rest == "aggregated/instances":
+            scoped = [(f"zones/{z}", i) for z in sorted(project.instances)
+                      for i in project.instances[z]]
+            scopes = [f"zones/{z}" for z in sorted(set(project.zones) | set(project.instances))]
+            return _aggregated("compute#instanceAggregatedList", f"{base}/aggregated/instances",
+                               scoped, scopes, "instances", query, size)
+        raise ApiError(404, _error(404, f"The requested URL was not found: {rest}", "NOT_FOUND",
+                                   "notFound"))
+
+    def _effective(self, project: Project, network_name: str) -> Json:
+        """Firewalls of the network, then the hierarchical policies of the project's ancestry
+        (organization first) and the global network policies associated with the network."""
+        link = f"{COMPUTE}/projects/{project.project_id}/global/networks/{network_name}"
+        ancestry, node = [], project.parent
+        while node:
+            ancestry.append(node)
+            node = self.estate.folders.get(node, {}).get("parent", "")
+        ancestry.reverse()
+        policies = []
+        for node in ancestry:
+            for policy in self.estate.hierarchical_policies:
+                if any(a["attachmentTarget"] == node for a in policy.get("associations", [])):
+                    policies.append({"name": policy["name"], "type": "HIERARCHY",
+                                     "shortName": policy["shortName"],
+                                     "displayName": policy["displayName"],
+                                     "rules": policy["rules"]})
+        for policy in project.network_policies:
+            if "region" not in policy and any(a["attachmentTarget"] == link
+                                              for a in policy.get("associations", [])):
+                policies.append({"name": policy["name"], "type": "NETWORK",
+                                 "rules": policy["rules"], "priority": 1000})
+        firewalls = [f for f in project.firewalls if f["network"] == link]
+        return {"firewalls": firewalls, "firewallPolicys": policies}
+
+    def _entries(self, body: Json) -> Json:
+        e = self.estate
+        if e.forbid_logging:
+            raise ApiError(403, _error(403, "The caller does not have permission",
+                                       "PERMISSION_DENIED", "forbidden"))
+        parents = body.get("resourceNames") or []
+        found = [entry for entry in e.log_entries
+                 if any(entry["logName"].startswith(p + "/") for p in parents)
+                 and matches(entry, body.get("filter", ""))]
+        found.sort(key=lambda x: x["timestamp"], reverse=body.get("orderBy", "").endswith(
+            "desc"))
+        page, token = _page(found, body.get("pageToken"), int(body.get("pageSize") or 50))
+        out: Json = {"entries": page}
+        if token:
+            out["nextPageToken"] = token
+        return out
+
+
+def _policy_scope(policy: Json) -> str:
+    region = policy.get("region")
+    return f"regions/{region.rsplit('/', 1)[-1]}" if region else "global"
+
+
+@contextmanager
+def serve(estate: Estate) -> Iterator[GcpServer]:
+    server = GcpServer(estate)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
