@@ -8,7 +8,7 @@ private ranges and tags, some specific public ranges, a few the whole internet. 
 time to build the snapshot, the time of ``analyze_exposure``, how many distinct layer
 combinations were walked, the exposures found, and peak memory (process maximum RSS, and the
 Python heap peak of the analysis alone measured with tracemalloc in a second run unless
-``--no-tracemalloc``).
+``--no-tracemalloc``); ``--graph`` also builds and times the networkx exposure graph.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scanner.exposure import analyze_exposure  # noqa: E402
+from scanner.exposure import analyze_exposure, graph  # noqa: E402
 from scanner.model import (  # noqa: E402
     Action,
     Asset,
@@ -105,16 +105,19 @@ def aws(rng, sources, assets, rules, out):
         group_rules = tuple(_rule(rng, sources, ALLOW, None, f"sgr-{g}-{i}") for i in range(40))
         out.append(RuleSet("aws", account, region, RuleSetKind.AWS_SECURITY_GROUP, f"sg-{g}",
                            f"sg-{g}", group_rules, (), "vpc-1"))
-    roles = [tuple(f"sg-{rng.randrange(group_count)}" for _ in range(rng.randint(1, 3)))
+    # A role (an auto scaling group, a template) has its groups and spans a few subnets.
+    roles = [(tuple(f"sg-{rng.randrange(group_count)}" for _ in range(rng.randint(1, 3))),
+              rng.sample(range(acl_count), min(acl_count, 3)))
              for _ in range(max(1, assets // 10))]
     for i in range(assets):
-        subnet = rng.randrange(acl_count)
+        groups, subnets = rng.choice(roles)
+        subnet = rng.choice(subnets)
         out.append(Asset("aws", account, region, "aws_network_interface", f"eni-{i}",
                          subnet=f"subnet-{subnet}", network="vpc-1",
                          private_addresses=(f"10.{subnet % 256}.{i // 256 % 256}.{i % 256}",),
                          public_addresses=(f"54.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",)
                          if i % 2 else (),
-                         rule_set_ids=rng.choice(roles)))
+                         rule_set_ids=groups))
     return acl_count * acl_rules + group_count * 40
 
 
@@ -236,6 +239,8 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-tracemalloc", action="store_true")
+    parser.add_argument("--graph", action="store_true",
+                        help="also build the exposure graph (networkx) and time it")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -246,18 +251,25 @@ def main() -> None:
           f"{len(snapshot.rule_sets):,} rule sets (built in {built:.1f}s, "
           f"max RSS {rss_before:.0f} MB)")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     analysis = analyze_exposure(snapshot)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     exposed = len(analysis.exposed_assets())
     by_cloud: dict[str, int] = {}
     for exposure in analysis.exposures:
         by_cloud[exposure.provider] = by_cloud.get(exposure.provider, 0) + 1
-    print(f"analyze_exposure: {elapsed:.1f}s; {exposed:,} exposed assets, "
+    print(f"analyze_exposure: {elapsed:.1f}s wall, {cpu:.1f}s CPU; {exposed:,} exposed assets, "
           f"{len(analysis.exposures):,} exposures {by_cloud}, "
           f"{len(analysis.unknown_assets):,} unknown, {len(analysis.live_rules):,} live rules")
     print(f"max RSS after analysis: {_rss_mb():.0f} MB (+{_rss_mb() - rss_before:.0f} MB "
           "over the snapshot)")
+
+    if args.graph:
+        started = time.perf_counter()
+        g = graph(snapshot, analysis)
+        print(f"graph: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges in "
+              f"{time.perf_counter() - started:.1f}s; max RSS {_rss_mb():.0f} MB")
+        del g
 
     if not args.no_tracemalloc:
         tracemalloc.start()

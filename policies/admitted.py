@@ -142,6 +142,20 @@ def levels_of(space: TrafficSpace, thresholds: Thresholds) -> Levels:
     if public.is_empty():
         return NO_LEVELS
     trusted = thresholds.trusted[family]
+    if len(public.boxes) == 1:
+        # One box (the usual rule, nothing earlier took part of it): every port in it is
+        # reached from the same addresses, so one count decides its level.
+        box = public.boxes[0]
+        untrusted_addresses = box.addresses.difference(trusted.boxes[0].addresses)
+        remaining = untrusted_addresses.count()
+        if not remaining:
+            return NO_LEVELS
+        flows = Flows.from_groups([(box.protocols, box.ports)])
+        if box.addresses.count() == PUBLIC_SIZE[family]:
+            return Levels(internet=flows)
+        if remaining >= thresholds.broad[family]:
+            return Levels(broad=flows)
+        return Levels(specific=flows)
     untrusted = public.difference(trusted) if trusted.boxes[0].addresses.intervals else public
     if untrusted.is_empty():
         return NO_LEVELS

@@ -231,11 +231,22 @@ def _item_hits(item: PortItem, flows: Flows) -> Flows:
            "the traffic reaches at least one of these ports or services (a range, `*` or "
            "protocol all that contains the port counts)", narrows=True)
 def _ports_any(items: tuple[PortItem, ...]):
+    # Merged once: per port protocol, every port any item names.
+    wanted: dict[str, PortSet] = {}
+    for item in items:
+        for protocol, ports in item.pairs:
+            for name in (protocol,) if protocol else tuple(PORT_PROTOCOLS):
+                wanted[name] = wanted.get(name, PortSet()).union(ports)
+
     def narrow(flows: Flows) -> Flows | None:
-        hit = Flows({})
-        for item in items:
-            hit = hit.union(_item_hits(item, flows))
-        return hit or None
+        hits = {}
+        for name, admitted in flows.ports.items():
+            want = wanted.get(name)
+            if want is not None and admitted:
+                hit = admitted.intersection(want)
+                if hit:
+                    hits[name] = hit
+        return Flows(hits) if hits else None
 
     return narrow
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.admitted import FAMILY_NAMES, NO_LEVELS, Levels, Thresholds, levels_of
+from policies.outline import Outlines
 from policies.policy import PolicySettings
 from scanner.model import (
     Action,
@@ -25,7 +26,7 @@ from scanner.model import (
     Snapshot,
     Subnet,
 )
-from scanner.netmath import IPV4, IPV6
+from scanner.netmath import IPV4, IPV6, coverage
 from scanner.traffic import TrafficSpace, _applies_wherever, evaluation_order, rule_space
 
 FAMILIES = (IPV4, IPV6)
@@ -38,6 +39,8 @@ class RuleEntry:
     rule: Rule
     position: int  # index in the rule set's evaluation order (per direction)
     blockers: tuple[Rule, ...] = ()
+    addresses: tuple[str, ...] = ()  # the remote CIDRs the rule names
+    public: bool = False  # some of them are public: only then can it admit the internet
     _levels: dict[int, Levels] = field(default_factory=dict)
 
 
@@ -60,7 +63,9 @@ class RuleSetView:
             blocking: list[Rule] = []
             for position, rule in enumerate(ordered):
                 blockers = tuple(b for b in blocking if _applies_wherever(b, rule))
-                entry = RuleEntry(rule, position, blockers)
+                addresses = _addresses(rule)
+                entry = RuleEntry(rule, position, blockers, addresses,
+                                  _has_public(addresses))
                 self.entries.append(entry)
                 self._by_rule[id(rule)] = entry
                 if not union and rule.action is not Action.ALLOW:
@@ -72,7 +77,7 @@ class RuleSetView:
 
     def levels(self, rule: Rule, family: int) -> Levels:
         entry = self._by_rule.get(id(rule))
-        if entry is None:
+        if entry is None or not entry.public:
             return NO_LEVELS
         cached = entry._levels.get(family)
         if cached is None:
@@ -87,6 +92,17 @@ class RuleSetView:
             if not levels.is_empty():
                 out[FAMILY_NAMES[family]] = levels
         return out
+
+
+def _addresses(rule: Rule) -> tuple[str, ...]:
+    return tuple(a for peer in rule.peers for a in peer.addresses)
+
+
+def _has_public(addresses: tuple[str, ...]) -> bool:
+    if not addresses:
+        return False
+    cover = coverage(addresses)
+    return bool(cover.ipv4_public or cover.ipv6_public)
 
 
 def _with_rules(rule_set: RuleSet, rules: list[Rule]) -> RuleSet:
@@ -107,6 +123,7 @@ class EvaluationContext:
                                            self.settings.broad_prefix,
                                            self.settings.broad_prefix_v6)
         self._shared_levels: dict[tuple, Levels] = {}
+        self.outlines = Outlines()
         self._views: dict[str, RuleSetView] = {}
         self._indexes: dict[str, Any] = {}
 
@@ -125,19 +142,33 @@ class EvaluationContext:
 
     def levels_for(self, entry: RuleEntry, family: int) -> Levels:
         rule = entry.rule
-        addresses = tuple(a for peer in rule.peers for a in peer.addresses)
-        if not addresses:
+        addresses = entry.addresses
+        if not entry.public:
             return NO_LEVELS
+        blockers = self._overlapping_blockers(entry, family)
+        # Rules with the same match behind the same blockers admit the same traffic: estates
+        # repeat rules (0.0.0.0/0 on 22, 443 ...) so one computation serves many.
+        key = (family, rule.protocol, rule.ports, addresses,
+               tuple((b.protocol, b.ports, _addresses(b)) for b in blockers))
+        cached = self._shared_levels.get(key)
+        if cached is None:
+            space = rule_space(rule, family)
+            for blocker in blockers:
+                if space.is_empty():
+                    break
+                space = space.difference(rule_space(blocker, family, for_blocking=True))
+            cached = levels_of(space, self.thresholds)
+            if len(self._shared_levels) > 200_000:
+                self._shared_levels.clear()
+            self._shared_levels[key] = cached
+        return cached
+
+    def _overlapping_blockers(self, entry: RuleEntry, family: int) -> list[Rule]:
+        """The earlier blocking rules that can take any of this rule's traffic."""
         if not entry.blockers:
-            key = (family, rule.protocol, rule.ports, addresses)
-            cached = self._shared_levels.get(key)
-            if cached is None:
-                cached = levels_of(rule_space(rule, family), self.thresholds)
-                if len(self._shared_levels) > 200_000:
-                    self._shared_levels.clear()
-                self._shared_levels[key] = cached
-            return cached
-        return levels_of(self.admitted_space(entry, family), self.thresholds)
+            return []
+        mine = self.outlines.of(entry.rule)
+        return [b for b in entry.blockers if mine.overlaps(self.outlines.of(b), family)]
 
     def admitted_space(self, entry: RuleEntry, family: int) -> TrafficSpace:
         """Everything the rule admits of one family, private addresses too."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from policies.admitted import FAMILY_NAMES, Flows
@@ -26,11 +26,26 @@ class Match:
     scoping: tuple[Callable[[Flows], Flows | None], ...] = ()  # protocol: feeds the rest
     traffic: tuple[tuple[Callable[[Flows], Flows | None], bool], ...] = ()  # (check, narrows)
     severity_from_services: bool = False
+    # id(flows) -> (flows, verdict); the flows object is kept so a reused id never matches.
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def accepts_rule_set(self, rule_set: RuleSet) -> bool:
         return all(check(rule_set) for check in self.rule_set_checks)
 
     def _judge_flows(self, flows: Flows) -> Flows | None:
+        # Rules with the same match share their Flows objects (policies.context), so the
+        # verdict on one is the verdict on all: remember it, keyed by the object itself.
+        memo = self.memo
+        seen = memo.get(id(flows))
+        if seen is not None and seen[0] is flows:
+            return seen[1]
+        result = self._judge(flows)
+        if len(memo) > 100_000:
+            memo.clear()
+        memo[id(flows)] = (flows, result)
+        return result
+
+    def _judge(self, flows: Flows) -> Flows | None:
         for scope in self.scoping:
             scoped = scope(flows)
             if scoped is None:
@@ -54,6 +69,10 @@ class Match:
             return None
         if not self.levels:
             return {}
+        if "any" not in self.levels:
+            entry = view.entry(rule)
+            if entry is None or not entry.public:
+                return None  # no public address: it admits nothing of the internet
         ports: dict[str, dict[str, str]] = {}
         levels_hit: list[str] = []
         services: list[str] = []

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -394,14 +395,19 @@ def load_pack_text(text: str, name: str = "<pack>") -> Pack:
 
 
 def builtin_packs() -> list[Pack]:
-    """The packs shipped in ``policies/packs/``, in name order."""
+    """The packs shipped in ``policies/packs/``, in name order (read once per process)."""
+    return list(_builtin_packs())
+
+
+@lru_cache(maxsize=1)
+def _builtin_packs() -> tuple[Pack, ...]:
     folder = resources.files("policies").joinpath("packs")
     packs = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             packs.append(load_source(parse(entry.read_text(encoding="utf-8"),
                                            f"policies/packs/{entry.name}")))
-    return packs
+    return tuple(packs)
 
 
 def check_unique(policies: Iterable[Policy]) -> None:

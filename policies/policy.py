@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from scanner.model import Finding, Severity
@@ -108,16 +109,7 @@ class PolicyMeta:
     def compliance_for(self, facts: FindingFacts) -> dict[str, tuple[str, ...]]:
         """Controls this finding fails: those of frameworks for its cloud whose ``when``
         holds (a CIS Azure control never lands on an AWS finding)."""
-        from policies.frameworks import FRAMEWORKS
-
-        out: dict[str, list[str]] = {}
-        for ref in self.compliance:
-            known = FRAMEWORKS.get(ref.framework)
-            if known is not None and facts.provider not in known.providers:
-                continue
-            if ref.when.holds(facts) and ref.control not in out.get(ref.key, ()):
-                out.setdefault(ref.key, []).append(ref.control)
-        return {k: tuple(v) for k, v in sorted(out.items())}
+        return dict(_compliance_for(self, facts))
 
     def applies_to(self, provider: str) -> bool:
         return provider in self.providers
@@ -141,6 +133,21 @@ class PolicyMeta:
             "attack": list(self.attack),
             "source": self.source,
         }
+
+
+@lru_cache(maxsize=65536)
+def _compliance_for(meta: PolicyMeta, facts: FindingFacts) -> tuple:
+    """Cached: findings of one policy on one cloud and kind share a handful of answers."""
+    from policies.frameworks import FRAMEWORKS
+
+    out: dict[str, list[str]] = {}
+    for ref in meta.compliance:
+        known = FRAMEWORKS.get(ref.framework)
+        if known is not None and facts.provider not in known.providers:
+            continue
+        if ref.when.holds(facts) and ref.control not in out.get(ref.key, ()):
+            out.setdefault(ref.key, []).append(ref.control)
+    return tuple((k, tuple(v)) for k, v in sorted(out.items()))
 
 
 def _when_dict(when: When) -> dict[str, Any]:

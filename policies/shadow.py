@@ -1,4 +1,9 @@
-"""Rules that never take effect, computed with ``scanner.traffic.effective_rules``.
+"""Rules that never take effect: ``scanner.traffic.effective_rules``, per rule.
+
+The effective traffic of a rule is computed as ``effective_rules`` does (what it matches less
+what earlier rules that apply wherever it applies take first), but only from the earlier rules
+that overlap it and with each rule's space computed once: the same answer (the tests check it
+against ``effective_rules``) at a fraction of the cost on large rule sets.
 
 First-match rule sets (network ACLs, NSGs, GCP rules and policies) are analysed per direction:
 an ingress deny never shadows an egress allow. A rule is judged only when every remote peer
@@ -17,14 +22,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from policies.outline import Outline, Outlines, could_cover
 from scanner.model import Action, Direction, Rule, RuleSet, RuleSetKind
 from scanner.netmath import IPV4, IPV6
 from scanner.traffic import (
     EffectiveRule,
     TrafficSpace,
     _applies_wherever,
-    effective_rules,
     evaluate_first_match,
+    evaluation_order,
     rule_space,
 )
 
@@ -43,13 +49,35 @@ def _address_only(rule: Rule) -> bool:
     return bool(rule.peers) and all(p.addresses for p in rule.peers)
 
 
-def _overlapping(rule: Rule, others: list[Rule]) -> tuple[str, ...]:
-    out = []
-    for other in others:
-        if any(not rule_space(rule, f).intersection(rule_space(other, f)).is_empty()
-               for f in FAMILIES):
-            out.append(other.identity())
-    return tuple(out)
+class _Spaces:
+    """Each rule's traffic space, computed once per rule set, and the cheap overlap test."""
+
+    def __init__(self, outlines: Outlines) -> None:
+        self._spaces: dict[tuple[int, int, bool], TrafficSpace] = {}
+        self._outlines = outlines
+        self._mine: dict[int, Outline] = {}
+
+    def space(self, rule: Rule, family: int, blocking: bool = False) -> TrafficSpace:
+        key = (id(rule), family, blocking)
+        found = self._spaces.get(key)
+        if found is None:
+            found = rule_space(rule, family, for_blocking=blocking)
+            self._spaces[key] = found
+        return found
+
+    def overlap(self, a: Rule, b: Rule) -> bool:
+        """Whether the two rules can match a common packet (interval tests only)."""
+        return self.outline(a).overlaps(self.outline(b))
+
+    def outline(self, rule: Rule) -> Outline:
+        found = self._mine.get(id(rule))
+        if found is None:
+            found = self._mine[id(rule)] = self._outlines.of(rule)
+        return found
+
+
+def _overlapping(spaces: _Spaces, rule: Rule, others: list[Rule]) -> tuple[str, ...]:
+    return tuple(o.identity() for o in others if spaces.overlap(rule, o))
 
 
 def _per_direction(rule_set: RuleSet) -> Iterator[RuleSet]:
@@ -59,59 +87,83 @@ def _per_direction(rule_set: RuleSet) -> Iterator[RuleSet]:
             yield replace(rule_set, rules=rules)
 
 
-def _first_match(rule_set: RuleSet) -> Iterator[Verdict]:
+def _effective(spaces: _Spaces, rule: Rule, earlier: list[Rule], family: int) -> EffectiveRule:
+    """What ``scanner.traffic.effective_rules`` says of ``rule``, from the earlier rules that
+    overlap it (the others take nothing from it), with every space computed once."""
+    matched = spaces.space(rule, family)
+    effective = matched
+    for other in earlier:
+        if effective.is_empty():
+            break
+        if _applies_wherever(other, rule):
+            effective = effective.difference(spaces.space(other, family, blocking=True))
+    return EffectiveRule(rule, matched, effective)
+
+
+def _first_match(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
+    spaces = _Spaces(outlines)
     for part in _per_direction(rule_set):
-        by_family = {f: effective_rules(part, f) for f in FAMILIES}
-        ordered = [e.rule for e in by_family[IPV4]]
+        ordered = evaluation_order(part)
         for index, rule in enumerate(ordered):
             if not _address_only(rule) or rule.is_default:
                 continue
-            entries: list[EffectiveRule] = [by_family[f][index] for f in FAMILIES]
-            matched = [e for e in entries if not e.matched.is_empty()]
-            if not matched:
+            earlier = [r for r in ordered[:index] if spaces.overlap(r, rule)]
+            taking = [r for r in earlier if _applies_wherever(r, rule)]
+            if not could_cover(spaces.outline(rule), [spaces.outline(r) for r in taking]):
+                # Some of its traffic reaches it whatever comes first: it takes effect.
+                if rule.action is Action.DENY:
+                    entries = [EffectiveRule(rule, m, m) for f in FAMILIES
+                               for m in (spaces.space(rule, f),) if not m.is_empty()]
+                    verdict = _denied_anyway(spaces, rule, ordered[index + 1:], entries)
+                    if verdict is not None:
+                        yield verdict
                 continue
-            earlier = [r for r in ordered[:index] if _applies_wherever(r, rule)]
-            if all(e.shadowed for e in matched):
-                yield from _shadowed(rule, earlier, matched)
+            entries = [_effective(spaces, rule, earlier, f) for f in FAMILIES
+                       if not spaces.space(rule, f).is_empty()]
+            if not entries:
+                continue
+            applying = [r for r in earlier if _applies_wherever(r, rule)]
+            if all(e.shadowed for e in entries):
+                yield from _shadowed(spaces, rule, applying, entries)
             elif rule.action is Action.DENY:
-                verdict = _denied_anyway(rule, ordered[index + 1:], matched)
+                verdict = _denied_anyway(spaces, rule, ordered[index + 1:], entries)
                 if verdict is not None:
                     yield verdict
 
 
-def _shadowed(rule: Rule, earlier: list[Rule], matched: list[EffectiveRule]
+def _shadowed(spaces: _Spaces, rule: Rule, earlier: list[Rule], matched: list[EffectiveRule]
               ) -> Iterator[Verdict]:
     blockers = [r for r in earlier if r.action is not Action.ALLOW]
     allows = [r for r in earlier if r.action is Action.ALLOW]
-    by_blockers = all(_covered_by(e.matched, blockers, e.matched.family, blocking=True)
+    by_blockers = all(_covered_by(spaces, e.matched, blockers, e.matched.family)
                       for e in matched)
     if rule.action is Action.ALLOW:
         if by_blockers:
             yield Verdict(rule, "shadowed_allow", "earlier deny rules take all of its traffic",
-                          _overlapping(rule, blockers))
+                          _overlapping(spaces, rule, blockers))
         else:
             yield Verdict(rule, "covered", "earlier rules decide all of its traffic",
-                          _overlapping(rule, earlier))
+                          _overlapping(spaces, rule, earlier))
         return
     if by_blockers:
         yield Verdict(rule, "covered", "earlier deny rules already take all of its traffic",
-                      _overlapping(rule, blockers))
+                      _overlapping(spaces, rule, blockers))
     else:
         yield Verdict(rule, "ineffective_deny",
                       "earlier allow rules admit the traffic it is meant to stop",
-                      _overlapping(rule, allows))
+                      _overlapping(spaces, rule, allows))
 
 
-def _covered_by(space: TrafficSpace, rules: list[Rule], family: int, blocking: bool) -> bool:
+def _covered_by(spaces: _Spaces, space: TrafficSpace, rules: list[Rule], family: int) -> bool:
     for other in rules:
         if space.is_empty():
             return True
-        space = space.difference(rule_space(other, family, for_blocking=blocking))
+        space = space.difference(spaces.space(other, family, blocking=True))
     return space.is_empty()
 
 
-def _denied_anyway(rule: Rule, later: list[Rule], matched: list[EffectiveRule]
-                   ) -> Verdict | None:
+def _denied_anyway(spaces: _Spaces, rule: Rule, later: list[Rule],
+                   matched: list[EffectiveRule]) -> Verdict | None:
     """A deny whose traffic the following rules deny too: it changes nothing.
 
     Only claimed when every following rule that could apply is plain addresses: a later allow
@@ -122,6 +174,8 @@ def _denied_anyway(rule: Rule, later: list[Rule], matched: list[EffectiveRule]
         return None
     if any(r.targets and not _applies_wherever(r, rule) for r in later):
         return None
+    # Rules that share no packet with this one cannot decide any of its traffic.
+    applicable = [r for r in applicable if spaces.overlap(r, rule)]
     responsible: list[str] = []
     for entry in matched:
         result = evaluate_first_match(applicable, entry.effective)
@@ -133,41 +187,40 @@ def _denied_anyway(rule: Rule, later: list[Rule], matched: list[EffectiveRule]
                    tuple(responsible))
 
 
-def _union(rule_set: RuleSet) -> Iterator[Verdict]:
+def _union(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
     """Security groups: a rule covered by the union of the group's other rules."""
+    spaces = _Spaces(outlines)
     for part in _per_direction(rule_set):
         rules = [r for r in part.rules if r.enabled and _address_only(r)]
-        spaces = {id(r): {f: rule_space(r, f) for f in FAMILIES} for r in rules}
         for index, rule in enumerate(rules):
-            mine = spaces[id(rule)]
-            if all(s.is_empty() for s in mine.values()):
-                continue
+            mine = {f: spaces.space(rule, f) for f in FAMILIES}
             others = []
             for j, other in enumerate(rules):
-                if j == index:
+                if j == index or not spaces.overlap(rule, other):
                     continue
-                theirs = spaces[id(other)]
+                theirs = {f: spaces.space(other, f) for f in FAMILIES}
                 # Of two identical rules only the later one is redundant.
                 if j > index and all(theirs[f].covers(mine[f]) and mine[f].covers(theirs[f])
                                      for f in FAMILIES):
                     continue
-                if any(not mine[f].intersection(theirs[f]).is_empty() for f in FAMILIES):
-                    others.append(other)
+                others.append(other)
             if not others:
                 continue
-            remaining = {f: mine[f] for f in FAMILIES}
+            remaining = dict(mine)
             for other in others:
                 for f in FAMILIES:
-                    remaining[f] = remaining[f].difference(spaces[id(other)][f])
+                    if not remaining[f].is_empty():
+                        remaining[f] = remaining[f].difference(spaces.space(other, f))
             if all(s.is_empty() for s in remaining.values()):
                 yield Verdict(rule, "covered", "other rules of the group admit all of its "
                               "traffic", tuple(o.identity() for o in others))
 
 
-def verdicts(rule_set: RuleSet) -> list[Verdict]:
+def verdicts(rule_set: RuleSet, outlines: Outlines | None = None) -> list[Verdict]:
+    outlines = outlines or Outlines()
     if rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP:
-        return list(_union(rule_set))
-    return list(_first_match(rule_set))
+        return list(_union(rule_set, outlines))
+    return list(_first_match(rule_set, outlines))
 
 
 def cached_verdicts(ctx, rule_set: RuleSet) -> list[Verdict]:
@@ -175,7 +228,7 @@ def cached_verdicts(ctx, rule_set: RuleSet) -> list[Verdict]:
     cache = ctx._index("shadow_verdicts", dict)
     found = cache.get(rule_set.resource_id)
     if found is None:
-        found = verdicts(rule_set)
+        found = verdicts(rule_set, ctx.outlines)
         cache[rule_set.resource_id] = found
     return found
 

@@ -40,7 +40,7 @@ class Source:
         return PolicyError(message, hint, location=self.where(path))
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey,
+def _convert(loader: Any, node: yaml.Node, path: PathKey,
              lines: dict[PathKey, int], name: str) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN:
@@ -72,8 +72,12 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey,
                           location=f"{name}:{node.start_mark.line + 1}") from None
 
 
+# libyaml's parser when PyYAML was built with it (several times faster); same safe constructors.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse(text: str, name: str) -> Source:
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         lines: dict[PathKey, int] = {}

@@ -22,9 +22,9 @@ def service_names(exposure: Exposure) -> list[str]:
 
 
 def step_text(step: PathStep, names: dict[str, str] | None = None) -> str:
-    """``acl-1 ingress:100``, ``azure_nsg_nic: none``, ``route (...)``; rule sets by name."""
+    """``acl-1 ingress:100``, ``azure_nsg_nic: none``, ``internet route``; rule sets by name."""
     if step.layer == "route":
-        return f"route ({step.note})" if step.note else "route"
+        return "internet route"
     if step.decision == "absent":
         return f"{step.layer}: none"
     where = step.rule_set_id or step.layer

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import combinations
 
 from scanner.model import Action, Direction, Effect, Peer, Rule, RuleSet, RuleSetKind
@@ -90,12 +91,30 @@ def rule_ports(rule: Rule) -> PortSet:
     return ALL_PORTS
 
 
-def rule_protocols(rule: Rule) -> ProtocolSet:
+@lru_cache(maxsize=512)
+def _protocol_set(protocol: str) -> ProtocolSet:
     try:
-        return ProtocolSet.of(rule.protocol)
+        return ProtocolSet.of(protocol)
     except ValueError:
         # A protocol name the cloud accepts and we do not know: it may be any of them.
         return ALL_PROTOCOL_SET
+
+
+def rule_protocols(rule: Rule) -> ProtocolSet:
+    return _protocol_set(rule.protocol)
+
+
+def _bounds(space: TrafficSpace) -> tuple[tuple, tuple]:
+    """The protocols and ports any box of ``space`` has (merged intervals)."""
+    protocols = ProtocolSet(tuple(i for b in space.boxes for i in b.protocols.intervals))
+    ports = PortSet(tuple(i for b in space.boxes for i in b.ports.intervals))
+    return protocols.intervals, ports.intervals
+
+
+def may_meet(rule: Rule, bounds: tuple[tuple, tuple]) -> bool:
+    """A test on protocol and ports alone, before building the rule's space."""
+    return (_spans_meet(rule_protocols(rule).intervals, bounds[0])
+            and _spans_meet(rule_ports(rule).intervals, bounds[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +123,15 @@ class Universe:
 
     symbols: Mapping[SymbolKey, int] = field(default_factory=dict)
     atoms: tuple[str, ...] = ()
+    # (id(rule), family, wide) -> (rule, its space); the rule is kept so its id stays its own.
+    spaces: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def space(self, rule: Rule, family: int, wide: bool) -> TrafficSpace:
+        key = (id(rule), family, wide)
+        hit = self.spaces.get(key)
+        if hit is None:
+            hit = self.spaces[key] = (rule, rule_space(rule, family, self, wide))
+        return hit[1]
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> Universe:
@@ -174,6 +202,56 @@ class Outcome:
     passed: TrafficSpace
 
 
+def _spans_meet(a: tuple, b: tuple) -> bool:
+    """Whether two sorted interval tuples share a point (no allocation)."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i][1] < b[j][0]:
+            i += 1
+        elif b[j][1] < a[i][0]:
+            j += 1
+        else:
+            return True
+    return False
+
+
+def meets(a: TrafficSpace, b: TrafficSpace) -> bool:
+    """Whether two spaces share any packet: a cheap test before the exact algebra."""
+    return any(_spans_meet(x.protocols.intervals, y.protocols.intervals)
+               and _spans_meet(x.ports.intervals, y.ports.intervals)
+               and _spans_meet(x.addresses.intervals, y.addresses.intervals)
+               for x in a.boxes for y in b.boxes)
+
+
+def _box_meets(x: Box, y: Box) -> bool:
+    return (_spans_meet(x.protocols.intervals, y.protocols.intervals)
+            and _spans_meet(x.ports.intervals, y.ports.intervals)
+            and _spans_meet(x.addresses.intervals, y.addresses.intervals))
+
+
+def intersect(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
+    """``a.intersection(b)``, building only the pieces of boxes that do meet."""
+    out = []
+    for x in a.boxes:
+        for y in b.boxes:
+            if _box_meets(x, y):
+                common = x.intersection(y)
+                if not common.is_empty():
+                    out.append(common)
+    return TrafficSpace(a.family, tuple(out))
+
+
+def minus(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
+    """``a.difference(b)``, leaving boxes that ``b`` does not touch as they are."""
+    pieces = list(a.boxes)
+    for cut in b.boxes:
+        pieces = [p for box in pieces
+                  for p in (box.difference(cut) if _box_meets(box, cut) else (box,))]
+        if not pieces:
+            break
+    return TrafficSpace(a.family, tuple(pieces))
+
+
 def _concat(family: int, spaces: Iterable[TrafficSpace]) -> TrafficSpace:
     # Pieces decided by different rules of one walk are disjoint already.
     return TrafficSpace(family, tuple(b for s in spaces for b in s.boxes))
@@ -188,6 +266,7 @@ class Probe:
     wide: bool
     machine: frozenset[str]
     universe: Universe
+    only: frozenset[int] | None = None  # ids of the rules that can meet the offered traffic
 
 
 class State:
@@ -206,16 +285,20 @@ def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
     for rule in ordered:
         if remaining.is_empty():
             break
+        if probe.only is not None and id(rule) not in probe.only:
+            continue
         if rule.direction is not probe.direction or not applies(rule, probe.machine):
             continue
         if union and rule.action is not Action.ALLOW:
             continue
-        match = rule_space(rule, family, probe.universe, probe.wide)
-        hit = remaining.intersection(match)
+        match = probe.universe.space(rule, family, probe.wide)
+        if not meets(remaining, match):
+            continue
+        hit = intersect(remaining, match)
         if hit.is_empty():
             continue
         decided[rule.action].append(hit)
-        remaining = remaining.difference(match)
+        remaining = minus(remaining, match)
     allowed = _concat(family, decided[Action.ALLOW])
     if union:
         return Outcome(allowed, remaining, TrafficSpace.empty(family))
@@ -281,10 +364,11 @@ class ChainState(State):
 
 def shift(before: Outcome, after: Outcome) -> tuple[TrafficSpace, TrafficSpace]:
     """(traffic that moved up, traffic that moved down) between two outcomes."""
-    up = after.allowed.intersection(_concat(before.allowed.family, [before.denied, before.passed]))
-    up = _concat(up.family, [up, after.passed.intersection(before.denied)])
-    down = before.allowed.intersection(_concat(after.allowed.family, [after.denied, after.passed]))
-    down = _concat(down.family, [down, before.passed.intersection(after.denied)])
+    family = before.allowed.family
+    up = intersect(after.allowed, _concat(family, [before.denied, before.passed]))
+    up = _concat(family, [up, intersect(after.passed, before.denied)])
+    down = intersect(before.allowed, _concat(family, [after.denied, after.passed]))
+    down = _concat(family, [down, intersect(before.passed, after.denied)])
     return up, down
 
 
@@ -329,7 +413,7 @@ def _footprint(rules: Sequence[Rule], family: int, universe: Universe,
                wide: bool) -> TrafficSpace:
     offered = TrafficSpace.empty(family)
     for rule in rules:
-        offered = offered.union(rule_space(rule, family, universe, wide))
+        offered = offered.union(universe.space(rule, family, wide))
     return offered
 
 
@@ -350,8 +434,8 @@ def _relevant_atoms(context: Sequence[Rule], footprint: Sequence[Rule],
             if space.is_empty():
                 continue
             for rule in context:
-                if rule.targets and rule.direction is direction and not space.intersection(
-                        rule_space(rule, family, universe, True)).is_empty():
+                if rule.targets and rule.direction is direction and meets(
+                        space, universe.space(rule, family, True)):
                     for target in rule.targets:
                         atoms.setdefault(target_key(target), None)
     return tuple(sorted(atoms))
@@ -385,10 +469,26 @@ def classify(before: State, after: State, universe: Universe,
                     offered = _footprint(rules, family, universe, wide)
                 if offered.is_empty():
                     continue
+                only = None
+                relevant: list[Rule] = []
+                if context is not None:
+                    # Rules that cannot meet the offered traffic decide none of it; machines
+                    # that the remaining rules treat alike decide it alike.
+                    bounds = _bounds(offered)
+                    relevant = [r for r in context if r.direction is direction
+                                and may_meet(r, bounds)
+                                and meets(offered, universe.space(r, family, wide))]
+                    only = frozenset(id(r) for r in relevant)
+                seen: set[frozenset[int]] = set()
                 for machine in machines:
                     if footprint is not None and not any(applies(r, machine) for r in rules):
                         continue
-                    probe = Probe(direction, family, wide, machine, universe)
+                    if context is not None:
+                        signature = frozenset(id(r) for r in relevant if applies(r, machine))
+                        if signature in seen:
+                            continue
+                        seen.add(signature)
+                    probe = Probe(direction, family, wide, machine, universe, only)
                     up, down = shift(before.outcome(probe, offered), after.outcome(probe, offered))
                     if family == SYMBOLIC and not wide and not up.is_empty():
                         symbols.update(universe.symbol_names(up))

@@ -73,6 +73,16 @@ class ExposureAnalysis:
                 out[exposure.protocol] = out.get(exposure.protocol, PortSet()) | exposure.ports
         return out
 
+    def by_family(self, asset_id: str, source: str = "internet") -> dict[str, dict[str, PortSet]]:
+        """Family (``ipv4``/``ipv6``) -> protocol label -> ports reachable from ``source``."""
+        out: dict[str, dict[str, PortSet]] = {}
+        for exposure in self.for_asset(asset_id):
+            if exposure.source == source:
+                labels = out.setdefault(exposure.family, {})
+                labels[exposure.protocol] = labels.get(exposure.protocol, PortSet()) \
+                    | exposure.ports
+        return out
+
     def reachable_ports(self, asset_id: str, protocol: str, source: str = "internet") -> PortSet:
         """Ports of one protocol (``tcp``, ``udp``, ``"47"``) reachable from ``source``."""
         number = ProtocolSet.of(protocol)
@@ -221,16 +231,16 @@ def analyze_exposure(
     }
     index = SnapshotIndex(snapshot)
     cache: dict[Any, Any] = {}
-    templates: dict[int, list[_Group]] = {}  # id(Reach) -> groups; reaches live in ``cache``
-    keep: list[Reach] = []  # holds reaches alive so their ids stay unique
+    # walk key -> (via, groups, notes): one evaluation per distinct combination of layers
+    templates: dict[Any, tuple[str, list[_Group], tuple[str, ...]]] = {}
     exposures: list[Exposure] = []
     by_asset: dict[str, tuple[Exposure, ...]] = {}
     live: dict[tuple[str, str], set[str]] = {}
     unknown: dict[str, str] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for asset in snapshot.assets:
-        walk = reacher(asset.provider)
-        if walk is None:
+        walker = reacher(asset.provider)
+        if walker is None:
             unknown[asset.asset_id] = f"no exposure model for provider {asset.provider!r}"
             continue
         error = index.scope_error(asset)
@@ -238,22 +248,23 @@ def analyze_exposure(
             unknown[asset.asset_id] = f"{error.scope_label()} could not be read: {error.reason}"
             continue
         try:
-            reaches = walk(asset, index, offers, cache)
+            walks = walker(asset, index, offers, cache)
         except UnknownExposure as exc:
             unknown[asset.asset_id] = exc.reason
             continue
         mine: list[Exposure] = []
         asset_notes: list[str] = []
-        for reach in reaches:
-            groups = templates.get(id(reach))
-            if groups is None:
+        for walk in walks:
+            template = templates.get(walk.key)
+            if template is None:
+                reach = walk.run()  # the pieces are dropped once grouped: memory stays flat
                 whole, broad = limits[reach.family]
-                groups = _groups(reach, whole, broad)
-                templates[id(reach)] = groups
-                keep.append(reach)
-            asset_notes.extend(reach.notes)
+                template = (reach.via, _groups(reach, whole, broad), reach.notes)
+                templates[walk.key] = template
+            via, groups, walk_notes = template
+            asset_notes.extend(walk_notes)
             for group in groups:
-                mine.append(_exposure(asset, reach.via, group))
+                mine.append(_exposure(asset, via, group))
                 for key in group.admitted_by:
                     live.setdefault(key, set()).add(asset.asset_id)
         if asset_notes:

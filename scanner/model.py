@@ -123,6 +123,12 @@ class Peer:
     addresses: tuple[str, ...] = ()
     account: str | None = None  # owner account of a referenced security group
 
+    def __post_init__(self) -> None:
+        # Coverage is computed from these: a peer with an address that does not parse cannot
+        # exist (ValueError), so whatever is saved loads again and no comparison fails later.
+        for address in self.addresses:
+            parse_network(address)
+
     @classmethod
     def cidr(cls, value: str) -> Peer:
         return cls(PeerKind.CIDR, value, (value,))
@@ -146,10 +152,6 @@ class Peer:
             addresses = _tuple(data["addresses"])
         else:
             addresses = (value,) if kind is PeerKind.CIDR else ()
-        for address in addresses:
-            # Coverage is computed from these; a snapshot file with a bad one is refused here
-            # (ValueError) rather than failing later in the middle of a comparison.
-            parse_network(address)
         return cls(kind, value, addresses, data.get("account"))
 
 

@@ -149,9 +149,18 @@ def test_every_format_renders_the_demo(fmt, tmp_path):
     assert result.exit_code in (0, 3), result.output
     assert result.stdout == ""  # the report went to --output only
     assert out.stat().st_size > 0
-    stdout = invoke("scan", "--provider", "demo", "--format", fmt)
-    # The same report on stdout as in the file, apart from the scan's own id and times.
-    assert len(stdout.stdout.splitlines()) == len(out.read_text(encoding="utf-8").splitlines())
+
+
+def test_stdout_carries_the_same_report_as_output(tmp_path):
+    out = tmp_path / "report.json"
+    to_file = invoke("scan", "--provider", "demo", "--format", "json", "--output", str(out))
+    to_stdout = invoke("scan", "--provider", "demo", "--format", "json")
+    assert to_file.exit_code == to_stdout.exit_code
+
+    def comparable(document):
+        return {k: v for k, v in document.items() if k not in ("generated_at", "snapshot")}
+
+    assert comparable(json.loads(out.read_text())) == comparable(json.loads(to_stdout.stdout))
 
 
 # --- store round trips ------------------------------------------------------------------------
@@ -431,3 +440,26 @@ def test_progress_goes_to_a_terminal_stderr_and_never_to_stdout():
     assert result.returncode in (0, 3)
     assert "[" in terminal and "#" in terminal and " scopes (" in terminal
     json.loads(result.stdout)  # stdout is the report alone
+
+
+def test_a_scope_that_cannot_be_read_exits_3_and_the_report_says_which(tmp_path):
+    """Over a real (refused) connection: the Azure adapter records the scope as not collected."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "report.json"
+    subscription = "5f1c2a3b-0000-4c1d-9e2f-0123456789ab"
+    result = cloudwall("scan", "--provider", "azure", "--subscription", subscription,
+                       "--azure-endpoint", f"https://127.0.0.1:{port}", "--timeout", "5",
+                       "--format", "json", "--output", str(out), "--fail-on", "critical",
+                       CLOUDWALL_AZURE_TOKEN="not-a-real-token")
+    assert result.returncode == 3, result.stderr
+    assert "INCOMPLETE" in result.stderr and "Traceback" not in result.stderr
+    document = json.loads(out.read_text())
+    assert [(s["account"], s["status"]) for s in document["snapshot"]["scopes"]] == [
+        (subscription, "failed")]
+    [error] = document["errors"]
+    assert error["scope"] == f"azure/{subscription}" and error["reason"] and error["hint"]
+    assert document["summary"]["complete"] is False

@@ -9,6 +9,7 @@ Attributions; the demo estate uses it on recorded events. The lookup half makes 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -57,17 +58,32 @@ def attribution_from_event(event: Mapping[str, Any]) -> Attribution:
     )
 
 
+def _mentions(event: Mapping[str, Any], names: set[str]) -> bool:
+    """Whether the event is about one of ``names``: listed in its resources, or named in its
+    request or response (GuardDuty events list no resources)."""
+    listed = {r.get("ResourceName") for r in event.get("Resources") or ()}
+    if names & listed:
+        return True
+    text = event.get("CloudTrailEvent") or ""
+    return any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", text) for n in names)
+
+
 def match_events(item: DriftItem, events: Iterable[Mapping[str, Any]]) -> tuple[Attribution, ...]:
-    """The events that can have made ``item``: one of its operations, and not a failed call."""
+    """The events that can have made ``item``: one of its operations, on its resource, in its
+    account and region, and not a failed call. Works on any LookupEvents items, filtered by
+    a lookup or not (the demo hands it a whole recorded log)."""
+    names = {value for key, value in lookups_for(item) if key == "ResourceName"}
     seen: dict[str, Attribution] = {}
     for event in events:
         detail = event_detail(event)
         name = detail.get("eventName") or event.get("EventName")
         if name not in item.operations or detail.get("errorCode"):
             continue
-        if item.change in _IP_LIST_CHANGES and item.resource_id not in event.get(
-                "CloudTrailEvent", ""):
-            continue  # a GuardDuty call about another list of the same detector
+        if detail.get("awsRegion", item.region) != item.region or \
+                detail.get("recipientAccountId", item.account) != item.account:
+            continue
+        if not _mentions(event, names):
+            continue
         attribution = attribution_from_event(event)
         seen[attribution.event_id or str(len(seen))] = attribution
     return tuple(sorted(seen.values(), key=lambda a: (a.time or datetime.min.replace(

@@ -44,9 +44,14 @@ def prefix_entries(raw: Json) -> dict[str, tuple[str, ...]]:
             for pl_id, entries in (raw.get("ManagedPrefixListEntries") or {}).items()}
 
 
+def _rule_order(rule: Rule) -> tuple:
+    # The content hash is only needed (and only paid for) where the cloud gave no id.
+    return (rule.direction.value, rule.priority or 0, rule.native_id or "",
+            "" if rule.native_id else rule.content_hash())
+
+
 def _sort_rules(rules: list[Rule]) -> tuple[Rule, ...]:
-    return tuple(sorted(rules, key=lambda r: (r.direction.value, r.priority or 0,
-                                              r.native_id or "", r.content_hash())))
+    return tuple(sorted(rules, key=_rule_order))
 
 
 def _group_rules(group: Json, rows: Sequence[Json] | None, entries) -> tuple[Rule, ...]:

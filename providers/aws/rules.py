@@ -9,6 +9,7 @@ read), and ``NetworkAclEntry`` items of ``describe_network_acls``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from scanner.model import Action, Direction, Peer, PeerKind, Rule
@@ -36,7 +37,18 @@ def port_range(protocol: str, from_port: Any, to_port: Any) -> PortSet:
     if protocol not in PORT_PROTOCOLS or from_port is None or int(from_port) < 0:
         return ALL_PORTS
     high = int(to_port) if to_port is not None and int(to_port) >= 0 else int(from_port)
-    return PortSet(((int(from_port), high),))
+    return _span(int(from_port), high)
+
+
+@lru_cache(maxsize=8192)
+def _span(low: int, high: int) -> PortSet:
+    # Estates repeat the same few ranges thousands of times; PortSets are immutable.
+    return PortSet(((low, high),))
+
+
+@lru_cache(maxsize=512)
+def _protocol(value: str) -> str:
+    return canonical_protocol(value)
 
 
 def _protocol_fields(ip_protocol: Any, from_port: Any, to_port: Any) -> dict[str, Any]:
@@ -44,7 +56,7 @@ def _protocol_fields(ip_protocol: Any, from_port: Any, to_port: Any) -> dict[str
 
     For ICMP the cloud reuses FromPort for the type and ToPort for the code.
     """
-    protocol = canonical_protocol(ip_protocol if ip_protocol is not None else "-1")
+    protocol = _protocol(str(ip_protocol) if ip_protocol is not None else "-1")
     if protocol in ICMP_PROTOCOLS:
         return {"protocol": protocol, "ports": ALL_PORTS,
                 "icmp_type": _icmp_value(from_port),
@@ -133,7 +145,7 @@ def nacl_entry(entry: Json) -> Rule:
     """One ``NetworkAclEntry``: first match wins in ascending RuleNumber; 32767+ is ``*``."""
     egress = bool(entry.get("Egress"))
     number = int(entry["RuleNumber"])
-    protocol = canonical_protocol(entry.get("Protocol", "-1"))
+    protocol = _protocol(str(entry.get("Protocol", "-1")))
     icmp = entry.get("IcmpTypeCode") or {}
     ports = ALL_PORTS
     icmp_type = icmp_code = None

@@ -37,6 +37,8 @@ RESOURCE_TYPES = (
     ResourceType("virtualNetworks", "Microsoft.Network/virtualNetworks/read"),
     ResourceType("publicIPAddresses", "Microsoft.Network/publicIPAddresses/read"),
     ResourceType("applicationSecurityGroups", "Microsoft.Network/applicationSecurityGroups/read"),
+    # Public front ends of load balancers reach NICs that have no public IP of their own.
+    ResourceType("loadBalancers", "Microsoft.Network/loadBalancers/read"),
 )
 # The Network API version read: pinned, so the JSON shapes normalized are the tested ones.
 NETWORK_API_VERSION = "2024-05-01"

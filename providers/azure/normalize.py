@@ -3,8 +3,9 @@
 ``raw`` (what the fetch half returns for one subscription) maps these keys to lists of ARM
 objects exactly as the REST API returns them (camelCase, ``properties`` nesting):
 ``networkSecurityGroups``, ``networkInterfaces``, ``virtualNetworks``, ``publicIPAddresses``,
-``applicationSecurityGroups``. A key that is missing (its resource type could not be read) is
-treated as unknown, never as empty: joins that need it fall back to what the other side says.
+``applicationSecurityGroups`` and ``loadBalancers``. A key that is missing (its resource type
+could not be read) is treated as unknown, never as empty: joins that need it fall back to what
+the other side says, and addresses that depend on it are recorded as unresolved.
 
 ARM ids are case-insensitive and the API is not consistent about their case, so every id is
 lower-cased once here and joins are plain dictionary lookups.
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from providers.azure.balancers import LoadBalancerIndex, index_load_balancers
 from scanner.model import (
     Action,
     Asset,
@@ -112,6 +114,16 @@ def _port_set(items: tuple[str, ...]) -> PortSet:
     return PortSet(tuple(i for item in items for i in PortSet.parse(item).intervals))
 
 
+def _checked_ports(props: Json, side: str, extra: dict[str, Any]) -> PortSet:
+    """Ports that do not parse are kept as written and taken as every port, so one odd rule
+    cannot make the whole subscription unreadable."""
+    try:
+        return port_ranges(props, side)
+    except ValueError:
+        extra[f"unparsed_{side}_ports"] = _prefixes(props, f"{side}PortRange", f"{side}PortRanges")
+        return ALL_PORTS
+
+
 def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
     props = _props(raw)
     inbound = str(props.get("direction", "")).lower() == "inbound"
@@ -119,10 +131,17 @@ def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
     remote, local = (sources, destinations) if inbound else (destinations, sources)
     # A local side of "*" means every member of the NSG: the model says that with no targets.
     targets = tuple(p for p in local if p.kind is not PeerKind.ANY)
-    protocol = canonical_protocol(props.get("protocol") or "*")
-    ports = port_ranges(props, "destination")
     extra: dict[str, Any] = {}
-    source_ports = port_ranges(props, "source")
+    raw_protocol = str(props.get("protocol") or "*")
+    try:
+        protocol = canonical_protocol(raw_protocol)
+    except ValueError:
+        # A protocol this version does not know: kept as written in `extra`, and matched as
+        # every protocol (what an allow rule can admit at most) rather than dropped.
+        protocol = "all"
+        extra["unrecognized_protocol"] = raw_protocol
+    ports = _checked_ports(props, "destination", extra)
+    source_ports = _checked_ports(props, "source", extra)
     if not source_ports.is_all():
         # Rarely restricted; when it is, the rule matches less than its destination ports say.
         extra["sourcePortRanges"] = source_ports.to_list()
@@ -236,8 +255,10 @@ def _address_only(text: str) -> str:
     return text.split("/", 1)[0]
 
 
-def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None) -> Asset:
-    """``public_ips`` None means the public addresses of the subscription could not be read."""
+def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None,
+                  balancers: LoadBalancerIndex | None = None) -> Asset:
+    """``public_ips`` None means the public addresses of the subscription could not be read;
+    ``balancers`` None that its load balancers could not be."""
     props = _props(raw)
     private: list[str] = []
     public: list[str] = []
@@ -272,6 +293,25 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
         # Standard SKU public IPs are closed unless an NSG allows; Basic ones (the default of
         # old API versions, which omit `sku`) are open when no NSG applies.
         skus.add((pip.get("sku") or {}).get("name") or "Basic")
+    configs = props.get("ipConfigurations") or []
+    if balancers is not None:
+        front = balancers.for_nic(configs)
+        if front.addresses:
+            # Reachable through these public front ends even without a public IP of its own;
+            # their SKU decides as the NIC's own public IP's would (Standard: closed unless an
+            # NSG allows).
+            extra_lb = {"load_balancer_public_addresses": list(front.addresses),
+                        "load_balancers": list(front.load_balancers)}
+            skus.update(front.skus)
+        else:
+            extra_lb = {}
+        unresolved += front.unresolved
+    else:
+        extra_lb = {}
+        # Load balancers not read: a pool or NAT rule the NIC sits behind may be public.
+        unresolved += [_ref(ref) for config in configs for ref in
+                       (_props(config).get("loadBalancerBackendAddressPools") or [])
+                       + (_props(config).get("loadBalancerInboundNatRules") or [])]
     nsg = _ref(props.get("networkSecurityGroup"))
     vm = _ref(props.get("virtualMachine")) or None
     extra: dict[str, Any] = {
@@ -279,10 +319,12 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
         "public_ip_sku": ",".join(sorted(skus)) if skus else None,
         "attached": vm is not None,
     }
+    extra.update(extra_lb)
     if pip_ids:
         extra["public_ip_ids"] = sorted(set(pip_ids))
     if unresolved:
         # Referenced but not read: the NIC may be reachable on an address we do not know.
+        # (Also load balancer pools and NAT rules when the load balancers were not read.)
         extra["unresolved_public_ips"] = sorted(set(unresolved))
     if prefixes:
         extra["private_ip_prefixes"] = prefixes
@@ -321,9 +363,11 @@ def normalize_scope(scope: Scope, raw: Json) -> Iterator[RuleSet | Asset | Subne
             for nsg in subnet.rule_set_ids:
                 nsg_subnets.setdefault(nsg, set()).add(subnet.subnet_id)
             yield subnet
+    lbs = raw.get("loadBalancers")
+    balancers = None if lbs is None else index_load_balancers(lbs, public_ips)
     nsg_nics: dict[str, set[str]] = {}
     for nic in raw.get("networkInterfaces") or []:
-        asset = normalize_nic(scope, nic, public_ips)
+        asset = normalize_nic(scope, nic, public_ips, balancers)
         for nsg in asset.rule_set_ids:
             nsg_nics.setdefault(nsg, set()).add(asset.asset_id)
         yield asset

@@ -41,9 +41,12 @@ def _hint(failure: CallFailure, permission: str, base_url: str) -> str:
 class AzureProvider:
     name: ClassVar[str] = PROVIDER
 
-    def __init__(self, settings: ProviderSettings) -> None:
+    def __init__(self, settings: ProviderSettings, credential: Any = None) -> None:
+        """``credential``: any ``azure.core.credentials.TokenCredential``; by default the token
+        of ``CLOUDWALL_AZURE_TOKEN``, else ``DefaultAzureCredential``, made on first use."""
         self._settings = settings
         self._endpoint = resolve_endpoint(settings.azure_cloud, settings.azure_endpoint)
+        self._credential = credential
         self._factory: ClientFactory | None = None
         self._lock = threading.Lock()
 
@@ -55,7 +58,7 @@ class AzureProvider:
 
                 self._factory = ClientFactory(
                     self._endpoint,
-                    make_credential(self._endpoint),
+                    self._credential or make_credential(self._endpoint),
                     self._settings.max_retries,
                     self._settings.request_timeout,
                 )

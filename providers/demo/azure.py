@@ -202,6 +202,7 @@ def _base() -> dict[str, Any]:
             _public_ip("pip-sql-1", "20.50.10.13", "nic-sql-1", sku="Basic"),
         ],
         "applicationSecurityGroups": [],
+        "loadBalancers": [],
     }
 
 

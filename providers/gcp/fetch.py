@@ -15,7 +15,7 @@ from typing import Any
 
 from providers.base import ProviderSettings
 from providers.gcp.normalize import canonical
-from scanner.errors import ProviderError
+from scanner.errors import ConfigError, ProviderError
 
 TOKEN_ENV = "CLOUDWALL_GCP_TOKEN"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -88,12 +88,31 @@ def make_retry(max_retries: int | None):
                        timeout=RETRY_BUDGET)
 
 
+def endpoint_url(value: str | None) -> str | None:
+    """``--gcp-endpoint`` as a base URL: https unless said otherwise, no trailing slash."""
+    if not value:
+        return None
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    text = f"{parts.scheme}://{parts.netloc}"
+    if (parts.scheme.lower() not in ("http", "https") or not parts.netloc
+            or parts.path.strip("/") or parts.query or parts.fragment):
+        raise ConfigError(f"--gcp-endpoint {value!r} is not a base URL",
+                          "give scheme and host only, e.g. https://private.googleapis.com or "
+                          "http://127.0.0.1:8080")
+    return text
+
+
 class GcpApi:
     """The Google API clients for one scan, created on first use and shared by all projects."""
 
     def __init__(self, settings: ProviderSettings, creds: Any = None) -> None:
         self.settings = settings
-        self.endpoint = settings.gcp_endpoint
+        self.endpoint = endpoint_url(settings.gcp_endpoint)
         self._creds = creds
         self._adc_project: str | None = None
         self._clients: dict[str, Any] = {}
@@ -316,34 +335,41 @@ def fetch_project(api: GcpApi, ancestry: Ancestry, project: str,
         except Exception as exc:  # recorded as data; the other resource types go on
             failures[name] = exc
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    def hierarchy() -> BaseException | None:
+        try:
+            raw["ancestry"] = nodes = ancestry.of(project)
+            raw["hierarchicalFirewallPolicies"] = [
+                p for node in nodes for p in ancestry.policies(node)]
+        except Exception as exc:
+            raw.pop("ancestry", None)
+            raw.pop("hierarchicalFirewallPolicies", None)
+            return exc
+        return None
+
+    with ThreadPoolExecutor(max_workers=workers + 1) as pool:
+        hierarchy_read = pool.submit(hierarchy)
         list(pool.map(run, COMPUTE_TYPES))
+        hierarchy_failure = hierarchy_read.result()
     if len(failures) == len(COMPUTE_TYPES):
         first = failures["networks"]
         return {"errors": [describe_failure(first, project, None)]}
     errors.extend(describe_failure(exc, project, name) for name, exc in sorted(failures.items()))
-    _hierarchy(api, ancestry, project, raw, errors)
+    if hierarchy_failure is not None:
+        _fall_back_to_effective(api, project, raw, errors, hierarchy_failure)
     raw["errors"] = errors
     return raw
 
 
-def _hierarchy(api: GcpApi, ancestry: Ancestry, project: str, raw: dict[str, Any],
-               errors: list[dict[str, Any]]) -> None:
-    """Organization and folder policies; where they cannot be read, each network's effective
-    firewalls say which rules are in force, and what could not be read is recorded."""
-    try:
-        nodes = ancestry.of(project)
-        policies = [p for node in nodes for p in ancestry.policies(node)]
-    except Exception as exc:
-        failure = describe_failure(exc, project, "hierarchicalFirewallPolicies")
-        failure["reason"] += (
-            "; the organization and folder firewall policies in force were taken from each "
-            "network's effective firewalls: their rules are known, their associations are not")
-        errors.append(failure)
-        _effective(api, project, raw, errors)
-        return
-    raw["ancestry"] = nodes
-    raw["hierarchicalFirewallPolicies"] = policies
+def _fall_back_to_effective(api: GcpApi, project: str, raw: dict[str, Any],
+                            errors: list[dict[str, Any]], exc: BaseException) -> None:
+    """Organization and folder policies could not be read: each network's effective firewalls
+    say which of their rules are in force, and what could not be read is recorded."""
+    failure = describe_failure(exc, project, "hierarchicalFirewallPolicies")
+    failure["reason"] += (
+        "; the organization and folder firewall policies in force were taken from each "
+        "network's effective firewalls: their rules are known, their associations are not")
+    errors.append(failure)
+    _effective(api, project, raw, errors)
 
 
 def _effective(api: GcpApi, project: str, raw: dict[str, Any],
@@ -366,7 +392,7 @@ def discover_projects(api: GcpApi, ancestry: Ancestry,
     see, else the Application Default Credentials' project."""
     explicit = list(dict.fromkeys(explicit))
     if explicit:
-        return [(p, "") for p in explicit]
+        return _named(api, ancestry, explicit)
     try:
         found = api.search_projects()
     except Exception:
@@ -388,3 +414,21 @@ def discover_projects(api: GcpApi, ancestry: Ancestry,
             provider="gcp",
         )
     return [(adc, "")]
+
+
+def _named(api: GcpApi, ancestry: Ancestry, projects: list[str]) -> list[tuple[str, str]]:
+    """Display names of the projects asked for; their parents are kept for the ancestry. A
+    project that cannot be read here is still scanned (and fails there, with its reason)."""
+
+    def lookup(project: str) -> tuple[str, str]:
+        try:
+            found = api.get_project(project)
+        except Exception:
+            return project, ""
+        if found.get("parent"):
+            ancestry.remember_parent(f"projects/{project}", found["parent"])
+        return project, found.get("displayName", "")
+
+    with ThreadPoolExecutor(max_workers=max(1, min(api.settings.max_workers,
+                                                   len(projects)))) as pool:
+        return list(pool.map(lookup, projects))

@@ -86,13 +86,10 @@ def _protocol(value: Any) -> str:
 
 def port_set(protocol: str, ports: Iterable[str] | None) -> PortSet:
     """An empty ``ports`` list means every port; protocols without ports always get all."""
-    items = [str(p) for p in ports or () if str(p).strip()]
+    items = [str(p).strip() for p in ports or () if str(p).strip()]
     if not items or protocol not in PORT_PROTOCOLS:
         return ALL_PORTS
-    result = PortSet()
-    for item in items:
-        result = result.union(PortSet.parse(item))
-    return result
+    return PortSet.parse(",".join(items))  # parsed once per distinct list (cached)
 
 
 def _protocol_ports(entries: Iterable[Json], key: str) -> list[tuple[str, PortSet, list[str]]]:
@@ -102,8 +99,11 @@ def _protocol_ports(entries: Iterable[Json], key: str) -> list[tuple[str, PortSe
     for entry in entries:
         protocol = _protocol(entry.get(key))
         ports = port_set(protocol, entry.get("ports"))
-        seen_ports, spelled = merged.get(protocol, (PortSet(), []))
-        merged[protocol] = (seen_ports.union(ports), [*spelled, str(entry.get(key))])
+        if protocol in merged:
+            seen_ports, spelled = merged[protocol]
+            merged[protocol] = (seen_ports.union(ports), [*spelled, str(entry.get(key))])
+        else:
+            merged[protocol] = (ports, [str(entry.get(key))])
     return [(proto, ports, spelled) for proto, (ports, spelled) in merged.items()]
 
 

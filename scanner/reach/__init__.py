@@ -1,6 +1,6 @@
 """Per-cloud layer walks for the exposure analysis, in a registry keyed by provider name.
 
-Each cloud module has ``reach(asset, index, offers, cache) -> list[Reach]``: which of the
+Each cloud module has ``reach(asset, index, offers, cache) -> list[Walk]``: which of the
 offered public traffic (raw boxes per address family, see ``scanner.reach.fast``) gets
 through all of the asset's layers, in the order that cloud evaluates them, or
 ``UnknownExposure`` when the snapshot cannot say. ``cache`` is shared across the assets of
@@ -15,11 +15,11 @@ from typing import Any
 
 from scanner.model import Asset
 from scanner.reach import aws, azure, gcp
-from scanner.reach.base import Reach, SnapshotIndex
+from scanner.reach.base import SnapshotIndex, Walk
 from scanner.reach.fast import RawBox
 
 ReachFunction = Callable[
-    [Asset, SnapshotIndex, Mapping[int, tuple[RawBox, ...]], dict[Any, Any]], list[Reach]]
+    [Asset, SnapshotIndex, Mapping[int, tuple[RawBox, ...]], dict[Any, Any]], list[Walk]]
 
 REACHERS: dict[str, ReachFunction] = {
     "aws": aws.reach,

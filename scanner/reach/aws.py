@@ -15,21 +15,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from scanner.model import Asset, Direction, PathStep, Rule, RuleSet
+from scanner.model import Action, Asset, Direction, PathStep, PeerKind, Rule, RuleSet
 from scanner.netmath import IPV4, IPV6, MAX_PORT, PortSet, _intersect, _subtract, parse_network
 from scanner.reach.base import (
     Piece,
     Reach,
     SnapshotIndex,
     UnknownExposure,
+    Walk,
     combine,
     first_match_layer,
     has_public,
     restrict_addresses,
     step,
     union_layer,
+    unresolved_peers,
 )
 from scanner.reach.fast import RawBox, first_match, intersect_boxes, subtract_boxes
 from scanner.traffic import ProtocolSet
@@ -40,6 +43,7 @@ LAYER_SG = "aws_security_group"
 EPHEMERAL = ((1024, MAX_PORT),)
 ALL = ((0, MAX_PORT),)
 _PORTED = ((6, 6), (17, 17))  # tcp, udp: the protocols whose replies have ports
+_UNRESOLVED = frozenset({PeerKind.PREFIX_LIST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class _AclPart:
 
 
 def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox, ...]],
-          cache: dict[Any, Any]) -> list[Reach]:
+          cache: dict[Any, Any]) -> list[Walk]:
     subnet = index.subnet(asset.subnet, asset)
     if not subnet.rule_set_ids:
         raise UnknownExposure(f"no network ACL recorded for subnet {subnet.subnet_id}")
@@ -68,44 +72,59 @@ def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox,
         if not routes:
             continue
         key = ("aws", family, routes, acl.resource_id, group_ids)
-        found = cache.get(key)
-        if found is None:
-            acl_key = ("aws-acl", family, routes, acl.resource_id)
-            acl_part = cache.get(acl_key)
-            if acl_part is None:
-                acl_part = _acl(family, subnet.subnet_id, routes, acl, index, offers[family])
-                cache[acl_key] = acl_part
-            sg_key = ("aws-sg", family, group_ids)
-            sg_part = cache.get(sg_key)
-            if sg_part is None:
-                sg_part = _groups(family, groups, index, offers[family])
-                cache[sg_key] = sg_part
-            found = _join(family, via, acl, acl_part, groups, sg_part)
-            cache[key] = found
-        out.append(found)
+        out.append(Walk(key, partial(_walk, family, via, routes, acl, groups, index, cache,
+                                     offers[family])))
     return out
 
 
+def _walk(family: int, via: str, routes: tuple[str, ...], acl: RuleSet,
+          groups: tuple[RuleSet, ...], index: SnapshotIndex, cache: dict[Any, Any],
+          offer: tuple[RawBox, ...]) -> Reach:
+    # The ACL (per route) and the group set are each evaluated once on the whole offer and
+    # shared by every interface that has them; the walk joins the two.
+    acl_key = ("aws-acl", family, routes, acl.resource_id)
+    acl_part = cache.get(acl_key)
+    if acl_part is None:
+        acl_part = _acl(family, routes, acl, index, offer)
+        cache[acl_key] = acl_part
+    sg_key = ("aws-sg", family, tuple(g.resource_id for g in groups))
+    sg_part = cache.get(sg_key)
+    if sg_part is None:
+        sg_part = _groups(family, groups, index, offer)
+        cache[sg_key] = sg_part
+    return _join(family, via, acl, acl_part, groups, sg_part)
+
+
 def _groups(family: int, groups: Sequence[RuleSet], index: SnapshotIndex,
-            offer: tuple[RawBox, ...]) -> tuple[Piece, ...]:
+            offer: tuple[RawBox, ...]) -> tuple[tuple[Piece, ...], tuple[str, ...]]:
     rules: list[Rule] = []
+    prepared: list = []
     owners: dict[int, RuleSet] = {}
     for group in groups:
+        prepared.extend(index.prepared(group, Direction.INGRESS, family))
         for rule in group.rules:
             if rule.direction is Direction.INGRESS:
                 rules.append(rule)
                 owners[id(rule)] = group
-    return union_layer(LAYER_SG, rules, lambda r: owners[id(r)], [Piece(offer)], family,
-                       index.matches).admitted
+    pieces = union_layer(LAYER_SG, tuple(prepared), lambda r: owners[id(r)],
+                         [Piece(offer)]).admitted
+    notes = tuple(
+        f"{owners[id(r)].resource_id} {r.identity()} allows prefix list "
+        f"{', '.join(p.value for p in r.peers if p.kind in _UNRESOLVED and not p.addresses)}, "
+        "whose entries could not be read: what it admits is not counted"
+        for r in unresolved_peers(rules, _UNRESOLVED))
+    return pieces, notes
 
 
 def _join(family: int, via: str, acl: RuleSet, acl_part: _AclPart, groups: Sequence[RuleSet],
-          sg_part: tuple[Piece, ...]) -> Reach:
+          sg_part: tuple[tuple[Piece, ...], tuple[str, ...]]) -> Reach:
     notes: list[str] = []
     if not groups:
         notes.append("no security group is attached: nothing is allowed in")
-    pieces = combine(acl_part.pieces, sg_part)
-    admitted_by_groups = [b for p in sg_part for b in p.boxes]
+    group_pieces, group_notes = sg_part
+    notes.extend(group_notes)
+    pieces = combine(acl_part.pieces, group_pieces)
+    admitted_by_groups = [b for p in group_pieces for b in p.boxes]
     for boxes, rule_id in acl_part.blocked:
         lost = intersect_boxes(boxes, admitted_by_groups)
         if lost:
@@ -118,24 +137,25 @@ def _join(family: int, via: str, acl: RuleSet, acl_part: _AclPart, groups: Seque
     return Reach(family, via, tuple(pieces), tuple(notes))
 
 
-def _acl(family: int, subnet_id: str, routes: tuple[str, ...], acl: RuleSet,
-         index: SnapshotIndex, offer: tuple[RawBox, ...]) -> _AclPart:
-    route = step(LAYER_ROUTE, "allow", note=f"{subnet_id}: {', '.join(routes)} -> internet gateway")
+def _acl(family: int, routes: tuple[str, ...], acl: RuleSet, index: SnapshotIndex,
+         offer: tuple[RawBox, ...]) -> _AclPart:
+    # Shared by every subnet with this ACL and these routes: the note names no subnet.
+    route = step(LAYER_ROUTE, "allow", note=f"{', '.join(routes)} -> internet gateway")
     pieces = [Piece(restrict_addresses(offer, family, routes), (route,))]
-    inbound = first_match_layer(LAYER_ACL, acl, index.ordered(acl, Direction.INGRESS), pieces,
-                                family, index.matches)
-    outbound = index.ordered(acl, Direction.EGRESS)
+    inbound = first_match_layer(LAYER_ACL, acl, index.prepared(acl, Direction.INGRESS, family),
+                                pieces)
+    outbound = index.prepared(acl, Direction.EGRESS, family)
     served: list[Piece] = []
     blocked: list[tuple[tuple[RawBox, ...], str]] = []
     partial: set[PathStep] = set()
     for piece in inbound.admitted:
         replies = _reply_offer(piece.boxes)
-        evaluation = first_match(outbound, replies, family, index.matches)
+        evaluation = first_match(outbound, replies)
         taken: list[RawBox] = []
         allowed_replies: list[RawBox] = []
         steps: list[PathStep] = []
         for rule, boxes in evaluation.decisions:
-            if rule.action.value != "allow":
+            if rule.action is not Action.ALLOW:
                 continue
             allowed_replies.extend(boxes)
             clients = subtract_boxes([(p, ALL, a) for p, _, a in boxes], taken)

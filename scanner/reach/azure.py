@@ -11,6 +11,7 @@ translated), one of the NIC's application security groups, or the ``VirtualNetwo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from scanner.model import Asset, Direction, Peer, PeerKind, Rule, RuleSet
@@ -20,6 +21,7 @@ from scanner.reach.base import (
     Reach,
     SnapshotIndex,
     UnknownExposure,
+    Walk,
     combine,
     first_match_layer,
     has_public,
@@ -32,10 +34,12 @@ LAYER_NIC = "azure_nsg_nic"
 # Where a NIC has no public IP of its own, an inbound path through a public load balancer
 # front end is recorded by the collector in this extra field (the front end's addresses).
 LOAD_BALANCER_FIELD = "load_balancer_public_addresses"
+_LOCAL_TAGS = {"virtualnetwork", "azureloadbalancer"}
+_Part = tuple[tuple[Piece, ...], tuple[str, ...]]  # what a level admits, and its notes
 
 
 def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox, ...]],
-          cache: dict[Any, Any]) -> list[Reach]:
+          cache: dict[Any, Any]) -> list[Walk]:
     if asset.extra.get("unresolved_public_ips"):
         raise UnknownExposure("public IP addresses of the NIC could not be read: "
                               + ", ".join(asset.extra["unresolved_public_ips"]))
@@ -57,18 +61,20 @@ def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox,
         else:
             continue
         if not any(nsg for _, nsg in levels):
-            out.append(_no_nsg(family, via, sku, offers[family]))
+            out.append(Walk(("azure-open", family, via, sku),
+                            partial(_no_nsg, family, via, sku, offers[family])))
             continue
         parts = []
         for layer, nsg in levels:
             parts.append(_level(layer, nsg, family, applies, index, cache, offers[family]))
         key = ("azure", family, via, tuple(id(p) for p in parts))
-        found = cache.get(key)
-        if found is None:
-            found = Reach(family, via, tuple(combine(parts[0], parts[1])))
-            cache[key] = found
-        out.append(found)
+        out.append(Walk(key, partial(_join, family, via, parts[0], parts[1])))
     return out
+
+
+def _join(family: int, via: str, subnet_part: _Part, nic_part: _Part) -> Reach:
+    return Reach(family, via, tuple(combine(subnet_part[0], nic_part[0])),
+                 subnet_part[1] + nic_part[1])
 
 
 def _no_nsg(family: int, via: str, sku: str, offer: tuple[RawBox, ...]) -> Reach:
@@ -81,13 +87,13 @@ def _no_nsg(family: int, via: str, sku: str, offer: tuple[RawBox, ...]) -> Reach
 
 
 def _level(layer: str, nsg: RuleSet | None, family: int, applies, index: SnapshotIndex,
-           cache: dict[Any, Any], offer: tuple[RawBox, ...]) -> tuple[Piece, ...]:
+           cache: dict[Any, Any], offer: tuple[RawBox, ...]) -> _Part:
     """What one level admits of the whole offer (cached per NSG and the rules that apply)."""
     if nsg is None:
         key = ("azure-absent", layer, family)
         found = cache.get(key)
         if found is None:
-            found = (Piece(offer, (step(layer, "absent", note="no NSG at this level"),)),)
+            found = ((Piece(offer, (step(layer, "absent", note="no NSG at this level"),)),), ())
             cache[key] = found
         return found
     rules = index.ordered(nsg, Direction.INGRESS)
@@ -100,10 +106,27 @@ def _level(layer: str, nsg: RuleSet | None, family: int, applies, index: Snapsho
     found = cache.get(key)
     if found is None:
         # Default rules always end with DenyAllInBound: traffic no rule matched is denied.
-        found = first_match_layer(layer, nsg, rules, [Piece(offer)], family, index.matches,
-                                  applies).admitted
+        admitted = first_match_layer(layer, nsg, index.prepared(nsg, Direction.INGRESS, family),
+                                     [Piece(offer)], applies).admitted
+        found = (admitted, _unresolved_notes(nsg, rules, applies))
         cache[key] = found
     return found
+
+
+def _unresolved_notes(nsg: RuleSet, rules, applies) -> tuple[str, ...]:
+    """Rules that apply whose sources are service tags with no known ranges (AzureCloud,
+    Storage.WestEurope ...): public Microsoft ranges cloudwall cannot count."""
+    notes = []
+    for rule in rules:
+        if not applies(rule):
+            continue
+        tags = [p.value for p in rule.peers if p.kind is PeerKind.SERVICE_TAG
+                and not p.addresses and p.value.lower() not in _LOCAL_TAGS]
+        if tags:
+            notes.append(f"{nsg.resource_id} {rule.identity()} {rule.action.value}s service "
+                         f"tag {', '.join(tags)} whose ranges are not in the snapshot: not "
+                         "counted")
+    return tuple(notes)
 
 
 def _applies_to(asset: Asset):

@@ -9,7 +9,7 @@ friends) only say which layers an asset has and in which order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from scanner.model import (
@@ -26,12 +26,13 @@ from scanner.model import (
 )
 from scanner.netmath import IPV4, IPV6, PUBLIC_SPACE, AddressSet, parse_network
 from scanner.reach.fast import (
-    Matches,
+    Prepared,
     RawBox,
     bounds,
     cooked,
     first_match,
     intersect_boxes,
+    prepare,
     raw,
     union,
 )
@@ -69,6 +70,15 @@ class Reach:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """One family's walk through an asset's layers, not yet taken: assets whose walks have
+    equal ``key`` get the same answer, so ``run`` is called once per key."""
+
+    key: Hashable
+    run: Callable[[], Reach]
+
+
 def step(layer: str, decision: str, rule_set: RuleSet | None = None, rule: Rule | None = None,
          note: str = "") -> PathStep:
     if rule is not None and not note:
@@ -99,7 +109,7 @@ class SnapshotIndex:
         for error in snapshot.errors:
             self._errors.setdefault((error.provider, error.account), []).append(error)
         self._ordered: dict[tuple[str, Direction], tuple[Rule, ...]] = {}
-        self.matches = Matches()
+        self._prepared: dict[tuple[str, Direction, int, bool | None], Prepared] = {}
 
     def scope_error(self, asset: Asset) -> CollectionError | None:
         """A collection error covering the asset's account and region, if any."""
@@ -127,6 +137,20 @@ class SnapshotIndex:
         if found is None:
             raise UnknownExposure(f"network {network_id or '(none)'} of {asset.asset_id} "
                                   "is not in the snapshot")
+        return found
+
+    def prepared(self, rule_set: RuleSet, direction: Direction, family: int,
+                 implied: bool | None = None) -> Prepared:
+        """``ordered`` rules with their public matches (``implied``: only the rules whose
+        ``is_default`` is that), prepared once per analysis."""
+        key = (rule_set.resource_id, direction, family, implied)
+        found = self._prepared.get(key)
+        if found is None:
+            rules = self.ordered(rule_set, direction)
+            if implied is not None:
+                rules = tuple(r for r in rules if r.is_default == implied)
+            found = prepare(rules, family)
+            self._prepared[key] = found
         return found
 
     def ordered(self, rule_set: RuleSet, direction: Direction) -> tuple[Rule, ...]:
@@ -178,10 +202,8 @@ class LayerResult:
 def first_match_layer(
     layer: str,
     rule_set: RuleSet,
-    rules: Sequence[Rule],
+    rules: Prepared,
     pieces: Iterable[Piece],
-    family: int,
-    matches: Matches,
     applies: Callable[[Rule], bool] | None = None,
 ) -> LayerResult:
     """One first-match level: each piece split by the rule that decides it (denied traffic is
@@ -189,7 +211,7 @@ def first_match_layer(
     admitted: list[Piece] = []
     handed: list[Piece] = []
     for piece in pieces:
-        evaluation = first_match(rules, list(piece.boxes), family, matches, applies)
+        evaluation = first_match(rules, list(piece.boxes), applies)
         for rule, boxes in evaluation.decisions:
             if rule.action is Action.ALLOW:
                 admitted.append(Piece(boxes, piece.path + (step(layer, "allow", rule_set,
@@ -205,16 +227,14 @@ def first_match_layer(
 
 def union_layer(
     layer: str,
-    rules: Sequence[Rule],
+    rules: Prepared,
     owner: Callable[[Rule], RuleSet],
     pieces: Iterable[Piece],
-    family: int,
-    matches: Matches,
 ) -> LayerResult:
     """Allow-only rules pooled from several rule sets (AWS security groups of an interface)."""
     admitted: list[Piece] = []
     for piece in pieces:
-        evaluation = union(rules, list(piece.boxes), family, matches)
+        evaluation = union(rules, list(piece.boxes))
         for rule, boxes in evaluation.decisions:
             admitted.append(Piece(boxes, piece.path + (step(layer, "allow", owner(rule),
                                                              rule),)))

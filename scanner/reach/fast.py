@@ -4,7 +4,7 @@ The same algorithm and answers as ``scanner.traffic.evaluate_first_match`` and
 ``evaluate_union`` (the tests check them against each other), without building a frozen
 dataclass for every intermediate box: a box here is ``(protocols, ports, addresses)``, each a
 tuple of merged inclusive intervals. Rule matches come from ``scanner.traffic.rule_space`` (so
-ICMP-type and non-address peers are treated exactly as there) and are cached per rule.
+ICMP-type and non-address peers are treated exactly as there), prepared once per rule set.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from scanner.model import Action, Rule
-from scanner.netmath import AddressSet, PortSet, _intersect, _subtract
+from scanner.netmath import PUBLIC_SPACE, AddressSet, PortSet, _intersect, _merge, _subtract
 from scanner.traffic import Box, ProtocolSet, TrafficSpace, rule_space
 
 Intervals = tuple[tuple[int, int], ...]
@@ -30,21 +30,37 @@ def cooked(family: int, boxes: Iterable[RawBox]) -> TrafficSpace:
         Box(ProtocolSet(p), PortSet(q), AddressSet(family, a)) for p, q, a in boxes))
 
 
-class Matches:
-    """``rule_space`` of each rule, as a raw box (or None), computed once per analysis."""
+Prepared = tuple[tuple[Rule, RawBox], ...]
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple[int, int, bool], tuple[Rule, RawBox | None]] = {}
 
-    def of(self, rule: Rule, family: int, for_blocking: bool) -> RawBox | None:
-        key = (id(rule), family, for_blocking)
-        found = self._cache.get(key)
-        if found is None:
-            boxes = raw(rule_space(rule, family, for_blocking))
-            # rule_space gives at most one box; the rule is kept so its id stays unique.
-            found = (rule, boxes[0] if boxes else None)
-            self._cache[key] = found
-        return found[1]
+def prepare(rules: Iterable[Rule], family: int) -> Prepared:
+    """Each rule with what it matches of the family's public space, as one raw box.
+
+    Every offer is public traffic, so a rule whose remote side holds no public address (private
+    ranges, tags, other security groups) can never decide anything and is left out."""
+    public = PUBLIC_SPACE[family].intervals
+    out = []
+    for rule in rules:
+        boxes = raw(rule_space(rule, family, rule.action is not Action.ALLOW))
+        if not boxes:
+            continue
+        p, q, a = boxes[0]  # rule_space gives at most one box
+        a = _intersect(a, public)
+        if a:
+            out.append((rule, (p, q, a)))
+    return tuple(out)
+
+
+def _and(a: Intervals, b: Intervals) -> Intervals:
+    """``netmath._intersect`` with fast paths for the common case of one interval a side."""
+    if len(b) == 1:
+        a, b = b, a
+    if len(a) != 1:
+        return _intersect(a, b)
+    lo, hi = a[0]
+    if b[0][0] >= lo and b[-1][1] <= hi:
+        return b
+    return tuple((x if x > lo else lo, y if y < hi else hi) for x, y in b if x <= hi and y >= lo)
 
 
 def bounds(boxes: Iterable[RawBox]) -> list[tuple[int, int, int, int, int, int]]:
@@ -63,13 +79,13 @@ def intersect_boxes(a: Sequence[RawBox], b: Sequence[RawBox],
         for (bp, bq, ba), (bplo, bphi, bqlo, bqhi, balo, bahi) in zip(b, b_bounds, strict=True):
             if bplo > phi or bphi < plo or bqlo > qhi or bqhi < qlo or balo > ahi or bahi < alo:
                 continue
-            p = _intersect(ap, bp)
+            p = _and(ap, bp)
             if not p:
                 continue
-            q = _intersect(aq, bq)
+            q = _and(aq, bq)
             if not q:
                 continue
-            addresses = _intersect(aa, ba)
+            addresses = _and(aa, ba)
             if addresses:
                 out.append((p, q, addresses))
     return out
@@ -82,15 +98,15 @@ def _split(remaining: list[RawBox], match: RawBox) -> tuple[list[RawBox], list[R
     rest: list[RawBox] = []
     for box in remaining:
         bp, bq, ba = box
-        p = _intersect(bp, mp)
+        p = _and(bp, mp)
         if not p:
             rest.append(box)
             continue
-        q = _intersect(bq, mq)
+        q = _and(bq, mq)
         if not q:
             rest.append(box)
             continue
-        a = _intersect(ba, ma)
+        a = _and(ba, ma)
         if not a:
             rest.append(box)
             continue
@@ -107,50 +123,59 @@ def _split(remaining: list[RawBox], match: RawBox) -> tuple[list[RawBox], list[R
     return hit, rest
 
 
+COMPACT_AT = 48  # remaining traffic split into more boxes than this is compacted
+
+
+def compact(boxes: Sequence[RawBox]) -> list[RawBox]:
+    """The same traffic in fewer boxes: disjoint boxes with the same protocols and ports are
+    one box with the union of their addresses (then the same for ports). Exact, and it keeps
+    long rule lists from splitting what is left into ever more pieces."""
+    by_ports: dict[tuple[Intervals, Intervals], list[tuple[int, int]]] = {}
+    for p, q, a in boxes:
+        by_ports.setdefault((p, q), []).extend(a)
+    by_addresses: dict[tuple[Intervals, Intervals], list[tuple[int, int]]] = {}
+    for (p, q), a in by_ports.items():
+        by_addresses.setdefault((p, _merge(a)), []).extend(q)
+    return [(p, _merge(q), a) for (p, a), q in by_addresses.items()]
+
+
 @dataclass(frozen=True, slots=True)
 class RawEvaluation:
     decisions: tuple[tuple[Rule, tuple[RawBox, ...]], ...]  # in rule order, disjoint
     unmatched: tuple[RawBox, ...]
 
 
-def first_match(rules: Sequence[Rule], offered: list[RawBox], family: int, matches: Matches,
+def first_match(rules: Prepared, offered: list[RawBox],
                 applies: Callable[[Rule], bool] | None = None) -> RawEvaluation:
     """As ``traffic.evaluate_first_match``: the first rule that matches a packet decides it."""
     remaining = offered
     decisions = []
-    for rule in rules:
+    for rule, match in rules:
         if not remaining:
             break
         if applies is not None and not applies(rule):
             continue
-        match = matches.of(rule, family, rule.action is not Action.ALLOW)
-        if match is None:
-            continue
         hit, rest = _split(remaining, match)
         if hit:
             decisions.append((rule, tuple(hit)))
-            remaining = rest
+            remaining = compact(rest) if len(rest) > COMPACT_AT else rest
     return RawEvaluation(tuple(decisions), tuple(remaining))
 
 
-def union(rules: Sequence[Rule], offered: list[RawBox], family: int,
-          matches: Matches) -> RawEvaluation:
+def union(rules: Prepared, offered: list[RawBox]) -> RawEvaluation:
     """As ``traffic.evaluate_union``: allow rules only; each credited with what no earlier
     rule admitted."""
     remaining = offered
     decisions = []
-    for rule in rules:
+    for rule, match in rules:
         if not remaining:
             break
         if not rule.enabled or rule.action is not Action.ALLOW:
             continue
-        match = matches.of(rule, family, False)
-        if match is None:
-            continue
         hit, rest = _split(remaining, match)
         if hit:
             decisions.append((rule, tuple(hit)))
-            remaining = rest
+            remaining = compact(rest) if len(rest) > COMPACT_AT else rest
     return RawEvaluation(tuple(decisions), tuple(remaining))
 
 

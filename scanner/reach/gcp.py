@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from scanner.model import Action, Asset, Direction, Network, PeerKind, Rule, RuleSet, RuleSetKind
@@ -21,6 +22,7 @@ from scanner.reach.base import (
     Reach,
     SnapshotIndex,
     UnknownExposure,
+    Walk,
     coalesce,
     combine,
     first_match_layer,
@@ -63,7 +65,7 @@ def _in_region(rule_set: RuleSet, asset: Asset) -> bool:
 
 
 def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox, ...]],
-          cache: dict[Any, Any]) -> list[Reach]:
+          cache: dict[Any, Any]) -> list[Walk]:
     network = index.network(asset.network, asset)
     levels = levels_of(network, index, asset)
     applies = _applies_to(asset)
@@ -76,11 +78,7 @@ def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox,
                  for implied in (False, True) for rs in levels
                  if not implied or rs.kind is RuleSetKind.GCP_VPC_FIREWALL]
         key = ("gcp", family, via, tuple(id(p) for p in parts))
-        found = cache.get(key)
-        if found is None:
-            found = _walk(family, via, parts, offers[family])
-            cache[key] = found
-        out.append(found)
+        out.append(Walk(key, partial(_walk, family, via, parts, offers[family])))
     return out
 
 
@@ -102,8 +100,9 @@ class _Targets:
     networks: bool
 
 
-def _targets(rule_set: RuleSet, rules: tuple[Rule, ...], cache: dict[Any, Any]) -> _Targets:
-    key = ("gcp-targets", rule_set.resource_id)
+def _targets(rule_set: RuleSet, implied: bool, rules: tuple[Rule, ...],
+             cache: dict[Any, Any]) -> _Targets:
+    key = ("gcp-targets", rule_set.resource_id, implied)
     found = cache.get(key)
     if found is None:
         targets = [t for r in rules for t in r.targets]
@@ -118,10 +117,11 @@ def _targets(rule_set: RuleSet, rules: tuple[Rule, ...], cache: dict[Any, Any]) 
 def _level(rule_set: RuleSet, implied: bool, asset: Asset, applies, family: int,
            index: SnapshotIndex, cache: dict[Any, Any], offer: tuple[RawBox, ...]) -> _Level:
     rules = index.ordered(rule_set, Direction.INGRESS)
-    if rule_set.kind is RuleSetKind.GCP_VPC_FIREWALL:
-        # The implied rules are evaluated after every level, whatever the enforcement order.
+    # The implied rules are evaluated after every level, whatever the enforcement order.
+    selected = implied if rule_set.kind is RuleSetKind.GCP_VPC_FIREWALL else None
+    if selected is not None:
         rules = tuple(r for r in rules if r.is_default == implied)
-    targets = _targets(rule_set, rules, cache)
+    targets = _targets(rule_set, implied, rules, cache)
     tags = set(asset.network_tags) | set(asset.extra.get(SECURE_TAGS_FIELD) or ())
     key = ("gcp-level", rule_set.resource_id, implied, family,
            targets.tags.intersection(tags), targets.accounts.intersection(asset.service_accounts),
@@ -135,8 +135,8 @@ def _level(rule_set: RuleSet, implied: bool, asset: Asset, applies, family: int,
                          "cannot resolve (address groups, FQDNs, geolocations or threat "
                          "lists): not counted")
         layer = "implied" if implied else LAYERS[rule_set.kind]
-        result = first_match_layer(layer, rule_set, rules, [Piece(offer)], family,
-                                   index.matches, applies)
+        prepared = index.prepared(rule_set, Direction.INGRESS, family, selected)
+        result = first_match_layer(layer, rule_set, prepared, [Piece(offer)], applies)
         found = _Level(result.admitted, result.handed_on, tuple(notes))
         cache[key] = found
     return found

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 
 from scanner.cli.common import exit_code
 from scanner.collect import collect_snapshot
-from scanner.engine import analyze
 from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK
 from scanner.model import (
     ChangeKind,
@@ -16,8 +15,10 @@ from scanner.model import (
     CollectionError,
     DriftItem,
     Effect,
+    Finding,
     RuleSet,
     RuleSetKind,
+    ScanReport,
     Scope,
     Severity,
 )
@@ -58,7 +59,7 @@ def test_scopes_are_collected_into_one_ordered_snapshot():
     assert snapshot.complete and snapshot.providers == ("aws",)
     assert snapshot.taken_at == T0
     assert snapshot.snapshot_id.startswith("20260203T040506Z-")
-    report = analyze(snapshot)
+    report = ScanReport(snapshot)
     assert exit_code(report, None) == EXIT_OK
     assert exit_code(report, Severity.INFO) == EXIT_OK
 
@@ -80,7 +81,7 @@ def test_a_failing_scope_is_an_error_not_a_clean_scope():
     assert "adapter bug" in reasons[bad.key].reason and reasons[bad.key].hint
     assert reasons[("aws", "2", "")] == denied
     assert sorted(p[1] for p in progress) == [1, 2] and {p[2] for p in progress} == {2}
-    report = analyze(snapshot)
+    report = ScanReport(snapshot)
     assert exit_code(report, None) == EXIT_INCOMPLETE
     # Findings or drift at or above --fail-on take precedence over an incomplete scan.
     drift = DriftItem("d", ChangeKind.RULE_ADDED, Effect.WIDENED, Severity.HIGH, "aws", "1",
@@ -88,3 +89,12 @@ def test_a_failing_scope_is_an_error_not_a_clean_scope():
     drifted = replace(report, drift=(drift,))
     assert exit_code(drifted, Severity.HIGH) == EXIT_FINDINGS
     assert exit_code(drifted, Severity.CRITICAL) == EXIT_INCOMPLETE
+
+
+def test_suppressed_findings_do_not_fail_the_run():
+    snapshot = collect_snapshot([Estate({Scope("aws", "1", "r"): ["sg-a"]})], taken_at=T0)
+    finding = Finding("CWF-1", "CW-NET-001", "t", Severity.CRITICAL, "aws", "1", "r", "sg-a",
+                      "sg-a", suppressed=True)
+    assert exit_code(ScanReport(snapshot, (finding,)), Severity.INFO) == EXIT_OK
+    live = replace(finding, suppressed=False)
+    assert exit_code(ScanReport(snapshot, (finding, live)), Severity.CRITICAL) == EXIT_FINDINGS

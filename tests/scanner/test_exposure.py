@@ -162,3 +162,27 @@ def test_exposure_command_exits_3_when_an_asset_is_unknown(tmp_path):
     result = CliRunner().invoke(main, ["--store", str(store_path), "exposure"])
     assert result.exit_code == 3
     assert "Unknown" in result.output and "acl-1" in result.output
+
+
+def test_demo_estate_shows_exposed_machines_on_all_three_clouds(tmp_path):
+    store = str(tmp_path / "demo.db")
+    runner = CliRunner()
+    scanned = runner.invoke(main, ["--store", store, "scan", "--provider", "demo", "--save",
+                                   "--format", "json"])
+    assert scanned.exit_code == 0, scanned.output
+    result = runner.invoke(main, ["--store", store, "exposure", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert {e["provider"] for e in document["exposures"]} == {"aws", "azure", "gcp"}
+    for exposure in document["exposures"]:
+        assert any(s["decision"] == "allow" and s["rule_id"] for s in exposure["path"])
+
+
+def test_by_family_merges_ports_of_one_protocol():
+    snap = snapshot(acl("acl-1", *OPEN_ACL), aws_subnet(),
+                    sg("sg-1", ("tcp", "22", ANY4), ("tcp", "80", ANY4), ("tcp", "443", ("::/0",))),
+                    eni(ipv6=("2a05:d018::10",)))
+    analysis = analyze_exposure(snap)
+    assert len(analysis.for_asset("eni-1")) == 3
+    assert analysis.by_family("eni-1") == {"ipv4": {"tcp": PortSet.of(22, 80)},
+                                           "ipv6": {"tcp": PortSet.of(443)}}

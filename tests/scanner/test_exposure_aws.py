@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scanner.exposure import analyze_exposure
+from scanner.model import Peer, PeerKind
 from scanner.netmath import PortSet
 from tests.scanner.exposure_builders import (
     ALLOW,
@@ -163,3 +164,14 @@ def test_assets_with_the_same_layers_share_one_evaluation_but_get_their_own_expo
     analysis = analyze_exposure(snapshot(acl("acl-1", *OPEN_ACL), aws_subnet(), group, *assets))
     assert sorted(e.asset_id for e in analysis.exposures) == [f"eni-{i}" for i in range(5)]
     assert analysis.live_rules[("sg-1", "sg-1-r0")] == frozenset(a.asset_id for a in assets)
+
+
+def test_unread_prefix_list_is_noted_not_counted():
+    unread = Peer(PeerKind.PREFIX_LIST, "pl-123")
+    group = sg("sg-1", ("tcp", "22", (unread,)), ("tcp", "443", ANY4))
+    analysis = analyze_exposure(estate(group))
+    assert analysis.reachable("eni-1") == {"tcp": ports(443)}
+    assert any("pl-123" in n and "not counted" in n for n in analysis.notes["eni-1"])
+    resolved = Peer(PeerKind.PREFIX_LIST, "pl-456", ("0.0.0.0/0",))
+    assert analyze_exposure(estate(sg("sg-1", ("tcp", "22", (resolved,))))).reachable(
+        "eni-1") == {"tcp": ports(22)}

@@ -116,3 +116,11 @@ def test_unread_public_ip_or_missing_nsg_is_unknown():
     assert unread.unknown_assets == (NIC_ID,)
     missing = snapshot(azure_subnet(), nic(nsg_set=nsg("gone")))
     assert analyze_exposure(missing).unknown_assets == (NIC_ID,)
+
+
+def test_unresolvable_service_tag_sources_are_noted_not_counted():
+    cloud = Peer(PeerKind.SERVICE_TAG, "AzureCloud")
+    nic_nsg = nsg("nic-nsg", allow("443", 100, "from-azure", sources=(cloud,)))
+    analysis = analyze_exposure(estate(None, nic_nsg))
+    assert analysis.exposures == ()
+    assert any("AzureCloud" in n and "not counted" in n for n in analysis.notes[NIC_ID])

@@ -306,6 +306,10 @@ def test_peer_addresses_are_kept_per_kind():
 
 def test_a_peer_with_a_bad_address_is_refused():
     with pytest.raises(ValueError):
+        Peer.cidr("10.0.0.0/33")
+    with pytest.raises(ValueError):
+        Peer(PeerKind.PREFIX_LIST, "pl-1", ("pl-1",))
+    with pytest.raises(ValueError):
         Peer.from_dict({"kind": "cidr", "value": "not-an-address"})
     with pytest.raises(ValueError):
         Peer.from_dict({"kind": "prefix_list", "value": "pl-1", "addresses": ["10.0.0.0/33"]})

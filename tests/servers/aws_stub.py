@@ -91,6 +91,10 @@ class AwsStub:
             self.guardduty: dict[tuple[str, str], dict[str, dict]] = {}
             self.events: dict[tuple[str, str], list[dict]] = {}
             self.record_events = True
+            # Serve in-memory estates from pre-rendered pages after the first read (benchmarks
+            # time the client, not this server's XML writer).
+            self.cache_pages = False
+            self._page_cache: dict[tuple, bytes] = {}
             self._accounts: dict[str, str] = {}
 
     def clear_faults(self) -> None:
@@ -309,6 +313,11 @@ class _Handler(BaseHTTPRequestHandler):
         stub = self.owner
         key = EC2_PAGED[action]
         estate = stub.ec2_estate.get((account, region))
+        cache_key = (account, region, action, params.get("MaxResults"), params.get("NextToken"),
+                     params.get("PrefixListId"))
+        if estate is not None and stub.cache_pages and cache_key in stub._page_cache:
+            self._send(200, stub._page_cache[cache_key], "text/xml")
+            return
         if estate is not None:
             items = estate.get(key, [])
             if action == "GetManagedPrefixListEntries":
@@ -325,7 +334,10 @@ class _Handler(BaseHTTPRequestHandler):
         result: dict[str, Any] = {key: chunk}
         if token:
             result["NextToken"] = token
-        self._send(200, ec2_response(action, result), "text/xml")
+        body = ec2_response(action, result)
+        if estate is not None and stub.cache_pages:
+            stub._page_cache[cache_key] = body
+        self._send(200, body, "text/xml")
 
     # --- GuardDuty ------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ NETWORK_TYPES = (
     "virtualNetworks",
     "publicIPAddresses",
     "applicationSecurityGroups",
+    "loadBalancers",
 )
 _ETAG = 'W/"8f0c3b4e-0000-4000-8000-000000000001"'
 
@@ -177,7 +178,7 @@ def vnet(sub: str, rg: str, name: str, prefixes: list[str],
 def nic(sub: str, rg: str, name: str, subnet_id: str, private_ip: str,
         public_ip_id: str | None = None, nsg_id: str | None = None, vm: str | None = None,
         asgs: Iterable[str] = (), ip_forwarding: bool = False, ipv6: str | None = None,
-        location: str = "westeurope") -> dict[str, Any]:
+        pools: Iterable[str] = (), location: str = "westeurope") -> dict[str, Any]:
     nic_id = network_id(sub, rg, "networkInterfaces", name)
     config: dict[str, Any] = {
         "provisioningState": "Succeeded",
@@ -191,6 +192,8 @@ def nic(sub: str, rg: str, name: str, subnet_id: str, private_ip: str,
         config["publicIPAddress"] = {"id": public_ip_id}
     if asgs:
         config["applicationSecurityGroups"] = [{"id": a} for a in asgs]
+    if pools:
+        config["loadBalancerBackendAddressPools"] = [{"id": p} for p in pools]
     configs = [{"name": "ipconfig1", "id": f"{nic_id}/ipConfigurations/ipconfig1",
                 "etag": _ETAG, "type": "Microsoft.Network/networkInterfaces/ipConfigurations",
                 "properties": config}]
@@ -258,6 +261,71 @@ def asg(sub: str, rg: str, name: str, location: str = "westeurope") -> dict[str,
             "type": "Microsoft.Network/applicationSecurityGroups", "location": location,
             "properties": {"resourceGuid": str(uuid.uuid5(uuid.NAMESPACE_URL, asg_id)),
                            "provisioningState": "Succeeded"}}
+
+
+def load_balancer(sub: str, rg: str, name: str, public_ip_id: str | None,
+                  pool_members: Iterable[str] = (), ports: Iterable[int] = (),
+                  nat_rules: Iterable[tuple[str, int, int, str]] = (),
+                  location: str = "westeurope") -> dict[str, Any]:
+    """A Standard load balancer with one front end (public when ``public_ip_id`` is given),
+    one backend pool of NIC IP configurations, a rule per port, and inbound NAT rules
+    ``(name, frontend port, backend port, NIC IP configuration id)``."""
+    lb_id = network_id(sub, rg, "loadBalancers", name)
+    front_id, pool_id = f"{lb_id}/frontendIPConfigurations/fe", f"{lb_id}/backendAddressPools/pool"
+    front: dict[str, Any] = {"provisioningState": "Succeeded",
+                             "privateIPAllocationMethod": "Dynamic"}
+    if public_ip_id:
+        front["publicIPAddress"] = {"id": public_ip_id}
+    else:
+        front["subnet"] = {"id": f"{network_id(sub, rg, 'virtualNetworks', 'vnet-main')}"
+                                 "/subnets/app"}
+    rules = [{"name": f"tcp-{port}", "id": f"{lb_id}/loadBalancingRules/tcp-{port}",
+              "etag": _ETAG, "type": "Microsoft.Network/loadBalancers/loadBalancingRules",
+              "properties": {"provisioningState": "Succeeded",
+                             "frontendIPConfiguration": {"id": front_id},
+                             "backendAddressPool": {"id": pool_id},
+                             "backendAddressPools": [{"id": pool_id}],
+                             "protocol": "Tcp", "loadDistribution": "Default",
+                             "frontendPort": port, "backendPort": port,
+                             "idleTimeoutInMinutes": 4, "enableFloatingIP": False,
+                             "enableTcpReset": False, "disableOutboundSnat": False}}
+             for port in ports]
+    nats = [{"name": nat, "id": f"{lb_id}/inboundNatRules/{nat}", "etag": _ETAG,
+             "type": "Microsoft.Network/loadBalancers/inboundNatRules",
+             "properties": {"provisioningState": "Succeeded",
+                            "frontendIPConfiguration": {"id": front_id},
+                            "backendIPConfiguration": {"id": config},
+                            "protocol": "Tcp", "frontendPort": fport, "backendPort": bport,
+                            "idleTimeoutInMinutes": 4, "enableFloatingIP": False,
+                            "enableTcpReset": False}}
+            for nat, fport, bport, config in nat_rules]
+    front["loadBalancingRules"] = [{"id": r["id"]} for r in rules]
+    front["inboundNatRules"] = [{"id": n["id"]} for n in nats]
+    return {
+        "name": name, "id": lb_id, "etag": _ETAG, "type": "Microsoft.Network/loadBalancers",
+        "location": location, "sku": {"name": "Standard", "tier": "Regional"},
+        "properties": {
+            "provisioningState": "Succeeded",
+            "resourceGuid": str(uuid.uuid5(uuid.NAMESPACE_URL, lb_id)),
+            "frontendIPConfigurations": [{"name": "fe", "id": front_id, "etag": _ETAG,
+                                          "type": "Microsoft.Network/loadBalancers/"
+                                                  "frontendIPConfigurations",
+                                          "properties": front}],
+            "backendAddressPools": [{"name": "pool", "id": pool_id, "etag": _ETAG,
+                                     "type": "Microsoft.Network/loadBalancers/"
+                                             "backendAddressPools",
+                                     "properties": {"provisioningState": "Succeeded",
+                                                    "backendIPConfigurations": [
+                                                        {"id": m} for m in pool_members],
+                                                    "loadBalancingRules": [
+                                                        {"id": r["id"]} for r in rules]}}],
+            "loadBalancingRules": rules,
+            "probes": [],
+            "inboundNatRules": nats,
+            "outboundRules": [],
+            "inboundNatPools": [],
+        },
+    }
 
 
 def subscription(sub: str, name: str, state: str = "Enabled") -> dict[str, Any]:

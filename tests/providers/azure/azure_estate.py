@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from providers.azure import AzureProvider
+from providers.azure.auth import StaticTokenCredential
 from providers.base import ProviderSettings
 from tests.servers import azure_arm as arm_api
 from tests.servers.azure_arm import ArmEstate, network_id
@@ -28,6 +29,8 @@ ASG_WEB = rid("applicationSecurityGroups", "asg-web")
 NIC_WEB = rid("networkInterfaces", "nic-web")
 NIC_APP = rid("networkInterfaces", "nic-app")
 NIC_DB = rid("networkInterfaces", "nic-db")
+NIC_API = rid("networkInterfaces", "nic-api")  # no public IP: reached through lb-web
+LB_WEB = rid("loadBalancers", "lb-web")
 
 
 def web_rules() -> list[dict]:
@@ -82,13 +85,22 @@ def build_estate() -> ArmEstate:
                arm_api.nic(SUB, RG, "nic-app", SUBNET_APP, "10.10.2.4",
                            rid("publicIPAddresses", "pip-app"), nsg_id=NSG_SHARED, vm="vm-app",
                            ip_forwarding=True, ipv6="fd00:10:10:2::4"),
-               arm_api.nic(SUB, RG, "nic-db", SUBNET_DB, "10.10.3.4", vm="vm-db"))
+               arm_api.nic(SUB, RG, "nic-db", SUBNET_DB, "10.10.3.4", vm="vm-db"),
+               arm_api.nic(SUB, RG, "nic-api", SUBNET_WEB, "10.10.1.5", vm="vm-api",
+                           pools=[f"{LB_WEB}/backendAddressPools/pool"]))
+    estate.add(SUB, "loadBalancers",
+               arm_api.load_balancer(SUB, RG, "lb-web", rid("publicIPAddresses", "pip-lb"),
+                                     [f"{NIC_API}/ipConfigurations/ipconfig1"], [443]),
+               arm_api.load_balancer(SUB, RG, "lb-internal", None,
+                                     [f"{NIC_DB}/ipConfigurations/ipconfig1"], [1433]))
     estate.add(SUB, "publicIPAddresses",
                arm_api.public_ip(SUB, RG, "pip-web", "20.61.0.10",
                                  ip_config_id=f"{NIC_WEB}/ipConfigurations/ipconfig1"),
                arm_api.public_ip(SUB, RG, "pip-app", "20.61.0.11", sku="Basic",
                                  ip_config_id=f"{NIC_APP}/ipConfigurations/ipconfig1"),
-               arm_api.public_ip(SUB, RG, "pip-spare", None))
+               arm_api.public_ip(SUB, RG, "pip-spare", None),
+               arm_api.public_ip(SUB, RG, "pip-lb", "20.61.0.20",
+                                 ip_config_id=f"{LB_WEB}/frontendIPConfigurations/fe"))
     dev_nsg = network_id(SUB_DEV, RG, "networkSecurityGroups", "nsg-dev")
     estate.add(SUB_DEV, "networkSecurityGroups", arm_api.nsg(SUB_DEV, RG, "nsg-dev", [
         arm_api.security_rule(dev_nsg, "allow-ssh-any", 100, "Allow", "Inbound", "Tcp", "22",
@@ -96,8 +108,10 @@ def build_estate() -> ArmEstate:
     return estate
 
 
-def make_provider(arm, **overrides) -> AzureProvider:
-    """The adapter pointed at the local server, retries off unless a test turns them on."""
+def make_provider(arm, token: str | None = None, **overrides) -> AzureProvider:
+    """The adapter pointed at the local server with a static token credential, retries off
+    unless a test turns them on."""
     options = {"azure_endpoint": arm.url, "max_retries": 0, "request_timeout": 10.0}
     options.update(overrides)
-    return AzureProvider(ProviderSettings(**options))
+    return AzureProvider(ProviderSettings(**options),
+                         credential=StaticTokenCredential(token or arm.token))

@@ -12,7 +12,14 @@ from click.testing import CliRunner
 
 from scanner.cli import main
 from scanner.model import Snapshot
-from tests.providers.azure.azure_estate import NIC_APP, NSG_SHARED, NSG_WEB, SUB, SUB_LOCKED
+from tests.providers.azure.azure_estate import (
+    NIC_API,
+    NIC_APP,
+    NSG_SHARED,
+    NSG_WEB,
+    SUB,
+    SUB_LOCKED,
+)
 
 
 def _scan(arm, store, *extra):
@@ -27,10 +34,10 @@ def test_scan_one_subscription_lists_the_whole_estate(arm, tmp_path):
     document = json.loads(result.stdout)
     assert document["errors"] == []
     assert [s["account"] for s in document["snapshot"]["scopes"]] == [SUB]
-    # 3 NSGs, 11 user rules + 6 default rules each, 3 NICs.
+    # 3 NSGs, 11 user rules + 6 default rules each, 4 NICs.
     assert document["summary"]["rule_sets"] == 3
     assert document["summary"]["rules"] == 11 + 3 * 6
-    assert document["summary"]["assets"] == 3
+    assert document["summary"]["assets"] == 4
     assert arm.token not in result.output
     # The saved snapshot holds every NSG, rule, association, NIC and public address.
     exported = tmp_path / "snapshot.json"
@@ -47,6 +54,7 @@ def test_scan_one_subscription_lists_the_whole_estate(arm, tmp_path):
     assert nics[NIC_APP.lower()].public_addresses == ("20.61.0.11",)
     assert sorted(p for a in snapshot.assets for p in a.public_addresses) == [
         "20.61.0.10", "20.61.0.11"]
+    assert nics[NIC_API.lower()].extra["load_balancer_public_addresses"] == ["20.61.0.20"]
     assert arm.token not in exported.read_text()
 
 

@@ -9,6 +9,8 @@ from scanner.collect import collect_snapshot
 from scanner.errors import ConfigError, ProviderError
 from scanner.model import Asset, CollectionError, Network, RuleSet, Scope, Subnet
 from tests.providers.azure.azure_estate import (
+    LB_WEB,
+    NIC_API,
     NIC_APP,
     NIC_DB,
     NIC_WEB,
@@ -60,7 +62,15 @@ def test_collects_a_whole_subscription_across_pages(arm):
     shared = found[RuleSet][NSG_SHARED.lower()]
     assert {(a.target_kind, a.target_id) for a in shared.attachments} == {
         ("subnet", SUBNET_APP.lower()), ("network_interface", NIC_APP.lower())}
-    assert set(found[Asset]) == {NIC_WEB.lower(), NIC_APP.lower(), NIC_DB.lower()}
+    assert set(found[Asset]) == {NIC_WEB.lower(), NIC_APP.lower(), NIC_DB.lower(),
+                                 NIC_API.lower()}
+    api = found[Asset][NIC_API.lower()]
+    assert api.public_addresses == ()
+    assert api.extra["load_balancer_public_addresses"] == ["20.61.0.20"]
+    assert api.extra["load_balancers"] == [LB_WEB.lower()]
+    assert api.extra["public_ip_sku"] == "Standard"  # the front end's public IP
+    # Behind an internal load balancer only: nothing public.
+    assert "load_balancer_public_addresses" not in found[Asset][NIC_DB.lower()].extra
     app = found[Asset][NIC_APP.lower()]
     assert app.public_addresses == ("20.61.0.11",)
     assert app.extra["public_ip_sku"] == "Basic"
@@ -138,9 +148,8 @@ def test_unknown_subscription_is_not_found(arm):
         (CollectionError, "SubscriptionNotFound", None)]
 
 
-def test_rejected_token_fails_every_type_once(arm, monkeypatch):
-    monkeypatch.setenv("CLOUDWALL_AZURE_TOKEN", "expired")
-    items = list(make_provider(arm).collect(Scope("azure", SUB, "")))
+def test_rejected_token_fails_every_type_once(arm):
+    items = list(make_provider(arm, token="expired").collect(Scope("azure", SUB, "")))
     assert len(items) == 1 and items[0].resource_type is None
     assert items[0].reason.startswith("HTTP 401")
     # A 401 means the token is bad everywhere: one request, not five.
@@ -179,18 +188,37 @@ def test_clouds_and_endpoint_override():
         resolve_endpoint("mooncake", None)
 
 
-def test_no_credential_at_all_is_one_provider_error(monkeypatch, tmp_path):
-    # No token and nothing DefaultAzureCredential can use: environment cleared by the suite,
-    # Azure CLI config dir empty, no managed identity endpoint.
-    monkeypatch.delenv("CLOUDWALL_AZURE_TOKEN", raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))  # no `az`, `azd` or PowerShell to ask
-    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "dev")  # skip managed identity probing
+class _NoCredential:
+    """A TokenCredential that has nothing to give, as when no sign-in method is available."""
+
+    def get_token(self, *scopes, **kwargs):
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+
+def test_no_credential_at_all_is_one_provider_error(arm):
     from providers.azure import AzureProvider
     from providers.base import ProviderSettings
 
-    provider = AzureProvider(ProviderSettings(subscriptions=(SUB,)))
-    with pytest.raises(ProviderError, match="no usable Azure credential"):
+    provider = AzureProvider(ProviderSettings(subscriptions=(SUB,), azure_endpoint=arm.url),
+                             credential=_NoCredential())
+    with pytest.raises(ProviderError, match="no usable Azure credential") as raised:
         list(provider.discover_scopes())
+    assert "az login" in raised.value.hint and "CLOUDWALL_AZURE_TOKEN" in raised.value.hint
+    assert not arm.estate.requests
+
+
+def test_token_from_the_environment_is_used_as_is(arm, monkeypatch):
+    from providers.azure import AzureProvider
+    from providers.base import ProviderSettings
+
+    monkeypatch.setenv("CLOUDWALL_AZURE_TOKEN", f"Bearer {arm.token}")
+    provider = AzureProvider(ProviderSettings(subscriptions=(SUB,), azure_endpoint=arm.url,
+                                              max_retries=0))
+    assert list(provider.discover_scopes()) == [Scope("azure", SUB, "")]
+    assert not [i for i in provider.collect(Scope("azure", SUB, ""))
+                if isinstance(i, CollectionError)]
 
 
 def test_tls_verification_stays_on(arm, monkeypatch):

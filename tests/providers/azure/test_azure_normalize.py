@@ -352,3 +352,60 @@ def test_prefix_allocation_address_and_ipv6():
 def test_missing_resource_types_yield_what_is_known():
     items = _items({"networkSecurityGroups": _raw()["networkSecurityGroups"]})
     assert len(items) == 1
+
+
+def _lb_raw(public_ips=True, load_balancers=True):
+    from tests.servers import azure_arm as api
+
+    sub, rg = "subid", "rg1"
+    subnet = f"{VNET}/subnets/app"
+    pool_nic = api.nic(sub, rg, "nic-pool", subnet, "10.0.1.10",
+                       pools=[f"{BASE}/loadBalancers/lb-pub/backendAddressPools/pool"])
+    nat_nic = api.nic(sub, rg, "nic-nat", subnet, "10.0.1.11")  # named only by the NAT rule
+    inner_nic = api.nic(sub, rg, "nic-inner", subnet, "10.0.1.12",
+                        pools=[f"{BASE}/loadBalancers/lb-int/backendAddressPools/pool"])
+    raw = {
+        "networkInterfaces": [pool_nic, nat_nic, inner_nic],
+        "publicIPAddresses": [api.public_ip(sub, rg, "pip-lb", "20.9.9.9")],
+        "loadBalancers": [
+            api.load_balancer(sub, rg, "lb-pub", f"{BASE}/publicIPAddresses/pip-lb",
+                              pool_members=[], ports=[443],
+                              nat_rules=[("ssh-nat", 50022, 22,
+                                          f"{nat_nic['id']}/ipConfigurations/ipconfig1")]),
+            api.load_balancer(sub, rg, "lb-int", None,
+                              [f"{inner_nic['id']}/ipConfigurations/ipconfig1"], [1433]),
+        ],
+    }
+    if not public_ips:
+        del raw["publicIPAddresses"]
+    if not load_balancers:
+        del raw["loadBalancers"]
+    return {a.name: a for a in normalize_scope(SCOPE, raw) if isinstance(a, Asset)}
+
+
+def test_nics_behind_a_public_load_balancer():
+    nics = _lb_raw()
+    for name in ("nic-pool", "nic-nat"):
+        assert nics[name].public_addresses == ()
+        assert nics[name].extra["load_balancer_public_addresses"] == ["20.9.9.9"]
+        assert nics[name].extra["load_balancers"] == [f"{BASE}/loadBalancers/lb-pub".lower()]
+        assert nics[name].extra["public_ip_sku"] == "Standard"
+    assert "load_balancer_public_addresses" not in nics["nic-inner"].extra
+    assert "unresolved_public_ips" not in nics["nic-inner"].extra
+
+
+def test_unread_load_balancer_addresses_are_unresolved():
+    nics = _lb_raw(public_ips=False)
+    assert nics["nic-pool"].extra["unresolved_public_ips"] == [
+        f"{BASE}/publicIPAddresses/pip-lb".lower()]
+    nics = _lb_raw(load_balancers=False)
+    assert nics["nic-pool"].extra["unresolved_public_ips"] == [
+        f"{BASE}/loadBalancers/lb-pub/backendAddressPools/pool".lower()]
+    # Nothing points the NAT-only NIC at a load balancer from its own side.
+    assert "unresolved_public_ips" not in nics["nic-nat"].extra
+
+
+def test_unknown_protocol_and_ports_are_kept_not_fatal():
+    rule = normalize_rule(arm_rule(protocol="Sctp2", destinationPortRange="ssh"))
+    assert rule.protocol == "all" and rule.extra["unrecognized_protocol"] == "Sctp2"
+    assert rule.ports.is_all() and rule.extra["unparsed_destination_ports"] == ["ssh"]

@@ -86,3 +86,30 @@ def test_real_process_exit_code_3_and_no_aws_sdk(gcp):
     document = json.loads(process.stdout)
     assert [e["account"] for e in document["errors"]] == ["gamma"]
     assert "test-token" not in process.stdout + process.stderr
+
+
+def test_drift_with_attribution_through_the_cli(gcp, tmp_path):
+    from datetime import datetime, timezone
+
+    from providers.demo.gcp import audit_entry
+    from tests.providers.gcp.test_gcp_drift import impair
+
+    store = str(tmp_path / "store.db")
+    runner = CliRunner()
+    common = ["--store", store, "scan", "--provider", "gcp", "--gcp-endpoint", gcp.url,
+              "--project", "alpha"]
+    assert runner.invoke(main, [*common, "--save", "--format", "json"]).exit_code == 0
+    assert runner.invoke(main, ["--store", store, "baseline", "set", "prod"]).exit_code == 0
+    impair(gcp.estate)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    gcp.estate.log_entries = [audit_entry(
+        "v1.compute.firewalls.patch", "projects/alpha/global/firewalls/deny-ssh-internet",
+        when, "mallory@evil.example", "203.0.113.9", log_parent="projects/alpha")]
+    result = runner.invoke(main, [*common, "--baseline", "prod", "--attribute",
+                                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    drift = {(d["change"], d["rule_key"]): d for d in json.loads(result.stdout)["drift"]}
+    (who,) = drift[("rule_disabled", "deny-ssh-internet/tcp")]["attribution"]
+    assert (who["actor"], who["source_address"]) == ("mallory@evil.example", "203.0.113.9")
+    (nobody,) = drift[("rule_added", "allow-ssh-everywhere/tcp")]["attribution"]
+    assert nobody["actor"] is None and nobody["unavailable_reason"]

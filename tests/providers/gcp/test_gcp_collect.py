@@ -44,7 +44,8 @@ def test_every_page_of_every_resource_type_is_read(gcp, settings_for):
     assert {n.network_id for n in snapshot.networks} == {
         "projects/alpha/global/networks/default", "projects/alpha/global/networks/prod",
         "projects/alpha/global/networks/lab", "projects/beta/global/networks/shared"}
-    assert {s.account: s.name for s in snapshot.scopes} == {"alpha": "", "beta": ""}
+    assert {s.account: s.name for s in snapshot.scopes} == {"alpha": "Alpha production",
+                                                            "beta": "Beta"}
 
 
 def test_rules_keep_their_semantics_through_the_wire(gcp, settings_for):
@@ -188,3 +189,16 @@ def test_without_any_credential_the_scan_stops_with_a_hint(monkeypatch, settings
     with pytest.raises(ProviderError) as caught:
         list(GcpProvider(settings_for("alpha")).discover_scopes())
     assert "CLOUDWALL_GCP_TOKEN" in caught.value.hint
+
+
+def test_endpoint_is_a_base_url(gcp, settings_for):
+    from providers.gcp.fetch import endpoint_url
+    from scanner.errors import ConfigError
+
+    assert endpoint_url("private.googleapis.com/") == "https://private.googleapis.com"
+    assert endpoint_url(gcp.url + "/") == gcp.url
+    for bad in ("ftp://host", "http://host/compute/v1", "http://"):
+        with pytest.raises(ConfigError):
+            GcpProvider(settings_for("alpha", gcp_endpoint=bad))
+    snapshot = scan(settings_for("beta", gcp_endpoint=gcp.url + "/"))
+    assert snapshot.errors == () and len(snapshot.rule_sets) == 2

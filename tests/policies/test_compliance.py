@@ -1,0 +1,118 @@
+"""Compliance reports: pass, fail with the failing rules, or not assessed and why."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from policies import PolicySettings, available_policies, evaluate_snapshot, select_policies
+from policies.cases import rule_set
+from policies.compliance import assess
+from policies.frameworks import FRAMEWORKS, framework
+from reports import compliance_markdown
+from scanner.cli import main
+from scanner.model import CollectionError, Scope, Snapshot
+
+AWS = Scope("aws", "111122223333", "us-east-1")
+AZURE = Scope("azure", "sub-1")
+
+
+def _snapshot(errors=(), scopes=(AWS, AZURE)) -> Snapshot:
+    items = [
+        rule_set({"kind": "security_group", "resource_id": "sg-1", "name": "web `*evil*` | x",
+                  "rules": [{"ports": "22", "peers": ["0.0.0.0/0"], "native_id": "sgr-1"}]}, "t"),
+        rule_set({"kind": "nsg", "resource_id": "nsg-1", "name": "nsg-1",
+                  "rules": [{"ports": "443", "peers": ["10.0.0.0/8"]}]}, "t"),
+        *errors,
+    ]
+    return Snapshot.from_items("snap-1", datetime(2026, 1, 1, tzinfo=timezone.utc), scopes,
+                               items, [s.provider for s in scopes])
+
+
+def _report(framework_id, snapshot, settings=None):
+    settings = settings or PolicySettings()
+    findings, _ = evaluate_snapshot(snapshot, settings)
+    return assess(framework(framework_id), snapshot, findings, available_policies(settings),
+                  select_policies(settings))
+
+
+def _status(report):
+    return {r.control.control_id: (r.status, r.reason) for r in report.results}
+
+
+def test_fail_pass_and_data_not_collected():
+    report = _report("aws-fsbp", _snapshot())
+    status = _status(report)
+    assert status["EC2.13"][0] == "fail"
+    assert status["EC2.14"] == ("pass", "")
+    assert status["NetworkFirewall.9"][0] == "not_assessed"
+    assert status["NetworkFirewall.9"][1].startswith("data not collected")
+    failing = next(r for r in report.results if r.control.control_id == "EC2.13")
+    assert [f.rule.native_id for f in failing.findings] == ["sgr-1"]
+
+
+def test_a_failed_scope_is_never_a_pass():
+    error = CollectionError("aws", "111122223333", "us-east-1", "AccessDenied",
+                            resource_type="NetworkAcls")
+    status = _status(_report("aws-fsbp", _snapshot(errors=[error])))
+    assert status["EC2.13"][0] == "fail"  # a failure seen is a failure
+    assert status["EC2.14"][0] == "not_assessed"
+    assert status["EC2.14"][1].startswith("scope failed: aws/111122223333/us-east-1 (partial)")
+
+
+def test_out_of_scope_without_the_cloud_or_with_skipped_policies():
+    status = _status(_report("cis-gcp", _snapshot()))
+    assert status["3.6"][0] == "not_assessed"
+    assert "no gcp scope" in status["3.6"][1]
+    skipped = _status(_report("aws-fsbp", _snapshot(), PolicySettings(skip=("CW-NET-001",))))
+    assert skipped["EC2.13"][0] == "not_assessed"
+    assert "policies not run (CW-NET-001)" in skipped["EC2.13"][1]
+
+
+@pytest.mark.parametrize("framework_id", sorted(FRAMEWORKS))
+def test_every_collected_control_is_assessed_by_some_policy(framework_id):
+    chosen = FRAMEWORKS[framework_id]
+    policies = available_policies()
+    for control in chosen.controls:
+        mapped = [p.policy_id for p in policies for ref in p.meta.compliance
+                  if ref.framework == framework_id and ref.version == chosen.version
+                  and ref.control == control.control_id]
+        assert bool(mapped) == control.collected, (control.control_id, mapped)
+
+
+def test_markdown_escapes_names_from_the_cloud():
+    text = compliance_markdown.render(_report("aws-fsbp", _snapshot()))
+    assert "| EC2.13 | FAIL |" in text
+    # A name from the cloud is a literal code span longer than any backtick run inside it.
+    assert "aws ``web `*evil*` | x`` rule `sgr-1`" in text
+    assert "## Not assessed" in text and "NetworkFirewall.9" in text
+
+
+@pytest.mark.parametrize("framework_id", sorted(FRAMEWORKS))
+def test_cli_renders_every_framework_on_a_stored_snapshot(tmp_path, framework_id):
+    store = tmp_path / "store.db"
+    exported = tmp_path / "snap.json"
+    exported.write_text(_snapshot().to_json())
+    runner = CliRunner()
+    assert runner.invoke(main, ["--store", str(store), "snapshots", "import",
+                                str(exported)]).exit_code == 0
+    result = runner.invoke(main, ["--store", str(store), "report", "compliance", "--framework",
+                                  framework_id, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["framework"]["id"] == framework_id
+    assert len(document["controls"]) == len(FRAMEWORKS[framework_id].controls)
+    assert sum(document["summary"][k] for k in ("pass", "fail", "not_assessed")) == \
+        document["summary"]["controls"]
+    markdown = runner.invoke(main, ["--store", str(store), "report", "compliance",
+                                    "--framework", framework_id, "--snapshot", str(exported)])
+    assert markdown.exit_code == 0 and markdown.stdout.startswith("# ")
+
+
+def test_unknown_framework_is_a_usage_error():
+    result = CliRunner().invoke(main, ["report", "compliance", "--framework", "cis-aw"])
+    assert result.exit_code == 2
+    assert "unknown framework 'cis-aw'" in result.output and "cis-aws" in result.output
