@@ -44,9 +44,13 @@ from scanner.model import (  # noqa: E402
 from scanner.netmath import PortSet  # noqa: E402
 
 EVERYWHERE = ("0.0.0.0/0", "::/0")
-CIDRS = ["10.0.0.0/8", "10.20.0.0/16", "172.16.0.0/12", "192.168.1.0/24", "0.0.0.0/0", "::/0",
-         "8.8.8.0/24", "52.0.0.0/8", "198.51.100.7/32", "2600:1f18::/36", "0.0.0.0/1",
-         "100.64.0.0/10", "34.64.0.0/10"]
+# Sources as estates have them: mostly private ranges, partner and office ranges, some of the
+# whole internet (IPv4 and IPv6) and a few broad public ranges.
+CIDRS = (["10.0.0.0/8", "10.20.0.0/16", "10.20.30.0/24", "172.16.0.0/12", "192.168.1.0/24",
+          "100.64.0.0/10", "fd00::/8"] * 3
+         + ["8.8.8.0/24", "198.51.100.7/32", "34.120.0.0/16", "2600:1f18:1234::/48",
+            "81.2.69.160/27"] * 2
+         + ["0.0.0.0/0", "0.0.0.0/0", "::/0", "52.0.0.0/8", "0.0.0.0/1"])
 PORTS = [PortSet.parse(p) for p in ("22", "80", "443", "3389", "1433", "5432", "8080-8090",
                                      "0-65535", "80,443", "1000-2000", "6379", "20-25",
                                      "3306", "9200", "53", "27017")]
@@ -63,7 +67,7 @@ def _peers(rng: random.Random, cloud: str) -> tuple[Peer, ...]:
     if cloud == "gcp" and roll < 0.1:
         return (Peer(PeerKind.NETWORK_TAG, "web"),)
     count = 1 if cloud == "aws" else rng.choice((1, 1, 1, 2, 3))
-    return tuple(Peer.cidr(c) for c in rng.sample(CIDRS, count))
+    return tuple(Peer.cidr(c) for c in dict.fromkeys(rng.choice(CIDRS) for _ in range(count)))
 
 
 def _rule(rng: random.Random, cloud: str, index: int, priority: int | None) -> Rule:

@@ -53,6 +53,7 @@ class RuleSetView:
         self._context = context
         self.entries: list[RuleEntry] = []
         self._by_rule: dict[int, RuleEntry] = {}
+        self._candidates: dict[tuple, list[Rule]] = {}
         union = rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
         for direction in (Direction.INGRESS, Direction.EGRESS):
             rules = [r for r in rule_set.rules if r.direction is direction]
@@ -70,6 +71,21 @@ class RuleSetView:
                 self._by_rule[id(rule)] = entry
                 if not union and rule.action is not Action.ALLOW:
                     blocking.append(rule)
+
+    def candidates(self, directions: frozenset | None, actions: frozenset | None,
+                   public_only: bool) -> list[Rule]:
+        """The rules a policy filtering on these needs to look at (cached per filter)."""
+        key = (directions, actions, public_only)
+        found = self._candidates.get(key)
+        if found is None:
+            if public_only:
+                pool = [e.rule for e in self.entries if e.public]
+            else:
+                pool = list(self.rule_set.rules)
+            found = [r for r in pool if (directions is None or r.direction in directions)
+                     and (actions is None or r.action in actions)]
+            self._candidates[key] = found
+        return found
 
     def entry(self, rule: Rule) -> RuleEntry | None:
         """None for a rule that does not apply (disabled)."""

@@ -26,6 +26,8 @@ class Match:
     scoping: tuple[Callable[[Flows], Flows | None], ...] = ()  # protocol: feeds the rest
     traffic: tuple[tuple[Callable[[Flows], Flows | None], bool], ...] = ()  # (check, narrows)
     severity_from_services: bool = False
+    directions: frozenset | None = None  # from `direction`, to skip other rules early
+    actions: frozenset | None = None  # from `action`
     # id(flows) -> (flows, verdict); the flows object is kept so a reused id never matches.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -125,7 +127,9 @@ def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
         })
         return
     view = ctx.view(rule_set)
-    for rule in rule_set.rules:
+    public_only = bool(match.levels) and "any" not in match.levels
+    # Rules in evaluation order (disabled ones are there for policies that look at them).
+    for rule in view.candidates(match.directions, match.actions, public_only):
         evidence = match.judge_rule(ctx, view, rule)
         if evidence is None:
             continue

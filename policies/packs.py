@@ -300,8 +300,17 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
     if "protocol" in value and not stages["traffic"]:
         # protocol alone is a condition, not only a scope: keep it as one.
         stages["traffic"].append((lambda flows: flows, False))
+    from scanner.model import Action, Direction
+
+    directions = actions = None
+    if "direction" in value:
+        directions = frozenset({Direction(str(value["direction"]).lower())})
+    if "action" in value:
+        wanted = value["action"] if isinstance(value["action"], list) else [value["action"]]
+        actions = frozenset(Action(str(a).lower()) for a in wanted)
     return Match(subject, tuple(stages["rule_set"]), tuple(stages["rule"]), levels, families,
-                 tuple(stages["scoping"]), tuple(stages["traffic"]), severity_from_services)
+                 tuple(stages["scoping"]), tuple(stages["traffic"]), severity_from_services,
+                 directions, actions)
 
 
 def _merge_defaults(defaults: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,14 @@ from scanner.model import ScanReport
 JSON_SCHEMA_VERSION = 1
 
 
+# What was collected, as the snapshot holds it: every rule set with its rules and attachments,
+# every asset, subnet, network and detection IP list.
+INVENTORY_KEYS = ("rule_sets", "assets", "subnets", "networks", "ip_lists")
+
+
 def to_document(report: ScanReport) -> dict[str, Any]:
     snapshot = report.snapshot
+    snapshot_dict = snapshot.to_dict()
     return {
         "schema_version": JSON_SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": report.tool_version},
@@ -22,7 +28,7 @@ def to_document(report: ScanReport) -> dict[str, Any]:
         if report.generated_at else None,
         "snapshot": {
             "id": snapshot.snapshot_id,
-            "taken_at": snapshot.to_dict()["taken_at"],
+            "taken_at": snapshot_dict["taken_at"],
             "scopes": scope_rows(report),
         },
         "baseline": {"name": report.baseline_name, "snapshot_id": report.baseline_snapshot_id}
@@ -43,6 +49,7 @@ def to_document(report: ScanReport) -> dict[str, Any]:
             }
             for e in snapshot.errors
         ],
+        "inventory": {key: snapshot_dict[key] for key in INVENTORY_KEYS},
         "summary": summary(report),
     }
 

@@ -50,7 +50,7 @@ class AwsProvider:
 
         try:
             return new_session(profile_name=self.settings.profile)
-        except ProfileNotFound as exc:
+        except ProfileNotFound as exc:  # some botocore versions check the profile this early
             raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
                               "check --profile against ~/.aws/config") from exc
 
@@ -67,13 +67,16 @@ class AwsProvider:
             return self._accounts
 
     def _enter_accounts(self) -> dict[str, Account]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
         base = self._base_session()
         base_clients = ClientFactory(base, self.settings)
-        home = self._home_region(base)
         try:
+            home = self._home_region(base)
             identity = base_clients("sts", home).get_caller_identity()
+        except ProfileNotFound as exc:
+            raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
+                              "check --profile against ~/.aws/config") from exc
         except (BotoCoreError, ClientError) as exc:
             raise ProviderError(
                 f"cannot use the AWS credentials: {exc}",

@@ -88,6 +88,15 @@ def make_retry(max_retries: int | None):
                        timeout=RETRY_BUDGET)
 
 
+class UnreachableScopes(Exception):
+    """An aggregated list answered, but some zones or regions did not (warning UNREACHABLE):
+    what they hold is unknown. ``partial`` is what the others returned."""
+
+    def __init__(self, resource_type: str, scopes: dict[str, str], partial: Any) -> None:
+        super().__init__(", ".join(sorted(scopes)))
+        self.resource_type, self.scopes, self.partial = resource_type, scopes, partial
+
+
 def endpoint_url(value: str | None) -> str | None:
     """``--gcp-endpoint`` as a base URL: https unless said otherwise, no trailing slash."""
     if not value:
@@ -185,10 +194,15 @@ class GcpApi:
         """Global and regional network firewall policies in one aggregated list."""
         client = self.compute("NetworkFirewallPoliciesClient")
         pager = client.aggregated_list(project=project, **self.call_options())
-        global_, regional = [], []
+        global_, regional, unreachable = [], [], {}
         for scope_name, scoped in pager:
             policies = [to_json(p) for p in scoped.firewall_policies]
             (global_ if scope_name == "global" else regional).extend(policies)
+            if scoped.warning.code == "UNREACHABLE":
+                unreachable[scope_name] = scoped.warning.message
+        if unreachable:
+            raise UnreachableScopes("networkFirewallPolicies", unreachable,
+                                    (global_, regional))
         return global_, regional
 
     def instances(self, project: str) -> dict[str, dict[str, Any]]:
@@ -196,9 +210,14 @@ class GcpApi:
         client = self.compute("InstancesClient")
         pager = client.aggregated_list(project=project, **self.call_options())
         items: dict[str, dict[str, Any]] = {}
+        unreachable = {}
         for zone, scoped in pager:
             entry = items.setdefault(zone, {"instances": []})
             entry["instances"].extend(to_json(i) for i in scoped.instances)
+            if scoped.warning.code == "UNREACHABLE":
+                unreachable[zone] = scoped.warning.message
+        if unreachable:
+            raise UnreachableScopes("instances", unreachable, items)
         return items
 
     def hierarchical_policies(self, node: str) -> list[dict[str, Any]]:
@@ -319,11 +338,19 @@ def fetch_project(api: GcpApi, ancestry: Ancestry, project: str,
         raw["firewalls"] = api.firewalls(project)
 
     def network_policies():
-        raw["networkFirewallPolicies"], raw["regionNetworkFirewallPolicies"] = (
-            api.network_firewall_policies(project))
+        try:
+            found = api.network_firewall_policies(project)
+        except UnreachableScopes as exc:
+            found = exc.partial
+            errors.append(_unreachable(exc, project))
+        raw["networkFirewallPolicies"], raw["regionNetworkFirewallPolicies"] = found
 
     def instances():
-        raw["instances"] = api.instances(project)
+        try:
+            raw["instances"] = api.instances(project)
+        except UnreachableScopes as exc:
+            raw["instances"] = exc.partial
+            errors.append(_unreachable(exc, project))
 
     jobs = dict(zip(COMPUTE_TYPES, (networks, firewalls, network_policies, instances),
                     strict=True))
@@ -358,6 +385,13 @@ def fetch_project(api: GcpApi, ancestry: Ancestry, project: str,
         _fall_back_to_effective(api, project, raw, errors, hierarchy_failure)
     raw["errors"] = errors
     return raw
+
+
+def _unreachable(exc: UnreachableScopes, project: str) -> dict[str, Any]:
+    where = "; ".join(f"{scope}: {message}" for scope, message in sorted(exc.scopes.items()))
+    return {"resourceType": exc.resource_type, "code": "UNREACHABLE",
+            "reason": f"could not read {exc.resource_type} of project {project} in {where}",
+            "hint": "the zone or region did not answer; scan again later"}
 
 
 def _fall_back_to_effective(api: GcpApi, project: str, raw: dict[str, Any],

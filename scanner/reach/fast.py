@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from scanner.model import Action, Rule
+from scanner.model import Action, Direction, Peer, PeerKind, Rule
 from scanner.netmath import PUBLIC_SPACE, AddressSet, PortSet, _intersect, _merge, _subtract
 from scanner.traffic import Box, ProtocolSet, TrafficSpace, rule_space
 
@@ -38,17 +39,31 @@ def prepare(rules: Iterable[Rule], family: int) -> Prepared:
 
     Every offer is public traffic, so a rule whose remote side holds no public address (private
     ranges, tags, other security groups) can never decide anything and is left out."""
-    public = PUBLIC_SPACE[family].intervals
     out = []
     for rule in rules:
-        boxes = raw(rule_space(rule, family, rule.action is not Action.ALLOW))
-        if not boxes:
-            continue
-        p, q, a = boxes[0]  # rule_space gives at most one box
-        a = _intersect(a, public)
-        if a:
-            out.append((rule, (p, q, a)))
+        blocking = rule.action is not Action.ALLOW
+        addresses = tuple(a for peer in rule.peers for a in peer.addresses)
+        box = _public_match(rule.protocol, rule.ports, addresses, family,
+                            blocking and rule.icmp_type is not None)
+        if box is not None:
+            out.append((rule, box))
     return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _public_match(protocol: str, ports: PortSet, addresses: tuple[str, ...], family: int,
+                  icmp_filtered_block: bool) -> RawBox | None:
+    # Rules repeat the same protocol, ports and sources a lot: this is rule_space (the one
+    # definition of what a rule matches) computed once per distinct combination.
+    probe = Rule(Direction.INGRESS, Action.DENY if icmp_filtered_block else Action.ALLOW,
+                 protocol, ports, (Peer(PeerKind.OTHER, "", addresses),),
+                 icmp_type=0 if icmp_filtered_block else None)
+    boxes = raw(rule_space(probe, family, icmp_filtered_block))
+    if not boxes:
+        return None
+    p, q, a = boxes[0]  # rule_space gives at most one box
+    a = _intersect(a, PUBLIC_SPACE[family].intervals)
+    return (p, q, a) if a else None
 
 
 def _and(a: Intervals, b: Intervals) -> Intervals:

@@ -114,3 +114,27 @@ def test_bad_role_arn_is_a_one_line_usage_error(aws):
     assert result.exit_code == 2
     assert "not an IAM role ARN" in result.stderr and "Traceback" not in result.stderr
 
+
+
+def test_denied_region_listing_fails_the_account_not_the_scan(aws, tmp_path):
+    aws.fail("ec2", "UnauthorizedOperation", action="DescribeRegions")
+    snapshot = collect_snapshot([AwsProvider(ProviderSettings(max_retries=0))])
+    (error,) = snapshot.errors
+    assert (error.account, error.region, error.resource_type, error.code) == (
+        ACCOUNT, "", None, "AccessDenied")
+    assert "ec2:DescribeRegions" in error.hint and "--regions" in error.hint
+    assert snapshot.scope_status(snapshot.scopes[0]) == "failed"
+
+
+def test_unknown_profile_is_a_one_line_usage_error(aws):
+    result = CliRunner().invoke(main, ["scan", "--provider", "aws", "--profile", "nope"])
+    assert result.exit_code == 2
+    assert "AWS profile 'nope' not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_credentials_are_a_one_line_error(aws, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    result = CliRunner().invoke(main, ["scan", "--provider", "aws", "--regions", "us-east-1"])
+    assert result.exit_code == 2
+    assert "cannot use the AWS credentials" in result.stderr and "hint:" in result.stderr
