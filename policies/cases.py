@@ -196,8 +196,7 @@ def _snapshot(case: Case, sets: list[RuleSet], extra: Mapping[str, Any],
     items += [IpList.from_dict(_with_defaults(i, provider)) for i in extra.get("ip_lists") or ()]
     items += [CollectionError.from_dict(_with_defaults(e, provider))
               for e in extra.get("errors") or ()]
-    scopes = {Scope(getattr(i, "provider"), getattr(i, "account"),
-                    "" if getattr(i, "provider") != "aws" else getattr(i, "region"))
+    scopes = {Scope(i.provider, i.account, i.region if i.provider == "aws" else "")
               for i in items}
     return Snapshot.from_items("case", datetime(2026, 1, 1, tzinfo=timezone.utc), scopes, items,
                                {s.provider for s in scopes})

@@ -118,6 +118,20 @@ def _rule_set_name(pattern: str):
     return lambda rs: fnmatchcase(rs.name, pattern)
 
 
+class _Nested(Schema):
+    description = "{rule set conditions}"
+
+    def check(self, value: Any) -> Any:  # compiled by the pack loader (policies.packs)
+        return value
+
+
+@condition("unless", "rule_set", _Nested(),
+           "leave out rule sets for which all these rule set conditions hold (e.g. the default "
+           "network ACL: {rule_set_kind: network_acl, default_rule_set: true})")
+def _unless_doc(value):  # pragma: no cover - the loader compiles `unless` itself
+    raise NotImplementedError
+
+
 # --- rule -------------------------------------------------------------------------------------
 
 

@@ -115,11 +115,12 @@ def network_finding(meta: PolicyMeta, network: Network, evidence: Mapping[str, A
                     default_rule_set=network.is_default, evidence=evidence)
 
 
-def ip_list_finding(meta: PolicyMeta, ip_list: IpList, evidence: Mapping[str, Any]) -> Finding:
+def ip_list_finding(meta: PolicyMeta, ip_list: IpList, evidence: Mapping[str, Any],
+                    severity: Severity | None = None) -> Finding:
     return _finding(meta, provider=ip_list.provider, account=ip_list.account,
                     region=ip_list.region, resource_id=ip_list.list_id,
                     resource_name=ip_list.name, subject="", kind="ip_list",
-                    default_rule_set=False, evidence=evidence)
+                    default_rule_set=False, evidence=evidence, severity=severity)
 
 
 def peer_values(rule: Rule) -> list[str]:

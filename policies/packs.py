@@ -270,6 +270,9 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
     families = (4, 6)
     for name, argument in value.items():
         where = (*path, name)
+        if name == "unless":
+            stages["rule_set"].append(_unless(src, where, argument))
+            continue
         cond = CONDITIONS.get(name)
         if cond is None:
             raise src.error(where, f"unknown condition {name!r}"
@@ -311,6 +314,27 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
     return Match(subject, tuple(stages["rule_set"]), tuple(stages["rule"]), levels, families,
                  tuple(stages["scoping"]), tuple(stages["traffic"]), severity_from_services,
                  directions, actions)
+
+
+def _unless(src: Source, path: PathKey, value: Any):
+    """``unless: {rule_set_kind: network_acl, default_rule_set: true}``: rule sets for which
+    all the inner conditions hold are left out."""
+    if not isinstance(value, dict) or not value:
+        raise src.error(path, "unless takes a mapping of rule set conditions",
+                        "e.g. unless: {rule_set_kind: network_acl, default_rule_set: true}")
+    checks = []
+    for name, argument in value.items():
+        cond = CONDITIONS.get(name)
+        if cond is None or cond.stage != "rule_set":
+            known = [n for n, c in CONDITIONS.items() if c.stage == "rule_set"]
+            raise src.error((*path, name), f"unless: {name!r} is not a rule set condition"
+                            + suggestion_suffix(str(name), known),
+                            f"rule set conditions: {', '.join(known)}")
+        try:
+            checks.append(cond.compile(cond.schema.check(argument)))
+        except ArgError as exc:
+            raise src.error((*path, name), f"{name}: {exc}", exc.hint) from None
+    return lambda rule_set: not all(check(rule_set) for check in checks)
 
 
 def _merge_defaults(defaults: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:

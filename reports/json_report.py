@@ -36,6 +36,8 @@ def to_document(report: ScanReport) -> dict[str, Any]:
         "findings": [f.to_dict() for f in report.findings],
         "drift": [d.to_dict() for d in report.drift],
         "exposure": [e.to_dict() for e in report.exposures],
+        "exposure_unknown": [{"asset_id": asset_id, "reason": reason}
+                             for asset_id, reason in sorted(report.exposure_unknown.items())],
         "errors": [
             {
                 "provider": e.provider,

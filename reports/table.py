@@ -79,6 +79,11 @@ def render(report: ScanReport) -> str:
         ]
         parts.append(_grid(rows, headers=["cloud", "asset", "from", "family", "protocol",
                                           "ports", "services"]))
+    if report.exposure_unknown:
+        parts.append("Exposure unknown (could not be decided from the snapshot; not safe)")
+        rows = [[printable(asset_id, 50), printable(reason, 100)]
+                for asset_id, reason in sorted(report.exposure_unknown.items())]
+        parts.append(_grid(rows, headers=["asset", "why"]))
     if snapshot.errors:
         parts.append("Not collected (these scopes are unknown, not clean)")
         rows = [[e.scope_label(), e.code, printable(e.reason, 80), printable(e.hint, 60)]

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from policies import PolicySettings, evaluate_snapshot
 from providers import load_provider
 from providers.base import ProgressCallback, ProviderSettings
-from policies import PolicySettings, evaluate_snapshot
 from scanner import __version__
 from scanner.collect import collect_snapshot
 from scanner.drift import compare
@@ -82,13 +82,14 @@ def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
     if baseline is not None:
         name, base = baseline
         baseline_id = base.snapshot_id
-        drift = tuple(compare(base, snapshot, analyze_exposure(base, trusted_cidrs, policies.broad_prefix),
-                             exposure))
+        before = analyze_exposure(base, trusted_cidrs, policies.broad_prefix)
+        drift = tuple(compare(base, snapshot, before, exposure))
     return ScanReport(
         snapshot=snapshot,
         findings=tuple(findings),
         drift=drift,
         exposures=exposure.exposures,
+        exposure_unknown=dict(exposure.unknown_reasons),
         baseline_name=name,
         baseline_snapshot_id=baseline_id,
         tool_version=__version__,

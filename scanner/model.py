@@ -1056,3 +1056,5 @@ class ScanReport:
     baseline_snapshot_id: str | None = None
     tool_version: str = ""
     generated_at: datetime | None = None
+    # asset id -> why its exposure could not be decided (not safe, unknown)
+    exposure_unknown: Mapping[str, str] = field(default_factory=dict, hash=False, compare=True)

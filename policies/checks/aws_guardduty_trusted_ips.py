@@ -27,17 +27,9 @@ def aws_guardduty_trusted_ips(ctx, meta):
     for ip_list in ctx.snapshot.ip_lists:
         if ip_list.provider != "aws" or ip_list.list_type != "trusted":
             continue
+        # An inactive list suppresses nothing today, but one call re-activates it.
         active = ip_list.status.upper() in ("ACTIVE", "ACTIVATING")
         yield ip_list_finding(meta, ip_list, {
             "status": ip_list.status, "location": ip_list.location,
             "detector": ip_list.detector_id, "format": ip_list.format,
-        }) if active else _inactive(meta, ip_list)
-
-
-def _inactive(meta, ip_list):
-    from dataclasses import replace
-
-    finding = ip_list_finding(meta, ip_list, {"status": ip_list.status,
-                                              "location": ip_list.location,
-                                              "detector": ip_list.detector_id})
-    return replace(finding, severity=Severity.LOW)
+        }, severity=None if active else Severity.LOW)

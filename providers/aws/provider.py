@@ -39,6 +39,8 @@ class AwsProvider:
     name: ClassVar[str] = PROVIDER
 
     def __init__(self, settings: ProviderSettings) -> None:
+        if settings.role_arn:
+            _account_of_role(settings.role_arn)  # a typo fails before any cloud call
         self.settings = settings
         self._lock = threading.Lock()
         self._accounts: dict[str, Account] | None = None

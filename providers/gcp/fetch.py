@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from providers.base import ProviderSettings
-from providers.gcp.normalize import canonical
+from providers.gcp.common import canonical
 from scanner.errors import ConfigError, ProviderError
 
 TOKEN_ENV = "CLOUDWALL_GCP_TOKEN"
@@ -407,16 +407,27 @@ def _fall_back_to_effective(api: GcpApi, project: str, raw: dict[str, Any],
 
 
 def _effective(api: GcpApi, project: str, raw: dict[str, Any],
-               errors: list[dict[str, Any]]) -> None:
-    effective: dict[str, Any] = {}
-    for network in raw.get("networks") or ():
-        network_id = canonical(network.get("selfLink")) or (
-            f"projects/{project}/global/networks/{network['name']}")
+               errors: list[dict[str, Any]], workers: int = 4) -> None:
+    """One networks.getEffectiveFirewalls per network, a few at a time."""
+    networks = {canonical(n.get("selfLink")) or f"projects/{project}/global/networks/{n['name']}":
+                n["name"] for n in raw.get("networks") or ()}
+
+    def read(item: tuple[str, str]) -> tuple[str, Any]:
         try:
-            effective[network_id] = api.effective_firewalls(project, network["name"])
-        except Exception as exc:
-            errors.append(describe_failure(exc, project, "effectiveFirewalls"))
-            break
+            return item[0], api.effective_firewalls(project, item[1])
+        except Exception as exc:  # recorded once below; the other networks are still read
+            return item[0], exc
+
+    effective: dict[str, Any] = {}
+    failed: list[BaseException] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for network_id, found in pool.map(read, sorted(networks.items())):
+            if isinstance(found, BaseException):
+                failed.append(found)
+            else:
+                effective[network_id] = found
+    if failed:
+        errors.append(describe_failure(failed[0], project, "effectiveFirewalls"))
     raw["effectiveFirewalls"] = effective
 
 

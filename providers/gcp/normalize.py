@@ -12,9 +12,10 @@ Compute REST API returns them (camelCase):
 - ``instances``: the ``items`` map of ``instances.aggregatedList`` (``zones/Z`` -> scoped list).
 - ``errors``: what could not be read, as ``{resourceType, code, reason, hint}``.
 
-Every resource id is reduced to one canonical form, the self link from ``projects/`` (or
-``locations/`` for hierarchical policies) on, so joins are plain dictionary lookups whatever host
-the self links name.
+Firewall policies are normalized in ``providers/gcp/policies.py``; the shared helpers live in
+``providers/gcp/common.py``. Every resource id is reduced to one canonical form, the self link
+from ``projects/`` (or ``locations/`` for hierarchical policies) on, so joins are plain
+dictionary lookups whatever host the self links name.
 """
 
 from __future__ import annotations
@@ -22,6 +23,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from providers.gcp.common import (
+    AFTER_CLASSIC,
+    BEFORE_CLASSIC,
+    EVERYWHERE,
+    IMPLIED_PRIORITY,
+    PREPOPULATED,
+    PROVIDER,
+    Json,
+    canonical,
+    cidrs,
+    last_segment,
+    parse_direction,
+    protocol_ports,
+    rule_order,
+    symbols,
+)
+from providers.gcp.policies import (
+    applicable_hierarchical,
+    hierarchical_policy_id,
+    normalize_policy,
+    normalize_policy_rule,
+)
 from scanner.model import (
     Action,
     Asset,
@@ -36,94 +59,18 @@ from scanner.model import (
     RuleSetKind,
     Scope,
 )
-from scanner.netmath import ALL_PORTS, PORT_PROTOCOLS, PortSet, canonical_protocol
 
-PROVIDER = "gcp"
-EVERYWHERE = ("0.0.0.0/0", "::/0")
-IMPLIED_PRIORITY = 65535
-# Firewall policies end with four rules GCP adds itself (goto_next for each direction and family).
-POLICY_DEFAULT_PRIORITY = 2147483644
-AFTER_CLASSIC = "AFTER_CLASSIC_FIREWALL"
-BEFORE_CLASSIC = "BEFORE_CLASSIC_FIREWALL"
-# The rules GCP creates with the auto-mode "default" network.
-PREPOPULATED = frozenset(
-    {"default-allow-internal", "default-allow-ssh", "default-allow-rdp", "default-allow-icmp"}
-)
-_ACTIONS = {
-    "allow": Action.ALLOW,
-    "deny": Action.DENY,
-    "goto_next": Action.GOTO_NEXT,
-    # Traffic is allowed after inspection by a security profile: an allow for reachability.
-    "apply_security_profile_group": Action.ALLOW,
-}
+__all__ = [
+    "aggregated_instances",
+    "canonical",
+    "normalize_firewall",
+    "normalize_instance",
+    "normalize_policy",
+    "normalize_policy_rule",
+    "normalize_scope",
+]
 
-Json = Mapping[str, Any]
 Item = RuleSet | Asset | Network | CollectionError
-
-
-def canonical(link: str | None) -> str:
-    """``https://.../compute/v1/projects/p/global/networks/n`` -> ``projects/p/global/networks/n``
-    (``locations/global/firewallPolicies/N`` for hierarchical policies)."""
-    text = (link or "").strip()
-    for marker in ("projects/", "locations/"):
-        index = text.find(marker)
-        if index == 0 or (index > 0 and text[index - 1] == "/"):
-            return text[index:]
-    return text
-
-
-def last_segment(link: str | None) -> str:
-    return (link or "").rstrip("/").rsplit("/", 1)[-1]
-
-
-def _protocol(value: Any) -> str:
-    """GCP accepts protocol names and numbers; an unknown name is kept as GCP spelled it."""
-    try:
-        return canonical_protocol(value if value not in (None, "") else "all")
-    except ValueError:
-        return str(value).strip().lower()
-
-
-def port_set(protocol: str, ports: Iterable[str] | None) -> PortSet:
-    """An empty ``ports`` list means every port; protocols without ports always get all."""
-    items = [str(p).strip() for p in ports or () if str(p).strip()]
-    if not items or protocol not in PORT_PROTOCOLS:
-        return ALL_PORTS
-    return PortSet.parse(",".join(items))  # parsed once per distinct list (cached)
-
-
-def _protocol_ports(entries: Iterable[Json], key: str) -> list[tuple[str, PortSet, list[str]]]:
-    """``[{IPProtocol, ports}]`` -> one (protocol, ports) per protocol, entries of one protocol
-    merged (``6`` and ``tcp`` are the same protocol), in first-seen order."""
-    merged: dict[str, tuple[PortSet, list[str]]] = {}
-    for entry in entries:
-        protocol = _protocol(entry.get(key))
-        ports = port_set(protocol, entry.get("ports"))
-        if protocol in merged:
-            seen_ports, spelled = merged[protocol]
-            merged[protocol] = (seen_ports.union(ports), [*spelled, str(entry.get(key))])
-        else:
-            merged[protocol] = (ports, [str(entry.get(key))])
-    return [(proto, ports, spelled) for proto, (ports, spelled) in merged.items()]
-
-
-def _cidrs(values: Iterable[str] | None) -> list[Peer]:
-    return [Peer.cidr(v.strip()) for v in values or () if v and v.strip()]
-
-
-def _symbols(kind: PeerKind, values: Iterable[str] | None) -> list[Peer]:
-    return [Peer(kind, v) for v in values or () if v]
-
-
-def _direction(value: str | None) -> Direction:
-    return Direction.EGRESS if (value or "").upper() == "EGRESS" else Direction.INGRESS
-
-
-def _rule_order(rule: Rule) -> tuple:
-    # Lower priority first; at equal priority a deny wins over an allow, so it sorts first.
-    action_rank = {Action.DENY: 0, Action.GOTO_NEXT: 1, Action.ALLOW: 2}[rule.action]
-    return (rule.direction.value, rule.is_default, rule.priority or 0, action_rank,
-            rule.native_id or "")
 
 
 # --- VPC firewall rules -----------------------------------------------------------------------
@@ -138,14 +85,14 @@ def firewall_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
     gcloud defaults to, so it is never read as narrower than it may be.
     """
     extra: dict[str, Any] = {}
-    if _direction(raw.get("direction")) is Direction.INGRESS:
-        peers = _cidrs(raw.get("sourceRanges"))
-        peers += _symbols(PeerKind.NETWORK_TAG, raw.get("sourceTags"))
-        peers += _symbols(PeerKind.SERVICE_ACCOUNT, raw.get("sourceServiceAccounts"))
+    if parse_direction(raw.get("direction")) is Direction.INGRESS:
+        peers = cidrs(raw.get("sourceRanges"))
+        peers += symbols(PeerKind.NETWORK_TAG, raw.get("sourceTags"))
+        peers += symbols(PeerKind.SERVICE_ACCOUNT, raw.get("sourceServiceAccounts"))
         if raw.get("destinationRanges"):
             extra["destinationRanges"] = list(raw["destinationRanges"])
     else:
-        peers = _cidrs(raw.get("destinationRanges"))
+        peers = cidrs(raw.get("destinationRanges"))
         if raw.get("sourceRanges"):
             extra["sourceRanges"] = list(raw["sourceRanges"])
     if not peers:
@@ -157,10 +104,10 @@ def firewall_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
 def normalize_firewall(raw: Json, network_is_default: bool = False) -> list[Rule]:
     """One VPC firewall -> one Rule per protocol of its ``allowed`` or ``denied`` list."""
     name = raw.get("name", "")
-    direction = _direction(raw.get("direction"))
+    direction = parse_direction(raw.get("direction"))
     peers, extra = firewall_peers(raw)
-    targets = tuple(_symbols(PeerKind.NETWORK_TAG, raw.get("targetTags"))
-                    + _symbols(PeerKind.SERVICE_ACCOUNT, raw.get("targetServiceAccounts")))
+    targets = tuple(symbols(PeerKind.NETWORK_TAG, raw.get("targetTags"))
+                    + symbols(PeerKind.SERVICE_ACCOUNT, raw.get("targetServiceAccounts")))
     if raw.get("id"):
         extra["id"] = str(raw["id"])
     if network_is_default and name in PREPOPULATED:
@@ -170,7 +117,7 @@ def normalize_firewall(raw: Json, network_is_default: bool = False) -> list[Rule
         extra["logMetadata"] = log_config["metadata"]
     rules = []
     for key, action in (("allowed", Action.ALLOW), ("denied", Action.DENY)):
-        for protocol, ports, spelled in _protocol_ports(raw.get(key) or (), "IPProtocol"):
+        for protocol, ports, spelled in protocol_ports(raw.get(key) or (), "IPProtocol"):
             rule_extra = dict(extra)
             if spelled != [protocol]:
                 rule_extra["IPProtocol"] = spelled
@@ -218,7 +165,7 @@ def normalize_vpc_rules(scope: Scope, network: Json, firewalls: Iterable[Json]) 
     network_id = canonical(network.get("selfLink")) or network_path(scope, network["name"])
     is_default = network.get("name") == "default"
     rules = [r for fw in firewalls for r in normalize_firewall(fw, is_default)] + implied_rules()
-    rules.sort(key=_rule_order)
+    rules.sort(key=rule_order)
     return RuleSet(
         provider=PROVIDER,
         account=scope.account,
@@ -236,165 +183,6 @@ def normalize_vpc_rules(scope: Scope, network: Json, firewalls: Iterable[Json]) 
 
 def network_path(scope: Scope, name: str) -> str:
     return f"projects/{scope.account}/global/networks/{name}"
-
-
-# --- firewall policies ------------------------------------------------------------------------
-
-_SRC = (
-    ("srcAddressGroups", PeerKind.ADDRESS_GROUP),
-    ("srcFqdns", PeerKind.FQDN),
-    ("srcRegionCodes", PeerKind.REGION_CODE),
-    ("srcThreatIntelligences", PeerKind.THREAT_INTELLIGENCE),
-)
-_DEST = (
-    ("destAddressGroups", PeerKind.ADDRESS_GROUP),
-    ("destFqdns", PeerKind.FQDN),
-    ("destRegionCodes", PeerKind.REGION_CODE),
-    ("destThreatIntelligences", PeerKind.THREAT_INTELLIGENCE),
-)
-
-
-def _secure_tags(tags: Iterable[Json] | None) -> list[Peer]:
-    # An INEFFECTIVE tag (its VPC or value was deleted) matches nothing, so it is not a peer.
-    return [Peer(PeerKind.NETWORK_TAG, t["name"]) for t in tags or ()
-            if t.get("name") and t.get("state", "EFFECTIVE") != "INEFFECTIVE"]
-
-
-def policy_rule_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
-    match = raw.get("match") or {}
-    extra: dict[str, Any] = {}
-    if _direction(raw.get("direction")) is Direction.INGRESS:
-        peers = _cidrs(match.get("srcIpRanges"))
-        peers += _secure_tags(match.get("srcSecureTags"))
-        for key, kind in _SRC:
-            peers += _symbols(kind, match.get(key))
-        if match.get("srcNetworks"):
-            peers += [Peer(PeerKind.OTHER, canonical(n)) for n in match["srcNetworks"]]
-        other_side = {k: match[k] for k in ("destIpRanges", *(k for k, _ in _DEST)) if match.get(k)}
-    else:
-        peers = _cidrs(match.get("destIpRanges"))
-        for key, kind in _DEST:
-            peers += _symbols(kind, match.get(key))
-        other_side = {k: match[k] for k in ("srcIpRanges", *(k for k, _ in _SRC)) if match.get(k)}
-    if other_side:
-        extra["localMatch"] = other_side
-    if match.get("srcNetworkScope") or match.get("destNetworkScope"):
-        extra["networkScope"] = match.get("srcNetworkScope") or match.get("destNetworkScope")
-    if not peers:
-        # A match on nothing but protocol (and maybe the local side) matches every remote.
-        peers = [Peer.cidr(c) for c in EVERYWHERE]
-        extra["defaultedRange"] = True
-    return tuple(peers), extra
-
-
-def normalize_policy_rule(raw: Json) -> list[Rule]:
-    """One firewall policy rule -> one Rule per protocol of ``match.layer4Configs``."""
-    priority = int(raw.get("priority", 0))
-    action_text = (raw.get("action") or "").lower()
-    action = _ACTIONS.get(action_text, Action.DENY)
-    peers, extra = policy_rule_peers(raw)
-    if action_text not in ("allow", "deny", "goto_next"):
-        extra["action"] = raw.get("action")
-    if raw.get("securityProfileGroup"):
-        extra["securityProfileGroup"] = raw["securityProfileGroup"]
-    targets = _secure_tags(raw.get("targetSecureTags"))
-    targets += _symbols(PeerKind.SERVICE_ACCOUNT, raw.get("targetServiceAccounts"))
-    targets += [Peer(PeerKind.OTHER, canonical(r)) for r in raw.get("targetResources") or ()]
-    layer4 = (raw.get("match") or {}).get("layer4Configs") or [{"ipProtocol": "all"}]
-    rules = []
-    for protocol, ports, spelled in _protocol_ports(layer4, "ipProtocol"):
-        rule_extra = dict(extra)
-        if spelled != [protocol]:
-            rule_extra["ipProtocol"] = spelled
-        rules.append(Rule(
-            direction=_direction(raw.get("direction")),
-            action=action,
-            protocol=protocol,
-            ports=ports,
-            peers=peers,
-            priority=priority,
-            enabled=not raw.get("disabled", False),
-            native_id=f"{priority}/{protocol}",
-            name=raw.get("ruleName") or "",
-            description=raw.get("description") or "",
-            targets=tuple(targets),
-            is_default=priority >= POLICY_DEFAULT_PRIORITY,
-            logging=bool(raw.get("enableLogging", False)),
-            extra=rule_extra,
-        ))
-    return rules
-
-
-def hierarchical_policy_id(raw: Json) -> str:
-    return f"locations/global/firewallPolicies/{raw['name']}"
-
-
-def network_policy_id(raw: Json, scope: Scope) -> str:
-    link = canonical(raw.get("selfLink"))
-    if link:
-        return link
-    region = last_segment(raw.get("region"))
-    where = f"regions/{region}" if region else "global"
-    return f"projects/{scope.account}/{where}/firewallPolicies/{raw['name']}"
-
-
-def _attachment(target: str) -> Attachment:
-    target = canonical(target)
-    if target.startswith("organizations/"):
-        return Attachment("organization", target)
-    if target.startswith("folders/"):
-        return Attachment("folder", target)
-    return Attachment("network", target)
-
-
-def normalize_policy(scope: Scope, raw: Json, kind: RuleSetKind,
-                     attachments: Iterable[Attachment] | None = None,
-                     extra: Mapping[str, Any] | None = None) -> RuleSet:
-    """A hierarchical or network firewall policy. ``attachments`` replace its associations when
-    given (the effective-firewalls view names the policy, not where it is associated)."""
-    rules = [r for rule in raw.get("rules") or () for r in normalize_policy_rule(rule)]
-    rules.sort(key=_rule_order)
-    if attachments is None:
-        attachments = [_attachment(a["attachmentTarget"]) for a in raw.get("associations") or ()
-                       if a.get("attachmentTarget")]
-    hierarchical = kind is RuleSetKind.GCP_HIERARCHICAL_POLICY
-    region = last_segment(raw.get("region")) or "global"
-    info: dict[str, Any] = {k: raw[k] for k in ("parent", "shortName") if raw.get(k)}
-    if raw.get("id"):
-        info["id"] = str(raw["id"])
-    info.update(extra or {})
-    return RuleSet(
-        provider=PROVIDER,
-        account=scope.account,
-        region="global" if hierarchical else region,
-        kind=kind,
-        resource_id=hierarchical_policy_id(raw) if hierarchical else network_policy_id(raw, scope),
-        name=raw.get("shortName") or raw.get("displayName") or raw.get("name", ""),
-        rules=tuple(rules),
-        attachments=tuple(sorted(set(attachments), key=lambda a: (a.target_kind, a.target_id))),
-        description=raw.get("description") or "",
-        extra=info,
-    )
-
-
-def applicable_hierarchical(raw_policies: Iterable[Json], ancestry: list[str]) -> list[Json]:
-    """Policies associated with one of the project's ancestors, top down (organization first)."""
-    depth = {node: i for i, node in enumerate(ancestry)}
-    ranked = []
-    for policy in raw_policies:
-        levels = [depth[canonical(a.get("attachmentTarget"))]
-                  for a in policy.get("associations") or ()
-                  if canonical(a.get("attachmentTarget")) in depth]
-        if levels:
-            ranked.append((min(levels), policy.get("name", ""), policy))
-    ranked.sort(key=lambda r: (r[0], r[1]))
-    seen: set[str] = set()
-    out = []
-    for _, name, policy in ranked:
-        if name not in seen:
-            seen.add(name)
-            out.append(policy)
-    return out
 
 
 # --- instances --------------------------------------------------------------------------------

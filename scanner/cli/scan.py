@@ -9,8 +9,8 @@ from providers.base import ProviderSettings
 from reports import format_names
 from reports.summary import summary_line
 from scanner.cli.common import exit_code, open_store, parse_severity, write_report
-from scanner.cli.progress import terminal_progress
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
+from scanner.cli.progress import terminal_progress
 from scanner.engine import ScanRequest, run_scan
 from scanner.errors import ConfigError
 

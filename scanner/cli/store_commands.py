@@ -8,8 +8,8 @@ from tabulate import tabulate
 from reports import format_names
 from reports.summary import summary_line
 from reports.text import printable
-from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.common import emit, exit_code, open_store, parse_severity, write_report
+from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.engine import analyze, load_baseline
 
 

@@ -9,6 +9,7 @@ ICMP-type and non-address peers are treated exactly as there), prepared once per
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,16 +67,35 @@ def _public_match(protocol: str, ports: PortSet, addresses: tuple[str, ...], fam
     return (p, q, a) if a else None
 
 
+_BEYOND = 1 << 130  # above every port, protocol and IPv6 address
+
+
 def _and(a: Intervals, b: Intervals) -> Intervals:
-    """``netmath._intersect`` with fast paths for the common case of one interval a side."""
-    if len(b) == 1:
+    """``netmath._intersect``, faster when one side has few intervals and the other many (a
+    few ports or sources against the public space with holes cut in it): each short interval
+    finds its place in the long list by bisection."""
+    if len(a) > len(b):
         a, b = b, a
-    if len(a) != 1:
+    if len(a) == 1:
+        lo, hi = a[0]
+        if b[0][0] >= lo and b[-1][1] <= hi:
+            return b
+    if len(b) <= 8 or len(a) * 4 > len(b):
         return _intersect(a, b)
-    lo, hi = a[0]
-    if b[0][0] >= lo and b[-1][1] <= hi:
-        return b
-    return tuple((x if x > lo else lo, y if y < hi else hi) for x, y in b if x <= hi and y >= lo)
+    out: list[tuple[int, int]] = []
+    n = len(b)
+    for lo, hi in a:
+        i = bisect_right(b, (lo, _BEYOND)) - 1
+        if i < 0:
+            i = 0
+        while i < n:
+            x, y = b[i]
+            if x > hi:
+                break
+            if y >= lo:
+                out.append((x if x > lo else lo, y if y < hi else hi))
+            i += 1
+    return tuple(out)
 
 
 def bounds(boxes: Iterable[RawBox]) -> list[tuple[int, int, int, int, int, int]]:

@@ -18,8 +18,10 @@ policies:
     match: {direction: ingress, action: allow, source: [internet, broad], services: [kafka]}
     compliance: {x-team: [NET-1]}
     cases:
-      - {expect: fail, kinds: [security_group, vpc_firewall], rules: [{ports: "9092", peers: [0.0.0.0/1]}]}
-      - {expect: pass, kinds: [security_group, vpc_firewall], rules: [{ports: "9092", peers: [10.0.0.0/8]}]}
+      - {expect: fail, kinds: [security_group, vpc_firewall],
+         rules: [{ports: "9092", peers: [0.0.0.0/1]}]}
+      - {expect: pass, kinds: [security_group, vpc_firewall],
+         rules: [{ports: "9092", peers: [10.0.0.0/8]}]}
 """
 
 

@@ -142,3 +142,10 @@ def test_suppressions_file_errors(tmp_path):
     path.write_text("- {polcy: CW-NET-001, reason: r, owner: o, expires: 2026-01-01}\n")
     with pytest.raises(PolicyError, match="did you mean 'policy'"):
         load_suppressions(path)
+
+
+def test_unless_takes_rule_set_conditions():
+    error = _error(GOOD.replace("      direction: ingress\n",
+                                "      direction: ingress\n      unless: {direction: egress}\n"))
+    assert error.location == "packs/ours.yaml:7"
+    assert "'direction' is not a rule set condition" in error.message

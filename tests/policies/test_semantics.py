@@ -177,3 +177,26 @@ def test_traffic_of_a_rule_is_computed_once_and_shared():
     levels = {id(view.levels(r, 4)) for r in same}
     assert len(levels) == 1
     assert not view.levels(same[0], 4).internet.is_empty()
+
+
+def test_family_condition_and_protocol_all():
+    from policies.cases import run_cases
+    from policies.packs import load_pack_text
+
+    pack = load_pack_text("""
+policies:
+  - id: V6-001
+    title: anything from the IPv6 internet on all protocols
+    severity: low
+    match: {direction: ingress, source: internet, family: ipv6, protocol: all}
+cases:
+  - {policy: V6-001, expect: fail, kinds: [security_group, nsg, vpc_firewall],
+     rules: [{protocol: all, peers: ["::/0"]}]}
+  - {policy: V6-001, expect: pass, kinds: [security_group, nsg, vpc_firewall],
+     rules: [{protocol: all, peers: ["0.0.0.0/0"]}]}
+  - {policy: V6-001, expect: pass, kinds: [security_group, nsg, vpc_firewall],
+     rules: [{protocol: tcp, peers: ["::/0"]}]}
+""", "v6.yaml")
+    results = run_cases(pack.cases, pack.policies)
+    assert len(results) == 9 and all(r.passed for r in results), \
+        [(r.label, r.message) for r in results if not r.passed]

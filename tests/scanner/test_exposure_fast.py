@@ -41,10 +41,11 @@ rules = st.lists(st.builds(
     st.sampled_from([None, None, 8]),
 ), max_size=7)
 
-intervals = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=4).map(
+intervals = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 8)), max_size=40).map(
     lambda xs: PortSet(tuple((lo, lo + n) for lo, n in xs)).intervals)
 
 
+@settings(max_examples=300)
 @given(intervals, intervals)
 def test_fast_intersection_is_the_intersection(a, b):
     if a and b:

@@ -74,6 +74,7 @@ class Estate:
     forbid_logging: bool = False
     throttle: dict[str, int] = field(default_factory=dict)  # path substring -> 429s to send
     delay: dict[str, float] = field(default_factory=dict)  # path substring -> seconds to stall
+    unreachable: set[str] = field(default_factory=set)  # aggregated-list scopes not answering
     page_size: int = 3
     token: str = "test-token"
 
@@ -138,14 +139,21 @@ def _list(kind: str, self_link: str, items: list[Json], query: dict, size: int) 
 
 
 def _aggregated(kind: str, self_link: str, scoped: list[tuple[str, Json]], scopes: list[str],
-                key: str, query: dict, size: int) -> Json:
-    """Pages over (scope, resource) pairs; every page names every scope."""
+                key: str, query: dict, size: int, unreachable: set[str] = frozenset()) -> Json:
+    """Pages over (scope, resource) pairs; every page names every scope, and a scope that is
+    unreachable carries the API's UNREACHABLE warning instead of its resources."""
+    scoped = [(scope, resource) for scope, resource in scoped if scope not in unreachable]
     page, next_token = _page(scoped, query.get("pageToken"), size)
     by_scope: dict[str, list[Json]] = {}
     for scope, resource in page:
         by_scope.setdefault(scope, []).append(resource)
+    items = payloads.aggregated(by_scope, key, scopes)
+    for scope in unreachable & set(scopes):
+        items[scope] = {"warning": {"code": "UNREACHABLE",
+                                    "message": f"Scope '{scope}' is unreachable.",
+                                    "data": [{"key": "scope", "value": scope}]}}
     out: Json = {"kind": kind, "id": self_link.split("/v1/", 1)[-1],
-                 "items": payloads.aggregated(by_scope, key, scopes), "selfLink": self_link}
+                 "items": items, "selfLink": self_link}
     if next_token:
         out["nextPageToken"] = next_token
     return out
@@ -325,13 +333,13 @@ class GcpServer(ThreadingHTTPServer):
             scopes = ["global"] + [f"regions/{r}" for r in project.regions]
             return _aggregated("compute#networkFirewallPolicyAggregatedList",
                                f"{base}/aggregated/firewallPolicies", scoped, scopes,
-                               "firewallPolicies", query, size)
+                               "firewallPolicies", query, size, e.unreachable)
         if rest == "aggregated/instances":
             scoped = [(f"zones/{z}", i) for z in sorted(project.instances)
                       for i in project.instances[z]]
             scopes = [f"zones/{z}" for z in sorted(set(project.zones) | set(project.instances))]
             return _aggregated("compute#instanceAggregatedList", f"{base}/aggregated/instances",
-                               scoped, scopes, "instances", query, size)
+                               scoped, scopes, "instances", query, size, e.unreachable)
         raise ApiError(404, _error(404, f"The requested URL was not found: {rest}", "NOT_FOUND",
                                    "notFound"))
 

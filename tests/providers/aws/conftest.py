@@ -17,7 +17,8 @@ import urllib.request
 import boto3
 import pytest
 from aws_estate import build
-from servers.aws_stub import AwsStub
+
+from tests.servers.aws_stub import AwsStub
 
 SERVICES_ON_STUB = ("EC2", "GUARDDUTY", "CLOUDTRAIL")
 

@@ -202,3 +202,16 @@ def test_endpoint_is_a_base_url(gcp, settings_for):
             GcpProvider(settings_for("alpha", gcp_endpoint=bad))
     snapshot = scan(settings_for("beta", gcp_endpoint=gcp.url + "/"))
     assert snapshot.errors == () and len(snapshot.rule_sets) == 2
+
+
+def test_unreachable_zone_or_region_is_an_error_and_the_rest_is_kept(gcp, settings_for):
+    gcp.estate.unreachable = {"zones/us-central1-b", "regions/us-central1"}
+    snapshot = scan(settings_for("alpha"))
+    errors = {e.resource_type: e for e in snapshot.errors}
+    assert set(errors) == {"instances", "networkFirewallPolicies"}
+    assert "zones/us-central1-b" in errors["instances"].reason
+    assert errors["instances"].code == "UNREACHABLE"
+    assert "regions/us-central1" in errors["networkFirewallPolicies"].reason
+    # What the other zones returned is kept; db-1 (the unreachable zone) is not invented.
+    assert {a.name for a in snapshot.assets} == {"web-1", "web-2", "app-1", "legacy-1"}
+    assert snapshot.scope_status(snapshot.errors[0].scope) == "partial"

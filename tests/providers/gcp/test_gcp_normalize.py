@@ -537,3 +537,14 @@ def test_snapshot_round_trip_keeps_everything():
                                                         {"instances": [INSTANCE]}}}))
     snap = Snapshot.from_items("s1", datetime(2026, 1, 1, tzinfo=timezone.utc), [SCOPE], items)
     assert Snapshot.from_json(snap.to_json()) == snap
+
+
+def test_policy_rule_network_scope_without_ranges_is_not_the_internet():
+    (intra,) = normalize_policy_rule(policy_rule(
+        match={"srcNetworkScope": "INTRA_VPC", "layer4Configs": [{"ipProtocol": "tcp"}]}))
+    assert [(p.kind, p.value, p.addresses) for p in intra.peers] == [
+        (PeerKind.OTHER, "networkScope:INTRA_VPC", ())]
+    (internet,) = normalize_policy_rule(policy_rule(
+        match={"srcNetworkScope": "INTERNET", "layer4Configs": [{"ipProtocol": "tcp"}]}))
+    assert coverage(tuple(a for p in internet.peers for a in p.addresses)).internet
+    assert internet.extra["networkScope"] == "INTERNET"
