@@ -59,13 +59,58 @@ from scanner.model import (
 # --- scopes ------------------------------------------------------------------------------------
 
 
+_SG = RuleSetKind.AWS_SECURITY_GROUP.value
+_NACL = RuleSetKind.AWS_NETWORK_ACL.value
+_NSG = RuleSetKind.AZURE_NSG.value
+_VPC_FW = RuleSetKind.GCP_VPC_FIREWALL.value
+_HIER = RuleSetKind.GCP_HIERARCHICAL_POLICY.value
+_NET_POLICY = RuleSetKind.GCP_NETWORK_POLICY.value
+
+# Which parts of a snapshot a failed resource type leaves unknown: categories are "ip_lists",
+# "networks" and one rule set kind each. A rule set's attachments count as part of it, so the
+# reads that attachments are derived from (AWS interfaces carry their security groups, Azure
+# NICs and subnets name their NSGs) make those kinds unknown too. Types that feed only assets
+# and routes (instances, public IPs, route tables) leave drift's rule sets comparable. A type
+# not listed here makes everything in its scope unknown.
+_UNKNOWN_AFTER_FAILURE: dict[str, frozenset[str]] = {
+    # AWS
+    "securitygroups": frozenset({_SG}),
+    "securitygrouprules": frozenset({_SG}),
+    "managedprefixlists": frozenset({_SG}),
+    "managedprefixlistentries": frozenset({_SG}),
+    "networkinterfaces": frozenset({_SG, _NSG}),
+    "networkacls": frozenset({_NACL}),
+    "vpcs": frozenset({"networks"}),
+    "subnets": frozenset(),
+    "routetables": frozenset(),
+    "internetgateways": frozenset(),
+    # Azure ("networkinterfaces" above covers NICs)
+    "networksecuritygroups": frozenset({_NSG}),
+    "virtualnetworks": frozenset({_NSG, "networks"}),
+    "publicipaddresses": frozenset(),
+    "applicationsecuritygroups": frozenset(),
+    "loadbalancers": frozenset(),
+    # GCP: a network's VPC rule set (implied rules included) is built from the network.
+    "networks": frozenset({_VPC_FW, "networks"}),
+    "firewalls": frozenset({_VPC_FW}),
+    "networkfirewallpolicies": frozenset({_NET_POLICY, "networks"}),
+    "hierarchicalfirewallpolicies": frozenset({_HIER, "networks"}),
+    "effectivefirewalls": frozenset({_HIER, "networks"}),
+    # Shared by AWS (EC2 instances) and GCP (instances): assets only.
+    "instances": frozenset(),
+}
+
+
 def _affects(resource_type: str | None, category: str) -> bool:
-    """Whether a failed resource type makes ``category`` unknown. Unknown types affect all."""
+    """Whether a failed resource type makes ``category`` unknown (a rule set kind value,
+    ``networks`` or ``ip_lists``). A whole failed scope, or a type not known, affects all."""
     if resource_type is None:
         return True
-    if "guardduty" in resource_type.lower():
+    kind = resource_type.lower()
+    if "guardduty" in kind:
         return category == "ip_lists"
-    return True
+    affected = _UNKNOWN_AFTER_FAILURE.get(kind)
+    return affected is None or category in affected
 
 
 class _Scopes:
@@ -444,7 +489,7 @@ def compare(
             continue
         ref = new or old
         assert ref is not None
-        if scopes.unknown(ref.provider, ref.account, ref.region, "rule_sets"):
+        if scopes.unknown(ref.provider, ref.account, ref.region, ref.kind.value):
             unknown.add(key)
             continue
         if old is None or new is None:

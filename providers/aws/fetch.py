@@ -256,5 +256,5 @@ def fetch_scope(make_client: ClientMaker, scope: Scope):
     return ScopeReader(make_client, scope).read_all()
 
 
-__all__ = ["ClientFactory", "DETAIL_ACTIONS", "classify", "client_config", "collection_error",
-           "fetch_scope", "hint_for"]
+__all__ = ["ClientFactory", "classify", "client_config", "collection_error", "fetch_scope",
+           "hint_for"]

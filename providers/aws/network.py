@@ -166,7 +166,9 @@ def normalize_subnets(scope: Scope, raw: Json) -> Iterator[Subnet]:
         elif not tables_read:
             extra["routes_unknown"] = True
         cidrs = [subnet.get("CidrBlock")]
-        cidrs += [a.get("Ipv6CidrBlock") for a in subnet.get("Ipv6CidrBlockAssociationSet") or ()]
+        cidrs += [a.get("Ipv6CidrBlock") for a in subnet.get("Ipv6CidrBlockAssociationSet") or ()
+                  if (a.get("Ipv6CidrBlockState") or {}).get("State", "associated")
+                  == "associated"]
         yield Subnet(
             provider=PROVIDER,
             account=scope.account,

@@ -23,6 +23,7 @@ from providers.aws import rules as rule_norm
 from providers.aws.network import normalize_interfaces, normalize_subnets, normalize_vpc
 from scanner.model import (
     Attachment,
+    CollectedItem,
     CollectionError,
     IpList,
     Rule,
@@ -158,7 +159,7 @@ def _security_groups(scope: Scope, raw: Json, eni_groups: Mapping[str, list[str]
                        security_group(scope, g, r, eni_groups.get(i, ()), entries))
 
 
-def normalize_scope(scope: Scope, raw: Json) -> Iterator[Any]:
+def normalize_scope(scope: Scope, raw: Json) -> Iterator[CollectedItem]:
     """Everything read in one (account, region): rule sets, assets, subnets, VPCs, IP lists."""
     instances = {i["InstanceId"]: i for i in raw.get("Instances") or () if i.get("InstanceId")}
     eni_groups: dict[str, list[str]] = {}

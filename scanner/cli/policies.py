@@ -137,9 +137,17 @@ def policies_test(ctx: click.Context, files, builtin: bool, verbose: bool) -> No
 @policies.command("conditions")
 def policies_conditions() -> None:
     """The condition vocabulary packs can use in `match`."""
-    rows = [[c.name, c.stage, c.schema.description or "", printable(c.help, 90)]
+    rows = [[c.name, c.stage, _argument(c.schema), printable(c.help, 90)]
             for c in CONDITIONS.values()]
     click.echo(tabulate(rows, headers=["condition", "stage", "argument", "meaning"]))
+
+
+def _argument(schema) -> str:
+    if schema.description:
+        return schema.description
+    choices = list(getattr(schema, "choices", ()))
+    shown = ", ".join(choices[:5]) + (", ..." if len(choices) > 5 else "")
+    return ("one or more of: " if getattr(schema, "many", False) else "one of: ") + shown
 
 
 @policies.command("services")

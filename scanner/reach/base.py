@@ -39,6 +39,8 @@ from scanner.reach.fast import (
 from scanner.traffic import TrafficSpace, evaluation_order
 
 FAMILY_NAMES = {IPV4: "ipv4", IPV6: "ipv6"}
+# Resource types whose loss leaves exposure decidable: detection lists and audit trails.
+_NOT_A_LAYER = ("guardduty", "cloudtrail", "audit", "activitylog", "activity_log", "logging")
 
 
 class UnknownExposure(Exception):  # noqa: N818 - a verdict, not a failure of cloudwall
@@ -112,8 +114,14 @@ class SnapshotIndex:
         self._prepared: dict[tuple[str, Direction, int, bool | None], Prepared] = {}
 
     def scope_error(self, asset: Asset) -> CollectionError | None:
-        """A collection error covering the asset's account and region, if any."""
+        """A collection error covering the asset's account and region, if any.
+
+        Any resource type counts (what was not read may be a rule set, a route, an address)
+        except detection services' lists, which no firewall layer depends on."""
         for error in self._errors.get((asset.provider, asset.account), ()):
+            kind = (error.resource_type or "").lower()
+            if any(word in kind for word in _NOT_A_LAYER):
+                continue
             if error.region in ("", asset.region) or asset.region.startswith(error.region + "-"):
                 return error
         return None

@@ -116,3 +116,20 @@ def test_unknown_framework_is_a_usage_error():
     result = CliRunner().invoke(main, ["report", "compliance", "--framework", "cis-aw"])
     assert result.exit_code == 2
     assert "unknown framework 'cis-aw'" in result.output and "cis-aws" in result.output
+
+
+def test_demo_scan_has_findings_on_every_cloud_and_every_framework_renders(tmp_path):
+    store = str(tmp_path / "demo.db")
+    runner = CliRunner()
+    scan = runner.invoke(main, ["--store", store, "scan", "--provider", "demo", "--save",
+                                "--format", "json"])
+    assert scan.exit_code == 0, scan.output
+    document = json.loads(scan.stdout)
+    clouds = {f["provider"] for f in document["findings"]}
+    assert clouds == {s["provider"] for s in document["snapshot"]["scopes"]}
+    assert {"aws", "azure", "gcp"} <= clouds
+    for framework_id in FRAMEWORKS:
+        result = runner.invoke(main, ["--store", store, "report", "compliance",
+                                      "--framework", framework_id])
+        assert result.exit_code == 0, result.output
+        assert "| FAIL |" in result.stdout or "| PASS |" in result.stdout

@@ -417,6 +417,28 @@ def test_guardduty_failure_leaves_rule_sets_comparable_but_ip_lists_unknown():
     assert kinds == ["rule_added", "scope_unknown"]
 
 
+def test_failed_resource_type_makes_only_what_it_feeds_unknown():
+    """Unreadable organization policies leave a project's VPC rules comparable, and the
+    other way round; a deleted-looking NACL behind a failed NACL read is never 'deleted'."""
+    vpc_before = fm(RuleSetKind.GCP_VPC_FIREWALL, [rule(Action.DENY, "tcp", "22", priority=900,
+                                                        native_id="deny-ssh/tcp")], rs_id="fw")
+    vpc_after = replace(vpc_before, rules=(replace(vpc_before.rules[0], enabled=False),))
+    hier = fm(RuleSetKind.GCP_HIERARCHICAL_POLICY,
+              [rule(Action.DENY, "tcp", "23", priority=10, native_id="10/tcp")], rs_id="hp")
+    no_org = CollectionError("gcp", "111", "", "denied",
+                             resource_type="hierarchicalFirewallPolicies")
+    items = compare(snap(vpc_before, hier), snap(vpc_after, no_org))
+    assert only(items).change is ChangeKind.RULE_DISABLED
+    assert sum(i.change is ChangeKind.SCOPE_UNKNOWN for i in items) == 1
+    no_firewalls = CollectionError("gcp", "111", "", "denied", resource_type="firewalls")
+    items = compare(snap(vpc_before, hier), snap(hier, no_firewalls))
+    assert [i.change for i in items] == [ChangeKind.SCOPE_UNKNOWN]
+    nacl = fm(RuleSetKind.AWS_NETWORK_ACL, [rule(Action.DENY, "tcp", "22", priority=90)],
+              rs_id="acl-1")
+    no_nacls = CollectionError("aws", "111", "us-east-1", "denied", resource_type="NetworkAcls")
+    assert {i.change for i in compare(snap(nacl), snap(no_nacls))} == {ChangeKind.SCOPE_UNKNOWN}
+
+
 def test_scope_not_scanned_is_unknown_not_deleted():
     base = sg([rule(Action.ALLOW, "tcp", "22", native_id="sgr-1")])
     other_region = Scope("aws", "111", "eu-west-1")

@@ -175,3 +175,15 @@ def test_unread_prefix_list_is_noted_not_counted():
     resolved = Peer(PeerKind.PREFIX_LIST, "pl-456", ("0.0.0.0/0",))
     assert analyze_exposure(estate(sg("sg-1", ("tcp", "22", (resolved,))))).reachable(
         "eni-1") == {"tcp": ports(22)}
+
+
+def test_an_unread_detection_list_leaves_exposure_decidable():
+    group = sg("sg-1", ("tcp", "22", ANY4))
+    errors = [scope_error("aws", AWS_ACCOUNT, AWS_REGION, resource_type="GuardDutyIPSets")]
+    analysis = analyze_exposure(snapshot(acl("acl-1", *OPEN_ACL), aws_subnet(), group, eni(),
+                                         errors=errors))
+    assert analysis.unknown_assets == () and analysis.reachable("eni-1") == {"tcp": ports(22)}
+    errors = [scope_error("aws", AWS_ACCOUNT, AWS_REGION, resource_type="RouteTables")]
+    analysis = analyze_exposure(snapshot(acl("acl-1", *OPEN_ACL), aws_subnet(), group, eni(),
+                                         errors=errors))
+    assert analysis.unknown_assets == ("eni-1",)

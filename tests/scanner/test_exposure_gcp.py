@@ -132,3 +132,10 @@ def test_missing_network_or_rule_set_is_unknown():
     vpc = vpc_rules()
     dangling = snapshot(gcp_network(vpc), instance())
     assert analyze_exposure(dangling).unknown_assets == (ASSET_ID,)
+
+
+def test_regional_network_policy_applies_only_in_its_region():
+    here = policy("here", fw(ALLOW, "443", 100, "https"), region="europe-west1")
+    there = policy("there", fw(ALLOW, "22", 100, "ssh"), region="us-central1")
+    analysis = analyze_exposure(estate(vpc_rules(), here, there))
+    assert analysis.reachable(ASSET_ID) == {"tcp": PortSet.of(443)}

@@ -250,14 +250,18 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.remaining -= 1
         if fault is not None:
             if fault.code == "Delay":
-                time.sleep(fault.delay)
-            else:
-                self._fault(service, fault.code)
+                time.sleep(fault.delay)  # longer than the client waits: it has given up
+                self.close_connection = True
                 return
+            self._fault(service, fault.code)
+            return
         account = stub.account_for(access_key)
         handler = {"ec2": self._ec2, "guardduty": self._guardduty,
                    "cloudtrail": self._cloudtrail}.get(service, self._passthrough)
-        handler(method, body, account, region, access_key, action)
+        try:
+            handler(method, body, account, region, access_key, action)
+        except OSError as exc:  # moto gone (the session is ending) or unreachable
+            self._send(502, f"upstream unavailable: {exc}".encode(), "text/plain")
 
     do_GET = lambda self: self._route("GET")  # noqa: E731
     do_POST = lambda self: self._route("POST")  # noqa: E731
