@@ -82,10 +82,6 @@ class Flows:
         ports = {p: s for p, s in self.ports.items() if PORT_PROTOCOLS[p] in protocols}
         return Flows(ports, self.other.intersection(protocols))
 
-    def protocols(self) -> ProtocolSet:
-        numbers = [(PORT_PROTOCOLS[p], PORT_PROTOCOLS[p]) for p, s in self.ports.items() if s]
-        return ProtocolSet(tuple(numbers) + self.other.intervals)
-
     def to_dict(self) -> dict[str, str]:
         """``{"tcp": "22,80", "other": "icmp"}`` for evidence."""
         out = {p: str(s) for p, s in sorted(self.ports.items()) if s}

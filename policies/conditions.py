@@ -19,7 +19,6 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.admitted import PORT_PROTOCOLS, Flows
-from policies.findings import service_keys
 from policies.schema import (
     Boolean,
     Bounds,
@@ -31,7 +30,7 @@ from policies.schema import (
     Text,
 )
 from scanner.catalogue import SERVICES, SERVICES_BY_KEY
-from scanner.model import Action, Direction, PeerKind, Rule, RuleSet, RuleSetKind
+from scanner.model import Action, Direction, PeerKind, RuleSet, RuleSetKind
 from scanner.netmath import PortSet, canonical_protocol
 from scanner.traffic import ALL_PROTOCOL_SET, ProtocolSet
 
@@ -360,11 +359,3 @@ def _remote_admin(flag: bool):
     if flag:
         return any_admin
     return lambda flows: None if any_admin(flows) else flows
-
-
-def flows_services(flows: Flows) -> list[str]:
-    return service_keys(flows)
-
-
-def rule_matches(rule_checks, rule: Rule) -> bool:
-    return all(check(rule) for check in rule_checks)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.admitted import FAMILY_NAMES, NO_LEVELS, Levels, Thresholds, levels_of
+from policies.admitted import NO_LEVELS, Levels, Thresholds, levels_of
 from policies.outline import Outlines
 from policies.policy import PolicySettings
 from scanner.model import (
@@ -100,14 +100,6 @@ class RuleSetView:
             cached = self._context.levels_for(entry, family)
             entry._levels[family] = cached
         return cached
-
-    def families(self, rule: Rule) -> dict[str, Levels]:
-        out = {}
-        for family in FAMILIES:
-            levels = self.levels(rule, family)
-            if not levels.is_empty():
-                out[FAMILY_NAMES[family]] = levels
-        return out
 
 
 def _addresses(rule: Rule) -> tuple[str, ...]:
@@ -230,11 +222,3 @@ class EvaluationContext:
         if live is None:
             return None
         return frozenset(live.get((rule_set.resource_id, rule.identity()), ()))
-
-    def scope_failed(self, provider: str, account: str, region: str) -> bool:
-        """Whether anything of this scope could not be read (results there are partial)."""
-        for error in self.snapshot.errors:
-            if error.provider == provider and error.account in ("", account) \
-                    and error.region in ("", region):
-                return True
-        return False

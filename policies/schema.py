@@ -4,7 +4,7 @@ in one line, what is wrong with it and what was probably meant."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,13 +177,3 @@ class Text(Schema):
         if not isinstance(value, str) or not value:
             raise ArgError(f"expected text, got {value!r}")
         return value
-
-
-def sequence_of_text(value: Any, what: str) -> tuple[str, ...]:
-    items: Sequence[Any] = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        if not isinstance(item, (str, int, float)) or isinstance(item, bool):
-            raise ArgError(f"{what}: expected text, got {item!r}")
-        out.append(str(item))
-    return tuple(out)

@@ -106,8 +106,34 @@ def _applied(rules: Mapping[str, Rule], key: str, rule: Rule | None) -> dict[str
     return out
 
 
+def _recreated(before: Mapping[str, Rule], after: Mapping[str, Rule]) -> dict[str, str]:
+    """Removed rules that reappear under a new id: ``{new key: old key}``.
+
+    A security group rule revoked and authorized again gets a new rule id, and a NACL entry
+    moved to another rule number is a new entry to AWS; matching them by what they do (their
+    priority aside) makes each one change, judged as such, not a removal plus an addition.
+    """
+    def shape(rule: Rule) -> str:
+        return replace(rule, priority=None, native_id=None).content_hash()
+
+    gone: dict[str, list[str]] = {}
+    for key in sorted(before.keys() - after.keys()):
+        gone.setdefault(shape(before[key]), []).append(key)
+    paired: dict[str, str] = {}
+    for key in sorted(after.keys() - before.keys()):
+        candidates = gone.get(shape(after[key]))
+        if candidates:
+            paired[key] = candidates.pop(0)
+    return paired
+
+
 def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
     before, after = keyed_rules(old.rules), keyed_rules(new.rules)
+    recreated = _recreated(before, after)
+    if recreated:
+        # Judge each pair under its new key; the old key then no longer stands for a removal.
+        renamed = {old_key: new_key for new_key, old_key in recreated.items()}
+        before = {renamed.get(k, k): r for k, r in before.items()}
     pairs = []
     for key in sorted(before.keys() | after.keys()):
         a, b = before.get(key), after.get(key)
@@ -140,7 +166,7 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
                 context = (*new.rules, *([a] if a is not None else []))
                 result = result.merge(classify(RuleSetState(reverted), RuleSetState(new),
                                                universe, footprint, context))
-        note = ""
+        note = f"re-created under a new id (was {recreated[key]})" if key in recreated else ""
         if (a is not None and b is not None and result.effect is Effect.NEUTRAL
                 and _behavioural_extra_differs(a, b)):
             result = replace(result, effect=Effect.UNKNOWN)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from scanner.catalogue import services_in
@@ -113,6 +114,7 @@ def parse_protocol_label(label: str) -> ProtocolSet:
     return ProtocolSet(tuple(ProtocolSet.of(p).intervals[0] for p in label.split(",")))
 
 
+@lru_cache(maxsize=65536)
 def service_keys(protocols: ProtocolSet, ports: PortSet) -> tuple[str, ...]:
     """Catalogue keys of the services ``protocols`` x ``ports`` reaches."""
     if protocols.is_all():
@@ -140,6 +142,7 @@ class _Group:
     path: tuple[PathStep, ...]
     services: tuple[str, ...]
     admitted_by: frozenset[tuple[str, str]]  # (rule set, rule) of every allow on the way
+    label: str  # protocols.label(), computed once
 
 
 def _holds(intervals, value: int) -> bool:
@@ -200,7 +203,7 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
         admitted_by = frozenset((s.rule_set_id, s.rule_id) for path in paths for s in path
                                 if s.decision == "allow" and s.rule_set_id and s.rule_id)
         out.append(_Group(source, reach.family, protocols, ports, merge_paths(paths),
-                          service_keys(protocols, ports), admitted_by))
+                          service_keys(protocols, ports), admitted_by, protocols.label()))
     out.sort(key=lambda g: (SOURCES.index(g.source), g.protocols.intervals, g.ports.intervals))
     return out
 
@@ -293,7 +296,7 @@ def _exposure(asset: Asset, via: str, group: _Group) -> Exposure:
         region=asset.region,
         source=group.source,
         family=FAMILY_NAMES[group.family],
-        protocol=group.protocols.label(),
+        protocol=group.label,
         ports=group.ports,
         services=group.services,
         via=via,

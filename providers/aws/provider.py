@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from providers.aws.fetch import PROVIDER, ClientFactory, collection_error, fetch_scope
 from providers.aws.normalize import normalize_scope
 from providers.base import ProviderSettings
-from scanner.errors import ConfigError, ProviderError
+from scanner.errors import CloudwallError, ConfigError, ProviderError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
 ROLE_SESSION_NAME = "cloudwall-scan"
@@ -203,7 +203,13 @@ class AwsProvider:
                   since: datetime) -> Mapping[str, tuple[Attribution, ...]]:
         from providers.aws.audit import attribute_items
 
-        return attribute_items(self.accounts(), items, since)
+        try:
+            accounts = self.accounts()
+        except CloudwallError as exc:  # no usable credentials: say so on every item
+            reason = f"CloudTrail not consulted: {exc.message}"
+            return {i.drift_id: (Attribution(unavailable_reason=reason),)
+                    for i in items if i.provider == PROVIDER}
+        return attribute_items(accounts, items, since, max_workers=self.settings.max_workers)
 
 
 _LOADER_LOCK = threading.Lock()

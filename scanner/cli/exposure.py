@@ -24,8 +24,9 @@ def register(main: click.Group) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table: exposed assets with paths; json: the same as data; dot: the graph.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the output here.")
-@click.option("--trusted", "trusted", multiple=True, metavar="CIDR",
-              help="A range of your own (office, VPN); not counted as the internet. Repeatable.")
+@click.option("--trusted-cidr", "--trusted", "trusted", multiple=True, metavar="CIDR",
+              help="A range of your own (office, VPN); not counted as the internet. Repeatable "
+                   "or comma-separated, as for `cloudwall scan`.")
 @click.option("--broad-prefix", type=click.IntRange(1, 32), default=8, show_default=True,
               help="'broad' means at least as many public IPv4 addresses as one /N.")
 @click.option("--structure", is_flag=True,
@@ -43,8 +44,8 @@ def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
     cidrs = [c.strip() for value in trusted for c in value.split(",") if c.strip()]
     bad = [c for c in cidrs if not is_network(c)]
     if bad:
-        raise ConfigError(f"--trusted {bad[0]!r} is not a CIDR",
-                          "use e.g. --trusted 198.51.100.0/24")
+        raise ConfigError(f"--trusted-cidr {bad[0]!r} is not a CIDR",
+                          "use e.g. --trusted-cidr 198.51.100.0/24")
     snapshot = open_store(ctx).load(ref)
     analysis = analyze_exposure(snapshot, cidrs, broad_prefix)
     if fmt == "json":

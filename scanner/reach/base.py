@@ -3,8 +3,11 @@ and the two ways a layer decides (first match, union).
 
 A *piece* is traffic together with the path of layers it has passed so far. A layer splits each
 piece it is offered by the rule that decides it, so pieces stay disjoint and every packet that
-gets through carries exactly the rules that let it. Per-cloud modules (``scanner.reach.aws`` and
-friends) only say which layers an asset has and in which order.
+gets through carries exactly the rules that let it. A layer decides a packet the same whatever
+the other layers do, so each layer is evaluated once on the whole public offer (and cached per
+rule set and the asset attributes its targets look at) and layers are joined by intersecting
+their pieces. Per-cloud modules (``scanner.reach.aws`` and friends) only say which layers an
+asset has and in which order.
 """
 
 from __future__ import annotations
@@ -316,10 +319,6 @@ def coalesce(pieces: Sequence[Piece]) -> list[Piece]:
         return list(pieces)
     boxes = tuple(b for p in pieces for b in p.boxes)
     return [Piece(boxes, merge_paths([p.path for p in pieces]))]
-
-
-def box_count(boxes: Iterable[RawBox]) -> int:
-    return sum(sum(hi - lo + 1 for lo, hi in a) for _, _, a in boxes)
 
 
 def unresolved_peers(rules: Iterable[Rule], kinds: frozenset) -> list[Rule]:

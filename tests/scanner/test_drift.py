@@ -174,6 +174,25 @@ def test_group_put_on_an_interface_widens_beyond_its_other_groups():
     assert item.effect is Effect.NEUTRAL
 
 
+def test_rule_recreated_under_a_new_id_is_one_neutral_change():
+    """Revoke and authorize the same rule again: AWS gives it a new id, nothing new is open."""
+    before = sg([rule(Action.ALLOW, "tcp", "22", ["10.0.0.0/8"], native_id="sgr-old")])
+    after = sg([rule(Action.ALLOW, "tcp", "22", ["10.0.0.0/8"], native_id="sgr-new")])
+    item = only(compare(snap(before), snap(after)))
+    assert (item.change, item.effect) == (ChangeKind.RULE_MODIFIED, Effect.NEUTRAL)
+    assert "sgr-old" in item.summary and not item.attack
+
+
+def test_nacl_entry_moved_to_another_rule_number_is_a_priority_change():
+    allow = rule(Action.ALLOW, "tcp", "22", priority=200, native_id="ingress:200")
+    deny = rule(Action.DENY, "tcp", "22", priority=100, native_id="ingress:100")
+    moved = replace(deny, priority=300, native_id="ingress:300")
+    nacl = RuleSetKind.AWS_NETWORK_ACL
+    item = both_ways([fm(nacl, [deny, allow])], [fm(nacl, [moved, allow])],
+                     ChangeKind.PRIORITY_CHANGED, Effect.WIDENED)
+    assert item.attack == ("T1562.007",)
+
+
 def test_group_created_and_deleted():
     group = sg([rule(Action.ALLOW, "tcp", "3389", native_id="sgr-1"),
                 rule(Action.ALLOW, "all", "*", native_id="sgr-e", direction=Direction.EGRESS)])

@@ -17,6 +17,7 @@ from scanner.store import Store
 from scanner.traffic import ProtocolSet
 from tests.scanner.exposure_builders import (
     ALLOW,
+    DENY,
     INTERNET,
     OPEN_ACL,
     acl,
@@ -186,3 +187,20 @@ def test_by_family_merges_ports_of_one_protocol():
     assert len(analysis.for_asset("eni-1")) == 3
     assert analysis.by_family("eni-1") == {"ipv4": {"tcp": PortSet.of(22, 80)},
                                            "ipv6": {"tcp": PortSet.of(443)}}
+
+
+def test_exposure_command_trusted_ranges_turn_a_broad_exposure_into_internet(tmp_path):
+    store_path = tmp_path / "store.db"
+    ingress = ((90, DENY, "tcp", "22", "8.0.0.0/8"),) + OPEN_ACL[0]
+    with Store(store_path) as store:
+        store.save(snapshot(acl("acl-1", ingress, OPEN_ACL[1]), aws_subnet(),
+                            sg("sg-1", ("tcp", "22", ANY4)), eni()))
+    runner = CliRunner()
+    plain = json.loads(runner.invoke(main, ["--store", str(store_path), "exposure",
+                                            "--format", "json"]).stdout)
+    assert [e["source"] for e in plain["exposures"]] == ["broad"]
+    trusted = json.loads(runner.invoke(main, ["--store", str(store_path), "exposure",
+                                              "--format", "json", "--trusted-cidr",
+                                              "8.0.0.0/8"]).stdout)
+    assert [e["source"] for e in trusted["exposures"]] == ["internet"]
+    assert trusted["trusted_cidrs"] == ["8.0.0.0/8"]

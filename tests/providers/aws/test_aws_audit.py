@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from providers.aws import normalize_scope
@@ -136,3 +137,15 @@ def test_demo_estate_normalizes_cleanly_and_its_changes_widen():
         assert attribution.actor == demo.ATTACKER_ROLE
         assert attribution.source_address == demo.ATTACKER_ADDRESS
         assert attribution.operation in drift_item.operations
+
+
+def test_attribution_without_usable_credentials_says_why_on_every_item():
+    from providers.aws import AwsProvider
+    from providers.base import ProviderSettings
+
+    items = [item(), replace(item(change=ChangeKind.RULE_REMOVED), drift_id="CWD-2")]
+    out = AwsProvider(ProviderSettings(profile="no-such-profile")).attribute(
+        items, datetime(2026, 11, 1, tzinfo=timezone.utc))
+    assert set(out) == {"CWD-1", "CWD-2"}
+    for (attribution,) in out.values():
+        assert attribution.actor is None and "no-such-profile" in attribution.unavailable_reason

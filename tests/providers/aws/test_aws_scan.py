@@ -61,6 +61,11 @@ def test_scan_lists_every_rule_set_rule_attachment_and_asset(stub, shared_estate
         (ACCOUNT, "us-east-1", "ok"), (ACCOUNT, "eu-west-1", "ok")}
     snapshot = exported(store, tmp_path)
     assert report["summary"]["rule_sets"] == len(snapshot.rule_sets)
+    # the JSON report's inventory is the snapshot itself
+    inventory = report["inventory"]
+    assert inventory["rule_sets"] == [rs.to_dict() for rs in snapshot.rule_sets]
+    assert inventory["assets"] == [a.to_dict() for a in snapshot.assets]
+    assert len(inventory["ip_lists"]) == 1
     sets = snapshot_index(snapshot)
 
     web = sets[estate["web_sg"]]
