@@ -410,23 +410,35 @@ class EffectiveRule:
 
 
 def effective_rules(rule_set: RuleSet, family: int) -> list[EffectiveRule]:
-    """Every rule of a first-match rule set (evaluation order), with what it really decides.
+    """Every rule of a rule set (evaluation order), with what it really decides.
 
-    Security groups are a union: there every rule's effective traffic is what it matches.
+    Ingress and egress are evaluated apart: a rule only ever shadows rules of its own
+    direction. Security groups are a union: there every rule's effective traffic is what it
+    matches.
     """
     offered = whole_space(family)
     if rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP:
         return [EffectiveRule(r, m, m) for r in rule_set.rules if r.enabled
                 for m in (rule_space(r, family).intersection(offered),)]
     ordered = evaluation_order(rule_set)
+    decided: dict[int, EffectiveRule] = {}
+    for direction in {r.direction for r in ordered}:
+        same_direction = [r for r in ordered if r.direction is direction]
+        for rule, effective in zip(same_direction, _effective_in_order(same_direction, family),
+                                   strict=True):
+            decided[id(rule)] = effective
+    return [decided[id(r)] for r in ordered]
+
+
+def _effective_in_order(ordered: Sequence[Rule], family: int) -> list[EffectiveRule]:
+    """What each rule of one direction decides after the earlier ones took theirs."""
     out: list[EffectiveRule] = []
     if not any(r.targets for r in ordered):
-        remaining = offered
+        remaining = whole_space(family)
         for rule in ordered:
             matched = rule_space(rule, family)
             out.append(EffectiveRule(rule, matched, remaining.intersection(matched)))
-            blocking = rule_space(rule, family, for_blocking=True)
-            remaining = remaining.difference(blocking)
+            remaining = remaining.difference(rule_space(rule, family, for_blocking=True))
         return out
     for index, rule in enumerate(ordered):
         matched = rule_space(rule, family)

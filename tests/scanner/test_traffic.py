@@ -161,3 +161,14 @@ def test_shadowed_allow_and_targets():
     gcp = effective_rules(_rule_set(RuleSetKind.GCP_VPC_FIREWALL, [tagged_deny, allow]), IPV4)
     assert [e.shadowed for e in gcp] == [False, False]
     assert whole_space(IPV4).covers(nacl[0].matched)
+
+
+def test_a_rule_shadows_only_rules_of_its_own_direction():
+    deny_in = rule(Action.DENY, "all", "*", ["0.0.0.0/0"], 100)
+    allow_out = Rule(Direction.EGRESS, Action.ALLOW, "tcp", PortSet.of(443),
+                     (Peer.cidr("0.0.0.0/0"),), 200)
+    allow_in = rule(Action.ALLOW, "tcp", "22", ["0.0.0.0/0"], 300)
+    nacl = effective_rules(_rule_set(RuleSetKind.AWS_NETWORK_ACL,
+                                     [allow_in, allow_out, deny_in]), IPV4)
+    assert [(e.rule.priority, e.shadowed) for e in nacl] == [(100, False), (200, False),
+                                                             (300, True)]
