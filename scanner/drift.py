@@ -485,6 +485,8 @@ def compare(
     guarded_now, guarded_then = _guarded(current), None
     for key in old_sets.keys() | new_sets.keys():
         old, new = old_sets.get(key), new_sets.get(key)
+        if old is not None and new is not None and old.account != new.account:
+            old = replace(old, account=new.account)  # a shared policy read via another project
         if old == new:
             continue
         ref = new or old

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from scanner.collect import new_snapshot_id
 from scanner.drift import compare, keyed_rules
+from scanner.drift_changes import key_of, rule_set_key
 from scanner.errors import ConfigError
 from scanner.model import Attachment, ChangeKind, DriftItem, RuleSet, Snapshot
 
@@ -51,7 +52,12 @@ def _sorted_sets(sets: Iterable[RuleSet]) -> tuple[RuleSet, ...]:
 
 
 def _key(rs: RuleSet) -> tuple[str, str, str]:
-    return (rs.provider, rs.account, rs.resource_id)
+    return key_of(rs)
+
+
+def _item_key(item: DriftItem, resource_id: str | None = None) -> tuple[str, str, str]:
+    return rule_set_key(item.provider, item.account, resource_id or item.resource_id,
+                        str(item.details.get("rule_set_kind", "")))
 
 
 def _put_set(snapshot: Snapshot, rule_set: RuleSet | None, key: tuple[str, str, str]) -> Snapshot:
@@ -88,7 +94,7 @@ def _copy_target(snapshot: Snapshot, current: Snapshot, target_id: str) -> Snaps
 def _apply_attachment(snapshot: Snapshot, current: Snapshot, item: DriftItem) -> Snapshot:
     kind, _, target_id = str(item.details.get("target", "")).partition(" ")
     attachment = Attachment(kind, target_id)
-    key = (item.provider, item.account, item.resource_id)
+    key = _item_key(item)
     base = _set(snapshot, key) or _set(current, key)
     if base is None:
         raise ConfigError(f"{item.resource_id} is in neither snapshot", "nothing to accept")
@@ -101,7 +107,7 @@ def _apply_attachment(snapshot: Snapshot, current: Snapshot, item: DriftItem) ->
     snapshot = _put_set(snapshot, replace(base, attachments=ordered), key)
     replaced = item.details.get("replaces")
     if replaced:
-        old_key = (item.provider, item.account, str(replaced))
+        old_key = _item_key(item, str(replaced))
         old = _set(snapshot, old_key)
         if old is not None:
             kept = tuple(a for a in old.attachments if a != attachment)
@@ -111,7 +117,7 @@ def _apply_attachment(snapshot: Snapshot, current: Snapshot, item: DriftItem) ->
 
 def apply_item(snapshot: Snapshot, current: Snapshot, item: DriftItem) -> Snapshot:
     """``snapshot`` with the one change ``item`` describes taken from ``current``."""
-    key = (item.provider, item.account, item.resource_id)
+    key = _item_key(item)
     if item.change in _RULE_CHANGES:
         base = _set(snapshot, key)
         if base is None:

@@ -317,18 +317,34 @@ def attachment_changes(old_sets: Mapping[RuleSetKey, RuleSet],
         if key in moved:
             continue
         for rule_set in sets:
-            if (rule_set.provider, rule_set.account, rule_set.resource_id) in old_sets:
+            if key_of(rule_set) in old_sets:
                 yield _attachment_change(ChangeKind.ATTACHMENT_ADDED, rule_set, key[3],
                                          current, new_sets)
     for key, sets in sorted(removed.items(), key=lambda kv: str(kv[0])):
         if key in moved:
             continue
         for rule_set in sets:
-            set_key = (rule_set.provider, rule_set.account, rule_set.resource_id)
+            set_key = key_of(rule_set)
             if set_key in new_sets:
                 yield _attachment_change(ChangeKind.ATTACHMENT_REMOVED, new_sets[set_key],
                                          key[3], baseline, old_sets)
 
 
+def rule_set_key(provider: str, account: str, resource_id: str, kind: str) -> RuleSetKey:
+    """Who a rule set is across snapshots.
+
+    Organization and folder firewall policies are read through whichever project sees them
+    first, so the account they are filed under is not part of who they are (their resource id
+    is unique on its own).
+    """
+    shared = kind == RuleSetKind.GCP_HIERARCHICAL_POLICY.value
+    return (provider, "" if shared else account, resource_id)
+
+
+def key_of(rule_set: RuleSet) -> RuleSetKey:
+    return rule_set_key(rule_set.provider, rule_set.account, rule_set.resource_id,
+                        rule_set.kind.value)
+
+
 def index_rule_sets(rule_sets: Iterable[RuleSet]) -> dict[RuleSetKey, RuleSet]:
-    return {(rs.provider, rs.account, rs.resource_id): rs for rs in rule_sets}
+    return {key_of(rs): rs for rs in rule_sets}

@@ -12,6 +12,7 @@ from policies.findings import asset_finding
 from policies.registry import check
 from scanner.catalogue import SERVICES_BY_KEY
 from scanner.model import Severity
+from scanner.netmath import PortSet
 
 _NOT_SENSITIVE = {"http", "https"}
 _ONE_UP = {Severity.INFO: Severity.LOW, Severity.LOW: Severity.MEDIUM,
@@ -53,7 +54,7 @@ def exposed_service(ctx, meta):
         if asset is None or not meta.applies_to(asset.provider):
             continue
         services: list[str] = []
-        ports: dict[str, dict[str, str]] = {}
+        ports: dict[str, dict[str, PortSet]] = {}
         rules: list[dict[str, str]] = []
         for exposure in analysis.for_asset(asset_id):
             if exposure.source != "internet":
@@ -63,7 +64,8 @@ def exposed_service(ctx, meta):
                 continue
             services += [s for s in hits if s not in services]
             family = ports.setdefault(exposure.family, {})
-            family[exposure.protocol] = str(exposure.ports)
+            # One exposure per admitting path: the same protocol can come in several times.
+            family[exposure.protocol] = family.get(exposure.protocol, PortSet()) | exposure.ports
             for step in exposure.path:
                 if step.decision == "allow" and step.rule_id:
                     entry = {"layer": step.layer, "rule_set": step.rule_set_id or "",
@@ -74,7 +76,9 @@ def exposed_service(ctx, meta):
             continue
         worst = max((SERVICES_BY_KEY[s].severity for s in services if s in SERVICES_BY_KEY),
                     key=lambda s: s.rank, default=Severity.HIGH)
-        evidence = {"source": ["internet"], "families": sorted(ports), "ports": ports,
+        shown = {fam: {proto: str(p) for proto, p in by_proto.items()}
+                 for fam, by_proto in ports.items()}
+        evidence = {"source": ["internet"], "families": sorted(ports), "ports": shown,
                     "services": services, "admitted_by": rules,
                     "public_addresses": list(asset.public_addresses + asset.ipv6_addresses)}
         yield asset_finding(meta, asset, evidence, _ONE_UP[worst])

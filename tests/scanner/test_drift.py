@@ -458,6 +458,19 @@ def test_failed_resource_type_makes_only_what_it_feeds_unknown():
     assert {i.change for i in compare(snap(nacl), snap(no_nacls))} == {ChangeKind.SCOPE_UNKNOWN}
 
 
+def test_organization_policy_read_through_another_project_is_not_created_or_deleted():
+    policy = fm(RuleSetKind.GCP_HIERARCHICAL_POLICY,
+                [rule(Action.DENY, "tcp", "22", priority=10, native_id="10/tcp")],
+                rs_id="locations/global/firewallPolicies/1",
+                attachments=(Attachment("organization", "organizations/100"),))
+    via_beta = replace(policy, account="beta")
+    scopes = [Scope("gcp", "111"), Scope("gcp", "beta")]
+    assert compare(snap(policy, scopes=scopes), snap(via_beta, scopes=scopes)) == []
+    widened = replace(via_beta, rules=(replace(policy.rules[0], enabled=False),))
+    item = only(compare(snap(policy, scopes=scopes), snap(widened, scopes=scopes)))
+    assert (item.change, item.effect) == (ChangeKind.RULE_DISABLED, Effect.WIDENED)
+
+
 def test_scope_not_scanned_is_unknown_not_deleted():
     base = sg([rule(Action.ALLOW, "tcp", "22", native_id="sgr-1")])
     other_region = Scope("aws", "111", "eu-west-1")
