@@ -54,6 +54,25 @@ def _drift_groups(drift) -> list[str]:
     return out
 
 
+def _asset_label(asset_id: str, name: str) -> str:
+    """A name people know, with the tail of the id that makes it unique."""
+    tail = asset_id.rstrip("/").rsplit("/", 1)[-1]
+    return f"{name} ({tail})" if name and name != tail else tail
+
+
+def _admitted_by(exposure) -> str:
+    """The rules that let the traffic in, layer by layer; a layer with no rule set says so."""
+    steps = [s.rule_id or f"no {s.layer}" for s in exposure.path
+             if s.decision in ("allow", "absent") and (s.rule_id or s.decision == "absent")]
+    return ", ".join(steps)
+
+
+def _few(services: tuple[str, ...], shown: int = 5) -> str:
+    if len(services) <= shown:
+        return ",".join(services)
+    return ",".join(services[:shown]) + f" and {len(services) - shown} more"
+
+
 def render(report: ScanReport) -> str:
     parts: list[str] = []
     snapshot = report.snapshot
@@ -72,13 +91,15 @@ def render(report: ScanReport) -> str:
         parts.append(f"No drift since baseline {printable(report.baseline_name or '')}.")
     if report.exposures:
         parts.append("Exposed to the internet")
+        names = {a.asset_id: a.name for a in snapshot.assets}
         rows = [
-            [e.provider, printable(e.asset_id, 50), e.source, e.family, e.protocol,
-             str(e.ports), ",".join(e.services)]
-            for e in report.exposures
+            [e.provider, printable(_asset_label(e.asset_id, names.get(e.asset_id, "")), 45),
+             e.source, e.family, e.protocol, printable(e.ports, 30), _few(e.services),
+             printable(_admitted_by(e), 50)]
+            for e in sorted(report.exposures, key=lambda e: (e.provider, e.asset_id, e.family))
         ]
         parts.append(_grid(rows, headers=["cloud", "asset", "from", "family", "protocol",
-                                          "ports", "services"]))
+                                          "ports", "services", "admitted by"]))
     if report.exposure_unknown:
         parts.append("Exposure unknown (could not be decided from the snapshot; not safe)")
         rows = [[printable(asset_id, 50), printable(reason, 100)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from reports.dot import render_graph
 from reports.exposure_report import render_json, render_table, summary_line
 from scanner.cli.common import emit, open_store
 from scanner.errors import EXIT_INCOMPLETE, EXIT_OK, ConfigError
@@ -51,6 +50,8 @@ def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
     if fmt == "json":
         emit(render_json(snapshot, analysis), output)
     elif fmt == "dot":
+        from reports.dot import render_graph  # networkx is only needed for the drawing
+
         emit(render_graph(graph(snapshot, analysis), include_structure=structure), output)
     else:
         emit(render_table(snapshot, analysis), output)
