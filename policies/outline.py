@@ -10,22 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.model import Rule
-from scanner.netmath import ALL_PORTS, ALL_PROTOCOLS, IPV4, IPV6, Interval
+from scanner.netmath import ALL_PORTS, ALL_PROTOCOLS, IPV4, IPV6, Interval, intervals_overlap
 from scanner.traffic import ProtocolSet, rule_addresses
 
 PORTED = ("tcp", "udp", "sctp", ALL_PROTOCOLS)  # protocols whose rules restrict ports
-
-
-def intervals_overlap(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> bool:
-    i = j = 0
-    while i < len(a) and j < len(b):
-        if a[i][1] < b[j][0]:
-            i += 1
-        elif b[j][1] < a[i][0]:
-            j += 1
-        else:
-            return True
-    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from scanner.netmath import (
     PORT_PROTOCOLS,
     AddressSet,
     PortSet,
+    intervals_overlap,
 )
 from scanner.traffic import (
     ALL_PROTOCOL_SET,
@@ -113,8 +114,8 @@ def _bounds(space: TrafficSpace) -> tuple[tuple, tuple]:
 
 def may_meet(rule: Rule, bounds: tuple[tuple, tuple]) -> bool:
     """A test on protocol and ports alone, before building the rule's space."""
-    return (_spans_meet(rule_protocols(rule).intervals, bounds[0])
-            and _spans_meet(rule_ports(rule).intervals, bounds[1]))
+    return (intervals_overlap(rule_protocols(rule).intervals, bounds[0])
+            and intervals_overlap(rule_ports(rule).intervals, bounds[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,31 +203,18 @@ class Outcome:
     passed: TrafficSpace
 
 
-def _spans_meet(a: tuple, b: tuple) -> bool:
-    """Whether two sorted interval tuples share a point (no allocation)."""
-    i = j = 0
-    while i < len(a) and j < len(b):
-        if a[i][1] < b[j][0]:
-            i += 1
-        elif b[j][1] < a[i][0]:
-            j += 1
-        else:
-            return True
-    return False
-
-
 def meets(a: TrafficSpace, b: TrafficSpace) -> bool:
     """Whether two spaces share any packet: a cheap test before the exact algebra."""
-    return any(_spans_meet(x.protocols.intervals, y.protocols.intervals)
-               and _spans_meet(x.ports.intervals, y.ports.intervals)
-               and _spans_meet(x.addresses.intervals, y.addresses.intervals)
+    return any(intervals_overlap(x.protocols.intervals, y.protocols.intervals)
+               and intervals_overlap(x.ports.intervals, y.ports.intervals)
+               and intervals_overlap(x.addresses.intervals, y.addresses.intervals)
                for x in a.boxes for y in b.boxes)
 
 
 def _box_meets(x: Box, y: Box) -> bool:
-    return (_spans_meet(x.protocols.intervals, y.protocols.intervals)
-            and _spans_meet(x.ports.intervals, y.ports.intervals)
-            and _spans_meet(x.addresses.intervals, y.addresses.intervals))
+    return (intervals_overlap(x.protocols.intervals, y.protocols.intervals)
+            and intervals_overlap(x.ports.intervals, y.ports.intervals)
+            and intervals_overlap(x.addresses.intervals, y.addresses.intervals))
 
 
 def intersect(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:

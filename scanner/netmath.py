@@ -65,6 +65,19 @@ def _subtract(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interva
     return tuple(out)
 
 
+def intervals_overlap(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> bool:
+    """Whether two sorted, disjoint interval tuples share a point (no allocation: hot path)."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i][1] < b[j][0]:
+            i += 1
+        elif b[j][1] < a[i][0]:
+            j += 1
+        else:
+            return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class PortSet:
     """A set of ports as sorted, disjoint, non-adjacent inclusive intervals within 0-65535."""
