@@ -32,10 +32,16 @@ class ScanRequest:
     policies: PolicySettings | None = None
 
 
+def is_snapshot_file(ref: str) -> bool:
+    """Whether a --baseline value names an exported snapshot file rather than a stored name."""
+    path = Path(ref)
+    return path.suffix == ".json" or path.is_file()
+
+
 def load_baseline(store: Store | None, ref: str) -> tuple[str, Snapshot]:
     """A stored baseline by name, or an exported snapshot file (a baseline kept in git)."""
     path = Path(ref)
-    if path.suffix == ".json" or path.is_file() or store is None:
+    if is_snapshot_file(ref) or store is None:
         return str(path), read_snapshot_file(path)
     return ref, store.load_baseline(ref)
 

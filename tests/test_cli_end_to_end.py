@@ -228,6 +228,18 @@ def test_empty_store(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert_one_line_error(result.stderr)
     assert not (tmp_path / "x.json").exists()
+    # Reading never creates a store: a mistyped --store path stays absent.
+    assert not (tmp_path / "empty.db").exists()
+
+
+def test_baseline_file_needs_no_store(tmp_path, demo_files):
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"not a database at all")
+    result = invoke("--store", str(broken), "scan", "--provider", "demo", "--demo-stage",
+                    "changed", "--baseline", str(demo_files["baseline"]), "--format", "json")
+    assert result.exit_code in (0, 3), result.output
+    assert json.loads(result.stdout)["drift"]
+    assert broken.read_bytes() == b"not a database at all"
 
 
 # --- --fail-on with the demo's drift ----------------------------------------------------------
@@ -346,7 +358,7 @@ def test_debug_shows_the_traceback(tmp_path):
     assert quiet.exit_code == loud.returncode == 2
     assert "Traceback" not in quiet.stderr
     assert "Traceback" in loud.stderr and "StoreError" in loud.stderr
-    assert loud.stderr.startswith("error: no baseline named 'nope'")
+    assert loud.stderr.startswith("error: there is no store at")
 
 
 def test_an_unexpected_error_is_reported_as_a_bug_not_a_traceback():

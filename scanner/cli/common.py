@@ -8,13 +8,23 @@ from pathlib import Path
 import click
 
 from reports import render
-from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError
+from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError, StoreError
 from scanner.model import ScanReport, Severity
 from scanner.store import Store, default_store_path, write_atomic
 
 
-def open_store(ctx: click.Context) -> Store:
-    path = ctx.obj.get("store_path") or default_store_path()
+def store_path(ctx: click.Context) -> Path:
+    return Path(ctx.obj.get("store_path") or default_store_path())
+
+
+def open_store(ctx: click.Context, create: bool = False) -> Store:
+    """The store; only commands that save something create it, so a mistyped --store path is
+    an error rather than a new empty store."""
+    path = store_path(ctx)
+    if not create and not path.exists():
+        raise StoreError(f"there is no store at {path}",
+                         "save a snapshot first (`cloudwall scan --save`), or pass --store "
+                         "with the right path")
     store = Store(path)
     ctx.call_on_close(store.close)
     return store

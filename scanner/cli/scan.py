@@ -11,7 +11,7 @@ from reports.summary import summary_line
 from scanner.cli.common import exit_code, open_store, parse_severity, write_report
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
-from scanner.engine import ScanRequest, run_scan
+from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
 
 AZURE_CLOUDS = ("public", "usgov", "china")
@@ -100,7 +100,9 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
                           policies=policy_settings(policy_flags))
-    store = open_store(ctx) if (save or baseline) else None
+    # A baseline kept as a file needs no store; only --save may create one.
+    needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
+    store = open_store(ctx, create=save) if needs_store else None
     report = run_scan(request, store, terminal_progress())
     write_report(report, fmt, output)
     if save:

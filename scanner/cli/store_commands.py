@@ -8,7 +8,14 @@ from tabulate import tabulate
 from reports import format_names
 from reports.summary import summary_line
 from reports.text import printable
-from scanner.cli.common import emit, exit_code, open_store, parse_severity, write_report
+from scanner.cli.common import (
+    emit,
+    exit_code,
+    open_store,
+    parse_severity,
+    store_path,
+    write_report,
+)
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.engine import analyze, load_baseline
 
@@ -31,7 +38,7 @@ def snapshots_list(ctx: click.Context) -> None:
     rows = [
         [i.snapshot_id, i.taken_at, i.providers, i.scope_count, i.rule_set_count, i.rule_count,
          i.error_count, ",".join(printable(b) for b in i.baselines)]
-        for i in open_store(ctx).list()
+        for i in (open_store(ctx).list() if store_path(ctx).exists() else [])
     ]
     click.echo(tabulate(rows, headers=["id", "taken at", "providers", "scopes", "rule sets",
                                        "rules", "errors", "baselines"]))
@@ -68,7 +75,7 @@ def snapshots_export(ctx: click.Context, ref: str, output: str) -> None:
 @click.pass_context
 def snapshots_import(ctx: click.Context, path: str) -> None:
     """Add an exported snapshot JSON file to the store."""
-    snapshot = open_store(ctx).import_file(path)
+    snapshot = open_store(ctx, create=True).import_file(path)
     click.echo(snapshot.snapshot_id)
 
 
@@ -126,7 +133,7 @@ def baseline_show(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def baseline_list(ctx: click.Context) -> None:
     rows = [[printable(b.name), b.snapshot_id, b.set_at, printable(b.note, 60)]
-            for b in open_store(ctx).baselines()]
+            for b in (open_store(ctx).baselines() if store_path(ctx).exists() else [])]
     click.echo(tabulate(rows, headers=["name", "snapshot", "set at", "note"]))
 
 
