@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,9 +66,7 @@ def run_scan(
 
 def with_attribution(report: ScanReport, baseline: Snapshot, adapters) -> ScanReport:
     """The report with who made each drift item, looked up since the baseline was taken."""
-    from dataclasses import replace
-
-    from scanner.attribution import attribute_drift
+    from scanner.attribution import attribute_drift  # only runs that ask for attribution
 
     return replace(report, drift=attribute_drift(report.drift, baseline.taken_at, adapters))
 
