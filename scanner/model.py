@@ -95,7 +95,8 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _dt_to_str(value: datetime) -> str:
+def utc_timestamp(value: datetime) -> str:
+    """The one text form of a time in snapshots and reports: ``2026-12-01T21:26:56Z``."""
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -717,7 +718,7 @@ class Snapshot:
         return {
             "schema_version": SCHEMA_VERSION,
             "snapshot_id": self.snapshot_id,
-            "taken_at": _dt_to_str(self.taken_at),
+            "taken_at": utc_timestamp(self.taken_at),
             "providers": list(self.providers),
             "scopes": [s.to_dict() for s in self.scopes],
             "rule_sets": [r.to_dict() for r in self.rule_sets],
@@ -870,7 +871,7 @@ class Attribution:
     def to_dict(self) -> dict[str, Any]:
         return {
             "actor": self.actor,
-            "time": _dt_to_str(self.time) if self.time else None,
+            "time": utc_timestamp(self.time) if self.time else None,
             "source_address": self.source_address,
             "operation": self.operation,
             "event_id": self.event_id,

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scanner.errors import StoreError
-from scanner.model import Snapshot
+from scanner.model import Snapshot, utc_timestamp
 
 STORE_SCHEMA_VERSION = 1
 STORE_ENV = "CLOUDWALL_STORE"
@@ -80,7 +80,7 @@ class Baseline:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_timestamp(datetime.now(timezone.utc))
 
 
 def encode_snapshot(snapshot: Snapshot) -> bytes:
@@ -91,12 +91,20 @@ def encode_snapshot(snapshot: Snapshot) -> bytes:
     return zlib.compress(text.encode(), 6)
 
 
-def _taken_at(snapshot: Snapshot) -> str:
-    """The listing column, without serialising the whole snapshot a second time."""
-    taken_at = snapshot.taken_at
-    if taken_at.tzinfo is None:  # as the model writes it: a time without a zone is UTC
-        taken_at = taken_at.replace(tzinfo=timezone.utc)
-    return taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _snapshot_row(snapshot: Snapshot) -> tuple:
+    """The ``snapshots`` row of a snapshot: its id checked, the listing figures, the body."""
+    snapshot_id = snapshot.snapshot_id
+    # Ids of imported files are untrusted and are printed and typed back by users.
+    if not isinstance(snapshot_id, str) or not _SNAPSHOT_ID.fullmatch(snapshot_id) or (
+        snapshot_id == "latest"
+    ):
+        raise StoreError(
+            f"snapshot id {snapshot_id!r} cannot be stored",
+            "ids are 1-128 letters, digits and . _ : - (and not `latest`)",
+        )
+    return (snapshot_id, utc_timestamp(snapshot.taken_at), ",".join(snapshot.providers),
+            len(snapshot.scopes), len(snapshot.rule_sets), snapshot.rule_count(),
+            len(snapshot.errors), encode_snapshot(snapshot))
 
 
 class Store:
@@ -185,36 +193,18 @@ class Store:
     # --- snapshots ----------------------------------------------------------------------------
 
     def save(self, snapshot: Snapshot) -> None:
-        snapshot_id = snapshot.snapshot_id
-        # Ids of imported files are untrusted and are printed and typed back by users.
-        if not isinstance(snapshot_id, str) or not _SNAPSHOT_ID.fullmatch(snapshot_id) or (
-            snapshot_id == "latest"
-        ):
-            raise StoreError(
-                f"snapshot id {snapshot_id!r} cannot be stored",
-                "ids are 1-128 letters, digits and . _ : - (and not `latest`)",
-            )
-        body = encode_snapshot(snapshot)
-        row = (
-            snapshot.snapshot_id,
-            _taken_at(snapshot),
-            ",".join(snapshot.providers),
-            len(snapshot.scopes),
-            len(snapshot.rule_sets),
-            snapshot.rule_count(),
-            len(snapshot.errors),
-            body,
-        )
+        row = _snapshot_row(snapshot)
         with self._write():
-            exists = self._db.execute(
-                "SELECT 1 FROM snapshots WHERE snapshot_id = ?", (snapshot.snapshot_id,)
-            ).fetchone()
-            if exists:
-                raise StoreError(
-                    f"snapshot {snapshot.snapshot_id} is already in the store",
-                    "it was imported before; use the stored copy",
-                )
-            self._db.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._insert(row)
+
+    def _insert(self, row: tuple) -> None:
+        """Add a snapshot row inside the caller's transaction; an id is stored once."""
+        if self._db.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", (row[0],)).fetchone():
+            raise StoreError(
+                f"snapshot {row[0]} is already in the store",
+                "it was imported before; use the stored copy",
+            )
+        self._db.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
     def list(self) -> list[SnapshotInfo]:
         baselines: dict[str, list[str]] = {}
@@ -302,10 +292,7 @@ class Store:
         ``expected_snapshot_id`` is the snapshot the new one was derived from: if the baseline
         moved meanwhile (another run accepted something), nothing is written.
         """
-        body = encode_snapshot(snapshot)
-        row = (snapshot.snapshot_id, _taken_at(snapshot), ",".join(snapshot.providers),
-               len(snapshot.scopes), len(snapshot.rule_sets), snapshot.rule_count(),
-               len(snapshot.errors), body)
+        row = _snapshot_row(snapshot)
         with self._write():
             existing = self._db.execute(
                 "SELECT snapshot_id FROM baselines WHERE name = ?", (name,)
@@ -315,7 +302,7 @@ class Store:
                     f"baseline {name!r} moved while the change was being accepted",
                     "run the command again",
                 )
-            self._db.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._insert(row)
             set_at = _now()
             self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?)",
                              (name, snapshot.snapshot_id, set_at, note))
