@@ -17,7 +17,9 @@ from scanner.cli.common import (
     write_report,
 )
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
+from scanner.cli.scan import AZURE_CLOUDS
 from scanner.engine import analyze, load_baseline
+from scanner.model import utc_timestamp
 
 
 def register(main: click.Group) -> None:
@@ -124,7 +126,7 @@ def baseline_show(ctx: click.Context, name: str) -> None:
     snapshot = store.load(item.snapshot_id)
     click.echo(f"baseline:  {printable(item.name)}\nsnapshot:  {item.snapshot_id}\n"
                f"set at:    {item.set_at}\nnote:      {printable(item.note)}\n"
-               f"taken at:  {snapshot.to_dict()['taken_at']}\n"
+               f"taken at:  {utc_timestamp(snapshot.taken_at)}\n"
                f"contents:  {len(snapshot.scopes)} scopes, {len(snapshot.rule_sets)} rule sets, "
                f"{snapshot.rule_count()} rules, {len(snapshot.errors)} errors")
 
@@ -150,7 +152,7 @@ def baseline_list(ctx: click.Context) -> None:
               "baseline (the only cloud access diff makes).")
 @click.option("--profile", help="AWS (with --attribute): named profile.")
 @click.option("--role-arn", help="AWS (with --attribute): assume this role first.")
-@click.option("--azure-cloud", type=click.Choice(["public", "usgov", "china"]),
+@click.option("--azure-cloud", type=click.Choice(AZURE_CLOUDS),
               default="public", show_default=True, help="Azure (with --attribute).")
 @click.option("--azure-endpoint", envvar="CLOUDWALL_AZURE_ENDPOINT",
               help="Azure (with --attribute): Resource Manager base URL.")
