@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import ClassVar, Protocol
 
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
@@ -75,3 +75,25 @@ class Provider(Protocol):
         why; it is never silently left out.
         """
         ...
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    """An audit log's RFC 3339 time in UTC; None when absent or not a time.
+
+    Azure sends seven fractional digits and GCP nine, where ``datetime`` takes six; a time
+    without an offset is UTC.
+    """
+    if not text or not isinstance(text, str):
+        return None
+    value = text.strip().replace("Z", "+00:00")
+    head, dot, rest = value.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        value = f"{head}.{digits[:6]}{rest[len(digits):]}"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from providers.azure.normalize import DEFAULT_RULE_PREFIX, arm_id
+from providers.base import parse_timestamp
 from scanner.model import Attribution, ChangeKind, DriftItem
 
 # The Activity Log keeps 90 days of events.
@@ -43,28 +44,12 @@ def _value(field: Any) -> str | None:
     return field if isinstance(field, str) else None
 
 
-def parse_time(text: str | None) -> datetime | None:
-    """ARM timestamps carry up to seven fractional digits and ``Z`` or an offset."""
-    if not text:
-        return None
-    value = text.strip().replace("Z", "+00:00")
-    head, dot, rest = value.partition(".")
-    if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits):]
-        value = f"{head}.{digits[:6]}{zone}"
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
 def event_attribution(event: Json) -> Attribution:
     """One raw Activity Log event (REST JSON) as an attribution."""
     http = event.get("httpRequest") or {}
     return Attribution(
         actor=event.get("caller") or None,
-        time=parse_time(event.get("eventTimestamp")),
+        time=parse_timestamp(event.get("eventTimestamp")),
         source_address=(http.get("clientIpAddress") if isinstance(http, Mapping) else None)
         or None,
         operation=_value(event.get("operationName")),

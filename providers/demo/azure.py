@@ -231,38 +231,38 @@ _CLIENT_IP = "198.51.100.23"
 _TENANT = "9b2c1d4e-0000-4a1b-8c2d-3e4f5a6b7c8d"
 
 
-def _event(resource_id: str, operation: str, when: str, status: str, n: int) -> dict[str, Any]:
+def activity_event(resource_id: str, operation: str, when: str, status: str, *, caller: str,
+                   client_ip: str, tenant: str, event_id: str, correlation_id: str,
+                   request_id: str, ticks: str) -> dict[str, Any]:
     """One Administrative Activity Log event as ``eventtypes/management/values`` lists it."""
-    correlation = f"7d3e{n:04d}-1c2b-4a5d-9e8f-0a1b2c3d4e5f"
-    event_id = f"{'e' if status == 'Succeeded' else 'b'}{n:07d}-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
     started = status == "Started"
     parts = resource_id.split("/")
     resource_type = "/".join(parts[6:7] + parts[7::2])
     return {
         "authorization": {"action": operation, "scope": resource_id},
-        "caller": _CALLER,
+        "caller": caller,
         "channels": "Operation",
         "claims": {"aud": "https://management.core.windows.net/",
-                   "http://schemas.microsoft.com/identity/claims/tenantid": _TENANT,
-                   "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": _CALLER,
-                   "ipaddr": _CLIENT_IP},
-        "correlationId": correlation,
+                   "http://schemas.microsoft.com/identity/claims/tenantid": tenant,
+                   "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": caller,
+                   "ipaddr": client_ip},
+        "correlationId": correlation_id,
         "description": "",
         "eventDataId": event_id,
         "eventName": {"value": "BeginRequest" if started else "EndRequest",
                       "localizedValue": "Begin request" if started else "End request"},
         "category": {"value": "Administrative", "localizedValue": "Administrative"},
-        "httpRequest": {"clientRequestId": f"c1{n:06d}-2b3c-4d5e-8f9a-0b1c2d3e4f5a",
-                        "clientIpAddress": _CLIENT_IP,
+        "httpRequest": {"clientRequestId": request_id,
+                        "clientIpAddress": client_ip,
                         "method": "DELETE" if operation.endswith("/delete") else "PUT"},
-        "id": f"{resource_id}/events/{event_id}/ticks/63{n:016d}",
+        "id": f"{resource_id}/events/{event_id}/ticks/{ticks}",
         "level": "Informational",
-        "resourceGroupName": "rg-shop",
+        "resourceGroupName": parts[4],
         "resourceProviderName": {"value": "Microsoft.Network",
                                  "localizedValue": "Microsoft.Network"},
         "resourceId": resource_id,
         "resourceType": {"value": resource_type, "localizedValue": resource_type},
-        "operationId": correlation,
+        "operationId": correlation_id,
         "operationName": {"value": operation, "localizedValue": operation},
         "properties": {"eventCategory": "Administrative", "statusCode": "" if started else "OK"},
         "status": {"value": status, "localizedValue": status},
@@ -270,9 +270,19 @@ def _event(resource_id: str, operation: str, when: str, status: str, n: int) -> 
                       "localizedValue": "" if started else "OK (HTTP Status Code: 200)"},
         "eventTimestamp": when,
         "submissionTimestamp": when,
-        "subscriptionId": SUBSCRIPTION,
-        "tenantId": _TENANT,
+        "subscriptionId": parts[2],
+        "tenantId": tenant,
     }
+
+
+def _event(resource_id: str, operation: str, when: str, status: str, n: int) -> dict[str, Any]:
+    """The demo's events, with ids numbered so the output stays the same run to run."""
+    return activity_event(
+        resource_id, operation, when, status, caller=_CALLER, client_ip=_CLIENT_IP,
+        tenant=_TENANT,
+        event_id=f"{'e' if status == 'Succeeded' else 'b'}{n:07d}-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+        correlation_id=f"7d3e{n:04d}-1c2b-4a5d-9e8f-0a1b2c3d4e5f",
+        request_id=f"c1{n:06d}-2b3c-4d5e-8f9a-0b1c2d3e4f5a", ticks=f"63{n:016d}")
 
 
 def audit_events(stage: str) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from providers.base import parse_timestamp
 from scanner.model import Attribution, DriftItem, RuleSet, RuleSetKind
 
 PROVIDER = "gcp"
@@ -20,22 +21,6 @@ LOG_NAME = "cloudaudit.googleapis.com%2Factivity"
 Json = Mapping[str, Any]
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    text = text.replace("Z", "+00:00")
-    # RFC 3339 with nanoseconds: datetime takes at most microseconds.
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits):]
-        text = f"{head}.{digits[:6]}{zone}"
-    try:
-        return datetime.fromisoformat(text).astimezone(timezone.utc)
-    except ValueError:
-        return None
-
-
 def attribution_from_entry(entry: Json) -> Attribution:
     """One Admin Activity LogEntry (JSON as the Logging API returns it) -> Attribution."""
     payload = entry.get("protoPayload") or {}
@@ -44,7 +29,7 @@ def attribution_from_entry(entry: Json) -> Attribution:
     actor = auth.get("principalEmail") or auth.get("principalSubject")
     return Attribution(
         actor=actor or None,
-        time=_parse_time(entry.get("timestamp")),
+        time=parse_timestamp(entry.get("timestamp")),
         source_address=request.get("callerIp") or None,
         operation=payload.get("methodName") or None,
         event_id=entry.get("insertId") or None,

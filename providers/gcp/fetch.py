@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from providers.base import ProviderSettings
@@ -284,7 +284,7 @@ class Ancestry:
     def __init__(self, api: GcpApi) -> None:
         self.api = api
         self._parents: dict[str, str] = {}
-        self._policies: dict[str, list[dict[str, Any]]] = {}
+        self._policies: dict[str, Future[list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
     def remember_parent(self, name: str, parent: str) -> None:
@@ -312,13 +312,21 @@ class Ancestry:
         return list(reversed(nodes))
 
     def policies(self, node: str) -> list[dict[str, Any]]:
+        """One read per node even when several projects ask at once; a failed read is not
+        kept, so a later project asks again."""
         with self._lock:
-            if node in self._policies:
-                return self._policies[node]
-        policies = self.api.hierarchical_policies(node)
-        with self._lock:
-            self._policies[node] = policies
-        return policies
+            pending = self._policies.get(node)
+            owner = pending is None
+            if owner:
+                pending = self._policies[node] = Future()
+        if owner:
+            try:
+                pending.set_result(self.api.hierarchical_policies(node))
+            except BaseException as exc:  # handed to every project waiting on this node
+                with self._lock:
+                    del self._policies[node]
+                pending.set_exception(exc)
+        return pending.result()
 
 
 def fetch_project(api: GcpApi, ancestry: Ancestry, project: str,

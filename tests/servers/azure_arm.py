@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from providers.demo.azure import activity_event as demo_activity_event
+
 TENANT = "72f988bf-0000-4000-8000-00000000abcd"
 TOKEN = "test-token-not-a-secret"
 NETWORK_TYPES = (
@@ -349,48 +351,16 @@ def _stamp(when: datetime) -> str:
 def activity_event(resource_id: str, operation: str, caller: str, when: datetime,
                    client_ip: str, status: str = "Succeeded",
                    correlation_id: str | None = None) -> dict[str, Any]:
-    """One Activity Log (Administrative) event as ``eventtypes/management/values`` lists it."""
-    parts = resource_id.split("/")
-    sub, rg = parts[2], parts[4]
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{resource_id}|{operation}|{when}|{status}"))
+    """One Activity Log (Administrative) event, with ids derived from what it records."""
     correlation = correlation_id or str(uuid.uuid5(uuid.NAMESPACE_URL,
                                                    f"{resource_id}|{operation}|{when}"))
-    resource_type = "/".join(parts[6:7] + parts[7::2])
-    ended = status != "Started"
-    return {
-        "authorization": {"action": operation, "scope": resource_id},
-        "caller": caller,
-        "channels": "Operation",
-        "claims": {"aud": "https://management.core.windows.net/",
-                   "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
-                   "name": caller},
-        "correlationId": correlation,
-        "description": "",
-        "eventDataId": event_id,
-        "eventName": {"value": "EndRequest" if ended else "BeginRequest",
-                      "localizedValue": "End request" if ended else "Begin request"},
-        "category": {"value": "Administrative", "localizedValue": "Administrative"},
-        "httpRequest": {"clientRequestId": str(uuid.uuid5(uuid.NAMESPACE_URL, correlation)),
-                        "clientIpAddress": client_ip,
-                        "method": "DELETE" if operation.endswith("/delete") else "PUT"},
-        "id": f"{resource_id}/events/{event_id}/ticks/{int(when.timestamp() * 10**7)}",
-        "level": "Informational",
-        "resourceGroupName": rg,
-        "resourceProviderName": {"value": "Microsoft.Network",
-                                 "localizedValue": "Microsoft.Network"},
-        "resourceId": resource_id,
-        "resourceType": {"value": resource_type, "localizedValue": resource_type},
-        "operationId": correlation,
-        "operationName": {"value": operation, "localizedValue": operation},
-        "properties": {"statusCode": "OK" if ended else "", "eventCategory": "Administrative"},
-        "status": {"value": status, "localizedValue": status},
-        "subStatus": {"value": "OK" if ended else "", "localizedValue":
-                      "OK (HTTP Status Code: 200)" if ended else ""},
-        "eventTimestamp": _stamp(when),
-        "submissionTimestamp": _stamp(when),
-        "subscriptionId": sub,
-        "tenantId": TENANT,
-    }
+    return demo_activity_event(
+        resource_id, operation, _stamp(when), status, caller=caller, client_ip=client_ip,
+        tenant=TENANT,
+        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{resource_id}|{operation}|{when}|{status}")),
+        correlation_id=correlation,
+        request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, correlation)),
+        ticks=str(int(when.timestamp() * 10**7)))
 
 
 # --- the estate the server serves --------------------------------------------------------------
