@@ -21,11 +21,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from scanner.netmath import IPV4, IPV6, PUBLIC_SIZE, AddressSet, PortSet
+from scanner.netmath import (
+    IPV4,
+    IPV6,
+    PROTOCOL_NUMBERS,
+    PUBLIC_SIZE,
+    AddressSet,
+    PortSet,
+)
+from scanner.netmath import PORT_PROTOCOLS as _PORT_PROTOCOL_NAMES
 from scanner.traffic import ALL_PROTOCOL_SET, ProtocolSet, TrafficSpace
 
-PORT_PROTOCOLS: dict[str, int] = {"tcp": 6, "udp": 17, "sctp": 132}
-_PORT_PROTOCOL_SET = ProtocolSet(tuple((n, n) for n in PORT_PROTOCOLS.values()))
+# The port-bearing protocols of scanner.netmath, by number, in number order (tcp, udp, sctp).
+PORT_PROTOCOLS: dict[str, int] = {
+    name: PROTOCOL_NUMBERS[name] for name in sorted(_PORT_PROTOCOL_NAMES, key=PROTOCOL_NUMBERS.get)
+}
+PORT_PROTOCOL_SET = ProtocolSet(tuple((n, n) for n in PORT_PROTOCOLS.values()))
 FAMILY_NAMES = {IPV4: "ipv4", IPV6: "ipv6"}
 LEVELS = ("internet", "broad", "specific")
 
@@ -46,7 +57,7 @@ class Flows:
             for name, number in PORT_PROTOCOLS.items():
                 if number in protocols:
                     ports[name] = ports.get(name, PortSet()).union(port_set)
-            rest = protocols.difference(_PORT_PROTOCOL_SET)
+            rest = protocols.difference(PORT_PROTOCOL_SET)
             if rest:
                 other = ProtocolSet(other.intervals + rest.intervals)
         return cls(ports, other)
@@ -59,7 +70,7 @@ class Flows:
 
     def all_protocols(self) -> bool:
         """Every protocol, and every port of the port-bearing ones."""
-        return (self.other == ALL_PROTOCOL_SET.difference(_PORT_PROTOCOL_SET)
+        return (self.other == ALL_PROTOCOL_SET.difference(PORT_PROTOCOL_SET)
                 and all(self.ports.get(p, PortSet()).is_all() for p in PORT_PROTOCOLS))
 
     def minus(self, other: Flows) -> Flows:

@@ -15,7 +15,7 @@ from typing import Any
 
 from policies.frameworks import Control, Framework
 from policies.policy import Policy
-from scanner.model import Finding, Snapshot
+from scanner.model import Finding, Snapshot, utc_timestamp
 
 PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not_assessed"
 
@@ -111,6 +111,11 @@ def assess(framework: Framework, snapshot: Snapshot, findings: Sequence[Finding]
            generated_at: str = "", tool_version: str = "") -> ComplianceReport:
     selected_ids = {p.policy_id for p in selected}
     in_snapshot = {s.provider for s in snapshot.scopes}
+    # Findings by the controls of this framework they fail, in one pass.
+    by_control: dict[str, list[Finding]] = {}
+    for finding in findings:
+        for control_id in dict.fromkeys(finding.compliance.get(framework.key, ())):
+            by_control.setdefault(control_id, []).append(finding)
     results = []
     for control in framework.controls:
         mapped = _mapped(framework, control, available)
@@ -135,8 +140,7 @@ def assess(framework: Framework, snapshot: Snapshot, findings: Sequence[Finding]
                 control, NOT_ASSESSED,
                 f"out of scope: the snapshot has no {'/'.join(sorted(providers))} scope", ids))
             continue
-        hits = [f for f in findings
-                if control.control_id in f.compliance.get(framework.key, ())]
+        hits = by_control.get(control.control_id, ())
         active = tuple(f for f in hits if not f.suppressed)
         quiet = tuple(f for f in hits if f.suppressed)
         if active:
@@ -154,7 +158,7 @@ def assess(framework: Framework, snapshot: Snapshot, findings: Sequence[Finding]
     return ComplianceReport(
         framework=framework,
         snapshot_id=snapshot.snapshot_id,
-        taken_at=snapshot.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        taken_at=utc_timestamp(snapshot.taken_at),
         results=tuple(results),
         generated_at=generated_at,
         tool_version=tool_version,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from policies.admitted import PORT_PROTOCOLS, Flows
+from policies.admitted import PORT_PROTOCOL_SET, PORT_PROTOCOLS, Flows
 from policies.schema import (
     Boolean,
     Bounds,
@@ -103,13 +103,14 @@ def _attached(flag: bool):
 @condition("rule_count", "rule_set", Bounds(),
            "number of rules the rule set has, default and implied rules excluded")
 def _rule_count(bounds):
+    within = _within(bounds)
+    return lambda rs: within(sum(1 for r in rs.rules if not r.is_default))
+
+
+def _within(bounds) -> Callable[[int], bool]:
+    """``Bounds`` (low, high; None for open) as a test on a count."""
     low, high = bounds
-
-    def check(rs: RuleSet) -> bool:
-        count = sum(1 for r in rs.rules if not r.is_default)
-        return (low is None or count >= low) and (high is None or count <= high)
-
-    return check
+    return lambda count: (low is None or count >= low) and (high is None or count <= high)
 
 
 @condition("rule_set_name", "rule_set", Text(), "the rule set's name matches this glob pattern")
@@ -118,17 +119,21 @@ def _rule_set_name(pattern: str):
 
 
 class _Nested(Schema):
+    """Stands for a mapping of rule set conditions: the pack loader (``policies.packs``)
+    checks and compiles each inner condition where it can point at its line, and hands the
+    compiled checks to ``unless``."""
+
     description = "{rule set conditions}"
 
-    def check(self, value: Any) -> Any:  # compiled by the pack loader (policies.packs)
+    def check(self, value: Any) -> Any:
         return value
 
 
 @condition("unless", "rule_set", _Nested(),
            "leave out rule sets for which all these rule set conditions hold (e.g. the default "
            "network ACL: {rule_set_kind: network_acl, default_rule_set: true})")
-def _unless_doc(value):  # pragma: no cover - the loader compiles `unless` itself
-    raise NotImplementedError
+def _unless(checks: tuple[Callable[[RuleSet], bool], ...]):
+    return lambda rs: not all(check(rs) for check in checks)
 
 
 # --- rule -------------------------------------------------------------------------------------
@@ -212,8 +217,8 @@ def _protocol(names: tuple[str, ...]):
     wanted = ProtocolSet()
     for name in names:
         if name == "other":
-            wanted = ProtocolSet(wanted.intervals + ALL_PROTOCOL_SET.difference(
-                ProtocolSet(tuple((n, n) for n in PORT_PROTOCOLS.values()))).intervals)
+            wanted = ProtocolSet(wanted.intervals
+                                 + ALL_PROTOCOL_SET.difference(PORT_PROTOCOL_SET).intervals)
         elif name != "all":
             wanted = ProtocolSet(wanted.intervals
                                  + ProtocolSet.of(canonical_protocol(name)).intervals)
@@ -226,18 +231,6 @@ def _protocol(names: tuple[str, ...]):
         return hit or None
 
     return narrow
-
-
-def _item_hits(item: PortItem, flows: Flows) -> Flows:
-    ports: dict[str, PortSet] = {}
-    for protocol, wanted in item.pairs:
-        for name in (protocol,) if protocol else tuple(PORT_PROTOCOLS):
-            admitted = flows.ports.get(name)
-            if admitted:
-                hit = admitted.intersection(wanted)
-                if hit:
-                    ports[name] = ports.get(name, PortSet()).union(hit)
-    return Flows(ports)
 
 
 @condition("ports_any", "traffic", PortList(),
@@ -267,11 +260,14 @@ def _ports_any(items: tuple[PortItem, ...]):
 @condition("ports_all", "traffic", PortList(),
            "the traffic reaches every one of these ports or services", narrows=True)
 def _ports_all(items: tuple[PortItem, ...]):
+    # Every item must be reached: one `ports_any` per item, their evidence together.
+    each = tuple(_ports_any((item,)) for item in items)
+
     def narrow(flows: Flows) -> Flows | None:
         hit = Flows({})
-        for item in items:
-            part = _item_hits(item, flows)
-            if not part:
+        for item_hits in each:
+            part = item_hits(flows)
+            if part is None:
                 return None
             hit = hit.union(part)
         return hit
@@ -299,12 +295,11 @@ def _ports_outside(allowed: dict[str, PortSet]):
            "how many ports of one protocol the traffic reaches (the largest over tcp, udp, "
            "sctp)")
 def _port_count(bounds):
-    low, high = bounds
+    within = _within(bounds)
 
     def check(flows: Flows) -> Flows | None:
-        count = max((s.count() for s in flows.ports.values()), default=0)
-        ok = (low is None or count >= low) and (high is None or count <= high)
-        return flows if ok else None
+        return flows if within(max((s.count() for s in flows.ports.values()), default=0)) \
+            else None
 
     return check
 

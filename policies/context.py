@@ -8,18 +8,17 @@ dropped by the engine when it moves on, so memory stays bounded on very large es
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.admitted import NO_LEVELS, Levels, Thresholds, levels_of
+from policies.admitted import NO_FLOWS, NO_LEVELS, Flows, Levels, Thresholds, levels_of
 from policies.outline import Outlines
 from policies.policy import PolicySettings
 from scanner.model import (
     Action,
     Asset,
     Direction,
-    Network,
     Rule,
     RuleSet,
     RuleSetKind,
@@ -42,6 +41,7 @@ class RuleEntry:
     addresses: tuple[str, ...] = ()  # the remote CIDRs the rule names
     public: bool = False  # some of them are public: only then can it admit the internet
     _levels: dict[int, Levels] = field(default_factory=dict)
+    _admitted: dict[int, Flows] = field(default_factory=dict)  # source: any, by family
 
 
 class RuleSetView:
@@ -60,7 +60,7 @@ class RuleSetView:
             if union:
                 ordered = [r for r in rules if r.enabled]
             else:
-                ordered = [r for r in evaluation_order(_with_rules(rule_set, rules))]
+                ordered = evaluation_order(_with_rules(rule_set, rules))
             blocking: list[Rule] = []
             for position, rule in enumerate(ordered):
                 blockers = tuple(b for b in blocking if _applies_wherever(b, rule))
@@ -101,6 +101,18 @@ class RuleSetView:
             entry._levels[family] = cached
         return cached
 
+    def admitted(self, rule: Rule, family: int) -> Flows:
+        """Everything the rule admits of one family, private addresses too (``source: any``),
+        computed once for every policy that asks."""
+        entry = self._by_rule.get(id(rule))
+        if entry is None:
+            return NO_FLOWS
+        cached = entry._admitted.get(family)
+        if cached is None:
+            cached = Flows.from_groups(self._context.admitted_space(entry, family).grouped(1))
+            entry._admitted[family] = cached
+        return cached
+
 
 def _addresses(rule: Rule) -> tuple[str, ...]:
     return tuple(a for peer in rule.peers for a in peer.addresses)
@@ -111,6 +123,16 @@ def _has_public(addresses: tuple[str, ...]) -> bool:
         return False
     cover = coverage(addresses)
     return bool(cover.ipv4_public or cover.ipv6_public)
+
+
+def _behind(rule: Rule, blockers: Iterable[Rule], family: int) -> TrafficSpace:
+    """What ``rule`` matches of one family less what the earlier blocking rules take."""
+    space = rule_space(rule, family)
+    for blocker in blockers:
+        if space.is_empty():
+            break
+        space = space.difference(rule_space(blocker, family, for_blocking=True))
+    return space
 
 
 def _with_rules(rule_set: RuleSet, rules: list[Rule]) -> RuleSet:
@@ -160,12 +182,7 @@ class EvaluationContext:
                tuple((b.protocol, b.ports, _addresses(b)) for b in blockers))
         cached = self._shared_levels.get(key)
         if cached is None:
-            space = rule_space(rule, family)
-            for blocker in blockers:
-                if space.is_empty():
-                    break
-                space = space.difference(rule_space(blocker, family, for_blocking=True))
-            cached = levels_of(space, self.thresholds)
+            cached = levels_of(_behind(rule, blockers, family), self.thresholds)
             if len(self._shared_levels) > 200_000:
                 self._shared_levels.clear()
             self._shared_levels[key] = cached
@@ -180,12 +197,7 @@ class EvaluationContext:
 
     def admitted_space(self, entry: RuleEntry, family: int) -> TrafficSpace:
         """Everything the rule admits of one family, private addresses too."""
-        space = rule_space(entry.rule, family)
-        for blocker in entry.blockers:
-            if space.is_empty():
-                break
-            space = space.difference(rule_space(blocker, family, for_blocking=True))
-        return space
+        return _behind(entry.rule, entry.blockers, family)
 
     # --- indexes --------------------------------------------------------------------------
 
@@ -204,11 +216,6 @@ class EvaluationContext:
     @property
     def subnets_by_id(self) -> Mapping[str, Subnet]:
         return self._index("subnets", lambda: {s.subnet_id: s for s in self.snapshot.subnets})
-
-    @property
-    def networks_by_id(self) -> Mapping[str, Network]:
-        return self._index("networks", lambda: {n.network_id: n
-                                                for n in self.snapshot.networks})
 
     @property
     def assets_by_id(self) -> Mapping[str, Asset]:

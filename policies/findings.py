@@ -7,9 +7,11 @@ from typing import Any
 
 from policies.admitted import PORT_PROTOCOLS, Flows
 from policies.policy import FindingFacts, PolicyMeta
-from scanner.catalogue import services_in
+from scanner.catalogue import SERVICES, services_in
 from scanner.model import Asset, Finding, IpList, Network, Rule, RuleSet, Severity, Subnet
-from scanner.netmath import PortSet
+from scanner.netmath import PortSet, coverage
+
+_CATALOGUE_ORDER = {s.key: i for i, s in enumerate(SERVICES)}
 
 
 def service_keys(flows: Flows) -> list[str]:
@@ -18,12 +20,7 @@ def service_keys(flows: Flows) -> list[str]:
     for protocol, ports in flows.ports.items():
         for hit in services_in(protocol, ports):
             keys[hit.service.key] = None
-    if not keys:
-        return []
-    from scanner.catalogue import SERVICES
-
-    order = {s.key: i for i, s in enumerate(SERVICES)}
-    return sorted(keys, key=order.__getitem__)
+    return sorted(keys, key=_CATALOGUE_ORDER.__getitem__)
 
 
 def _port_numbers(evidence_ports: Mapping[str, Mapping[str, str]], wanted: set[int]) -> set[int]:
@@ -125,8 +122,6 @@ def ip_list_finding(meta: PolicyMeta, ip_list: IpList, evidence: Mapping[str, An
 
 def peer_values(rule: Rule) -> list[str]:
     """The remote peers that bring public addresses: those that made an exposure fail."""
-    from scanner.netmath import coverage
-
     out = []
     for peer in rule.peers:
         if peer.addresses:

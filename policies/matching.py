@@ -64,8 +64,7 @@ class Match:
                     return None
         return evidence
 
-    def judge_rule(self, ctx: EvaluationContext, view: RuleSetView,
-                   rule: Rule) -> dict[str, Any] | None:
+    def judge_rule(self, view: RuleSetView, rule: Rule) -> dict[str, Any] | None:
         """Evidence when ``rule`` fails the policy, else None."""
         if not all(check(rule) for check in self.rule_checks):
             return None
@@ -82,10 +81,7 @@ class Match:
             family_hits: Flows | None = None
             for level in self.levels:
                 if level == "any":
-                    entry = view.entry(rule)
-                    if entry is None:
-                        continue
-                    flows = Flows.from_groups(ctx.admitted_space(entry, family).grouped(1))
+                    flows = view.admitted(rule, family)
                 else:
                     flows = view.levels(rule, family).get(level)
                 if flows.is_empty():
@@ -130,7 +126,7 @@ def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
     public_only = bool(match.levels) and "any" not in match.levels
     # Rules in evaluation order (disabled ones are there for policies that look at them).
     for rule in view.candidates(match.directions, match.actions, public_only):
-        evidence = match.judge_rule(ctx, view, rule)
+        evidence = match.judge_rule(view, rule)
         if evidence is None:
             continue
         if match.levels:

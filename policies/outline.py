@@ -10,10 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.model import Rule
-from scanner.netmath import ALL_PORTS, ALL_PROTOCOLS, IPV4, IPV6, Interval, intervals_overlap
+from scanner.netmath import (
+    ALL_PORTS,
+    ALL_PROTOCOLS,
+    IPV4,
+    IPV6,
+    PORT_PROTOCOLS,
+    Interval,
+    _merge,
+    _subtract,
+    intervals_overlap,
+)
 from scanner.traffic import ProtocolSet, rule_addresses
 
-PORTED = ("tcp", "udp", "sctp", ALL_PROTOCOLS)  # protocols whose rules restrict ports
+PORTED = PORT_PROTOCOLS | {ALL_PROTOCOLS}  # protocols whose rules restrict ports
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,27 +68,9 @@ class Outlines:
         return found
 
 
-def _merge(spans: list[Interval]) -> list[Interval]:
-    spans.sort()
-    out: list[Interval] = []
-    for lo, hi in spans:
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return out
-
-
 def _covers(outer: list[Interval], inner: tuple[Interval, ...]) -> bool:
-    """Whether merged intervals ``outer`` contain every interval of ``inner``."""
-    j = 0
-    for lo, hi in inner:
-        while j < len(outer) and outer[j][1] < lo:
-            j += 1
-        if j == len(outer) or outer[j][0] > lo or outer[j][1] < hi:
-            return False
-    return True
+    """Whether the intervals ``outer`` (in any order) contain every interval of ``inner``."""
+    return not _subtract(inner, _merge(outer))
 
 
 def could_cover(target: Outline, others: list[Outline]) -> bool:
@@ -90,13 +82,6 @@ def could_cover(target: Outline, others: list[Outline]) -> bool:
     """
     if not others:
         return False
-    for name in ("protocols", "ports"):
-        union = _merge([span for o in others for span in getattr(o, name)])
-        if not _covers(union, getattr(target, name)):
-            return False
-    for name in ("v4", "v6"):
-        mine = getattr(target, name)
-        if mine and not _covers(_merge([span for o in others for span in getattr(o, name)]),
-                                mine):
-            return False
-    return True
+    # An empty dimension (no IPv6 addresses) is covered by anything.
+    return all(_covers([span for o in others for span in getattr(o, name)], getattr(target, name))
+               for name in ("protocols", "ports", "v4", "v6"))

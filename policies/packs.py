@@ -45,7 +45,7 @@ from policies.schema import ArgError, did_you_mean, suggestion_suffix
 from policies.yamlsource import PathKey, Source, parse, read
 from scanner.catalogue import SERVICES_BY_KEY
 from scanner.errors import PolicyError
-from scanner.model import Severity
+from scanner.model import Action, Direction, Severity
 
 POLICY_KEYS = ("id", "title", "severity", "rationale", "remediation", "providers",
                "compliance", "attack", "match", "subject", "cases")
@@ -303,8 +303,6 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
     if "protocol" in value and not stages["traffic"]:
         # protocol alone is a condition, not only a scope: keep it as one.
         stages["traffic"].append((lambda flows: flows, False))
-    from scanner.model import Action, Direction
-
     directions = actions = None
     if "direction" in value:
         directions = frozenset({Direction(str(value["direction"]).lower())})
@@ -324,9 +322,9 @@ def _unless(src: Source, path: PathKey, value: Any):
                         "e.g. unless: {rule_set_kind: network_acl, default_rule_set: true}")
     checks = []
     for name, argument in value.items():
-        cond = CONDITIONS.get(name)
+        cond = CONDITIONS.get(name) if name != "unless" else None
         if cond is None or cond.stage != "rule_set":
-            known = [n for n, c in CONDITIONS.items() if c.stage == "rule_set"]
+            known = [n for n, c in CONDITIONS.items() if c.stage == "rule_set" and n != "unless"]
             raise src.error((*path, name), f"unless: {name!r} is not a rule set condition"
                             + suggestion_suffix(str(name), known),
                             f"rule set conditions: {', '.join(known)}")
@@ -334,7 +332,7 @@ def _unless(src: Source, path: PathKey, value: Any):
             checks.append(cond.compile(cond.schema.check(argument)))
         except ArgError as exc:
             raise src.error((*path, name), f"{name}: {exc}", exc.hint) from None
-    return lambda rule_set: not all(check(rule_set) for check in checks)
+    return CONDITIONS["unless"].compile(tuple(checks))
 
 
 def _merge_defaults(defaults: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:

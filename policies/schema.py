@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from policies.admitted import PORT_PROTOCOLS
 from scanner.catalogue import SERVICES_BY_KEY
-from scanner.netmath import PortSet
+from scanner.netmath import MAX_PORT, PortSet
 
 
 class ArgError(ValueError):
@@ -90,7 +91,7 @@ class Choice(Schema):
         return tuple(dict.fromkeys(out))
 
 
-PORT_PROTOCOL_NAMES = ("tcp", "udp", "sctp")
+PORT_PROTOCOL_NAMES = tuple(PORT_PROTOCOLS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,8 @@ def parse_port_item(item: Any) -> PortItem:
     if isinstance(item, bool):
         raise ArgError(f"not a port: {item!r}")
     if isinstance(item, int):
-        if not 0 <= item <= 65535:
-            raise ArgError(f"port {item} is outside 0-65535")
+        if not 0 <= item <= MAX_PORT:
+            raise ArgError(f"port {item} is outside 0-{MAX_PORT}")
         return PortItem(str(item), ((None, PortSet.of(item)),))
     if not isinstance(item, str) or not item.strip():
         raise ArgError(f"not a port, range or service: {item!r}")

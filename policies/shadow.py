@@ -122,9 +122,8 @@ def _first_match(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
                        if not spaces.space(rule, f).is_empty()]
             if not entries:
                 continue
-            applying = [r for r in earlier if _applies_wherever(r, rule)]
             if all(e.shadowed for e in entries):
-                yield from _shadowed(spaces, rule, applying, entries)
+                yield from _shadowed(spaces, rule, taking, entries)
             elif rule.action is Action.DENY:
                 verdict = _denied_anyway(spaces, rule, ordered[index + 1:], entries)
                 if verdict is not None:

@@ -9,8 +9,8 @@ from tabulate import tabulate
 
 from policies.cases import run_cases
 from policies.conditions import CONDITIONS
-from policies.engine import all_packs, available_policies
-from policies.packs import load_pack
+from policies.engine import available_policies
+from policies.packs import builtin_packs, load_pack
 from policies.policy import PolicySettings
 from reports.text import printable
 from scanner.catalogue import SERVICES
@@ -36,6 +36,13 @@ def _controls(policy, limit: int | None = None) -> str:
     return printable(text, limit)
 
 
+def _severity(policy) -> str:
+    """``catalogue`` for a pack policy whose findings take the port catalogue's severity."""
+    if policy.match is not None and policy.match.severity_from_services:
+        return "catalogue"
+    return policy.meta.severity.value
+
+
 @policies.command("list")
 @click.option("--policies", "policy_files", multiple=True, type=click.Path(dir_okay=False),
               help="Also list the policies of this pack (repeatable).")
@@ -54,16 +61,12 @@ def policies_list(policy_files, fmt, provider) -> None:
     if fmt == "markdown":
         click.echo("| id | severity | clouds | title | controls |\n| --- | --- | --- | --- | --- |")
         for p in found:
-            severity = "catalogue" if p.match is not None and p.match.severity_from_services \
-                else p.meta.severity.value
-            click.echo(f"| {p.policy_id} | {severity} | {', '.join(p.meta.providers)} | "
+            click.echo(f"| {p.policy_id} | {_severity(p)} | {', '.join(p.meta.providers)} | "
                        f"{printable(p.meta.title)} | {_controls(p).replace('|', '/')} |")
         return
     rows = []
     for p in found:
-        severity = "catalogue" if p.match is not None and p.match.severity_from_services \
-            else p.meta.severity.value
-        rows.append([p.policy_id, severity, ",".join(p.meta.providers), p.kind,
+        rows.append([p.policy_id, _severity(p), ",".join(p.meta.providers), p.kind,
                      printable(p.meta.title, 60), _controls(p, 70)])
     click.echo(tabulate(rows, headers=["id", "severity", "clouds", "kind", "title",
                                        "controls"]))
@@ -115,12 +118,12 @@ def policies_show(policy_id: str, policy_files) -> None:
 @click.pass_context
 def policies_test(ctx: click.Context, files, builtin: bool, verbose: bool) -> None:
     """Run the pass/fail cases of packs FILES (and, with --builtin or no FILES, ours)."""
+    ours = builtin_packs()
     packs = [load_pack(path) for path in files]
-    everything = all_packs(PolicySettings(extra_packs=tuple(files)))
-    policies_ = available_policies(packs=everything)
+    policies_ = available_policies(packs=ours + packs)
     cases = [c for pack in packs for c in pack.cases]
     if builtin or not files:
-        cases += [c for pack in everything[:len(everything) - len(packs)] for c in pack.cases]
+        cases += [c for pack in ours for c in pack.cases]
     if not cases:
         raise ConfigError("no cases to run", "add `cases:` to the pack (see the README)")
     results = run_cases(cases, policies_)

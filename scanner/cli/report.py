@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from policies.compliance import assess
-from policies.engine import available_policies, select_policies
+from policies.engine import all_packs, available_policies, select_policies
 from policies.frameworks import FRAMEWORKS, framework
 from scanner import __version__
 from scanner.cli.common import emit, open_store
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.engine import analyze
+from scanner.model import utc_timestamp
 from scanner.store import read_snapshot_file
 
 RENDERERS = {"markdown": "reports.compliance_markdown", "json": "reports.compliance_json"}
@@ -51,9 +52,10 @@ def report_compliance(ctx: click.Context, framework_id: str, ref: str, fmt: str,
     else:
         snapshot = open_store(ctx).load(ref)
     scan = analyze(snapshot, policies=settings)
-    result = assess(chosen, snapshot, scan.findings, available_policies(settings),
-                    select_policies(settings),
-                    generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    packs = all_packs(settings)  # the user's packs read once for both lists
+    result = assess(chosen, snapshot, scan.findings, available_policies(settings, packs),
+                    select_policies(settings, packs),
+                    generated_at=utc_timestamp(datetime.now(timezone.utc)),
                     tool_version=__version__)
     import importlib
 
