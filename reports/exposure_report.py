@@ -3,18 +3,16 @@ admits each; what could not be decided; notes. Pure functions of a snapshot and 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tabulate import tabulate
 
+from reports.json_report import dumps
 from reports.text import printable
 from scanner import TOOL_NAME, __version__
 from scanner.catalogue import SERVICES_BY_KEY
 from scanner.exposure import ExposureAnalysis
-from scanner.model import Exposure, PathStep, Snapshot
-
-_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), 0x2028, 0x2029]}
+from scanner.model import Exposure, PathStep, Snapshot, utc_timestamp
 
 
 def service_names(exposure: Exposure) -> list[str]:
@@ -98,7 +96,7 @@ def to_document(snapshot: Snapshot, analysis: ExposureAnalysis) -> dict[str, Any
     return {
         "schema_version": 1,
         "tool": {"name": TOOL_NAME, "version": __version__},
-        "snapshot": {"id": snapshot.snapshot_id, "taken_at": snapshot.to_dict()["taken_at"]},
+        "snapshot": {"id": snapshot.snapshot_id, "taken_at": utc_timestamp(snapshot.taken_at)},
         "trusted_cidrs": list(analysis.trusted_cidrs),
         "broad_prefix": analysis.broad_prefix,
         "exposures": [{**e.to_dict(), "asset_name": names.get(e.asset_id, ""),
@@ -113,6 +111,4 @@ def to_document(snapshot: Snapshot, analysis: ExposureAnalysis) -> dict[str, Any
 
 
 def render_json(snapshot: Snapshot, analysis: ExposureAnalysis) -> str:
-    text = json.dumps(to_document(snapshot, analysis), sort_keys=True, indent=2,
-                      ensure_ascii=False)
-    return text.translate(_ESCAPES) + "\n"
+    return dumps(to_document(snapshot, analysis))

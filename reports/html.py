@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from reports.summary import attribution_text, summary_line
+from reports.summary import attribution_text, ordered_drift, ordered_findings, summary_line
 from reports.text import printable
-from scanner.model import ScanReport
+from scanner.model import ScanReport, utc_timestamp
 
 _STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
@@ -33,11 +33,11 @@ def _table(headers: list[str], rows: list[list[object]], classes: list[str]) -> 
 
 def render(report: ScanReport) -> str:
     snap = report.snapshot
-    findings = sorted(report.findings, key=lambda f: -f.severity.rank)
-    drift = sorted(report.drift, key=lambda d: -d.severity.rank)
+    findings = ordered_findings(report.findings)
+    drift = ordered_drift(report.drift)
     sections = [
         f"<h1>cloudwall report</h1><p>Snapshot {_text(snap.snapshot_id)} taken "
-        f"{escape(snap.to_dict()['taken_at'])}</p><p>{escape(summary_line(report))}</p>",
+        f"{escape(utc_timestamp(snap.taken_at))}</p><p>{escape(summary_line(report))}</p>",
         "<h2>Findings</h2>" + _table(
             ["severity", "cloud", "policy", "title", "resource", "rule", "suppressed"],
             [[f.severity.value, f.provider, f.policy_id, f.title,

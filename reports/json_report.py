@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
 from typing import Any
 
 from reports.summary import scope_rows, summary
 from scanner import TOOL_NAME
-from scanner.model import ScanReport
+from scanner.model import ScanReport, utc_timestamp
 
 JSON_SCHEMA_VERSION = 1
 
@@ -24,8 +23,7 @@ def to_document(report: ScanReport) -> dict[str, Any]:
     return {
         "schema_version": JSON_SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": report.tool_version},
-        "generated_at": report.generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if report.generated_at else None,
+        "generated_at": utc_timestamp(report.generated_at) if report.generated_at else None,
         "snapshot": {
             "id": snapshot.snapshot_id,
             "taken_at": snapshot_dict["taken_at"],
@@ -66,6 +64,11 @@ _ESCAPES = {
 }
 
 
-def render(report: ScanReport) -> str:
-    text = json.dumps(to_document(report), sort_keys=True, indent=2, ensure_ascii=False)
+def dumps(document: Any) -> str:
+    """A report document as JSON text, with the characters above escaped."""
+    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
     return text.translate(_ESCAPES) + "\n"
+
+
+def render(report: ScanReport) -> str:
+    return dumps(to_document(report))

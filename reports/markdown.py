@@ -16,10 +16,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reports.summary import ordered_drift, ordered_findings
 from reports.text import printable
 from scanner import attack
 from scanner.drift_describe import describe_rule, services_text
-from scanner.model import DriftItem, Effect, ScanReport, Severity
+from scanner.model import DriftItem, Effect, ScanReport, Severity, utc_timestamp
 
 _TICKS = re.compile(r"`+")
 
@@ -75,7 +76,7 @@ def _actors(item: DriftItem) -> list[str]:
         lines.append("- **Actor:**")
         lines.append("")
         lines += _table(["actor", "time", "source address", "operation"], [
-            [code(a.actor, True), a.time.strftime("%Y-%m-%dT%H:%M:%SZ") if a.time else "—",
+            [code(a.actor, True), utc_timestamp(a.time) if a.time else "—",
              code(a.source_address, True), code(a.operation, True)] for a in known])
         lines.append("")
     for a in item.attribution:
@@ -126,15 +127,15 @@ def _widening(n: int, item: DriftItem) -> list[str]:
 
 def render(report: ScanReport) -> str:
     snap = report.snapshot
-    drift = sorted(report.drift, key=lambda d: (-d.severity.rank, d.provider, d.resource_id,
-                                                d.drift_id))
+    taken_at = utc_timestamp(snap.taken_at)
+    drift = ordered_drift(report.drift)
     lines = ["# cloudwall drift report", ""]
     if report.baseline_snapshot_id:
         lines.append(f"Baseline {code(report.baseline_name or '')} (snapshot "
                      f"{code(report.baseline_snapshot_id)}) compared with snapshot "
-                     f"{code(snap.snapshot_id)} taken {snap.to_dict()['taken_at']}.")
+                     f"{code(snap.snapshot_id)} taken {taken_at}.")
     else:
-        lines.append(f"Snapshot {code(snap.snapshot_id)} taken {snap.to_dict()['taken_at']}; "
+        lines.append(f"Snapshot {code(snap.snapshot_id)} taken {taken_at}; "
                      "no baseline was given, so there is no drift to report.")
     lines.append("")
     widenings = [d for d in drift if d.attack]
@@ -170,8 +171,7 @@ def render(report: ScanReport) -> str:
         for d in unknown:
             lines.append(f"- {d.severity.value.upper()} {code(d.summary)}")
         lines.append("")
-    findings = sorted((f for f in report.findings if not f.suppressed),
-                      key=lambda f: (-f.severity.rank, f.provider, f.policy_id, f.resource_id))
+    findings = ordered_findings(f for f in report.findings if not f.suppressed)
     if findings:
         lines += ["## Findings in the current snapshot", ""]
         lines += _table(["severity", "cloud", "policy", "title", "resource", "rule"], [

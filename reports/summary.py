@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
-from scanner.model import DriftItem, ScanReport, Severity
+from scanner.model import DriftItem, Finding, ScanReport, Severity, utc_timestamp
+
+
+def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then by cloud, policy and resource: the order every reporter shows."""
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.provider, f.policy_id,
+                                           f.resource_id))
+
+
+def ordered_drift(drift: Iterable[DriftItem]) -> list[DriftItem]:
+    """Most severe first, then by cloud and resource: the order every reporter shows."""
+    return sorted(drift, key=lambda d: (-d.severity.rank, d.provider, d.resource_id, d.drift_id))
 
 
 def scope_rows(report: ScanReport) -> list[dict[str, Any]]:
@@ -68,7 +80,7 @@ def attribution_text(item: DriftItem) -> str:
     """Who made a drift item as its audit log says, else why it could not say ("" when
     attribution was not asked for)."""
     names = [f"{a.actor} from {a.source_address or '?'} ({a.operation or '?'}"
-             + (f", {a.time:%Y-%m-%dT%H:%M:%SZ})" if a.time else ")")
+             + (f", {utc_timestamp(a.time)})" if a.time else ")")
              for a in item.attribution if a.actor]
     if names:
         return "; ".join(names)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from reports.summary import attribution_text, summary_line
+from reports.summary import attribution_text, ordered_drift, ordered_findings, summary_line
 from reports.text import printable
+from scanner.drift_describe import short_id
 from scanner.model import DriftItem, Finding, Rule, ScanReport, Severity
 
 
@@ -27,20 +28,17 @@ def _rule_text(rule: Rule | None) -> str:
 
 
 def _finding_rows(findings: list[Finding]) -> list[list[str]]:
-    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.provider, f.policy_id,
-                                              f.resource_id))
     return [
         [f.severity.value.upper(), f.provider, f.policy_id, printable(f.title, 60),
          printable(f.resource_name or f.resource_id, 40), printable(_rule_text(f.rule), 60)]
-        for f in ordered
+        for f in ordered_findings(findings)
     ]
 
 
 def _drift_groups(drift) -> list[str]:
     """One table per (severity, cloud), most severe first."""
     groups: dict[tuple[Severity, str], list[DriftItem]] = {}
-    for d in sorted(drift, key=lambda d: (-d.severity.rank, d.provider, d.resource_id,
-                                          d.drift_id)):
+    for d in ordered_drift(drift):
         groups.setdefault((d.severity, d.provider), []).append(d)
     attributed = any(d.attribution for d in drift)
     headers = ["effect", "change", "what", "ATT&CK", "id"] + (["who"] if attributed else [])
@@ -56,7 +54,7 @@ def _drift_groups(drift) -> list[str]:
 
 def _asset_label(asset_id: str, name: str) -> str:
     """A name people know, with the tail of the id that makes it unique."""
-    tail = asset_id.rstrip("/").rsplit("/", 1)[-1]
+    tail = short_id(asset_id)
     return f"{name} ({tail})" if name and name != tail else tail
 
 

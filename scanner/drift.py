@@ -306,8 +306,7 @@ def _traffic_key(result: Classification) -> str:
 
 
 def _where(rule_set: RuleSet) -> str:
-    name = rule_set.name or rule_set.resource_id
-    return name
+    return rule_set.name or rule_set.resource_id
 
 
 def _change_words(change: Change) -> str:
@@ -371,7 +370,9 @@ class _ExposureLink:
         for (set_id, _), assets in after.live_rules.items():
             self.by_set.setdefault(set_id, set()).update(assets)
 
-    def for_change(self, change: Change) -> list[dict[str, Any]]:
+    def for_change(self, change: Change,
+                   entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """``entries``: what the change opened (``traffic_entries`` of its classification)."""
         if not self.enabled or change.classification.effect is not Effect.WIDENED:
             return []
         rs = change.rule_set
@@ -383,8 +384,7 @@ class _ExposureLink:
             target = change.target.target_id
             assets |= {a.asset_id for a in self.assets
                        if target in (a.asset_id, a.subnet, a.network, a.instance_id)}
-        opened = [e for e in traffic_entries(change.classification.opened)
-                  if e["direction"] == "ingress"]
+        opened = [e for e in entries if e["direction"] == "ingress"]
         return [e for asset in sorted(assets) for e in self.by_asset.get(asset, ())
                 if _overlaps(e, opened)]
 
@@ -414,7 +414,7 @@ def _is_live(rule_set: RuleSet, guarded: set[tuple[str, str, str]]) -> bool:
 def _item(change: Change, link: _ExposureLink) -> DriftItem:
     rs, result = change.rule_set, change.classification
     entries = traffic_entries(result.opened if result.effect is Effect.WIDENED else result.closed)
-    exposed = link.for_change(change)
+    exposed = link.for_change(change, entries)
     details: dict[str, Any] = {"rule_set_kind": rs.kind.value, _traffic_key(result): entries}
     if change.target is not None:
         details["target"] = f"{change.target.target_kind} {change.target.target_id}"

@@ -50,6 +50,7 @@ from scanner.traffic import (
     Box,
     ProtocolSet,
     TrafficSpace,
+    _union_all,  # pieces decided by different rules of one walk are disjoint already
     evaluation_order,
     whole_space,
 )
@@ -203,18 +204,15 @@ class Outcome:
     passed: TrafficSpace
 
 
-def meets(a: TrafficSpace, b: TrafficSpace) -> bool:
-    """Whether two spaces share any packet: a cheap test before the exact algebra."""
-    return any(intervals_overlap(x.protocols.intervals, y.protocols.intervals)
-               and intervals_overlap(x.ports.intervals, y.ports.intervals)
-               and intervals_overlap(x.addresses.intervals, y.addresses.intervals)
-               for x in a.boxes for y in b.boxes)
-
-
 def _box_meets(x: Box, y: Box) -> bool:
     return (intervals_overlap(x.protocols.intervals, y.protocols.intervals)
             and intervals_overlap(x.ports.intervals, y.ports.intervals)
             and intervals_overlap(x.addresses.intervals, y.addresses.intervals))
+
+
+def meets(a: TrafficSpace, b: TrafficSpace) -> bool:
+    """Whether two spaces share any packet: a cheap test before the exact algebra."""
+    return any(_box_meets(x, y) for x in a.boxes for y in b.boxes)
 
 
 def intersect(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
@@ -238,11 +236,6 @@ def minus(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
         if not pieces:
             break
     return TrafficSpace(a.family, tuple(pieces))
-
-
-def _concat(family: int, spaces: Iterable[TrafficSpace]) -> TrafficSpace:
-    # Pieces decided by different rules of one walk are disjoint already.
-    return TrafficSpace(family, tuple(b for s in spaces for b in s.boxes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,19 +280,20 @@ def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
             continue
         decided[rule.action].append(hit)
         remaining = minus(remaining, match)
-    allowed = _concat(family, decided[Action.ALLOW])
+    allowed = _union_all(family, decided[Action.ALLOW])
     if union:
         return Outcome(allowed, remaining, TrafficSpace.empty(family))
-    return Outcome(allowed, _concat(family, decided[Action.DENY]),
-                   _concat(family, [*decided[Action.GOTO_NEXT], remaining]))
+    return Outcome(allowed, _union_all(family, decided[Action.DENY]),
+                   _union_all(family, [*decided[Action.GOTO_NEXT], remaining]))
 
 
 class RuleSetState(State):
     def __init__(self, rule_set: RuleSet) -> None:
         self.kind = rule_set.kind
-        self.ordered = (list(rule_set.rules) if rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
+        # evaluation_order leaves disabled rules out; a security group's order does not matter.
+        self.ordered = ([r for r in rule_set.rules if r.enabled]
+                        if rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
                         else evaluation_order(rule_set))
-        self.ordered = [r for r in self.ordered if r.enabled]
 
     def outcome(self, probe: Probe, offered: TrafficSpace) -> Outcome:
         return walk(self.kind, self.ordered, probe, offered)
@@ -347,16 +341,16 @@ class ChainState(State):
             denied.append(out.denied)
             remaining = out.passed
         family = offered.family
-        return Outcome(_concat(family, allowed), _concat(family, denied), remaining)
+        return Outcome(_union_all(family, allowed), _union_all(family, denied), remaining)
 
 
 def shift(before: Outcome, after: Outcome) -> tuple[TrafficSpace, TrafficSpace]:
     """(traffic that moved up, traffic that moved down) between two outcomes."""
     family = before.allowed.family
-    up = intersect(after.allowed, _concat(family, [before.denied, before.passed]))
-    up = _concat(family, [up, intersect(after.passed, before.denied)])
-    down = intersect(before.allowed, _concat(family, [after.denied, after.passed]))
-    down = _concat(family, [down, intersect(before.passed, after.denied)])
+    up = intersect(after.allowed, _union_all(family, [before.denied, before.passed]))
+    up = _union_all(family, [up, intersect(after.passed, before.denied)])
+    down = intersect(before.allowed, _union_all(family, [after.denied, after.passed]))
+    down = _union_all(family, [down, intersect(before.passed, after.denied)])
     return up, down
 
 

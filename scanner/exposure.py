@@ -35,7 +35,7 @@ from scanner.reach.base import (
     merge_paths,
     public_offer,
 )
-from scanner.traffic import MAX_PROTOCOL, Box, ProtocolSet, TrafficSpace
+from scanner.traffic import ALL_PROTOCOL_SET, Box, ProtocolSet, TrafficSpace
 
 SOURCES = ("internet", "broad")
 _PORT_PROTOCOLS = ("tcp", "udp", "sctp")
@@ -110,7 +110,7 @@ def parse_protocol_label(label: str) -> ProtocolSet:
     if label.startswith("all except "):
         missing = ProtocolSet(tuple(ProtocolSet.of(p).intervals[0]
                                     for p in label[len("all except "):].split(",")))
-        return ProtocolSet(((0, MAX_PROTOCOL),)).difference(missing)
+        return ALL_PROTOCOL_SET.difference(missing)
     return ProtocolSet(tuple(ProtocolSet.of(p).intervals[0] for p in label.split(",")))
 
 
