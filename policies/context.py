@@ -26,7 +26,7 @@ from scanner.model import (
     Subnet,
 )
 from scanner.netmath import IPV4, IPV6, coverage
-from scanner.traffic import TrafficSpace, _applies_wherever, evaluation_order, rule_space
+from scanner.traffic import TrafficSpace, applies_wherever, evaluation_order, rule_space
 
 FAMILIES = (IPV4, IPV6)
 
@@ -63,7 +63,7 @@ class RuleSetView:
                 ordered = evaluation_order(_with_rules(rule_set, rules))
             blocking: list[Rule] = []
             for position, rule in enumerate(ordered):
-                blockers = tuple(b for b in blocking if _applies_wherever(b, rule))
+                blockers = tuple(b for b in blocking if applies_wherever(b, rule))
                 addresses = _addresses(rule)
                 entry = RuleEntry(rule, position, blockers, addresses,
                                   _has_public(addresses))

@@ -17,9 +17,9 @@ from scanner.netmath import (
     IPV6,
     PORT_PROTOCOLS,
     Interval,
-    _merge,
-    _subtract,
     intervals_overlap,
+    merge_intervals,
+    subtract_intervals,
 )
 from scanner.traffic import ProtocolSet, rule_addresses
 
@@ -70,7 +70,7 @@ class Outlines:
 
 def _covers(outer: list[Interval], inner: tuple[Interval, ...]) -> bool:
     """Whether the intervals ``outer`` (in any order) contain every interval of ``inner``."""
-    return not _subtract(inner, _merge(outer))
+    return not subtract_intervals(inner, merge_intervals(outer))
 
 
 def could_cover(target: Outline, others: list[Outline]) -> bool:

@@ -28,7 +28,7 @@ from scanner.netmath import IPV4, IPV6
 from scanner.traffic import (
     EffectiveRule,
     TrafficSpace,
-    _applies_wherever,
+    applies_wherever,
     evaluate_first_match,
     evaluation_order,
     rule_space,
@@ -95,7 +95,7 @@ def _effective(spaces: _Spaces, rule: Rule, earlier: list[Rule], family: int) ->
     for other in earlier:
         if effective.is_empty():
             break
-        if _applies_wherever(other, rule):
+        if applies_wherever(other, rule):
             effective = effective.difference(spaces.space(other, family, blocking=True))
     return EffectiveRule(rule, matched, effective)
 
@@ -108,7 +108,7 @@ def _first_match(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
             if not _address_only(rule) or rule.is_default:
                 continue
             earlier = [r for r in ordered[:index] if spaces.overlap(r, rule)]
-            taking = [r for r in earlier if _applies_wherever(r, rule)]
+            taking = [r for r in earlier if applies_wherever(r, rule)]
             if not could_cover(spaces.outline(rule), [spaces.outline(r) for r in taking]):
                 # Some of its traffic reaches it whatever comes first: it takes effect.
                 if rule.action is Action.DENY:
@@ -168,10 +168,10 @@ def _denied_anyway(spaces: _Spaces, rule: Rule, later: list[Rule],
     Only claimed when every following rule that could apply is plain addresses: a later allow
     naming a service tag or security group might admit what the deny stops.
     """
-    applicable = [r for r in later if r.enabled and _applies_wherever(r, rule)]
+    applicable = [r for r in later if r.enabled and applies_wherever(r, rule)]
     if any(r.action is Action.ALLOW and not _address_only(r) for r in applicable):
         return None
-    if any(r.targets and not _applies_wherever(r, rule) for r in later):
+    if any(r.targets and not applies_wherever(r, rule) for r in later):
         return None
     # Rules that share no packet with this one cannot decide any of its traffic.
     applicable = [r for r in applicable if spaces.overlap(r, rule)]

@@ -50,8 +50,8 @@ from scanner.traffic import (
     Box,
     ProtocolSet,
     TrafficSpace,
-    _union_all,  # pieces decided by different rules of one walk are disjoint already
     evaluation_order,
+    union_all,  # pieces decided by different rules of one walk are disjoint already
     whole_space,
 )
 
@@ -280,11 +280,11 @@ def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
             continue
         decided[rule.action].append(hit)
         remaining = minus(remaining, match)
-    allowed = _union_all(family, decided[Action.ALLOW])
+    allowed = union_all(family, decided[Action.ALLOW])
     if union:
         return Outcome(allowed, remaining, TrafficSpace.empty(family))
-    return Outcome(allowed, _union_all(family, decided[Action.DENY]),
-                   _union_all(family, [*decided[Action.GOTO_NEXT], remaining]))
+    return Outcome(allowed, union_all(family, decided[Action.DENY]),
+                   union_all(family, [*decided[Action.GOTO_NEXT], remaining]))
 
 
 class RuleSetState(State):
@@ -341,16 +341,16 @@ class ChainState(State):
             denied.append(out.denied)
             remaining = out.passed
         family = offered.family
-        return Outcome(_union_all(family, allowed), _union_all(family, denied), remaining)
+        return Outcome(union_all(family, allowed), union_all(family, denied), remaining)
 
 
 def shift(before: Outcome, after: Outcome) -> tuple[TrafficSpace, TrafficSpace]:
     """(traffic that moved up, traffic that moved down) between two outcomes."""
     family = before.allowed.family
-    up = intersect(after.allowed, _union_all(family, [before.denied, before.passed]))
-    up = _union_all(family, [up, intersect(after.passed, before.denied)])
-    down = intersect(before.allowed, _union_all(family, [after.denied, after.passed]))
-    down = _union_all(family, [down, intersect(before.passed, after.denied)])
+    up = intersect(after.allowed, union_all(family, [before.denied, before.passed]))
+    up = union_all(family, [up, intersect(after.passed, before.denied)])
+    down = intersect(before.allowed, union_all(family, [after.denied, after.passed]))
+    down = union_all(family, [down, intersect(before.passed, after.denied)])
     return up, down
 
 

@@ -17,7 +17,7 @@ MAX_PORT = 65535
 Interval = tuple[int, int]
 
 
-def _merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     """Sort and coalesce inclusive integer intervals (adjacent ones join: 1-2 and 3-4 is 1-4)."""
     ordered = sorted((lo, hi) for lo, hi in intervals if lo <= hi)
     merged: list[list[int]] = []
@@ -30,7 +30,7 @@ def _merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple((lo, hi) for lo, hi in merged)
 
 
-def _intersect(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+def intersect_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
     out: list[Interval] = []
     i = j = 0
     while i < len(a) and j < len(b):
@@ -45,7 +45,7 @@ def _intersect(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interv
     return tuple(out)
 
 
-def _subtract(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+def subtract_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
     out: list[Interval] = []
     j = 0
     for lo, hi in a:
@@ -85,7 +85,7 @@ class PortSet:
     intervals: tuple[Interval, ...] = ()
 
     def __post_init__(self) -> None:
-        normalized = _merge(self.intervals)
+        normalized = merge_intervals(self.intervals)
         for lo, hi in normalized:
             if lo < 0 or hi > MAX_PORT:
                 raise ValueError(f"port interval {lo}-{hi} is outside 0-{MAX_PORT}")
@@ -128,16 +128,16 @@ class PortSet:
         return PortSet(self.intervals + other.intervals)
 
     def intersection(self, other: PortSet) -> PortSet:
-        return PortSet(_intersect(self.intervals, other.intervals))
+        return PortSet(intersect_intervals(self.intervals, other.intervals))
 
     def difference(self, other: PortSet) -> PortSet:
-        return PortSet(_subtract(self.intervals, other.intervals))
+        return PortSet(subtract_intervals(self.intervals, other.intervals))
 
     def overlaps(self, other: PortSet) -> bool:
-        return bool(_intersect(self.intervals, other.intervals))
+        return bool(intersect_intervals(self.intervals, other.intervals))
 
     def covers(self, other: PortSet) -> bool:
-        return not _subtract(other.intervals, self.intervals)
+        return not subtract_intervals(other.intervals, self.intervals)
 
     __or__ = union
     __and__ = intersection
@@ -293,7 +293,7 @@ class AddressSet:
     intervals: tuple[Interval, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "intervals", _merge(self.intervals))
+        object.__setattr__(self, "intervals", merge_intervals(self.intervals))
 
     @classmethod
     def from_cidrs(cls, family: int, cidrs: Iterable[str]) -> AddressSet:
@@ -308,16 +308,16 @@ class AddressSet:
         return sum(hi - lo + 1 for lo, hi in self.intervals)
 
     def intersection(self, other: AddressSet) -> AddressSet:
-        return AddressSet(self.family, _intersect(self.intervals, other.intervals))
+        return AddressSet(self.family, intersect_intervals(self.intervals, other.intervals))
 
     def difference(self, other: AddressSet) -> AddressSet:
-        return AddressSet(self.family, _subtract(self.intervals, other.intervals))
+        return AddressSet(self.family, subtract_intervals(self.intervals, other.intervals))
 
     def union(self, other: AddressSet) -> AddressSet:
         return AddressSet(self.family, self.intervals + other.intervals)
 
     def covers(self, other: AddressSet) -> bool:
-        return not _subtract(other.intervals, self.intervals)
+        return not subtract_intervals(other.intervals, self.intervals)
 
     def is_empty(self) -> bool:
         return not self.intervals

@@ -33,9 +33,9 @@ from scanner.netmath import (
     AddressSet,
     Interval,
     PortSet,
-    _intersect,
-    _merge,
-    _subtract,
+    intersect_intervals,
+    merge_intervals,
+    subtract_intervals,
 )
 
 MAX_PROTOCOL = 255
@@ -49,7 +49,7 @@ class ProtocolSet:
     intervals: tuple[Interval, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "intervals", _merge(self.intervals))
+        object.__setattr__(self, "intervals", merge_intervals(self.intervals))
 
     @classmethod
     def of(cls, protocol: str) -> ProtocolSet:
@@ -68,10 +68,10 @@ class ProtocolSet:
         return any(lo <= number <= hi for lo, hi in self.intervals)
 
     def intersection(self, other: ProtocolSet) -> ProtocolSet:
-        return ProtocolSet(_intersect(self.intervals, other.intervals))
+        return ProtocolSet(intersect_intervals(self.intervals, other.intervals))
 
     def difference(self, other: ProtocolSet) -> ProtocolSet:
-        return ProtocolSet(_subtract(self.intervals, other.intervals))
+        return ProtocolSet(subtract_intervals(self.intervals, other.intervals))
 
     def numbers(self) -> Iterable[int]:
         for lo, hi in self.intervals:
@@ -282,14 +282,14 @@ class Evaluation:
     passed: tuple[Decision, ...] = ()  # goto_next: handed to the next level
 
     def admitted(self) -> TrafficSpace:
-        return _union_all(self.family, (d.traffic for d in self.allowed))
+        return union_all(self.family, (d.traffic for d in self.allowed))
 
     def handed_on(self) -> TrafficSpace:
         """Traffic the next level decides: goto_next plus what no rule matched."""
-        return _union_all(self.family, (d.traffic for d in self.passed)).union(self.unmatched)
+        return union_all(self.family, (d.traffic for d in self.passed)).union(self.unmatched)
 
 
-def _union_all(family: int, spaces: Iterable[TrafficSpace]) -> TrafficSpace:
+def union_all(family: int, spaces: Iterable[TrafficSpace]) -> TrafficSpace:
     # Decisions of one evaluation are disjoint already; concatenating keeps that true.
     boxes: list[Box] = []
     for space in spaces:
@@ -384,7 +384,7 @@ def whole_space(family: int) -> TrafficSpace:
     return TrafficSpace.everything(family, AddressSet(family, ((0, size - 1),)))
 
 
-def _applies_wherever(earlier: Rule, later: Rule) -> bool:
+def applies_wherever(earlier: Rule, later: Rule) -> bool:
     """Whether ``earlier`` applies to every machine ``later`` applies to (same local side).
 
     Only a rule with no targets, or with the very same or a superset of targets, is known to;
@@ -446,7 +446,7 @@ def _effective_in_order(ordered: Sequence[Rule], family: int) -> list[EffectiveR
         for earlier in ordered[:index]:
             if effective.is_empty():
                 break
-            if _applies_wherever(earlier, rule):
+            if applies_wherever(earlier, rule):
                 effective = effective.difference(rule_space(earlier, family, for_blocking=True))
         out.append(EffectiveRule(rule, matched, effective))
     return out

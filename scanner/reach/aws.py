@@ -19,7 +19,15 @@ from functools import partial
 from typing import Any
 
 from scanner.model import Action, Asset, Direction, PathStep, PeerKind, Rule, RuleSet
-from scanner.netmath import IPV4, IPV6, MAX_PORT, PortSet, _intersect, _subtract, parse_network
+from scanner.netmath import (
+    IPV4,
+    IPV6,
+    MAX_PORT,
+    PortSet,
+    intersect_intervals,
+    parse_network,
+    subtract_intervals,
+)
 from scanner.reach.base import (
     Piece,
     Reach,
@@ -167,7 +175,7 @@ def _acl(family: int, routes: tuple[str, ...], acl: RuleSet, index: SnapshotInde
                 continue
             ports: tuple = ()
             for p, q, _ in boxes:
-                if _intersect(p, _PORTED):
+                if intersect_intervals(p, _PORTED):
                     ports = ports + q
             note = (f"reply to client ports {_ports(ports)}" if ports else "reply allowed")
             reply_step = step(LAYER_ACL, "allow", acl, rule, note=note)
@@ -176,7 +184,7 @@ def _acl(family: int, routes: tuple[str, ...], acl: RuleSet, index: SnapshotInde
         lost = subtract_boxes(list(piece.boxes), taken)
         if lost:
             blocked.append((tuple(lost), piece.path[-1].rule_id or ""))
-        needed = [(_intersect(p, _PORTED), q, a) for p, q, a in
+        needed = [(intersect_intervals(p, _PORTED), q, a) for p, q, a in
                   intersect_boxes(replies, taken)]
         needed = [b for b in needed if b[0]]
         if subtract_boxes(needed, allowed_replies):
@@ -189,8 +197,8 @@ def _reply_offer(boxes: Sequence[RawBox]) -> list[RawBox]:
     (other protocols have no ports). Disjoint, as an evaluation's offer must be."""
     out: list[RawBox] = []
     for p, _, a in boxes:
-        ported = _intersect(p, _PORTED)
-        other = _subtract(p, _PORTED)
+        ported = intersect_intervals(p, _PORTED)
+        other = subtract_intervals(p, _PORTED)
         candidates = []
         if ported:
             candidates.append((ported, EPHEMERAL, a))

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from scanner.model import Action, Direction, Peer, PeerKind, Rule
-from scanner.netmath import PUBLIC_SPACE, AddressSet, PortSet, _intersect, _merge, _subtract
+from scanner.netmath import (
+    PUBLIC_SPACE,
+    AddressSet,
+    PortSet,
+    intersect_intervals,
+    merge_intervals,
+    subtract_intervals,
+)
 from scanner.traffic import Box, ProtocolSet, TrafficSpace, rule_space
 
 Intervals = tuple[tuple[int, int], ...]
@@ -63,7 +70,7 @@ def _public_match(protocol: str, ports: PortSet, addresses: tuple[str, ...], fam
     if not boxes:
         return None
     p, q, a = boxes[0]  # rule_space gives at most one box
-    a = _intersect(a, PUBLIC_SPACE[family].intervals)
+    a = intersect_intervals(a, PUBLIC_SPACE[family].intervals)
     return (p, q, a) if a else None
 
 
@@ -71,7 +78,7 @@ _BEYOND = 1 << 130  # above every port, protocol and IPv6 address
 
 
 def _and(a: Intervals, b: Intervals) -> Intervals:
-    """``netmath._intersect``, faster when one side has few intervals and the other many (a
+    """``netmath.intersect_intervals``, faster when one side has few intervals and the other many (a
     few ports or sources against the public space with holes cut in it): each short interval
     finds its place in the long list by bisection."""
     if len(a) > len(b):
@@ -81,7 +88,7 @@ def _and(a: Intervals, b: Intervals) -> Intervals:
         if b[0][0] >= lo and b[-1][1] <= hi:
             return b
     if len(b) <= 8 or len(a) * 4 > len(b):
-        return _intersect(a, b)
+        return intersect_intervals(a, b)
     out: list[tuple[int, int]] = []
     n = len(b)
     for lo, hi in a:
@@ -146,13 +153,13 @@ def _split(remaining: list[RawBox], match: RawBox) -> tuple[list[RawBox], list[R
             rest.append(box)
             continue
         hit.append((p, q, a))
-        other_protocols = _subtract(bp, mp)
+        other_protocols = subtract_intervals(bp, mp)
         if other_protocols:
             rest.append((other_protocols, bq, ba))
-        other_ports = _subtract(bq, mq)
+        other_ports = subtract_intervals(bq, mq)
         if other_ports:
             rest.append((p, other_ports, ba))
-        other_addresses = _subtract(ba, ma)
+        other_addresses = subtract_intervals(ba, ma)
         if other_addresses:
             rest.append((p, q, other_addresses))
     return hit, rest
@@ -170,8 +177,8 @@ def compact(boxes: Sequence[RawBox]) -> list[RawBox]:
         by_ports.setdefault((p, q), []).extend(a)
     by_addresses: dict[tuple[Intervals, Intervals], list[tuple[int, int]]] = {}
     for (p, q), a in by_ports.items():
-        by_addresses.setdefault((p, _merge(a)), []).extend(q)
-    return [(p, _merge(q), a) for (p, a), q in by_addresses.items()]
+        by_addresses.setdefault((p, merge_intervals(a)), []).extend(q)
+    return [(p, merge_intervals(q), a) for (p, a), q in by_addresses.items()]
 
 
 @dataclass(frozen=True, slots=True)

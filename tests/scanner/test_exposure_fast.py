@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from scanner.exposure import analyze_exposure
 from scanner.model import Action, Direction, Peer, Rule
-from scanner.netmath import IPV4, PortSet, _intersect
+from scanner.netmath import IPV4, PortSet, intersect_intervals
 from scanner.reach import reacher
 from scanner.reach.base import SnapshotIndex, public_offer
 from scanner.reach.fast import _and, compact, cooked, first_match, prepare, raw, union
@@ -49,7 +49,7 @@ intervals = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 8)), max_size
 @given(intervals, intervals)
 def test_fast_intersection_is_the_intersection(a, b):
     if a and b:
-        assert _and(a, b) == _intersect(a, b)
+        assert _and(a, b) == intersect_intervals(a, b)
 
 
 def _same(family, raw_boxes, space: TrafficSpace) -> bool:
