@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from policies.compliance import ComplianceReport
+from reports.json_report import dumps
 
 
 def render(report: ComplianceReport) -> str:
-    return json.dumps(report.to_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    # Failing rules quote cloud names and descriptions: the same escaping as every JSON report.
+    return dumps(report.to_dict())

@@ -10,7 +10,23 @@ import click
 from reports import render
 from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError, StoreError
 from scanner.model import ScanReport, Severity
+from scanner.netmath import is_network
 from scanner.store import Store, default_store_path, write_atomic
+
+
+def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Accept both ``--flag a,b`` and repeated flags."""
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+def trusted_cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--trusted-cidr`` values, split and checked."""
+    cidrs = split_values(values)
+    for cidr in cidrs:
+        if not is_network(cidr):
+            raise ConfigError(f"--trusted-cidr {cidr!r} is not a CIDR",
+                              "write it as 203.0.113.0/24 or 2001:db8::/32")
+    return cidrs
 
 
 def store_path(ctx: click.Context) -> Path:

@@ -57,7 +57,8 @@ def demo(ctx: click.Context, fmt: str, output: str | None) -> None:
                 say("   " + line)
             say("5. Report:\n")
             write_report(second, fmt, output)
-            say(summary_line(second))
+            if output or fmt != "table":  # the table ends with the same summary line
+                say(summary_line(second))
 
 
 def story_lines(report) -> list[str]:

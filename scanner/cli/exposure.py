@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from reports.exposure_report import render_json, render_table, summary_line
-from scanner.cli.common import emit, open_store
-from scanner.errors import EXIT_INCOMPLETE, EXIT_OK, ConfigError
+from scanner.cli.common import emit, open_store, trusted_cidrs
+from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.exposure import analyze_exposure, graph
-from scanner.netmath import is_network
 
 FORMATS = ("table", "json", "dot")
 
@@ -40,11 +39,7 @@ def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
     policies and VPC rules, implied deny). Exit 3 when some scope was not read or some asset
     could not be decided.
     """
-    cidrs = [c.strip() for value in trusted for c in value.split(",") if c.strip()]
-    bad = [c for c in cidrs if not is_network(c)]
-    if bad:
-        raise ConfigError(f"--trusted-cidr {bad[0]!r} is not a CIDR",
-                          "use e.g. --trusted-cidr 198.51.100.0/24")
+    cidrs = trusted_cidrs(trusted)
     snapshot = open_store(ctx).load(ref)
     analysis = analyze_exposure(snapshot, cidrs, broad_prefix)
     if fmt == "json":

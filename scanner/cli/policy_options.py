@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,13 +9,9 @@ import click
 
 from policies import PolicySettings
 from policies.engine import check_settings
-from scanner.errors import ConfigError
+from scanner.cli.common import split_values, trusted_cidrs
 
 POLICY_FLAGS = ("policy_files", "only", "skip", "suppressions", "trusted_cidrs", "broad_prefix")
-
-
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
 
 def policy_options(command: Callable) -> Callable:
@@ -44,18 +39,11 @@ def policy_options(command: Callable) -> Callable:
 
 
 def policy_settings(flags: Mapping[str, Any]) -> PolicySettings:
-    trusted = _split(tuple(flags.get("trusted_cidrs") or ()))
-    for cidr in trusted:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            raise ConfigError(f"--trusted-cidr {cidr!r} is not a CIDR",
-                              "write it as 203.0.113.0/24 or 2001:db8::/32") from None
     settings = PolicySettings(
-        trusted_cidrs=trusted,
+        trusted_cidrs=trusted_cidrs(tuple(flags.get("trusted_cidrs") or ())),
         broad_prefix=int(flags.get("broad_prefix") or 8),
-        only=_split(tuple(flags.get("only") or ())),
-        skip=_split(tuple(flags.get("skip") or ())),
+        only=split_values(tuple(flags.get("only") or ())),
+        skip=split_values(tuple(flags.get("skip") or ())),
         extra_packs=tuple(flags.get("policy_files") or ()),
         suppressions=flags.get("suppressions"),
     )

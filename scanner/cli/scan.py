@@ -8,18 +8,19 @@ from providers import provider_names
 from providers.base import ProviderSettings
 from reports import format_names
 from reports.summary import summary_line
-from scanner.cli.common import exit_code, open_store, parse_severity, write_report
+from scanner.cli.common import (
+    exit_code,
+    open_store,
+    parse_severity,
+    split_values,
+    write_report,
+)
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
 
 AZURE_CLOUDS = ("public", "usgov", "china")
-
-
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    """Accept both ``--regions a,b`` and repeated flags."""
-    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
 
 def register(main: click.Group) -> None:
@@ -82,14 +83,14 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         raise ConfigError("--accounts needs --org-role", "add --org-role ROLE_NAME")
     settings = ProviderSettings(
         profile=profile,
-        regions=_split(regions),
+        regions=split_values(regions),
         role_arn=role_arn,
         org_role=org_role,
-        accounts=_split(accounts),
-        subscriptions=_split(subscriptions),
+        accounts=split_values(accounts),
+        subscriptions=split_values(subscriptions),
         azure_cloud=azure_cloud,
         azure_endpoint=azure_endpoint,
-        projects=_split(projects),
+        projects=split_values(projects),
         gcp_endpoint=gcp_endpoint,
         max_workers=concurrency,
         max_retries=max_retries,
