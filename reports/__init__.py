@@ -15,6 +15,8 @@ REGISTRY: dict[str, str] = {
     "markdown": "reports.markdown:render",
     "sarif": "reports.sarif:render",
     "junit": "reports.junit:render",
+    "navigator": "reports.navigator:render",
+    "ocsf": "reports.ocsf:render",
 }
 
 
