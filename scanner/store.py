@@ -398,8 +398,6 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-
-
 def read_snapshot_file(path: Path) -> Snapshot:
     """Read an exported snapshot; anything truncated or malformed is a StoreError."""
     try:
