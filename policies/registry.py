@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import replace
 from typing import Any
 
 from policies.policy import Policy
+
+# What a check judges: the compliance report lists every such object as assessed.
+CHECK_SUBJECTS = ("rule", "rule_set", "asset", "subnet", "network", "ip_list")
 
 CHECKS: dict[str, Policy] = {}
 _LOADED = False
@@ -29,7 +33,11 @@ def check(**metadata: Any):
 
         fields = dict(metadata)
         needs_exposure = bool(fields.pop("needs_exposure", False))
-        meta = meta_from_mapping(fields, source=f"python:{function.__module__}")
+        subject = fields.pop("subject", "rule")
+        if subject not in CHECK_SUBJECTS:
+            raise ValueError(f"check {fields.get('id')}: unknown subject {subject!r}")
+        meta = replace(meta_from_mapping(fields, source=f"python:{function.__module__}"),
+                       subject=subject)
         if meta.policy_id in CHECKS:
             raise ValueError(f"check {meta.policy_id} is registered twice")
         CHECKS[meta.policy_id] = Policy(meta, function, kind="python",

@@ -11,6 +11,7 @@ from policies.registry import check
     title="Subnet automatically assigns public IP addresses",
     severity="low",
     providers=["aws"],
+    subject="subnet",
     rationale="Every instance launched in the subnet gets a public address, so one permissive "
               "security group rule is enough to expose it.",
     remediation={"summary": "Turn off auto-assign public IPv4 and give public addresses "

@@ -11,6 +11,7 @@ from policies.registry import check
     title="Internet-facing virtual machine is not protected by a network security group",
     severity="high",
     providers=["azure"],
+    subject="asset",
     rationale="With no NSG on the NIC or its subnet nothing filters what reaches the public "
               "address; a Basic SKU public IP is then open on every port.",
     remediation={"summary": "Associate an NSG with the NIC or its subnet, allowing only what the "
