@@ -5,7 +5,7 @@ from __future__ import annotations
 from reports.grid import PLAIN, SEVERITY_STYLES, Style, grid
 from reports.summary import attribution_text, ordered_drift, ordered_findings, summary_line
 from reports.text import printable
-from scanner.drift_describe import short_id
+from scanner.drift.describe import short_id
 from scanner.model import DriftItem, Finding, Rule, ScanReport, Severity
 
 

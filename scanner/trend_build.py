@@ -21,7 +21,7 @@ from typing import Protocol
 from policies import PolicySettings, evaluate, select_policies
 from policies.suppressions import apply_suppressions, load_suppressions
 from scanner import __version__
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.exposure import ExposureAnalysis, analyze_exposure
 from scanner.model import Snapshot, utc_timestamp
 from scanner.store import SnapshotInfo, Store
