@@ -15,6 +15,13 @@ from typing import NoReturn
 import click
 
 from reports.text import printable
+from scanner.cli.interrupts import (
+    Interrupted,
+    exit_code_for,
+    final_code,
+    finish,
+    install_handlers,
+)
 from scanner.cli.terminal import Terminal
 from scanner.cli.version import print_version
 from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
@@ -55,9 +62,10 @@ class CloudwallGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except KeyboardInterrupt:
-            click.echo("interrupted; nothing was half-written", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (see scanner.cli.interrupts)
+            signame = f" ({exc})" if isinstance(exc, Interrupted) else ""
+            click.echo(f"interrupted{signame}; nothing was half-written", err=True)
+            ctx.exit(exit_code_for(exc))
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # stdout closed early (`| head`): click exits quietly
@@ -132,8 +140,17 @@ for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(main)
 
 
-def run() -> None:  # pragma: no cover - console entry for `python -m scanner.cli`
-    main(prog_name="cloudwall")
+def run() -> NoReturn:
+    """The console entry (``cloudwall`` and ``python -m scanner.cli``)."""
+    install_handlers()
+    try:
+        main.main(prog_name="cloudwall")
+    except SystemExit as done:
+        code = done.code
+    except KeyboardInterrupt as exc:  # before or after a command ran (click's own parsing)
+        click.echo("interrupted; nothing was half-written", err=True)
+        code = exit_code_for(exc)
+    finish(final_code(code if isinstance(code, int) else (0 if code is None else 1)))
 
 
 if __name__ == "__main__":  # pragma: no cover
