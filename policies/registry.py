@@ -11,16 +11,15 @@ a misspelt control id fails at import, not in a compliance report.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
-from dataclasses import replace
 from typing import Any
 
 from policies.policy import Policy
 
-# What a check judges: the compliance report lists every such object as assessed.
+# What a check judges, one of each: the coverage reporters list (policies.coverage).
 CHECK_SUBJECTS = ("rule", "rule_set", "asset", "subnet", "network", "ip_list")
-
 CHECKS: dict[str, Policy] = {}
 _LOADED = False
 
@@ -36,8 +35,8 @@ def check(**metadata: Any):
         subject = fields.pop("subject", "rule")
         if subject not in CHECK_SUBJECTS:
             raise ValueError(f"check {fields.get('id')}: unknown subject {subject!r}")
-        meta = replace(meta_from_mapping(fields, source=f"python:{function.__module__}"),
-                       subject=subject)
+        meta = meta_from_mapping(fields, source=f"python:{function.__module__}")
+        meta = dataclasses.replace(meta, subject=subject)
         if meta.policy_id in CHECKS:
             raise ValueError(f"check {meta.policy_id} is registered twice")
         CHECKS[meta.policy_id] = Policy(meta, function, kind="python",

@@ -20,6 +20,10 @@ REGISTRY: dict[str, str] = {
     "csv": "reports.csv_report:render",
     "html": "reports.html:render",
     "markdown": "reports.markdown:render",
+    "sarif": "reports.sarif:render",
+    "junit": "reports.junit:render",
+    "navigator": "reports.navigator:render",
+    "ocsf": "reports.ocsf:render",
 }
 
 # format name -> "module:function" taking a scanner.compliance_model.ComplianceReport.

@@ -9,10 +9,10 @@ from scanner.model import Severity
 
 @check(
     id="CW-AWS-004",
+    subject="ip_list",
     title="GuardDuty trusted IP list present",
     severity="medium",
     providers=["aws"],
-    subject="ip_list",
     rationale="GuardDuty generates no findings for addresses on an active trusted IP list. "
               "Adding one is a documented adversary procedure (Pacu) to blind detection "
               "before using opened firewall paths; every list needs an owner and a reason.",

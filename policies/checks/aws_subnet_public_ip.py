@@ -8,10 +8,10 @@ from policies.registry import check
 
 @check(
     id="CW-AWS-005",
+    subject="subnet",
     title="Subnet automatically assigns public IP addresses",
     severity="low",
     providers=["aws"],
-    subject="subnet",
     rationale="Every instance launched in the subnet gets a public address, so one permissive "
               "security group rule is enough to expose it.",
     remediation={"summary": "Turn off auto-assign public IPv4 and give public addresses "

@@ -8,10 +8,10 @@ from policies.registry import check
 
 @check(
     id="CW-AZ-005",
+    subject="asset",
     title="IP forwarding is enabled on a network interface",
     severity="medium",
     providers=["azure"],
-    subject="asset",
     rationale="A NIC with IP forwarding accepts and forwards traffic not addressed to it, so a "
               "VM can become a router around the network's security groups; only network "
               "virtual appliances need it.",

@@ -12,10 +12,10 @@ EXEMPT = {"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet
 
 @check(
     id="CW-AZ-004",
+    subject="subnet",
     title="Subnet is not associated with a network security group",
     severity="medium",
     providers=["azure"],
-    subject="subnet",
     rationale="Without a subnet NSG every NIC in the subnet depends on its own NSG alone, and a "
               "NIC created without one is unfiltered.",
     remediation={"summary": "Associate an NSG with the subnet.",

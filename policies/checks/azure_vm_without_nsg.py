@@ -8,10 +8,10 @@ from policies.registry import check
 
 @check(
     id="CW-AZ-003",
+    subject="asset",
     title="Internet-facing virtual machine is not protected by a network security group",
     severity="high",
     providers=["azure"],
-    subject="asset",
     rationale="With no NSG on the NIC or its subnet nothing filters what reaches the public "
               "address; a Basic SKU public IP is then open on every port.",
     remediation={"summary": "Associate an NSG with the NIC or its subnet, allowing only what the "

@@ -22,10 +22,10 @@ _ONE_UP = {Severity.INFO: Severity.LOW, Severity.LOW: Severity.MEDIUM,
 
 @check(
     id="CW-EXP-001",
+    subject="asset",
     title="Sensitive service reachable from the internet",
     severity="critical",
     providers=["aws", "azure", "gcp"],
-    subject="asset",
     rationale="Every layer between the internet and this machine admits a sensitive service "
               "from the port catalogue: it is not a permissive rule in theory, it is an open "
               "door in practice.",

@@ -8,10 +8,10 @@ from policies.registry import check
 
 @check(
     id="CW-GCP-003",
+    subject="network",
     title="The default network exists",
     severity="medium",
     providers=["gcp"],
-    subject="network",
     rationale="The default network comes with permissive pre-populated rules "
               "(default-allow-ssh and default-allow-rdp from 0.0.0.0/0, default-allow-internal) "
               "and subnets in every region; production workloads should use networks built "

@@ -21,10 +21,10 @@ def _denies_all_egress(rule) -> bool:
 
 @check(
     id="CW-GCP-002",
+    subject="network",
     title="Network has no egress deny rule",
     severity="low",
     providers=["gcp"],
-    subject="network",
     rationale="GCP allows all egress by an implied rule. Without an explicit low-priority "
               "egress deny for 0.0.0.0/0, any instance can reach any destination, and "
               "exfiltration needs no firewall change at all.",

@@ -8,10 +8,10 @@ from policies.registry import check
 
 @check(
     id="CW-GCP-004",
+    subject="network",
     title="A legacy network exists",
     severity="medium",
     providers=["gcp"],
-    subject="network",
     rationale="Legacy networks have one global IPv4 range and no subnets, so they cannot have "
               "per-subnet flow logs or private access and cannot be segmented.",
     remediation={"summary": "Migrate to a VPC network with subnets and delete the legacy one."},
