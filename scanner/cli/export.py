@@ -42,9 +42,15 @@ def take_export_flags(flags: dict[str, Any]) -> dict[str, Any]:
     return taken
 
 
+def _error(line: str) -> None:
+    click.echo(line, err=True)  # errors are shown even with --quiet
+
+
 def run_exports(report: ScanReport, flags: Mapping[str, Any], echo: Callable[[str], None],
-                max_retries: int | None = None, timeout: float = 60.0) -> bool:
-    """Run the exports asked for; True when every finding was delivered."""
+                max_retries: int | None = None, timeout: float = 60.0,
+                error: Callable[[str], None] = _error) -> bool:
+    """Run the exports asked for (``echo`` for the summary, ``error`` for what failed); True
+    when every finding was delivered."""
     exports = tuple(flags.get("exports") or ())
     region = flags.get("security_hub_region")
     if "security-hub" not in exports:
@@ -60,10 +66,10 @@ def run_exports(report: ScanReport, flags: Mapping[str, Any], echo: Callable[[st
              + (f", {outcome.retries} retried" if outcome.retries else ""))
     failed = result.failed
     for finding_id, code, message in failed[:MAX_LISTED_FAILURES]:
-        echo(f"error: security hub rejected {printable(finding_id)}: {printable(code)} "
-             f"{printable(message, 300)}")
+        error(f"error: security hub rejected {printable(finding_id)}: {printable(code)} "
+              f"{printable(message, 300)}")
     if len(failed) > MAX_LISTED_FAILURES:
-        echo(f"error: ... and {len(failed) - MAX_LISTED_FAILURES} more rejected findings")
+        error(f"error: ... and {len(failed) - MAX_LISTED_FAILURES} more rejected findings")
     return result.complete
 
 
