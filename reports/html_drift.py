@@ -11,7 +11,7 @@ from typing import Any
 from reports.charts import bar_chart
 from reports.html_view import SEVERITIES, cloud_name, humanize, service_names, value_text
 from scanner import attack
-from scanner.drift_describe import describe_rule
+from scanner.drift.describe import describe_rule
 from scanner.model import ChangeKind, DriftItem, Effect, utc_timestamp
 
 EFFECT_ORDER = (Effect.WIDENED, Effect.UNKNOWN, Effect.NARROWED, Effect.NEUTRAL)

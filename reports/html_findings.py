@@ -9,7 +9,7 @@ from typing import Any
 
 from reports.html_view import SEVERITIES, cloud_name, humanize, value_text
 from reports.summary import ordered_findings
-from scanner.drift_describe import describe_rule
+from scanner.drift.describe import describe_rule
 from scanner.model import Finding, Severity
 
 # Evidence keys already shown in the row itself.

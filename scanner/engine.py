@@ -12,7 +12,7 @@ from providers import load_provider
 from providers.base import ProgressCallback, ProviderSettings
 from scanner import __version__
 from scanner.collect import collect_snapshot
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.errors import ConfigError
 from scanner.exposure import analyze_exposure
 from scanner.model import ScanReport, Snapshot

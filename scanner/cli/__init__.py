@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 
 from reports.text import printable
-from scanner import __version__
+from scanner.cli.version import print_version
 from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
 
 # Modules whose ``register(main)`` adds their commands.
@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "scanner.cli.exposure",
     "scanner.cli.policies",
     "scanner.cli.report",
+    "scanner.cli.version",
 ]
 
 
@@ -89,7 +90,9 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
 
 
 @click.group(cls=CloudwallGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="cloudwall")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=print_version, help="Show the versions of cloudwall, Python and the "
+              "cloud SDKs, and exit.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
     "--store",

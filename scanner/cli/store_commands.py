@@ -104,7 +104,7 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
         result = store.set_baseline(name, ref, note, force)
         click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id}")
         return
-    from scanner.drift_accept import accept
+    from scanner.drift.accept import accept
 
     current_baseline = store.baseline(name)
     old = store.load(current_baseline.snapshot_id)
