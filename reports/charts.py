@@ -76,7 +76,7 @@ def nice_ceiling(value: float) -> tuple[int, int]:
     """A round axis maximum at or above ``value`` and its tick step (1, 2 or 5 times 10^k)."""
     if value <= 0:
         return 1, 1
-    raw = value / 4
+    raw = value / 5
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     step = max(int(step), 1)

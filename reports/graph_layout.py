@@ -149,17 +149,17 @@ def layered_layout(nodes: Sequence[Node], edges: Sequence[tuple[Node, Node]],
     def total_crossings(order: list[list[Node]]) -> int:
         return sum(_crossings(order[i], order[i + 1], unit_edges) for i in range(count - 1))
 
+    def barycentre(node: Node, neighbours, where: dict, current: dict) -> float:
+        near = [where[m] for m in neighbours[node] if m in where]
+        return sum(near) / len(near) if near else current[node]
+
     def sweep(order: list[list[Node]], indices: Iterable[int], neighbours) -> None:
         for i in indices:
             ref_layer = i - 1 if neighbours is preds else i + 1
             where = {n: k for k, n in enumerate(order[ref_layer])}
             current = {n: k for k, n in enumerate(order[i])}
-
-            def centre(node: Node) -> float:
-                near = [where[m] for m in neighbours[node] if m in where]
-                return sum(near) / len(near) if near else current[node]
-
-            order[i] = sorted(order[i], key=lambda n: (centre(n), current[n]))
+            order[i] = sorted(order[i], key=lambda n, w=where, c=current: (
+                barycentre(n, neighbours, w, c), c[n]))
 
     best = [list(r) for r in ranks]
     best_count = total_crossings(best)

@@ -24,6 +24,48 @@ def _names(snapshot: Snapshot) -> tuple[dict[tuple[str, str], str], dict[str, st
     return accounts, assets
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def headline(report: ScanReport, drift: dict[str, Any] | None, exposure: dict[str, Any],
+             counts: dict[str, int], rules: int) -> list[str]:
+    """The report in a few sentences, for whoever reads nothing else."""
+    lines = []
+    not_read = sum(1 for s in report.snapshot.scopes
+                   if report.snapshot.scope_status(s) != "ok")
+    if not_read:
+        lines.append(f"{_plural(not_read, 'scope')} could not be fully read: what they hold is "
+                     "unknown, not clean.")
+    if drift is not None:
+        changes = drift["changes"]
+        critical = sum(1 for d in changes if d["severity"] == "critical")
+        if changes:
+            lines.append(f"{_plural(len(changes), 'change')} since the baseline widen what the "
+                         f"firewalls admit ({drift['technique']})"
+                         + (f", {critical} of them critical." if critical else "."))
+        elif drift["total"]:
+            lines.append(f"{_plural(drift['total'], 'change')} since the baseline; none widens "
+                         "what the firewalls admit.")
+        else:
+            lines.append("No drift since the baseline.")
+    internet = exposure["internet_assets"]
+    if exposure["assets"]:
+        top = exposure["top_service"]
+        lines.append(f"{_plural(len(exposure['assets']), 'machine')} can be reached from the "
+                     f"internet ({internet} from every address)"
+                     + (f", most often on {top[0]} ({top[1]})." if top else "."))
+    else:
+        lines.append("No machine can be reached from the internet.")
+    total = sum(counts.values())
+    if total:
+        lines.append(f"{counts['critical']} critical and {counts['high']} high of "
+                     f"{_plural(total, 'finding')} on {_plural(rules, 'rule')} and resources.")
+    else:
+        lines.append("No findings.")
+    return lines
+
+
 def scan_context(report: ScanReport) -> dict[str, Any]:
     snapshot = report.snapshot
     account_names, asset_names = _names(snapshot)
@@ -35,13 +77,16 @@ def scan_context(report: ScanReport) -> dict[str, Any]:
         titles.setdefault(f.policy_id, f.title)
     counts = severity_counts(active)
     title = "Drift and posture report" if report.baseline_snapshot_id else "Posture report"
+    drift = drift_view(report.drift, report.baseline_name, snapshot.snapshot_id,
+                       asset_names) if report.baseline_snapshot_id else None
+    exposure = exposed_assets(snapshot, report.exposures, report.exposure_unknown)
     return {
+        "headline": headline(report, drift, exposure, counts, len(groups)),
         "header": header(snapshot, title=title, generated_at=report.generated_at,
                          tool_version=report.tool_version, baseline_name=report.baseline_name,
                          baseline_snapshot_id=report.baseline_snapshot_id),
-        "drift": drift_view(report.drift, report.baseline_name, snapshot.snapshot_id,
-                            asset_names) if report.baseline_snapshot_id else None,
-        "exposure": exposed_assets(snapshot, report.exposures, report.exposure_unknown),
+        "drift": drift,
+        "exposure": exposure,
         "graph": exposure_graph(snapshot, report.exposures),
         "services_chart": services_chart(report.exposures),
         "findings": {

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reports.graph_layout import layered_layout
+from reports.html_view import CLOUD_NAMES
 from scanner.model import Exposure, Snapshot
 
 NODE_WIDTH = 184
@@ -149,7 +150,8 @@ def exposure_graph(snapshot: Snapshot, exposures: Iterable[Exposure],
         provider = data.get("provider", "")
         if node in assets:
             css = "asset"
-            caption = _ports_caption(by_asset[assets[node]])
+            caption = f"{CLOUD_NAMES.get(provider, provider)} · " \
+                f"{_ports_caption(by_asset[assets[node]])}"
             what = f"{provider} machine"
         elif kind == "internet":
             css, caption, what = "internet", "every public address", "the internet"

@@ -14,7 +14,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from enum import Enum
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -48,7 +48,7 @@ def environment() -> Environment:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def asset(name: str) -> str:
     """A static file of the templates directory (the stylesheet, the script)."""
     return resources.files("reports").joinpath("templates", name).read_text(encoding="utf-8")

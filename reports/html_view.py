@@ -168,6 +168,7 @@ def exposed_assets(snapshot: Snapshot, exposures: Iterable[Exposure],
                    ) -> dict[str, Any]:
     """Each exposed machine with its ports, services and the path that admits each, the
     machines that could not be decided, and notes."""
+    exposures = list(exposures)
     assets = {a.asset_id: a for a in snapshot.assets}
     set_names = {rs.resource_id: rs.name or rs.resource_id for rs in snapshot.rule_sets}
     by_asset: dict[str, list[Exposure]] = {}
@@ -203,8 +204,14 @@ def exposed_assets(snapshot: Snapshot, exposures: Iterable[Exposure],
             } for e in items],
         })
     names = {a.asset_id: a.name or a.asset_id for a in snapshot.assets}
+    machines: dict[str, set[str]] = {}
+    for e in exposures:
+        for key in e.services:
+            machines.setdefault(key, set()).add(e.asset_id)
+    top = min(machines, key=lambda k: (-len(machines[k]), k)) if machines else None
     return {
         "assets": shown,
+        "top_service": (service_names([top])[0], len(machines[top])) if top else None,
         "internet_assets": sum(1 for a in shown if a["internet"]),
         "unknown": [{"name": names.get(a, a), "asset_id": a, "reason": reason}
                     for a, reason in sorted(unknown.items())],
