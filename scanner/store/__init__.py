@@ -5,7 +5,7 @@
     lifecycle.py  which snapshots a prune removes
     backend.py    what a backend provides (records and primitive operations)
     sqlite.py     the SQLite backend (one private file); migrate.py: its schema 1 files
-    files.py      private store files and folders; exported snapshot files
+    files.py      private store files and folders; reading snapshot files
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from scanner.outputs import write_output
+from scanner.outputs import write_output as write_atomic  # the older import path
 from scanner.store.backend import Baseline, BaselineEvent, GarbageCollected, SnapshotInfo
 from scanner.store.core import Store
-from scanner.store.files import read_snapshot_file, write_atomic
+from scanner.store.files import read_snapshot_file
 from scanner.store.lifecycle import PrunePlan, parse_age
 
 STORE_ENV = "CLOUDWALL_STORE"
@@ -42,4 +44,5 @@ __all__ = [
     "parse_age",
     "read_snapshot_file",
     "write_atomic",
+    "write_output",
 ]

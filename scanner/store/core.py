@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scanner.errors import StoreError
 from scanner.model import Snapshot, utc_timestamp
+from scanner.outputs import write_output
 from scanner.store.backend import (
     Backend,
     Baseline,
@@ -24,7 +25,7 @@ from scanner.store.backend import (
     SnapshotInfo,
 )
 from scanner.store.content import split_snapshot
-from scanner.store.files import read_snapshot_file, write_atomic
+from scanner.store.files import read_snapshot_file
 from scanner.store.lifecycle import PrunePlan, plan_prune
 
 _SNAPSHOT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -280,7 +281,7 @@ class Store:
 
     def export(self, ref: str, path: str | os.PathLike[str]) -> str:
         snapshot = self.load(ref)
-        write_atomic(Path(path), snapshot.to_json())
+        write_output(path, snapshot.to_json())
         return snapshot.snapshot_id
 
     def import_file(self, path: str | os.PathLike[str]) -> Snapshot:

@@ -1,11 +1,10 @@
-"""Files around the store: private creation of the store and its folder, exported snapshots."""
+"""Files around the store: private creation of the store and its folder, snapshot files."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from scanner.errors import StoreError
@@ -52,38 +51,6 @@ def is_regular_file(path: Path) -> bool:
         return stat.S_ISREG(path.stat().st_mode)
     except OSError:
         return False
-
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write a file so that a reader sees the old or the new content, never half of it.
-
-    Text is written as UTF-8 with ``\\n`` line ends on every platform (reports and exported
-    snapshots are compared byte for byte).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain write would have.
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, _file_mode(path))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's mode, else what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def read_snapshot_file(path: Path) -> Snapshot:
