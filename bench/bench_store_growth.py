@@ -203,13 +203,13 @@ def main() -> None:
             _, wall, cpu = timed(store.check_writable)
             print(f"integrity check (PRAGMA quick_check) before a write: {wall:.2f} s wall")
             exported, again = root / "scan.json", root / "again.json"
-            _, wall, _ = timed(lambda: store.export("scan-05", exported))
+            _, wall, cpu = timed(lambda: store.export("scan-05", exported))
         with Store(root / "other.db") as other:
-            _, wall_in, _ = timed(lambda: other.import_file(exported))
+            _, wall_in, cpu_in = timed(lambda: other.import_file(exported))
             other.export("scan-05", again)
         same = exported.read_bytes() == again.read_bytes() == scan(estate, 5).to_json().encode()
-        print(f"export {wall:.2f} s, import {wall_in:.2f} s; export -> import -> export "
-              f"byte-identical: {same}")
+        print(f"export {wall:.2f} s wall / {cpu:.2f} s CPU, import {wall_in:.2f} s wall / "
+              f"{cpu_in:.2f} s CPU; export -> import -> export byte-identical: {same}")
 
         with Store(path) as store:
             store.set_baseline("prod", "scan-00")
@@ -221,8 +221,8 @@ def main() -> None:
             for i, rs in enumerate(estate.rule_sets)))
         with Store(path) as store:
             before = disk(path)
-            _, wall, _ = timed(lambda: store.save(changed))
-        print(f"a scan with 1% of rule sets changed: {wall:.2f} s, adds "
+            _, wall, cpu = timed(lambda: store.save(changed))
+        print(f"a scan with 1% of rule sets changed: {wall:.2f} s wall / {cpu:.2f} s CPU, adds "
               f"{(disk(path) - before) / 1024:,.0f} KiB")
 
         old = root / "v1.db"
