@@ -147,6 +147,8 @@ class TrafficSpace:
     def everything(cls, family: int, addresses: AddressSet | None = None) -> TrafficSpace:
         """All protocols and ports from ``addresses`` (default: the family's public space)."""
         space = addresses if addresses is not None else PUBLIC_SPACE[family]
+        if not space.intervals:
+            return cls(family)  # no addresses: no traffic (a box is never empty)
         return cls(family, (Box(ALL_PROTOCOL_SET, ALL_PORTS, space),))
 
     @classmethod
