@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.admitted import NO_FLOWS, NO_LEVELS, Flows, Levels, Thresholds, levels_of
+from policies.combined import Pool, machine_classes, pool
 from policies.outline import Outlines
 from policies.policy import PolicySettings
 from scanner.model import (
@@ -54,6 +55,7 @@ class RuleSetView:
         self.entries: list[RuleEntry] = []
         self._by_rule: dict[int, RuleEntry] = {}
         self._candidates: dict[tuple, list[Rule]] = {}
+        self._pools: dict[tuple, Pool | None] = {}
         union = rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
         for direction in (Direction.INGRESS, Direction.EGRESS):
             rules = [r for r in rule_set.rules if r.direction is direction]
@@ -86,6 +88,30 @@ class RuleSetView:
                      and (actions is None or r.action in actions)]
             self._candidates[key] = found
         return found
+
+    def pools(self, match: Any) -> list[Pool]:
+        """What several allows of this rule set open to the internet together, per direction
+        and class of machines (``policies.combined``), among the rules ``match`` judges.
+        Computed once per set of member rules, whichever policy asks."""
+        out = []
+        for direction in (Direction.INGRESS, Direction.EGRESS):
+            if match.directions is not None and direction not in match.directions:
+                continue
+            allows = [e for e in self.entries
+                      if e.rule.direction is direction and e.rule.action is Action.ALLOW
+                      and e.public and all(check(e.rule) for check in match.rule_checks)]
+            if len(allows) < 2:
+                continue
+            for target, members in machine_classes(allows).items():
+                if len(members) < 2:
+                    continue
+                key = (direction, target, tuple(id(e.rule) for e in members))
+                if key not in self._pools:
+                    self._pools[key] = pool(self._context, direction, target, tuple(members))
+                found = self._pools[key]
+                if found is not None:
+                    out.append(found)
+        return out
 
     def entry(self, rule: Rule) -> RuleEntry | None:
         """None for a rule that does not apply (disabled)."""

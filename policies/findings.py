@@ -83,10 +83,12 @@ def rule_finding(meta: PolicyMeta, rule_set: RuleSet, rule: Rule, evidence: Mapp
 
 
 def rule_set_finding(meta: PolicyMeta, rule_set: RuleSet, evidence: Mapping[str, Any],
-                     severity: Severity | None = None) -> Finding:
+                     severity: Severity | None = None, subject: str = "") -> Finding:
+    """``subject`` tells apart several findings of one policy on one rule set (the pooled
+    allows of each direction and class of machines, ``policies.combined``)."""
     return _finding(meta, provider=rule_set.provider, account=rule_set.account,
                     region=rule_set.region, resource_id=rule_set.resource_id,
-                    resource_name=rule_set.name, subject="", kind=rule_set.kind.value,
+                    resource_name=rule_set.name, subject=subject, kind=rule_set.kind.value,
                     default_rule_set=rule_set.is_default, evidence=evidence, severity=severity)
 
 

@@ -256,6 +256,47 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleRef:
+    """A rule named as evidence: which rule of which rule set, and what part it played.
+
+    Findings on a whole rule set list the rules whose allows together reach the policy's
+    threshold (``contributes``: ``{family: {protocol: ports}}`` of the judged traffic that rule
+    admits); exposures list the allows that decided (``admitted_by``)."""
+
+    rule_set_id: str
+    rule_id: str  # Rule.identity()
+    native_id: str | None = None
+    name: str = ""
+    action: str = "allow"
+    priority: int | None = None
+    peers: tuple[str, ...] = ()
+    contributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False,
+                                                         compare=True)
+
+    @classmethod
+    def of(cls, rule_set_id: str, rule: Rule, peers: Iterable[str] = (),
+           contributes: Mapping[str, Mapping[str, str]] | None = None) -> RuleRef:
+        return cls(rule_set_id, rule.identity(), rule.native_id, rule.name, rule.action.value,
+                   rule.priority, tuple(peers), dict(contributes or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule_set_id": self.rule_set_id, "rule_id": self.rule_id,
+                               "native_id": self.native_id, "name": self.name,
+                               "action": self.action, "priority": self.priority,
+                               "peers": list(self.peers)}
+        if self.contributes:
+            out["contributes"] = {f: dict(v) for f, v in sorted(self.contributes.items())}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RuleRef:
+        return cls(data["rule_set_id"], data["rule_id"], data.get("native_id"),
+                   data.get("name", ""), data.get("action", "allow"), data.get("priority"),
+                   _tuple(data.get("peers")),
+                   {f: dict(v) for f, v in (data.get("contributes") or {}).items()})
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """What a rule set is attached to: an interface, subnet, network, instance, org or folder."""
 
