@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from policies.admitted import FAMILY_NAMES, Flows
+from policies.admitted import FAMILY_NAMES, NO_FLOWS, Flows
 from policies.findings import peer_values, rule_set_finding, service_keys
 from scanner.model import Direction, Finding, RuleRef
 from scanner.netmath import PUBLIC_SIZE, PUBLIC_SPACE, AddressSet, PortSet
@@ -50,7 +50,9 @@ class Pool:
     target: str  # EVERY_MEMBER, or the target value the class shares
     members: tuple[RuleEntry, ...]
     flows: Mapping[int, Flows]  # family -> protocols and ports the pool opens to the internet
-    spaces: Mapping[int, TrafficSpace]  # family -> the pooled public traffic
+    # Families where pooling reaches the internet on traffic no single member does; elsewhere
+    # the pool is the union of the members' own internet traffic.
+    expanded: frozenset[int] = frozenset()
 
 
 def machine_classes(entries: Iterable[RuleEntry]) -> dict[str, list[RuleEntry]]:
@@ -64,30 +66,58 @@ def machine_classes(entries: Iterable[RuleEntry]) -> dict[str, list[RuleEntry]]:
     return classes
 
 
-def pool(ctx: EvaluationContext, direction: Direction, target: str,
+def pooled_space(ctx: EvaluationContext, members: Iterable[RuleEntry],
+                 family: int) -> TrafficSpace:
+    """Everything public the members admit together, as disjoint boxes."""
+    public = TrafficSpace.everything(family)
+    pooled = TrafficSpace(family)
+    for entry in members:
+        pooled = pooled.union(ctx.admitted_space(entry, family).intersection(public))
+    return pooled
+
+
+def pool(ctx: EvaluationContext, view: RuleSetView, direction: Direction, target: str,
          members: tuple[RuleEntry, ...]) -> Pool | None:
-    """The pooled internet traffic of ``members``, or None when it reaches no whole family."""
+    """The pooled internet traffic of ``members``, or None when it reaches no whole family.
+
+    What each rule admits from the whole internet alone is already known (and cached) from the
+    rule's own judgement. Pooling adds something only where at least two rules reach part of
+    the internet (narrower sources, or sources cut by an earlier deny) on the same traffic and
+    their sources cover the family's public space between them: only then is the address
+    algebra run over the pool. Rules whose public sources are all trusted admit nothing here,
+    as they admit nothing on their own."""
     flows: dict[int, Flows] = {}
-    spaces: dict[int, TrafficSpace] = {}
+    expanded: set[int] = set()
     for family in FAMILIES:
-        # Cheap first: the pooled sources must cover the family's public space at all.
-        sources = AddressSet.from_cidrs(family, [a for e in members for a in e.addresses])
-        public_sources = sources.intersection(PUBLIC_SPACE[family])
-        if public_sources.count() < PUBLIC_SIZE[family]:
-            continue
-        public = TrafficSpace.everything(family)
-        pooled = TrafficSpace(family)
+        whole = NO_FLOWS
+        seen = NO_FLOWS  # what the partial rules reach so far
+        overlap = NO_FLOWS  # what at least two partial rules reach
+        partial: list[RuleEntry] = []
         for entry in members:
-            pooled = pooled.union(ctx.admitted_space(entry, family).intersection(public))
-        if pooled.difference(ctx.thresholds.trusted[family]).is_empty():
-            continue  # all of it trusted: exempt, like a single trusted rule
-        whole = Flows.from_groups(pooled.grouped(PUBLIC_SIZE[family]))
+            levels = view.levels(entry.rule, family)
+            if levels.internet:
+                whole = whole.union(levels.internet)
+            part = levels.broad.union(levels.specific)
+            if part.is_empty():
+                continue
+            partial.append(entry)
+            common = seen.intersect(part)
+            if common:
+                overlap = overlap.union(common)
+            seen = seen.union(part)
+        if overlap and overlap.minus(whole):
+            sources = AddressSet.from_cidrs(family, [a for e in partial for a in e.addresses])
+            if sources.intersection(PUBLIC_SPACE[family]).count() >= PUBLIC_SIZE[family]:
+                pooled = pooled_space(ctx, members, family)
+                more = Flows.from_groups(pooled.grouped(PUBLIC_SIZE[family])).minus(whole)
+                if more:
+                    whole = whole.union(more)
+                    expanded.add(family)
         if not whole.is_empty():
             flows[family] = whole
-            spaces[family] = pooled
     if not flows:
         return None
-    return Pool(direction, target, members, flows, spaces)
+    return Pool(direction, target, members, flows, frozenset(expanded))
 
 
 def flows_space(flows: Flows, family: int) -> TrafficSpace:
@@ -107,7 +137,8 @@ def contributors(ctx: EvaluationContext, found: Pool, judged: Mapping[int, Flows
     lies inside what wider contributors already admit adds nothing and is left out."""
     chosen: dict[int, tuple[RuleEntry, dict[str, dict[str, str]]]] = {}
     for family, flows in judged.items():
-        wanted = found.spaces[family].intersection(flows_space(flows, family))
+        wanted = pooled_space(ctx, found.members, family).intersection(
+            flows_space(flows, family))
         parts = []
         for entry in found.members:
             part = ctx.admitted_space(entry, family).intersection(wanted)
@@ -139,6 +170,8 @@ def judge_pools(match: Match, meta: PolicyMeta, ctx: EvaluationContext, view: Ru
         for family, flows in pooled.flows.items():
             if family not in match.families:
                 continue
+            if family not in pooled.expanded and not match.aggregate:
+                continue  # port by port, the pool says what each rule's own finding says
             hit = match.judge_flows(flows)
             if hit is None:
                 continue

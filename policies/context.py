@@ -55,7 +55,8 @@ class RuleSetView:
         self.entries: list[RuleEntry] = []
         self._by_rule: dict[int, RuleEntry] = {}
         self._candidates: dict[tuple, list[Rule]] = {}
-        self._pools: dict[tuple, Pool | None] = {}
+        self._pools: dict[tuple, list[Pool]] = {}
+        self._pool_by_members: dict[tuple, Pool | None] = {}
         union = rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
         for direction in (Direction.INGRESS, Direction.EGRESS):
             rules = [r for r in rule_set.rules if r.direction is direction]
@@ -93,25 +94,30 @@ class RuleSetView:
         """What several allows of this rule set open to the internet together, per direction
         and class of machines (``policies.combined``), among the rules ``match`` judges.
         Computed once per set of member rules, whichever policy asks."""
-        out = []
-        for direction in (Direction.INGRESS, Direction.EGRESS):
-            if match.directions is not None and direction not in match.directions:
-                continue
-            allows = [e for e in self.entries
-                      if e.rule.direction is direction and e.rule.action is Action.ALLOW
-                      and e.public and all(check(e.rule) for check in match.rule_checks)]
-            if len(allows) < 2:
-                continue
-            for target, members in machine_classes(allows).items():
-                if len(members) < 2:
+        key = (match.directions, match.rule_checks)
+        found = self._pools.get(key)
+        if found is None:
+            found = []
+            for direction in (Direction.INGRESS, Direction.EGRESS):
+                if match.directions is not None and direction not in match.directions:
                     continue
-                key = (direction, target, tuple(id(e.rule) for e in members))
-                if key not in self._pools:
-                    self._pools[key] = pool(self._context, direction, target, tuple(members))
-                found = self._pools[key]
-                if found is not None:
-                    out.append(found)
-        return out
+                allows = [e for e in self.entries
+                          if e.rule.direction is direction and e.rule.action is Action.ALLOW
+                          and e.public and all(check(e.rule) for check in match.rule_checks)]
+                if len(allows) < 2:
+                    continue
+                for target, members in machine_classes(allows).items():
+                    if len(members) < 2:
+                        continue
+                    members_key = (direction, target, tuple(id(e.rule) for e in members))
+                    if members_key not in self._pool_by_members:
+                        self._pool_by_members[members_key] = pool(
+                            self._context, self, direction, target, tuple(members))
+                    made = self._pool_by_members[members_key]
+                    if made is not None:
+                        found.append(made)
+            self._pools[key] = found
+        return found
 
     def entry(self, rule: Rule) -> RuleEntry | None:
         """None for a rule that does not apply (disabled)."""

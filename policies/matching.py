@@ -29,6 +29,9 @@ class Match:
     severity_from_services: bool = False
     directions: frozenset | None = None  # from `direction`, to skip other rules early
     actions: frozenset | None = None  # from `action`
+    # A traffic condition judges the whole (policies.conditions.AGGREGATE_CONDITIONS): several
+    # rules' traffic together can fail it where no rule does, even on ports each reaches alone.
+    aggregate: bool = False
     # id(flows) -> (flows, verdict); the flows object is kept so a reused id never matches.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 

@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from policies.conditions import CONDITIONS, resolve_kinds
+from policies.conditions import AGGREGATE_CONDITIONS, CONDITIONS, resolve_kinds
 from policies.frameworks import FRAMEWORKS
 from policies.matching import FAMILY_BY_NAME, Match, evaluate_pack_policy
 from policies.policy import (
@@ -311,7 +311,7 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
         actions = frozenset(Action(str(a).lower()) for a in wanted)
     return Match(subject, tuple(stages["rule_set"]), tuple(stages["rule"]), levels, families,
                  tuple(stages["scoping"]), tuple(stages["traffic"]), severity_from_services,
-                 directions, actions)
+                 directions, actions, aggregate=bool(AGGREGATE_CONDITIONS & set(value)))
 
 
 def _unless(src: Source, path: PathKey, value: Any):
