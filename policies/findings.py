@@ -23,28 +23,35 @@ def service_keys(flows: Flows) -> list[str]:
     return sorted(keys, key=_CATALOGUE_ORDER.__getitem__)
 
 
-def _port_numbers(evidence_ports: Mapping[str, Mapping[str, str]], wanted: set[int]) -> set[int]:
-    """Which of ``wanted`` ports appear in ``{family: {protocol: "22,80-90"}}`` evidence."""
-    found: set[int] = set()
+def _port_hits(evidence_ports: Mapping[str, Mapping[str, str]],
+               wanted: set[int]) -> tuple[set[tuple[str, int]], set[str]]:
+    """Which of ``wanted`` ports appear in ``{family: {protocol: "22,80-90"}}`` evidence, on
+    which protocol; and the port-bearing protocols that have any port there."""
+    hits: set[tuple[str, int]] = set()
+    protocols: set[str] = set()
     for by_protocol in evidence_ports.values():
         for protocol, text in by_protocol.items():
             if protocol not in PORT_PROTOCOLS:
                 continue
             ports = PortSet.parse(text)
-            found.update(p for p in wanted if p in ports)
-    return found
+            if ports:
+                protocols.add(protocol)
+            hits.update((protocol, p) for p in wanted if p in ports)
+    return hits, protocols
 
 
 def facts_for(meta: PolicyMeta, provider: str, kind: str, default_rule_set: bool,
               evidence: Mapping[str, Any]) -> FindingFacts:
     wanted = {p for ref in meta.compliance for p in ref.when.ports}
     ports = evidence.get("ports") or {}
+    hits, protocols = _port_hits(ports, wanted) if ports else (set(), set())
     return FindingFacts(
         provider=provider,
         kind=kind,
         families=frozenset(evidence.get("families") or ()),
         services=frozenset(evidence.get("services") or ()),
-        ports=frozenset(_port_numbers(ports, wanted)) if wanted and ports else frozenset(),
+        port_hits=frozenset(hits),
+        protocols=frozenset(protocols),
         default_rule_set=default_rule_set,
     )
 
