@@ -1038,6 +1038,12 @@ class PathStep:
         )
 
 
+def _concrete_protocols(label: str) -> list[str]:
+    from scanner.exposure import parse_protocol_label  # the model stays import-light
+
+    return parse_protocol_label(label).concrete()
+
+
 @dataclass(frozen=True, slots=True)
 class Exposure:
     """Traffic the internet (or a broad public range) can actually get to one asset."""
@@ -1052,7 +1058,11 @@ class Exposure:
     ports: PortSet
     services: tuple[str, ...] = ()  # catalogue keys the ports cover
     via: str = "public_ip"  # public_ip | ipv6 | load_balancer
+    # Each layer's deciding rule and verdict (allow, goto_next, no_match: the next level or
+    # the default decides), on the paths of the allows credited with admitting this traffic.
     path: tuple[PathStep, ...] = ()
+    # The allows that decided for a broad share of this traffic: the rules to edit.
+    admitted_by: tuple[RuleRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1063,10 +1073,13 @@ class Exposure:
             "source": self.source,
             "family": self.family,
             "protocol": self.protocol,
+            # Concrete protocols (names, numbers, runs of numbers), to look one up.
+            "protocols": _concrete_protocols(self.protocol),
             "ports": self.ports.to_list(),
             "services": list(self.services),
             "via": self.via,
             "path": [p.to_dict() for p in self.path],
+            "admitted_by": [r.to_dict() for r in self.admitted_by],
         }
 
     @classmethod
@@ -1083,6 +1096,7 @@ class Exposure:
             services=_tuple(data.get("services")),
             via=data.get("via", "public_ip"),
             path=tuple(PathStep.from_dict(p) for p in data.get("path", ())),
+            admitted_by=tuple(RuleRef.from_dict(r) for r in data.get("admitted_by", ())),
         )
 
 
