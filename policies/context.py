@@ -253,11 +253,29 @@ class EvaluationContext:
     def assets_by_id(self) -> Mapping[str, Asset]:
         return self._index("assets", lambda: {a.asset_id: a for a in self.snapshot.assets})
 
-    def exposed_assets(self, rule_set: RuleSet, rule: Rule) -> frozenset[str] | None:
-        """Assets the internet reaches through this rule; None without exposure analysis."""
-        if self.exposure is None:
-            return None
-        live = getattr(self.exposure, "live_rules", None)
-        if live is None:
-            return None
-        return frozenset(live.get((rule_set.resource_id, rule.identity()), ()))
+    @property
+    def networks_by_id(self) -> Mapping[str, Any]:
+        return self._index("networks", lambda: {n.network_id: n for n in self.snapshot.networks})
+
+    def layers_of(self, asset: Asset) -> list[RuleSet]:
+        """The rule sets that guard ``asset``: its own, its subnet's and its network's."""
+        ids = list(asset.rule_set_ids)
+        subnet = self.subnets_by_id.get(asset.subnet or "")
+        if subnet is not None:
+            ids += subnet.rule_set_ids
+        network = self.networks_by_id.get(asset.network or "")
+        if network is not None:
+            ids += network.rule_set_ids
+        found = self.rule_sets_by_id
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+    def guarded_assets(self, rule_set_id: str) -> list[Asset]:
+        """The assets ``rule_set_id`` guards (directly, through a subnet or a network)."""
+        def build() -> dict[str, list[Asset]]:
+            out: dict[str, list[Asset]] = {}
+            for asset in self.snapshot.assets:
+                for rule_set in self.layers_of(asset):
+                    out.setdefault(rule_set.resource_id, []).append(asset)
+            return out
+
+        return self._index("guarded", build).get(rule_set_id, [])

@@ -10,6 +10,7 @@ from policies.admitted import FAMILY_NAMES, Flows
 from policies.combined import judge_pools
 from policies.context import FAMILIES, EvaluationContext, RuleSetView
 from policies.findings import peer_values, rule_finding, rule_set_finding, service_keys
+from policies.liveness import add_exposure, verdict
 from policies.policy import PolicyMeta
 from scanner.catalogue import SERVICES_BY_KEY
 from scanner.model import Finding, Rule, RuleSet, Severity
@@ -143,10 +144,7 @@ def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
         if evidence is None:
             continue
         if match.levels:
-            exposed = ctx.exposed_assets(rule_set, rule)
-            if exposed is not None:
-                evidence["exposure"] = "live" if exposed else "latent"
-                evidence["exposed_assets"] = sorted(exposed)
+            add_exposure(evidence, verdict(ctx, rule_set, (rule,), evidence))
         yield rule_finding(meta, rule_set, rule, evidence, match.severity_for(meta, evidence))
     if pooled:
         # What the allows open together, beyond what each rule's own finding says.

@@ -1038,6 +1038,48 @@ class PathStep:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ExposureVerdict:
+    """Whether a finding's own traffic (protocols x ports x sources of one family) reaches an
+    asset through the rule it is about: ``live`` when it reaches at least one, ``unknown`` when
+    an asset it guards could not be decided, else ``latent`` with why (``reason``):
+
+    - ``unattached``: the rule set guards no asset of the snapshot;
+    - ``not_public``: no asset it guards has a public address;
+    - ``blocked``: another layer stops this traffic on every public asset (``blocked_by``
+      names those rule sets, ``layers`` their kinds);
+    - ``other_rules``: the traffic gets in, but another rule decides it first
+      (``admitted_by``), so editing this rule changes nothing today;
+    - ``not_reachable``: no layer stops it, but the assets are not reachable from the
+      internet at all (no internet route, a closed public IP).
+    """
+
+    status: str  # live | latent | unknown
+    assets: tuple[str, ...] = ()  # live: the assets reached; otherwise those looked at
+    reason: str = ""
+    blocked_by: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+    admitted_by: tuple[RuleRef, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status, "assets": list(self.assets)}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.blocked_by:
+            out["blocked_by"] = list(self.blocked_by)
+        if self.layers:
+            out["layers"] = list(self.layers)
+        if self.admitted_by:
+            out["admitted_by"] = [r.to_dict() for r in self.admitted_by]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExposureVerdict:
+        return cls(data["status"], _tuple(data.get("assets")), data.get("reason", ""),
+                   _tuple(data.get("blocked_by")), _tuple(data.get("layers")),
+                   tuple(RuleRef.from_dict(r) for r in data.get("admitted_by", ())))
+
+
 def _concrete_protocols(label: str) -> list[str]:
     from scanner.exposure import parse_protocol_label  # the model stays import-light
 
