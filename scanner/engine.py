@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from policies import PolicySettings, evaluate_snapshot
+from policies import PolicySettings, evaluate_snapshot, select_policies
+from policies.coverage import policy_infos
 from providers import load_provider
 from providers.base import ProgressCallback, ProviderSettings
 from scanner import __version__
@@ -30,6 +32,9 @@ class ScanRequest:
     attribute: bool = False  # look up who made each drift item in the clouds' audit logs
     # Which policies to run, trusted ranges, suppressions (None: the built-in defaults).
     policies: PolicySettings | None = None
+    # Seconds the whole collection may take; what is unfinished then is recorded as not
+    # collected (None: no limit).
+    deadline: float | None = None
 
 
 def is_snapshot_file(ref: str) -> bool:
@@ -49,13 +54,15 @@ def load_baseline(store: Store | None, ref: str) -> tuple[str, Snapshot]:
 def run_scan(
     request: ScanRequest, store: Store | None, progress: ProgressCallback | None = None
 ) -> ScanReport:
+    deadline = time.monotonic() + request.deadline if request.deadline is not None else None
     # The baseline is read before any cloud call, so a typo fails fast and costs nothing.
     baseline = load_baseline(store, request.baseline) if request.baseline else None
     try:
         adapters = [load_provider(name)(request.settings) for name in request.providers]
     except KeyError as exc:
         raise ConfigError(str(exc.args[0]), "see `cloudwall scan --help`") from exc
-    snapshot = collect_snapshot(adapters, request.settings.max_workers, progress)
+    snapshot = collect_snapshot(adapters, request.settings.max_workers, progress,
+                                deadline=deadline)
     if request.save and store is not None:
         store.save(snapshot)
     report = analyze(snapshot, baseline, policies=request.policies)
@@ -80,7 +87,8 @@ def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
     trusted_cidrs = tuple(trusted_cidrs) or policies.trusted_cidrs
     # Exposure first: findings and drift rank by what is actually reachable.
     exposure = analyze_exposure(snapshot, trusted_cidrs, policies.broad_prefix)
-    findings, _expired = evaluate_snapshot(snapshot, policies, exposure)
+    selected = select_policies(policies)
+    findings, _expired = evaluate_snapshot(snapshot, policies, exposure, selected=selected)
     drift = ()
     name = baseline_id = None
     if baseline is not None:
@@ -98,4 +106,5 @@ def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
         baseline_snapshot_id=baseline_id,
         tool_version=__version__,
         generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        policies=policy_infos(snapshot, selected),
     )

@@ -7,16 +7,18 @@ import click
 from providers import provider_names
 from providers.base import ProviderSettings
 from reports import format_names
-from reports.summary import summary_line
 from scanner.cli.common import (
     exit_code,
     open_store,
     parse_severity,
+    report_summary,
     split_values,
     write_report,
 )
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
+from scanner.cli.terminal import detail, say, terminal, warn
+from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
 
@@ -25,6 +27,15 @@ AZURE_CLOUDS = ("public", "usgov", "china")
 
 def register(main: click.Group) -> None:
     main.add_command(scan)
+
+
+def duration(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
@@ -56,6 +67,9 @@ def register(main: click.Group) -> None:
 @click.option("--timeout", "request_timeout", type=click.FloatRange(0.1, 3600), default=60.0,
               show_default=True, envvar="CLOUDWALL_TIMEOUT",
               help="Seconds per HTTP request before a scope is recorded as timed out.")
+@click.option("--deadline", callback=lambda _c, _p, v: duration(v), metavar="DURATION",
+              help="Stop collecting after this long (90s, 30m, 2h): scopes not finished by "
+              "then are reported as not collected and the scan exits 3.")
 @click.option("--demo-stage", type=click.Choice(["baseline", "changed"]), default="baseline",
               show_default=True, help="Demo provider: the estate before or after the changes.")
 @click.option("--save", is_flag=True, help="Save the snapshot in the store.")
@@ -73,7 +87,7 @@ def register(main: click.Group) -> None:
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, demo_stage, save, baseline, attribute, fmt, output,
+         max_retries, request_timeout, deadline, demo_stage, save, baseline, attribute, fmt, output,
          fail_on, **policy_flags) -> None:
     """Snapshot live firewall configuration and report on it."""
     if org_role and role_arn:
@@ -100,14 +114,17 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
-                          policies=policy_settings(policy_flags))
+                          policies=policy_settings(policy_flags), deadline=deadline)
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None
-    report = run_scan(request, store, terminal_progress())
+    quiet = terminal(ctx).quiet
+    report = run_scan(request, store, None if quiet else terminal_progress())
     write_report(report, fmt, output)
     if save:
-        click.echo(f"saved snapshot {report.snapshot.snapshot_id}", err=True)
-    warn_expired(report, lambda line: click.echo(line, err=True))
-    click.echo(summary_line(report), err=True)
+        say(f"saved snapshot {report.snapshot.snapshot_id}")
+    if output:
+        detail(f"wrote {output}")
+    warn_expired(report, warn)
+    report_summary(report, fmt, output)
     ctx.exit(exit_code(report, fail_on))
