@@ -36,13 +36,14 @@ Traffic = Mapping[str, Sequence[tuple[ProtocolSet, PortSet | None]]]
 
 def add_exposure(evidence: dict[str, Any], found: ExposureVerdict | None) -> None:
     """Record a verdict in a finding's evidence: ``exposure`` (live, latent, unknown),
-    ``exposed_assets`` (the assets reached) and ``exposure_detail`` (the structured verdict,
-    with the reason a finding is latent)."""
+    ``exposed_assets`` (the assets reached) and, when not live, ``exposure_detail`` (the
+    structured verdict: why it is latent, or which assets are unknown)."""
     if found is None:
         return
     evidence["exposure"] = found.status
     evidence["exposed_assets"] = list(found.assets) if found.status == "live" else []
-    evidence["exposure_detail"] = found.to_dict()
+    if found.status != "live":  # live: the assets say it all
+        evidence["exposure_detail"] = found.to_dict()
 
 
 def finding_traffic(evidence: Mapping[str, Any]) -> dict[str, list[tuple[ProtocolSet,
