@@ -33,8 +33,8 @@ def _findings(estate, policy_id="CW-NET-001"):
 
 
 def _detail(finding) -> ExposureVerdict:
-    return ExposureVerdict.from_dict(finding.evidence.get("exposure_detail")
-                                     or {"status": "live", "assets": finding.evidence["exposed_assets"]})
+    live = {"status": "live", "assets": finding.evidence["exposed_assets"]}
+    return ExposureVerdict.from_dict(finding.evidence.get("exposure_detail") or live)
 
 
 def test_nacl_admin_port_finding_is_latent_when_machines_are_reachable_only_on_web_ports():
