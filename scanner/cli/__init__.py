@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 
 from reports.text import printable
+from scanner.cli.config_command import accept_global_options_after_commands, apply_configuration
 from scanner.cli.interrupts import (
     Interrupted,
     exit_code_for,
@@ -34,6 +35,7 @@ COMMAND_MODULES = [
     "scanner.cli.policies",
     "scanner.cli.report",
     "scanner.cli.version",
+    "scanner.cli.config_command",
 ]
 
 
@@ -56,7 +58,7 @@ class CloudwallGroup(click.Group):
             click.echo(f"error: {printable(exc.message)}", err=True)
             if exc.hint:
                 click.echo(f"hint: {printable(exc.hint)}", err=True)
-            if ctx.params.get("debug"):
+            if _debugging(ctx):
                 traceback.print_exc()
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -92,15 +94,23 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
     """A bug: say so plainly, never a bare traceback."""
     click.echo(f"internal error: {type(exc).__name__}: {printable(exc)}", err=True)
     click.echo("hint: rerun with --debug for the traceback and report it", err=True)
-    if ctx.params.get("debug"):
+    if _debugging(ctx):
         traceback.print_exc()
     ctx.exit(EXIT_BUG)
+
+
+def _debugging(ctx: click.Context) -> bool:
+    """--debug before the command, after it, or from the configuration file."""
+    return bool(ctx.params.get("debug") or (ctx.obj or {}).get("debug"))
 
 
 @click.group(cls=CloudwallGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=print_version, help="Show the versions of cloudwall, Python and the "
               "cloud SDKs, and exit.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: ./cloudwall.toml, else $CLOUDWALL_CONFIG, "
+              "else cloudwall.toml in the per-user config directory).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
     "--store",
@@ -110,7 +120,8 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
     help="Snapshot store file (env CLOUDWALL_STORE; default: per-user data directory).",
 )
 @click.pass_context
-def main(ctx: click.Context, debug: bool, store_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, debug: bool,
+         store_path: str | None) -> None:
     """cloudwall: posture scanner for live cloud firewall configuration.
 
     Exit codes: 0 ok; 1 findings or drift at or above --fail-on; 2 usage, config or input
@@ -122,10 +133,13 @@ def main(ctx: click.Context, debug: bool, store_path: str | None) -> None:
     # Named with --store on this command line (not just inherited from CLOUDWALL_STORE).
     source = ctx.get_parameter_source("store_path")
     ctx.obj["store_from_flag"] = source is click.core.ParameterSource.COMMANDLINE
+    # Command line > environment > configuration file > defaults.
+    apply_configuration(ctx, config_path)
 
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(main)
+accept_global_options_after_commands(main)
 
 
 def run() -> NoReturn:
