@@ -37,6 +37,7 @@ _HERMETIC = {
     "CLOUDWALL_STORE": os.path.join(_SCRATCH, "default-store.db"),
     # No developer's own configuration file: the per-user config directory is a scratch one.
     "XDG_CONFIG_HOME": os.path.join(_SCRATCH, "config"),
+    "CLOUDWALL_CACHE_DIR": os.path.join(_SCRATCH, "cache"),
 }
 _CLEARED = (
     "AWS_PROFILE",

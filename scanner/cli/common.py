@@ -78,7 +78,18 @@ def emit(text: str | bytes, output: str | None) -> None:
 
 
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
-    emit(render(fmt, report), output)
+    from scanner.cli.terminal import table_style
+
+    emit(render(fmt, report, table_style(output)), output)
+
+
+def report_summary(report: ScanReport, fmt: str, output: str | None) -> None:
+    """The summary line, once: a table on the terminal already ends with it."""
+    from reports.summary import summary_line
+    from scanner.cli.terminal import say, stdout_is_terminal
+
+    if not (fmt == "table" and stdout_is_terminal(output)):
+        say(summary_line(report))
 
 
 def exit_code(report: ScanReport, fail_on: Severity | None) -> int:

@@ -12,8 +12,6 @@ import click
 from scanner.cli.configuration import Configuration, build, settings
 from scanner.config import CONFIG_ENV, CONFIG_NAME, find_config, read_config, user_config_path
 
-# Global options (the root group's) and what each sets in ctx.obj for the commands.
-GLOBAL_OBJ = {"store_path": "store_path", "debug": "debug"}
 _SOURCE = click.core.ParameterSource
 
 
@@ -36,8 +34,7 @@ def apply_configuration(ctx: click.Context, explicit: str | None) -> Configurati
     for name, value in configuration.root.items():
         if root_ctx.get_parameter_source(name) in (None, _SOURCE.DEFAULT, _SOURCE.DEFAULT_MAP):
             root_ctx.params[name] = value
-            if name in GLOBAL_OBJ:
-                obj[GLOBAL_OBJ[name]] = value
+            root_ctx.set_parameter_source(name, _SOURCE.DEFAULT_MAP)
     for variable, value in configuration.environment.items():
         if not os.environ.get(variable):  # the environment wins, as for every option
             os.environ[variable] = value
@@ -46,6 +43,7 @@ def apply_configuration(ctx: click.Context, explicit: str | None) -> Configurati
         for name in _command_names(ctx):
             node = node.get(name, {}) if isinstance(node, dict) else {}
         ctx.default_map = node
+        _restart_session(root_ctx)
     return configuration
 
 
@@ -60,19 +58,23 @@ def _command_names(ctx: click.Context) -> list[str]:
 # --- global options after the command name ----------------------------------------------------
 
 
-def _late_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is None:
-        return
-    obj = ctx.ensure_object(dict)
-    obj["store_path"] = value
-    obj["store_from_flag"] = True
-    ctx.find_root().params["store_path"] = value
+def _restart_session(root_ctx: click.Context) -> None:
+    start = (root_ctx.obj or {}).get("session")
+    if start is not None:
+        start(root_ctx)
 
 
-def _late_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value:
-        ctx.ensure_object(dict)["debug"] = True
-        ctx.find_root().params["debug"] = True
+def _late_flag(name: str):
+    """A global option given after the command: as if it had come before it."""
+    def apply(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or value is False or ctx.resilient_parsing:
+            return
+        root_ctx = ctx.find_root()
+        root_ctx.params[name] = value
+        root_ctx.set_parameter_source(name, _SOURCE.COMMANDLINE)
+        _restart_session(root_ctx)
+
+    return apply
 
 
 def _late_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -81,8 +83,12 @@ def _late_config(ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 LATE_GLOBALS = {
-    "--store": dict(type=click.Path(dir_okay=False), callback=_late_store),
-    "--debug": dict(is_flag=True, callback=_late_debug),
+    "--store": dict(type=click.Path(dir_okay=False), callback=_late_flag("store_path")),
+    "--debug": dict(is_flag=True, callback=_late_flag("debug")),
+    "--quiet": dict(is_flag=True, callback=_late_flag("quiet")),
+    "--verbose": dict(is_flag=True, callback=_late_flag("verbose")),
+    "--no-color": dict(is_flag=True, callback=_late_flag("no_color")),
+    "--wide": dict(is_flag=True, callback=_late_flag("wide")),
     "--config": dict(type=click.Path(dir_okay=False), callback=_late_config),
 }
 

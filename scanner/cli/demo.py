@@ -16,7 +16,8 @@ from providers.base import ProviderSettings
 from reports import format_names
 from reports.summary import summary_line
 from reports.text import printable
-from scanner.cli.common import write_report
+from scanner.cli.common import report_summary, write_report
+from scanner.cli.terminal import say
 from scanner.engine import ScanRequest, run_scan
 from scanner.store import Store
 
@@ -40,7 +41,6 @@ def demo(ctx: click.Context, fmt: str, output: str | None) -> None:
         named = ctx.obj.get("store_path") if ctx.obj.get("store_from_flag") else None
         path = named or Path(tmp) / "demo.db"
         with Store(path) as store:
-            say = lambda text: click.echo(text, err=True)  # noqa: E731
             say("1. Scanning the demo estate (AWS, Azure, GCP) as its owners left it...")
             first = run_scan(ScanRequest(("demo",), ProviderSettings(), save=True), store)
             say(f"   {summary_line(first)}")
@@ -55,10 +55,10 @@ def demo(ctx: click.Context, fmt: str, output: str | None) -> None:
             say("4. What changed, per cloud, and who did it (from each cloud's audit log):")
             for line in story_lines(second):
                 say("   " + line)
-            say("5. Report:\n")
+            say("5. Report:")
+            say("")
             write_report(second, fmt, output)
-            if output or fmt != "table":  # the table ends with the same summary line
-                say(summary_line(second))
+            report_summary(second, fmt, output)
 
 
 def story_lines(report) -> list[str]:

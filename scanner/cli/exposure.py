@@ -6,6 +6,7 @@ import click
 
 from reports.exposure_report import render_json, render_table, summary_line
 from scanner.cli.common import emit, open_store, trusted_cidrs
+from scanner.cli.terminal import say, stdout_is_terminal, table_style
 from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.exposure import analyze_exposure, graph
 
@@ -49,8 +50,8 @@ def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
 
         emit(render_graph(graph(snapshot, analysis), include_structure=structure), output)
     else:
-        emit(render_table(snapshot, analysis), output)
-    if fmt != "table" or output:
-        click.echo(summary_line(snapshot, analysis), err=True)
+        emit(render_table(snapshot, analysis, table_style(output)), output)
+    if not (fmt == "table" and stdout_is_terminal(output)):  # the table ends with it
+        say(summary_line(snapshot, analysis))
     incomplete = bool(snapshot.errors or analysis.unknown_assets)
     ctx.exit(EXIT_INCOMPLETE if incomplete else EXIT_OK)

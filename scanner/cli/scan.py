@@ -7,16 +7,17 @@ import click
 from providers import provider_names
 from providers.base import ProviderSettings
 from reports import format_names
-from reports.summary import summary_line
 from scanner.cli.common import (
     exit_code,
     open_store,
     parse_severity,
+    report_summary,
     split_values,
     write_report,
 )
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
+from scanner.cli.terminal import detail, say, terminal, warn
 from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
@@ -117,10 +118,13 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None
-    report = run_scan(request, store, terminal_progress())
+    quiet = terminal(ctx).quiet
+    report = run_scan(request, store, None if quiet else terminal_progress())
     write_report(report, fmt, output)
     if save:
-        click.echo(f"saved snapshot {report.snapshot.snapshot_id}", err=True)
-    warn_expired(report, lambda line: click.echo(line, err=True))
-    click.echo(summary_line(report), err=True)
+        say(f"saved snapshot {report.snapshot.snapshot_id}")
+    if output:
+        detail(f"wrote {output}")
+    warn_expired(report, warn)
+    report_summary(report, fmt, output)
     ctx.exit(exit_code(report, fail_on))

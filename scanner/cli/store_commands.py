@@ -6,18 +6,19 @@ import click
 from tabulate import tabulate
 
 from reports import format_names
-from reports.summary import summary_line
 from reports.text import printable
 from scanner.cli.common import (
     emit,
     exit_code,
     open_store,
     parse_severity,
+    report_summary,
     store_path,
     write_report,
 )
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.scan import AZURE_CLOUDS
+from scanner.cli.terminal import warn
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
@@ -61,7 +62,8 @@ def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None,
     settings = policy_settings(policy_flags)
     report = analyze(open_store(ctx).load(ref), policies=settings)
     write_report(report, fmt, output)
-    warn_expired(report, lambda line: click.echo(line, err=True))
+    warn_expired(report, warn)
+    report_summary(report, fmt, output)
 
 
 @snapshots.command("export")
@@ -186,7 +188,7 @@ def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str 
                                     demo_stage="changed")
         report = with_attribution(report, base[1], providers_for(current.providers, settings))
     write_report(report, fmt, output)
-    click.echo(summary_line(report), err=True)
+    report_summary(report, fmt, output)
     ctx.exit(exit_code(report, fail_on))
 
 
