@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from providers.aws.fetch import PROVIDER, ClientFactory, collection_error, fetch_scope
+from providers.aws.fetch import (
+    PROVIDER,
+    ClientFactory,
+    aws_pages,
+    collection_error,
+    fetch_scope,
+)
 from providers.aws.normalize import normalize_scope
 from providers.base import ProviderSettings
+from providers.paging import PagingError
 from scanner.errors import CloudwallError, ConfigError, ProviderError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
@@ -120,15 +127,15 @@ class AwsProvider:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            paginator = clients("organizations", home).get_paginator("list_accounts")
             members = {}
-            for page in paginator.paginate(PaginationConfig={"PageSize": 20}):
+            for page in aws_pages(clients("organizations", home), "list_accounts", "Accounts",
+                                  20, clients.limits):
                 for account in page.get("Accounts") or ():
                     state = account.get("State") or account.get("Status")
                     if state == "ACTIVE":
                         members[account["Id"]] = account.get("Name", "")
             return members
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, PagingError) as exc:
             raise ProviderError(
                 f"cannot list the organization's accounts: {exc}",
                 "allow organizations:ListAccounts (management or delegated administrator "
