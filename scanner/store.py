@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from scanner import snapshot_document
 from scanner.errors import StoreError
 from scanner.model import Snapshot, utc_timestamp
 
@@ -256,8 +257,9 @@ class Store:
                 "SELECT body FROM snapshots WHERE snapshot_id = ?", (snapshot_id,)
             ).fetchone()
         try:
-            return Snapshot.from_json(zlib.decompress(row[0]).decode())
-        except (zlib.error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # Checked like a file: the store may come from another machine or version.
+            return snapshot_document.parse(zlib.decompress(row[0]))
+        except (zlib.error, ValueError) as exc:
             raise StoreError(
                 f"snapshot {snapshot_id} in {self.path} is unreadable ({exc})",
                 "restore the store from a backup, or re-import the snapshot from JSON",
@@ -431,8 +433,11 @@ def _file_mode(path: Path) -> int:
 
 def read_snapshot_file(path: Path) -> Snapshot:
     """Read an exported snapshot; anything truncated or malformed is a StoreError."""
+    limit = snapshot_document.MAX_DOCUMENT_BYTES
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # never more than the limit, whatever the file is
+            data = handle.read(limit + 1)
+        text = data.decode("utf-8")
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror}", "check the path") from exc
     except UnicodeDecodeError as exc:
@@ -441,14 +446,12 @@ def read_snapshot_file(path: Path) -> Snapshot:
             "export snapshots with `cloudwall snapshots export`",
         ) from exc
     try:
-        return Snapshot.from_json(text)
-    except json.JSONDecodeError as exc:
-        raise StoreError(
-            f"{path} is not valid snapshot JSON (line {exc.lineno}: {exc.msg})",
-            "the file is truncated or corrupt; export it again with `cloudwall snapshots export`",
-        ) from exc
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise StoreError(
-            f"{path} is not a cloudwall snapshot ({type(exc).__name__}: {exc})",
-            "export snapshots with `cloudwall snapshots export`",
-        ) from exc
+        return snapshot_document.parse(text)
+    except snapshot_document.DocumentError as exc:
+        if exc.syntax:
+            raise StoreError(f"{path} is not valid snapshot JSON ({exc.message})",
+                             "the file is truncated or corrupt; export it again with "
+                             "`cloudwall snapshots export`") from None
+        raise StoreError(f"{path} is not a cloudwall snapshot: {exc}",
+                         "snapshot files are what `cloudwall snapshots export` writes (their "
+                         "JSON Schema is scanner/schemas/snapshot.schema.json)") from None
