@@ -11,7 +11,8 @@ from reports import render
 from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError, StoreError
 from scanner.model import ScanReport, Severity
 from scanner.netmath import is_network
-from scanner.store import Store, default_store_path, write_atomic
+from scanner.outputs import is_stdout, write_output
+from scanner.store import Store, default_store_path
 
 
 def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -56,12 +57,16 @@ def parse_severity(_ctx, _param, value: str | None) -> Severity | None:
 
 
 def emit(text: str | bytes, output: str | None) -> None:
-    """Machine output to --output (atomically) or stdout; never mixed with progress."""
-    if output:
+    """Machine output to --output or stdout; never mixed with progress.
+
+    ``--output`` follows scanner.outputs: files are replaced atomically, devices, FIFOs and
+    symlink targets are written through, ``-`` is stdout.
+    """
+    if output and not is_stdout(output):
         try:
-            write_atomic(Path(output), text)
+            write_output(output, text)
         except OSError as exc:
-            raise ConfigError(f"cannot write {output}: {exc.strerror}",
+            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}",
                               "check the --output path") from exc
         return
     if isinstance(text, bytes):

@@ -18,6 +18,7 @@ from scanner.cli.common import (
 )
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
+from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
 
@@ -26,6 +27,15 @@ AZURE_CLOUDS = ("public", "usgov", "china")
 
 def register(main: click.Group) -> None:
     main.add_command(scan)
+
+
+def duration(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
@@ -65,6 +75,9 @@ def register(main: click.Group) -> None:
               show_default=True, envvar="CLOUDWALL_MAX_ITEMS",
               help="Items one list call may return per resource type and scope; more is "
               "recorded as not collected (exit 3).")
+@click.option("--deadline", callback=lambda _c, _p, v: duration(v), metavar="DURATION",
+              help="Stop collecting after this long (90s, 30m, 2h): scopes not finished by "
+              "then are reported as not collected and the scan exits 3.")
 @click.option("--demo-stage", type=click.Choice(["baseline", "changed"]), default="baseline",
               show_default=True, help="Demo provider: the estate before or after the changes.")
 @click.option("--save", is_flag=True, help="Save the snapshot in the store.")
@@ -82,8 +95,8 @@ def register(main: click.Group) -> None:
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, max_pages, max_items, demo_stage, save, baseline,
-         attribute, fmt, output, fail_on, **policy_flags) -> None:
+         max_retries, request_timeout, max_pages, max_items, deadline, demo_stage, save,
+         baseline, attribute, fmt, output, fail_on, **policy_flags) -> None:
     """Snapshot live firewall configuration and report on it."""
     if org_role and role_arn:
         raise ConfigError("--org-role and --role-arn cannot be combined",
@@ -111,7 +124,7 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
-                          policies=policy_settings(policy_flags))
+                          policies=policy_settings(policy_flags), deadline=deadline)
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None
