@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from scanner.errors import describe_bad_value
 from scanner.model import CollectionError, Scope
 
 T = TypeVar("T")
@@ -86,11 +87,7 @@ def describe(exc: BaseException) -> str:
     """What was wrong with a payload, in words rather than an exception's name."""
     if isinstance(exc, ShapeError):
         return str(exc)
-    if isinstance(exc, KeyError):
-        return f"missing field {shown(exc.args[0] if exc.args else '?')}"
-    if isinstance(exc, (AttributeError, TypeError)):
-        return f"a field has an unexpected type ({str(exc)[:_SHOWN]})"
-    return str(exc)[: 2 * _SHOWN] or type(exc).__name__
+    return describe_bad_value(exc)
 
 
 def guarded(scope: Scope, resource_type: str, name: str, build: Callable[[], T],

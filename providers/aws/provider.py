@@ -55,13 +55,15 @@ class AwsProvider:
     # --- credentials and accounts -------------------------------------------------------
 
     def _base_session(self) -> Any:
-        from botocore.exceptions import ProfileNotFound
+        from botocore.exceptions import BotoCoreError, ProfileNotFound
 
         try:
             return new_session(profile_name=self.settings.profile)
         except ProfileNotFound as exc:  # some botocore versions check the profile this early
             raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
                               "check --profile against ~/.aws/config") from exc
+        except BotoCoreError as exc:  # the shared config or credentials file cannot be read
+            raise config_file_error(exc) from exc
 
     def _home_region(self, session: Any) -> str:
         if self.settings.regions:
@@ -76,7 +78,12 @@ class AwsProvider:
             return self._accounts
 
     def _enter_accounts(self) -> dict[str, Account]:
-        from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConfigParseError,
+            ProfileNotFound,
+        )
 
         base = self._base_session()
         base_clients = ClientFactory(base, self.settings)
@@ -86,6 +93,8 @@ class AwsProvider:
         except ProfileNotFound as exc:
             raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
                               "check --profile against ~/.aws/config") from exc
+        except ConfigParseError as exc:
+            raise config_file_error(exc) from exc
         except (BotoCoreError, ClientError) as exc:
             raise ProviderError(
                 f"cannot use the AWS credentials: {exc}",
@@ -238,6 +247,13 @@ def new_session(**kwargs: Any) -> Any:
             _LOADER.append(core.get_component("data_loader"))
         core.register_component("data_loader", _LOADER[0])
     return boto3.Session(botocore_session=core, **kwargs)
+
+
+def config_file_error(exc: BaseException) -> ConfigError:
+    """The shared AWS config or credentials file (or a value in it) cannot be used."""
+    return ConfigError(f"cannot read the AWS configuration: {exc}",
+                       "fix the file (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, default "
+                       "~/.aws/config and ~/.aws/credentials) or the AWS_* variable it names")
 
 
 def _account_of_role(role_arn: str) -> str:
