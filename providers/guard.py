@@ -104,5 +104,28 @@ def guarded(scope: Scope, resource_type: str, name: str, build: Callable[[], T],
             resource_type=resource_type, code="UnreadablePayload")
 
 
-__all__ = ["ShapeError", "describe", "guarded", "label", "optional_list", "optional_mappings",
-           "require_choice", "require_mapping", "require_text", "shown"]
+def checked_payload(scope: Scope, raw: Any, expected: Mapping[str, type | tuple[type, ...]],
+                    ) -> tuple[dict[str, Any], list[CollectionError]]:
+    """``raw`` with every resource type whose value is not of the expected kind (a list, a
+    mapping) taken out, so it reads as not collected rather than as empty, and an error for
+    each one taken out."""
+    if not isinstance(raw, Mapping):
+        return {}, [CollectionError(
+            provider=scope.provider, account=scope.account, region=scope.region,
+            reason=f"the payload is {type(raw).__name__}, not an object",
+            hint="report this as a cloudwall bug (rerun with --debug)", code="UnreadablePayload")]
+    out = dict(raw)
+    errors = []
+    for key, kind in expected.items():
+        if key in out and out[key] is not None and not isinstance(out[key], kind):
+            errors.append(guarded(scope, key, f"the {key} list", lambda k=key: _wrong(out[k])))
+            del out[key]
+    return out, errors
+
+
+def _wrong(value: Any) -> None:
+    raise ShapeError(f"it is {type(value).__name__}, not a list")
+
+
+__all__ = ["ShapeError", "checked_payload", "describe", "guarded", "label", "optional_list",
+           "optional_mappings", "require_choice", "require_mapping", "require_text", "shown"]

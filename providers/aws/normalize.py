@@ -21,7 +21,15 @@ from typing import Any
 
 from providers.aws import rules as rule_norm
 from providers.aws.network import interface, normalize_subnets, normalize_vpc
-from providers.guard import guarded, label, optional_mappings, require_mapping, require_text
+from providers.guard import (
+    ShapeError,
+    checked_payload,
+    guarded,
+    label,
+    optional_mappings,
+    require_mapping,
+    require_text,
+)
 from scanner.model import (
     Attachment,
     CollectedItem,
@@ -93,6 +101,8 @@ def network_acl(scope: Scope, acl: Json) -> RuleSet:
     associations = sorted({a["SubnetId"] for a in acl.get("Associations") or ()
                            if a.get("SubnetId")})
     require_text(require_mapping(acl, "network ACL"), "NetworkAclId")
+    if "Entries" not in acl:  # the API always lists them (the "*" entries at least)
+        raise ShapeError("network ACL has no Entries")
     rules = _sort_rules([rule_norm.nacl_entry(e) for e in optional_mappings(acl, "Entries")])
     tags = tag_map(acl.get("Tags"))
     return RuleSet(
@@ -166,12 +176,21 @@ def _security_groups(scope: Scope, raw: Json, eni_groups: Mapping[str, list[str]
                        security_group(scope, g, r, eni_groups.get(i, ()), entries))
 
 
+_EXPECTED = {**{key: list for key in (
+    "SecurityGroups", "SecurityGroupRules", "NetworkAcls", "NetworkInterfaces", "Instances",
+    "Subnets", "RouteTables", "InternetGateways", "Vpcs", "ManagedPrefixLists")},
+    **{key: Mapping for key in ("ManagedPrefixListEntries", "GuardDutyDetectors",
+                                "GuardDutyIPSets", "GuardDutyThreatIntelSets")}}
+
+
 def normalize_scope(scope: Scope, raw: Json) -> Iterator[CollectedItem]:
     """Everything read in one (account, region): rule sets, assets, subnets, VPCs, IP lists.
 
     Each object is built under its own guard: one the normalizer cannot read becomes a
     CollectionError naming it, and the rest of the region is still reported.
     """
+    raw, shape_errors = checked_payload(scope, raw, _EXPECTED)
+    yield from shape_errors
     instances = {i["InstanceId"]: i for i in raw.get("Instances") or ()
                  if isinstance(i, Mapping) and isinstance(i.get("InstanceId"), str)}
     eni_groups: dict[str, list[str]] = {}

@@ -20,6 +20,7 @@ from typing import Any
 from providers.azure.balancers import LoadBalancerIndex, index_load_balancers
 from providers.guard import (
     ShapeError,
+    checked_payload,
     guarded,
     label,
     optional_list,
@@ -216,6 +217,10 @@ def normalize_nsg(
     """``subnet_refs``/``nic_refs``: attachments seen from the subnet and NIC side, merged with
     the NSG's own back-references (either side alone can be incomplete in partial reads)."""
     props = _resource_props(raw, "network security group")
+    if "defaultSecurityRules" not in props or "securityRules" not in props:
+        # The API always sends both (the six default rules at least): without them the NSG
+        # would read as admitting and denying nothing.
+        raise ShapeError("network security group has no securityRules or defaultSecurityRules")
     rules = [normalize_rule(r) for r in optional_list(props, "securityRules")]
     rules += [normalize_rule(r, is_default=True)
               for r in optional_list(props, "defaultSecurityRules")]
@@ -387,6 +392,10 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
     )
 
 
+_RESOURCE_KEYS = ("networkSecurityGroups", "networkInterfaces", "virtualNetworks",
+                  "publicIPAddresses", "applicationSecurityGroups", "loadBalancers")
+
+
 def _indexed(scope: Scope, raw: Json, key: str,
              bad: list[CollectionError]) -> list[Json] | None:
     """The items of one resource type that have an ARM id; the others are recorded in ``bad``
@@ -409,7 +418,7 @@ def normalize_scope(scope: Scope,
                     raw: Json) -> Iterator[RuleSet | Asset | Subnet | Network | CollectionError]:
     """Everything read from one subscription, joined in dictionaries; each object is built
     under its own guard, so one that cannot be read is a CollectionError naming it."""
-    bad: list[CollectionError] = []
+    raw, bad = checked_payload(scope, raw, {key: list for key in _RESOURCE_KEYS})
     pips = _indexed(scope, raw, "publicIPAddresses", bad)
     public_ips = None if pips is None else {arm_id(p["id"]): p for p in pips}
     nsg_subnets: dict[str, set[str]] = {}

@@ -47,6 +47,7 @@ from providers.gcp.policies import (
 )
 from providers.guard import (
     ShapeError,
+    checked_payload,
     guarded,
     label,
     optional_mappings,
@@ -269,8 +270,9 @@ def aggregated_instances(items: Json | Iterable[Json] | None) -> Iterator[Json]:
         return
     if isinstance(items, Mapping):
         for scoped in items.values():
-            yield from (scoped.get("instances") or ()) if isinstance(scoped, Mapping) else (
-                [scoped])  # not understood: handed on, to fail under the instance's guard
+            found = scoped.get("instances") if isinstance(scoped, Mapping) else [scoped]
+            # What is not understood is handed on, to fail under the instance's own guard.
+            yield from found if isinstance(found, list) else ([found] if found else ())
     else:
         yield from items
 
@@ -311,6 +313,12 @@ def _effective_hierarchical(scope: Scope, effective: Json) -> tuple[list[RuleSet
     return rule_sets, order
 
 
+_EXPECTED = {**{key: list for key in (
+    "networks", "firewalls", "networkFirewallPolicies", "regionNetworkFirewallPolicies",
+    "hierarchicalFirewallPolicies", "ancestry", "errors")},
+    "effectiveFirewalls": Mapping, "instances": (Mapping, list)}
+
+
 def _names_no_network() -> None:
     raise ShapeError("it names no network")
 
@@ -335,6 +343,8 @@ def normalize_scope(scope: Scope, raw: Json) -> Iterator[Item]:
     VPC rule set of its network (a rule set missing a rule would be read as narrower than it
     is); the network's other levels and every other network are still reported.
     """
+    raw, shape_errors = checked_payload(scope, raw, _EXPECTED)
+    yield from shape_errors
     errors = _errors(scope, raw)
     failed = {e.resource_type for e in errors}
     yield from errors

@@ -4,7 +4,8 @@ each is now one ``error:`` line naming the file (and line), a hint, and exit 2."
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
+
+from tests.drills.drill_support import run_cli
 
 PACK_HEAD = """pack: t
 policies:

@@ -5,8 +5,8 @@ exits 3; the number of requests is bounded by the page cap."""
 from __future__ import annotations
 
 import pytest
-from conftest import AWS_REGION, run_cli
 
+from tests.drills.drill_support import AWS_REGION, run_cli
 from tests.servers.aws_stub import DEFAULT_ACCOUNT
 from tests.servers.azure_arm import NETWORK_TYPES
 

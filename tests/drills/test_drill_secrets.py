@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
 
 from scanner.redact import redact
+from tests.drills.drill_support import run_cli
 
 SECRET = "s3cretPassw0rd"
 
