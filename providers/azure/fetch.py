@@ -148,10 +148,18 @@ def list_subscriptions(client: Any) -> list[dict[str, Any]]:
     return [item.as_dict() for item in client.subscriptions.list()]
 
 
-def list_activity_events(client: Any, odata_filter: str) -> list[dict[str, Any]]:
-    """Activity Log events as the REST API names them (camelCase, nested values)."""
-    return [event.serialize(keep_readonly=True)
-            for event in client.activity_logs.list(filter=odata_filter)]
+def list_activity_events(client: Any, odata_filter: str,
+                         limits: PageLimits | None = None) -> list[dict[str, Any]]:
+    """Activity Log events as the REST API names them (camelCase, nested values), page by page
+    under the shared page guard."""
+    pages = client.activity_logs.list(filter=odata_filter).by_page()
+    guard = PageGuard("activity log", limits)
+    events: list[dict[str, Any]] = []
+    for page in pages:
+        found = [event.serialize(keep_readonly=True) for event in page]
+        guard.page(len(found), pages.continuation_token)
+        events.extend(found)
+    return events
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,7 +165,8 @@ class AzureProvider:
             if subscription_id not in clients:
                 clients[subscription_id] = factory.monitor(subscription_id)
             try:
-                return fetch.list_activity_events(clients[subscription_id], odata_filter)
+                return fetch.list_activity_events(clients[subscription_id], odata_filter,
+                                                  page_limits(self._settings))
             except Exception as exc:
                 failure = fetch.describe_failure(exc)
                 if failure is None:
