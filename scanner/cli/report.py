@@ -1,23 +1,21 @@
-"""``cloudwall report compliance``: a framework's controls judged on a stored snapshot."""
+"""``cloudwall report compliance`` and ``cloudwall report trend``: reports built from stored
+snapshots, without cloud access."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
-from policies.compliance import assess
-from policies.engine import all_packs, available_policies, select_policies
-from policies.frameworks import FRAMEWORKS, framework
-from scanner import __version__
-from scanner.cli.common import emit, open_store
+from reports import COMPLIANCE_REGISTRY, TREND_REGISTRY, render_compliance, render_trend
+from scanner.cli.common import emit, open_store, split_values
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
-from scanner.engine import analyze
+from scanner.cli.progress import terminal_progress
+from scanner.cli.terminal import detail, say, stdout_is_terminal, table_style, warn
+from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.model import utc_timestamp
-from scanner.store import read_snapshot_file
-
-RENDERERS = {"markdown": "reports.compliance_markdown", "json": "reports.compliance_json"}
 
 
 def register(main: click.Group) -> None:
@@ -26,41 +24,117 @@ def register(main: click.Group) -> None:
 
 @click.group()
 def report() -> None:
-    """Reports built from a stored snapshot, without cloud access."""
+    """Reports built from stored snapshots, without cloud access."""
+
+
+def _framework_help() -> str:
+    from policies.frameworks import FRAMEWORKS
+
+    return (f"`all`, or one or more of {', '.join(FRAMEWORKS)} or an x- framework of a "
+            "--policies pack (comma-separated or repeated).")
 
 
 @report.command("compliance")
-@click.option("--framework", "framework_id", required=True,
-              help=f"One of: {', '.join(FRAMEWORKS)}.")
+@click.option("--framework", "framework_ids", required=True, multiple=True,
+              help=_framework_help())
 @click.option("--snapshot", "ref", default="latest", show_default=True,
               help="Stored snapshot id, id prefix or `latest`, or an exported snapshot JSON "
               "file.")
-@click.option("--format", "fmt", type=click.Choice(list(RENDERERS)), default="markdown",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(COMPLIANCE_REGISTRY)),
+              default="markdown", show_default=True,
+              help="csv: one row per control and resource, as auditors import it.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @policy_options
 @click.pass_context
-def report_compliance(ctx: click.Context, framework_id: str, ref: str, fmt: str,
+def report_compliance(ctx: click.Context, framework_ids: tuple[str, ...], ref: str, fmt: str,
                       output: str | None, **policy_flags) -> None:
-    """Every control of FRAMEWORK that cloudwall assesses: pass, fail (with the failing
-    rules) or not assessed (and why)."""
-    chosen = framework(framework_id)
+    """Every control of each FRAMEWORK that cloudwall assesses: pass, fail (with the failing
+    rules) or not assessed (and why), and every resource each control was judged on.
+
+    Exit 3 when a scope of the snapshot was not read completely (its controls are not
+    assessed, never passed)."""
+    from policies.compliance import assess
+    from policies.engine import all_packs, available_policies, select_policies
+    from policies.frameworks import frameworks
+    from scanner import __version__
+    from scanner.engine import analyze
+    from scanner.store import read_snapshot_file
+
+    started = time.perf_counter()
     settings = policy_settings(policy_flags)
+    packs = all_packs(settings)  # the user's packs read once for every list
+    available = available_policies(settings, packs)
+    chosen = frameworks(split_values(framework_ids), available)
     path = Path(ref)
     if path.suffix == ".json" or path.is_file():
         snapshot = read_snapshot_file(path)
     else:
         snapshot = open_store(ctx).load(ref)
+    detail(f"snapshot {snapshot.snapshot_id}; frameworks: "
+           + ", ".join(fw.framework_id for fw in chosen))
     scan = analyze(snapshot, policies=settings)
-    packs = all_packs(settings)  # the user's packs read once for both lists
-    result = assess(chosen, snapshot, scan.findings, available_policies(settings, packs),
+    result = assess(chosen, snapshot, scan.findings, available,
                     select_policies(settings, packs),
                     generated_at=utc_timestamp(datetime.now(timezone.utc)),
                     tool_version=__version__)
-    import importlib
+    emit(render_compliance(fmt, result, table_style(output)), output)
+    warn_expired(scan, warn)
+    if output:
+        detail(f"wrote {output}")
+    detail(f"judged in {time.perf_counter() - started:.2f}s")
+    from reports.compliance_table import summary_line
 
-    emit(importlib.import_module(RENDERERS[fmt]).render(result), output)
-    warn_expired(scan, lambda line: click.echo(line, err=True))
-    summary = result.summary()
-    click.echo(f"{chosen.framework_id} {chosen.version}: {summary['pass']} pass, "
-               f"{summary['fail']} fail, {summary['not_assessed']} not assessed", err=True)
+    if not (fmt == "table" and stdout_is_terminal(output)):  # the table ends with it
+        say(summary_line(result))
+    ctx.exit(EXIT_OK if result.complete else EXIT_INCOMPLETE)
+
+
+@report.command("trend")
+@click.option("--since", help="Only snapshots taken in this period: 30d, 12h, 6w, or a date "
+              "(2026-05-01). Default: every stored snapshot.")
+@click.option("--baseline", "baseline_name",
+              help="Count drift against this stored baseline, instead of against the previous "
+              "snapshot of the same clouds.")
+@click.option("--format", "fmt", type=click.Choice(list(TREND_REGISTRY)), default="table",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Reuse figures computed for snapshots before (kept in "
+              "$CLOUDWALL_CACHE_DIR or the per-user cache directory).")
+@policy_options
+@click.pass_context
+def report_trend(ctx: click.Context, since: str | None, baseline_name: str | None, fmt: str,
+                 output: str | None, cache: bool, **policy_flags) -> None:
+    """Per stored snapshot, oldest first: findings by severity, suppressed findings, drift
+    items, exposed assets and scopes not read.
+
+    Drift is counted against the previous stored snapshot of the same clouds (what changed in
+    each interval; the first has none), or with --baseline NAME against that baseline (what
+    has accumulated since)."""
+    from scanner.cli.common import store_path
+    from scanner.trend import parse_since
+    from scanner.trend_build import build_trend
+    from scanner.trend_cache import TrendCache, default_cache_path
+
+    started = time.perf_counter()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    cutoff = parse_since(since, now) if since else None
+    settings = policy_settings(policy_flags)
+    store = open_store(ctx)
+    points = None
+    if cache:
+        points = TrendCache(default_cache_path(), str(store_path(ctx).resolve()))
+        ctx.call_on_close(points.close)
+    progress = terminal_progress() if not ctx.find_root().obj["terminal"].quiet else None
+    result = build_trend(store, since=cutoff, baseline=baseline_name, settings=settings,
+                         cache=points, progress=progress, now=now)
+    emit(render_trend(fmt, result, table_style(output)), output)
+    if points is not None:
+        detail(f"trend cache {points.path}: {points.hits} reused, {points.misses} computed")
+    if output:
+        detail(f"wrote {output}")
+    detail(f"{len(result.points)} snapshots in {time.perf_counter() - started:.2f}s")
+    from reports.trend_report import summary_line
+
+    if not (fmt == "table" and stdout_is_terminal(output)):
+        say(summary_line(result))

@@ -8,16 +8,18 @@ from providers import provider_names
 from providers.base import ProviderSettings
 from providers.paging import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES
 from reports import format_names
-from reports.summary import summary_line
 from scanner.cli.common import (
     exit_code,
     open_store,
     parse_severity,
+    report_summary,
     split_values,
     write_report,
 )
+from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
+from scanner.cli.terminal import detail, say, terminal, warn
 from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
@@ -92,6 +94,7 @@ def duration(value: str | None) -> float | None:
               help="Exit 1 if a finding or drift item is at or above this severity "
               "(info, low, medium, high, critical).")
 @policy_options
+@export_options
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
@@ -123,15 +126,20 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     )
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
+    export_flags = take_export_flags(policy_flags)
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
                           policies=policy_settings(policy_flags), deadline=deadline)
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None
-    report = run_scan(request, store, terminal_progress())
+    quiet = terminal(ctx).quiet
+    report = run_scan(request, store, None if quiet else terminal_progress())
     write_report(report, fmt, output)
     if save:
-        click.echo(f"saved snapshot {report.snapshot.snapshot_id}", err=True)
-    warn_expired(report, lambda line: click.echo(line, err=True))
-    click.echo(summary_line(report), err=True)
-    ctx.exit(exit_code(report, fail_on))
+        say(f"saved snapshot {report.snapshot.snapshot_id}")
+    if output:
+        detail(f"wrote {output}")
+    warn_expired(report, warn)
+    report_summary(report, fmt, output)
+    delivered = run_exports(report, export_flags, say, max_retries, request_timeout)
+    ctx.exit(exit_with_exports(exit_code(report, fail_on), delivered))

@@ -39,8 +39,13 @@ def _report(framework_id, snapshot, settings=None):
                   select_policies(settings))
 
 
+def _results(report):
+    (only,) = report.frameworks
+    return only.results
+
+
 def _status(report):
-    return {r.control.control_id: (r.status, r.reason) for r in report.results}
+    return {r.control.control_id: (r.status, r.reason) for r in _results(report)}
 
 
 def test_fail_pass_and_data_not_collected():
@@ -50,7 +55,7 @@ def test_fail_pass_and_data_not_collected():
     assert status["EC2.14"] == ("pass", "")
     assert status["NetworkFirewall.9"][0] == "not_assessed"
     assert status["NetworkFirewall.9"][1].startswith("data not collected")
-    failing = next(r for r in report.results if r.control.control_id == "EC2.13")
+    failing = next(r for r in _results(report) if r.control.control_id == "EC2.13")
     assert [f.rule.native_id for f in failing.findings] == ["sgr-1"]
 
 
@@ -103,10 +108,11 @@ def test_cli_renders_every_framework_on_a_stored_snapshot(tmp_path, framework_id
                                   framework_id, "--format", "json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["framework"]["id"] == framework_id
-    assert len(document["controls"]) == len(FRAMEWORKS[framework_id].controls)
-    assert sum(document["summary"][k] for k in ("pass", "fail", "not_assessed")) == \
-        document["summary"]["controls"]
+    (only,) = document["frameworks"]
+    assert only["id"] == framework_id
+    assert len(only["controls"]) == len(FRAMEWORKS[framework_id].controls)
+    assert sum(only["summary"][k] for k in ("pass", "fail", "not_assessed")) == \
+        only["summary"]["controls"] == document["summary"]["controls"]
     markdown = runner.invoke(main, ["--store", str(store), "report", "compliance",
                                     "--framework", framework_id, "--snapshot", str(exported)])
     assert markdown.exit_code == 0 and markdown.stdout.startswith("# ")
@@ -133,3 +139,39 @@ def test_demo_scan_has_findings_on_every_cloud_and_every_framework_renders(tmp_p
                                       "--framework", framework_id])
         assert result.exit_code == 0, result.output
         assert "| FAIL |" in result.stdout or "| PASS |" in result.stdout
+
+
+@pytest.mark.parametrize(("kind", "protocol", "ports", "claimed"), [
+    ("network_acl", "sctp", "22", set()),
+    ("network_acl", "udp", "22", {"EC2.21"}),
+    ("network_acl", "tcp", "3389", {"EC2.21"}),
+    ("network_acl", "all", "0-65535", {"EC2.21"}),
+    ("security_group", "sctp", "22", set()),
+    ("security_group", "udp", "22", {"EC2.53"}),
+    ("security_group", "tcp", "22", {"EC2.13", "EC2.53"}),
+    ("security_group", "all", "0-65535", {"EC2.13", "EC2.14", "EC2.53"}),
+])
+def test_a_control_is_claimed_only_on_the_protocols_it_is_defined_on(kind, protocol, ports,
+                                                                       claimed):
+    """FSBP EC2.21 and EC2.53 are defined on TCP and UDP (all protocols hold both), EC2.13 on
+    TCP: SCTP reaching port 22 is still remote administration open to the internet, but it
+    fails none of those controls."""
+    snapshot = Snapshot.from_items(
+        "s", datetime(2026, 1, 1, tzinfo=timezone.utc), [AWS],
+        [rule_set({"kind": kind, "resource_id": "r-1",
+                   "rules": [{"protocol": protocol, "ports": ports, "peers": ["0.0.0.0/0"]}]},
+                  "t")], ["aws"])
+    settings = PolicySettings(only=("CW-NET-001",))
+    findings, _ = evaluate_snapshot(snapshot, settings)
+    assert len(findings) == 1
+    got = {c for k, v in findings[0].compliance.items() if k.startswith("aws-fsbp") for c in v}
+    assert got == claimed
+
+
+def test_the_protocol_scope_is_mapping_data():
+    (policy,) = [p for p in available_policies() if p.policy_id == "CW-NET-001"]
+    fsbp = policy.meta.to_dict()["compliance"]
+    entries = {e["control"]: e["when"] for k, v in fsbp.items() if k.startswith("aws-fsbp")
+               for e in v}
+    assert entries["EC2.21"]["protocols"] == ["tcp", "udp"]
+    assert entries["EC2.13"]["protocols"] == ["tcp"]

@@ -253,11 +253,14 @@ def test_foreign_store_data_is_refused_by_every_reader(tmp_path, demo):
     says so in one line (exit 2) instead of crashing later."""
     store = tmp_path / "store.db"
     assert invoke("snapshots", "import", _write(tmp_path, demo), store=store).exit_code == 0
-    bad = _first_rule_doc(copy.deepcopy(demo))
-    bad["rule_sets"][0]["rules"][0]["priority"] = "high"
+    # Every stored object holding a rule gets a string priority, whatever the store's layout.
     with sqlite3.connect(store) as db:
-        db.execute("UPDATE snapshots SET body = ?",
-                   (zlib.compress(json.dumps(bad).encode()),))
+        for object_id, body in db.execute("SELECT id, body FROM objects").fetchall():
+            value = json.loads(zlib.decompress(body))
+            if isinstance(value, dict) and value.get("rules"):
+                value["rules"][0]["priority"] = "high"
+                db.execute("UPDATE objects SET body = ? WHERE id = ?",
+                           (zlib.compress(json.dumps(value).encode()), object_id))
     snapshot_id = demo["snapshot_id"]
     for args in (["snapshots", "show", snapshot_id],
                  ["exposure", "--snapshot", snapshot_id],
