@@ -79,7 +79,8 @@ def label(item: Any, *keys: str, index: int | None = None) -> str:
         for key in keys:
             value = item.get(key)
             if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
-                return shown(str(value))[1:-1] if isinstance(value, str) else str(value)
+                text = str(value)  # ARM ids and self links run long: keep 256 characters
+                return text if len(text) <= 256 else text[:255] + "…"
     return f"item {index}" if index is not None else "an item"
 
 

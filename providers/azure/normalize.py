@@ -217,8 +217,12 @@ def normalize_nsg(
     """``subnet_refs``/``nic_refs``: attachments seen from the subnet and NIC side, merged with
     the NSG's own back-references (either side alone can be incomplete in partial reads)."""
     props = _resource_props(raw, "network security group")
-    if "defaultSecurityRules" not in props or "securityRules" not in props:
-        # The API always sends both (the six default rules at least): without them the NSG
+    misplaced = sorted(k for k in ("securityRules", "defaultSecurityRules") if k in raw)
+    if misplaced:
+        raise ShapeError(f"network security group has {', '.join(misplaced)} outside "
+                         "'properties'")
+    if "defaultSecurityRules" not in props and "securityRules" not in props:
+        # The API always sends them (the six default rules at least): without any the NSG
         # would read as admitting and denying nothing.
         raise ShapeError("network security group has no securityRules or defaultSecurityRules")
     rules = [normalize_rule(r) for r in optional_list(props, "securityRules")]

@@ -172,7 +172,7 @@ def test_azure_normalizer_outcomes(raw):
         if rule_set is None:
             continue
         props = nsg["properties"]
-        assert "securityRules" in props and "defaultSecurityRules" in props
+        assert "securityRules" in props or "defaultSecurityRules" in props
         expected = len(props.get("securityRules") or ()) + \
             len(props.get("defaultSecurityRules") or ())
         assert len(rule_set.rules) == expected  # every rule, or an error for the NSG
