@@ -26,6 +26,7 @@ from scanner.cli.interrupts import (
 from scanner.cli.terminal import Terminal
 from scanner.cli.version import print_version
 from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
+from scanner.redact import redact
 
 # Modules whose ``register(main)`` adds their commands.
 COMMAND_MODULES = [
@@ -56,11 +57,11 @@ class CloudwallGroup(click.Group):
             _usage_error(exc)
         except CloudwallError as exc:
             # Messages quote file contents and cloud answers: keep them to one safe line.
-            click.echo(f"error: {printable(exc.message)}", err=True)
+            click.echo(f"error: {shown(exc.message)}", err=True)
             if exc.hint:
-                click.echo(f"hint: {printable(exc.hint)}", err=True)
+                click.echo(f"hint: {shown(exc.hint)}", err=True)
             if _debugging(ctx):
-                traceback.print_exc()
+                print_traceback()
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -86,23 +87,34 @@ def _usage_error(exc: click.UsageError) -> NoReturn:
         raise exc
     message = " ".join(exc.format_message().split())
     command = exc.ctx.command_path if exc.ctx else "cloudwall"
-    click.echo(f"error: {printable(message)}", err=True)
+    click.echo(f"error: {shown(message)}", err=True)
     click.echo(f"hint: see `{command} --help`", err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 
 def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
     """A bug: say so plainly, never a bare traceback."""
-    click.echo(f"internal error: {type(exc).__name__}: {printable(exc)}", err=True)
+    click.echo(f"internal error: {type(exc).__name__}: {shown(exc)}", err=True)
     click.echo("hint: rerun with --debug for the traceback and report it", err=True)
     if _debugging(ctx):
-        traceback.print_exc()
+        print_traceback()
     ctx.exit(EXIT_BUG)
 
 
 def _debugging(ctx: click.Context) -> bool:
     """--debug before the command, after it, or from the configuration file."""
     return bool(ctx.params.get("debug") or (ctx.obj or {}).get("debug"))
+
+
+def shown(text: object) -> str:
+    """What the CLI prints of a message: secrets in URLs masked, one printable line."""
+    return printable(redact(text))
+
+
+def print_traceback() -> None:
+    """``--debug``: the traceback, with the secrets of every URL in it masked (exception
+    messages and locals quote endpoints as given)."""
+    click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
 
 
 @click.group(cls=CloudwallGroup, context_settings={"help_option_names": ["-h", "--help"]})

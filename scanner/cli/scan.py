@@ -6,6 +6,7 @@ import click
 
 from providers import provider_names
 from providers.base import ProviderSettings
+from providers.paging import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES
 from reports import format_names
 from scanner.cli.common import (
     exit_code,
@@ -15,6 +16,7 @@ from scanner.cli.common import (
     split_values,
     write_report,
 )
+from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
 from scanner.cli.terminal import detail, say, terminal, warn
@@ -67,6 +69,14 @@ def duration(value: str | None) -> float | None:
 @click.option("--timeout", "request_timeout", type=click.FloatRange(0.1, 3600), default=60.0,
               show_default=True, envvar="CLOUDWALL_TIMEOUT",
               help="Seconds per HTTP request before a scope is recorded as timed out.")
+@click.option("--max-pages", type=click.IntRange(1, None), default=DEFAULT_MAX_PAGES,
+              show_default=True, envvar="CLOUDWALL_MAX_PAGES",
+              help="Pages one list call may take per resource type and scope; more (or a "
+              "next-page token that repeats) is recorded as not collected (exit 3).")
+@click.option("--max-items", type=click.IntRange(1, None), default=DEFAULT_MAX_ITEMS,
+              show_default=True, envvar="CLOUDWALL_MAX_ITEMS",
+              help="Items one list call may return per resource type and scope; more is "
+              "recorded as not collected (exit 3).")
 @click.option("--deadline", callback=lambda _c, _p, v: duration(v), metavar="DURATION",
               help="Stop collecting after this long (90s, 30m, 2h): scopes not finished by "
               "then are reported as not collected and the scan exits 3.")
@@ -84,11 +94,12 @@ def duration(value: str | None) -> float | None:
               help="Exit 1 if a finding or drift item is at or above this severity "
               "(info, low, medium, high, critical).")
 @policy_options
+@export_options
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, deadline, demo_stage, save, baseline, attribute, fmt, output,
-         fail_on, **policy_flags) -> None:
+         max_retries, request_timeout, max_pages, max_items, deadline, demo_stage, save,
+         baseline, attribute, fmt, output, fail_on, **policy_flags) -> None:
     """Snapshot live firewall configuration and report on it."""
     if org_role and role_arn:
         raise ConfigError("--org-role and --role-arn cannot be combined",
@@ -109,10 +120,13 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         max_workers=concurrency,
         max_retries=max_retries,
         request_timeout=request_timeout,
+        max_pages=max_pages,
+        max_items=max_items,
         demo_stage=demo_stage,
     )
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
+    export_flags = take_export_flags(policy_flags)
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
                           policies=policy_settings(policy_flags), deadline=deadline)
     # A baseline kept as a file needs no store; only --save may create one.
@@ -127,4 +141,5 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         detail(f"wrote {output}")
     warn_expired(report, warn)
     report_summary(report, fmt, output)
-    ctx.exit(exit_code(report, fail_on))
+    delivered = run_exports(report, export_flags, say, max_retries, request_timeout)
+    ctx.exit(exit_with_exports(exit_code(report, fail_on), delivered))

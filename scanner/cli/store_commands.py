@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from tabulate import tabulate
 
@@ -13,19 +15,23 @@ from scanner.cli.common import (
     open_store,
     parse_severity,
     report_summary,
-    store_path,
     write_report,
 )
+from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.scan import AZURE_CLOUDS
-from scanner.cli.terminal import warn
+from scanner.cli.terminal import say, warn
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
 from scanner.outputs import is_stdout
+from scanner.store import read_snapshot_file
 
 
 def register(main: click.Group) -> None:
+    from scanner.cli import store_lifecycle
+
+    store_lifecycle.register(snapshots, baseline)
     main.add_command(snapshots)
     main.add_command(baseline)
     main.add_command(diff)
@@ -33,7 +39,7 @@ def register(main: click.Group) -> None:
 
 @click.group()
 def snapshots() -> None:
-    """List, show, export and import stored snapshots."""
+    """List, show, export, import, delete and prune stored snapshots."""
 
 
 @snapshots.command("list")
@@ -43,7 +49,7 @@ def snapshots_list(ctx: click.Context) -> None:
     rows = [
         [i.snapshot_id, i.taken_at, i.providers, i.scope_count, i.rule_set_count, i.rule_count,
          i.error_count, ",".join(printable(b) for b in i.baselines)]
-        for i in (open_store(ctx).list() if store_path(ctx).exists() else [])
+        for i in open_store(ctx).list()
     ]
     click.echo(tabulate(rows, headers=["id", "taken at", "providers", "scopes", "rule sets",
                                        "rules", "errors", "baselines"]))
@@ -55,15 +61,20 @@ def snapshots_list(ctx: click.Context) -> None:
               show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False))
 @policy_options
+@export_options
 @click.pass_context
 def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None,
                    **policy_flags) -> None:
-    """Report on a stored snapshot (id, id prefix or `latest`) without cloud access."""
+    """Report on a stored snapshot (id, id prefix or `latest`) without cloud access (except
+    Security Hub with --export)."""
+    export_flags = take_export_flags(policy_flags)
     settings = policy_settings(policy_flags)
     report = analyze(open_store(ctx).load(ref), policies=settings)
     write_report(report, fmt, output)
     warn_expired(report, warn)
     report_summary(report, fmt, output)
+    delivered = run_exports(report, export_flags, say)
+    ctx.exit(exit_with_exports(0, delivered))
 
 
 @snapshots.command("export")
@@ -77,7 +88,8 @@ def snapshots_export(ctx: click.Context, ref: str, output: str) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror or exc}",
                           "check the --output path") from exc
-    click.echo(f"exported {snapshot_id} to {'stdout' if is_stdout(output) else output}",
+    click.echo(f"exported {snapshot_id} to "
+               f"{'stdout' if is_stdout(output) else printable(output)}",
                err=True)
 
 
@@ -86,7 +98,9 @@ def snapshots_export(ctx: click.Context, ref: str, output: str) -> None:
 @click.pass_context
 def snapshots_import(ctx: click.Context, path: str) -> None:
     """Add an exported snapshot JSON file to the store."""
-    snapshot = open_store(ctx, create=True).import_file(path)
+    # The file is read and checked first: a bad file never creates or changes a store.
+    snapshot = read_snapshot_file(Path(path))
+    open_store(ctx, create=True).save(snapshot)
     click.echo(snapshot.snapshot_id)
 
 
@@ -108,7 +122,7 @@ def baseline() -> None:
 def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool,
                  accept_ids: tuple[str, ...]) -> None:
     """Make a stored snapshot the baseline NAME, or accept drift items into it."""
-    store = open_store(ctx)
+    store = open_store(ctx, write=True)
     if not accept_ids:
         result = store.set_baseline(name, ref, note, force)
         click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id}")
@@ -119,7 +133,8 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
     old = store.load(current_baseline.snapshot_id)
     snapshot, accepted = accept(old, store.load(ref), accept_ids)
     why = note or current_baseline.note
-    result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id)
+    result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id,
+                                    [item.drift_id for item in accepted])
     for item in accepted:
         click.echo(f"accepted {item.drift_id}: {printable(item.summary, 200)}")
     click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id} "
@@ -144,7 +159,7 @@ def baseline_show(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def baseline_list(ctx: click.Context) -> None:
     rows = [[printable(b.name), b.snapshot_id, b.set_at, printable(b.note, 60)]
-            for b in (open_store(ctx).baselines() if store_path(ctx).exists() else [])]
+            for b in open_store(ctx).baselines()]
     click.echo(tabulate(rows, headers=["name", "snapshot", "set at", "note"]))
 
 
