@@ -299,7 +299,10 @@ def to_document(report: ScanReport) -> dict[str, Any]:
     techniques = {t for info in infos.values() for t in info.attack} | {TECHNIQUE}
     snapshot = report.snapshot
     invocation: dict[str, Any] = {
-        "executionSuccessful": snapshot.complete,
+        # The analysis ran and its results stand; scopes it could not read are error
+        # notifications. (GitHub treats an unsuccessful execution as an upload with no results,
+        # which would hide every finding of the scopes that were read.)
+        "executionSuccessful": True,
         "toolExecutionNotifications": _notifications(report),
     }
     if report.generated_at:
