@@ -1187,5 +1187,8 @@ class ScanReport:
     generated_at: datetime | None = None
     # asset id -> why its exposure could not be decided (not safe, unknown)
     exposure_unknown: Mapping[str, str] = field(default_factory=dict, hash=False, compare=True)
+    # The filters this view was narrowed by, by name (severity, provider, account, region,
+    # policy, resource, tag, include_suppressed); empty when the report shows everything.
+    filters: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=True)
     # The policies that ran (empty when the report was built without policy information).
     policies: tuple[PolicyInfo, ...] = ()
