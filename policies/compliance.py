@@ -9,7 +9,7 @@ listed with it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +43,10 @@ class ControlResult:
 
 def failing_item(finding: Finding) -> dict[str, Any]:
     rule = finding.rule
+    # The same keys as a finding in the scan document (``id``); ``rule_key`` is the rule's
+    # identity as drift items name it.
     return {
-        "finding_id": finding.finding_id,
+        "id": finding.finding_id,
         "policy_id": finding.policy_id,
         "severity": finding.severity.value,
         "provider": finding.provider,
@@ -52,7 +54,7 @@ def failing_item(finding: Finding) -> dict[str, Any]:
         "region": finding.region,
         "resource_id": finding.resource_id,
         "resource_name": finding.resource_name,
-        "rule": rule.identity() if rule else None,
+        "rule_key": rule.identity() if rule else None,
         "rule_name": (rule.name or rule.native_id or "") if rule else None,
         "asset_id": finding.asset_id,
         "ports": finding.evidence.get("ports"),
@@ -70,6 +72,8 @@ class ComplianceReport:
     generated_at: str = ""
     tool_version: str = ""
     scopes: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    # The filters the listed findings were narrowed by (see scanner.filters).
+    filters: Mapping[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(r.status for r in self.results)
@@ -77,14 +81,21 @@ class ComplianceReport:
                 FAIL: counts.get(FAIL, 0), NOT_ASSESSED: counts.get(NOT_ASSESSED, 0)}
 
     def to_dict(self) -> dict[str, Any]:
+        """The compliance document: the header every JSON document has, then the framework
+        (``framework@version`` is how findings' ``compliance`` keys name it) and controls."""
+        from reports.json_report import JSON_SCHEMA_VERSION
+        from scanner import TOOL_NAME
+
         return {
-            "schema_version": 1,
-            "framework": {"id": self.framework.framework_id, "name": self.framework.name,
-                          "version": self.framework.version},
+            "schema_version": JSON_SCHEMA_VERSION,
+            "kind": "compliance",
+            "tool": {"name": TOOL_NAME, "version": self.tool_version},
+            "generated_at": self.generated_at or None,
             "snapshot": {"id": self.snapshot_id, "taken_at": self.taken_at,
                          "scopes": list(self.scopes)},
-            "generated_at": self.generated_at or None,
-            "tool_version": self.tool_version or None,
+            "filters": dict(self.filters),
+            "framework": {"id": self.framework.framework_id, "name": self.framework.name,
+                          "version": self.framework.version, "key": self.framework.key},
             "controls": [r.to_dict() for r in self.results],
             "summary": self.summary(),
         }
@@ -109,6 +120,8 @@ def _scope_problems(snapshot: Snapshot, providers: set[str]) -> list[str]:
 def assess(framework: Framework, snapshot: Snapshot, findings: Sequence[Finding],
            available: Sequence[Policy], selected: Sequence[Policy], *,
            generated_at: str = "", tool_version: str = "") -> ComplianceReport:
+    from reports.summary import scope_rows  # the scope rows every document shows
+
     selected_ids = {p.policy_id for p in selected}
     in_snapshot = {s.provider for s in snapshot.scopes}
     # Findings by the controls of this framework they fail, in one pass.
@@ -162,6 +175,5 @@ def assess(framework: Framework, snapshot: Snapshot, findings: Sequence[Finding]
         results=tuple(results),
         generated_at=generated_at,
         tool_version=tool_version,
-        scopes=tuple({**s.to_dict(), "status": snapshot.scope_status(s)}
-                     for s in snapshot.scopes),
+        scopes=tuple(scope_rows(snapshot)),
     )

@@ -5,9 +5,13 @@ from __future__ import annotations
 import click
 
 from reports.exposure_report import render_json, render_table, summary_line
-from scanner.cli.common import emit, open_store, trusted_cidrs
+from scanner.cli.common import open_store, trusted_cidrs
+from scanner.cli.outputs import output_options, write_outputs
+from scanner.cli.report_options import filter_options
+from scanner.cli.reporting import prepare
 from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.exposure import analyze_exposure, graph
+from scanner.filters import filter_exposure
 
 FORMATS = ("table", "json", "dot")
 
@@ -19,9 +23,9 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.option("--snapshot", "ref", default="latest", show_default=True,
               help="Stored snapshot id, id prefix or `latest`.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: exposed assets with paths; json: the same as data; dot: the graph.")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the output here.")
+@output_options(FORMATS, "table",
+                "table: exposed assets with paths; json: the same as data; dot: the graph.")
+@filter_options(exclude=("severity", "policy", "include_suppressed"))
 @click.option("--trusted-cidr", "--trusted", "trusted", multiple=True, metavar="CIDR",
               help="A range of your own (office, VPN); not counted as the internet. Repeatable "
                    "or comma-separated, as for `cloudwall scan`.")
@@ -30,27 +34,32 @@ def register(main: click.Group) -> None:
 @click.option("--structure", is_flag=True,
               help="dot: also draw attachments (rule set to subnet or interface).")
 @click.pass_context
-def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
-             trusted: tuple[str, ...], broad_prefix: int, structure: bool) -> None:
+def exposure(ctx: click.Context, ref: str, trusted: tuple[str, ...], broad_prefix: int,
+             structure: bool, **flags) -> None:
     """Effective exposure of a stored snapshot, from the snapshot alone (no cloud access).
 
     Every layer of each cloud is evaluated in that cloud's order (AWS route, network ACL both
     ways, security groups; Azure subnet then NIC NSG; GCP hierarchical policies, network
     policies and VPC rules, implied deny). Exit 3 when some scope was not read or some asset
-    could not be decided.
+    could not be decided (within the filters).
     """
     cidrs = trusted_cidrs(trusted)
-    snapshot = open_store(ctx).load(ref)
-    analysis = analyze_exposure(snapshot, cidrs, broad_prefix)
-    if fmt == "json":
-        emit(render_json(snapshot, analysis), output)
-    elif fmt == "dot":
-        from reports.dot import render_graph  # networkx is only needed for the drawing
+    flt, targets = prepare(flags)
+    stored = open_store(ctx).load(ref)
+    snapshot, analysis = filter_exposure(
+        stored, analyze_exposure(stored, cidrs, broad_prefix), flt)
 
-        emit(render_graph(graph(snapshot, analysis), include_structure=structure), output)
-    else:
-        emit(render_table(snapshot, analysis), output)
-    if fmt != "table" or output:
+    def render(fmt: str) -> str:
+        if fmt == "json":
+            return render_json(snapshot, analysis, flt.to_dict())
+        if fmt == "dot":
+            from reports.dot import render_graph  # networkx is only needed for the drawing
+
+            return render_graph(graph(snapshot, analysis), include_structure=structure)
+        return render_table(snapshot, analysis)
+
+    write_outputs(targets, render)
+    if flags["fmt"] != "table" or flags.get("output"):
         click.echo(summary_line(snapshot, analysis), err=True)
     incomplete = bool(snapshot.errors or analysis.unknown_assets)
     ctx.exit(EXIT_INCOMPLETE if incomplete else EXIT_OK)

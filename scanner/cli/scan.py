@@ -7,16 +7,12 @@ import click
 from providers import provider_names
 from providers.base import ProviderSettings
 from reports import format_names
-from reports.summary import summary_line
-from scanner.cli.common import (
-    exit_code,
-    open_store,
-    parse_severity,
-    split_values,
-    write_report,
-)
-from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
+from scanner.cli.common import open_store, split_values
+from scanner.cli.outputs import output_options
+from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
 from scanner.cli.progress import terminal_progress
+from scanner.cli.report_options import filter_options, gate_options, notify_options
+from scanner.cli.reporting import finish, prepare
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
 
@@ -63,19 +59,21 @@ def register(main: click.Group) -> None:
 @click.option("--attribute", is_flag=True,
               help="With --baseline: look up who made each drift item in the clouds' audit "
               "logs (CloudTrail, Azure Activity Log, GCP Admin Activity) since the baseline.")
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
-@click.option("--fail-on", callback=parse_severity, default=None,
-              help="Exit 1 if a finding or drift item is at or above this severity "
-              "(info, low, medium, high, critical).")
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options(exclude=("provider",))
+@notify_options
 @policy_options
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, demo_stage, save, baseline, attribute, fmt, output,
-         fail_on, **policy_flags) -> None:
-    """Snapshot live firewall configuration and report on it."""
+         max_retries, request_timeout, demo_stage, save, baseline, attribute,
+         **flags) -> None:
+    """Snapshot live firewall configuration and report on it.
+
+    The report, the gates and the notifications see the filters; the saved snapshot is
+    always the whole collection.
+    """
     if org_role and role_arn:
         raise ConfigError("--org-role and --role-arn cannot be combined",
                           "use --role-arn for one account or --org-role for the organization")
@@ -99,15 +97,14 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     )
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
+    policies = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(policies))
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
-                          policies=policy_settings(policy_flags))
+                          policies=policies)
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None
     report = run_scan(request, store, terminal_progress())
-    write_report(report, fmt, output)
     if save:
         click.echo(f"saved snapshot {report.snapshot.snapshot_id}", err=True)
-    warn_expired(report, lambda line: click.echo(line, err=True))
-    click.echo(summary_line(report), err=True)
-    ctx.exit(exit_code(report, fail_on))
+    finish(ctx, report, flags, flt, targets)

@@ -6,17 +6,12 @@ import click
 from tabulate import tabulate
 
 from reports import format_names
-from reports.summary import summary_line
 from reports.text import printable
-from scanner.cli.common import (
-    emit,
-    exit_code,
-    open_store,
-    parse_severity,
-    store_path,
-    write_report,
-)
-from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
+from scanner.cli.common import emit, open_store, store_path
+from scanner.cli.outputs import output_options
+from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
+from scanner.cli.report_options import filter_options, gate_options, notify_options
+from scanner.cli.reporting import finish, prepare
 from scanner.cli.scan import AZURE_CLOUDS
 from scanner.engine import analyze, load_baseline
 from scanner.model import utc_timestamp
@@ -48,18 +43,20 @@ def snapshots_list(ctx: click.Context) -> None:
 
 @snapshots.command("show")
 @click.argument("ref", default="latest")
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False))
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options()
+@notify_options
 @policy_options
 @click.pass_context
-def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None,
-                   **policy_flags) -> None:
+def snapshots_show(ctx: click.Context, ref: str, **flags) -> None:
     """Report on a stored snapshot (id, id prefix or `latest`) without cloud access."""
-    settings = policy_settings(policy_flags)
+    settings = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(settings))
     report = analyze(open_store(ctx).load(ref), policies=settings)
-    write_report(report, fmt, output)
-    warn_expired(report, lambda line: click.echo(line, err=True))
+    # A table on stdout ends with the summary line; otherwise stderr says it.
+    finish(ctx, report, flags, flt, targets,
+           summary=flags["fmt"] != "table" or bool(flags.get("output")))
 
 
 @snapshots.command("export")
@@ -143,10 +140,10 @@ def baseline_list(ctx: click.Context) -> None:
 @click.option("--baseline", "baseline_ref", required=True,
               help="Stored baseline name or snapshot JSON file.")
 @click.option("--snapshot", "ref", default="latest", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False))
-@click.option("--fail-on", callback=parse_severity, default=None)
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options()
+@notify_options
 @click.option("--attribute", is_flag=True,
               help="Look up who made each drift item in the clouds' audit logs since the "
               "baseline (the only cloud access diff makes).")
@@ -160,11 +157,11 @@ def baseline_list(ctx: click.Context) -> None:
               help="GCP (with --attribute): base URL for Google APIs.")
 @policy_options
 @click.pass_context
-def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str | None,
-         fail_on, attribute: bool, profile, role_arn, azure_cloud, azure_endpoint,
-         gcp_endpoint, **policy_flags) -> None:
+def diff(ctx: click.Context, baseline_ref: str, ref: str, attribute: bool, profile, role_arn,
+         azure_cloud, azure_endpoint, gcp_endpoint, **flags) -> None:
     """Compare a stored snapshot with a baseline, without cloud access."""
-    settings = policy_settings(policy_flags)
+    settings = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(settings))
     store = open_store(ctx)
     base = load_baseline(store, baseline_ref)
     current = store.load(ref)
@@ -174,13 +171,11 @@ def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str 
         from scanner.attribution import providers_for
         from scanner.engine import with_attribution
 
-        settings = ProviderSettings(profile=profile, role_arn=role_arn, azure_cloud=azure_cloud,
-                                    azure_endpoint=azure_endpoint, gcp_endpoint=gcp_endpoint,
-                                    demo_stage="changed")
-        report = with_attribution(report, base[1], providers_for(current.providers, settings))
-    write_report(report, fmt, output)
-    click.echo(summary_line(report), err=True)
-    ctx.exit(exit_code(report, fail_on))
+        cloud = ProviderSettings(profile=profile, role_arn=role_arn, azure_cloud=azure_cloud,
+                                 azure_endpoint=azure_endpoint, gcp_endpoint=gcp_endpoint,
+                                 demo_stage="changed")
+        report = with_attribution(report, base[1], providers_for(current.providers, cloud))
+    finish(ctx, report, flags, flt, targets)
 
 
 __all__ = ["register", "emit"]
