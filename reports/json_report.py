@@ -20,6 +20,20 @@ JSON_SCHEMA_VERSION = 2
 # every asset, subnet, network and detection IP list.
 INVENTORY_KEYS = ("rule_sets", "assets", "subnets", "networks", "ip_lists")
 
+# The published JSON Schema (draft 2020-12) of every document ``--format json`` writes.
+SCHEMA_RESOURCE = "schemas/report.schema.json"
+
+
+def schema_text() -> str:
+    """The report JSON Schema as shipped in the package."""
+    from importlib.resources import files
+
+    return files("reports").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(schema_text())
+
 
 def header(kind: str, snapshot: Snapshot, generated_at: str | None, tool_version: str,
            filters: Mapping[str, Any]) -> dict[str, Any]:

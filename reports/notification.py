@@ -73,21 +73,29 @@ def to_summary(report: ScanReport, exit_code: int, gates: dict[str, str],
              "summary": printable(d.summary, _TEXT_LIMIT), "actor": _actor(d)}
             for d in top_drift(report)
         ],
-        "text": "\n".join(text_lines(report, tripped)),
+        "text": "\n".join(text_lines(report, tripped, gates=gates)),
     }
 
 
-def text_lines(report: ScanReport, tripped: list[str],
-               escape=lambda text: text) -> list[str]:
+def headline(gates: dict[str, str], tripped: list[str]) -> str:
+    if tripped:
+        return "cloudwall FAILED: " + "; ".join(tripped)
+    if gates:
+        flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in sorted(gates.items()))
+        return f"cloudwall passed its gates ({flags})"
+    return "cloudwall report"
+
+
+def text_lines(report: ScanReport, tripped: list[str], escape=lambda text: text,
+               gates: dict[str, str] | None = None) -> list[str]:
     """A headline, the counts, then one line per top drift item; ``escape`` makes cloud
     strings safe for the receiving client's markup."""
     counts = summary(report)
     findings = ", ".join(f"{n} {k}" for k, n in counts["findings"].items() if n) or "none"
     drift = ", ".join(f"{n} {k}" for k, n in counts["drift"].items()) or "none"
-    verdict = "FAILED: " + "; ".join(tripped) if tripped else "passed its gates"
     scopes = counts["scopes"]
     not_read = scopes["failed"] + scopes["partial"]
-    lines = [f"cloudwall {verdict}",
+    lines = [headline(gates or {}, tripped),
              f"snapshot {report.snapshot.snapshot_id}"
              + (f" against baseline {escape(printable(report.baseline_name or '', 80))}"
                 if report.baseline_snapshot_id else ""),
@@ -131,7 +139,7 @@ def teams_escape(text: str) -> str:
 def to_slack(report: ScanReport, exit_code: int, gates: dict[str, str],
              tripped: list[str]) -> dict[str, Any]:
     """A Slack incoming-webhook message: plain-text blocks, link unfurling off."""
-    lines = text_lines(report, tripped, slack_escape)
+    lines = text_lines(report, tripped, slack_escape, gates)
     return {
         "text": "\n".join(lines),
         "blocks": [
@@ -148,7 +156,7 @@ def to_slack(report: ScanReport, exit_code: int, gates: dict[str, str],
 def to_teams(report: ScanReport, exit_code: int, gates: dict[str, str],
              tripped: list[str]) -> dict[str, Any]:
     """A Microsoft Teams incoming-webhook (Workflows) message carrying one Adaptive Card."""
-    lines = text_lines(report, tripped, teams_escape)
+    lines = text_lines(report, tripped, teams_escape, gates)
     body = [{"type": "TextBlock", "text": lines[0], "weight": "Bolder", "size": "Medium",
              "wrap": True,
              **({"color": "Attention"} if tripped else {})}]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reports.text import printable
 from scanner.model import DriftItem, Finding, ScanReport, Severity, Snapshot, utc_timestamp
 
 
@@ -74,9 +75,22 @@ def summary_line(report: ScanReport) -> str:
         f"{s['rule_sets']} rule sets, {s['rules']} rules, {s['assets']} assets; "
         f"findings: {findings}; drift: {drift}"
     )
+    if report.filters:
+        line += f" (filtered: {filter_text(report.filters)})"
     if not_read:
         line += " -- INCOMPLETE: some scopes could not be read, see errors"
     return line
+
+
+def filter_text(filters: Mapping[str, Any]) -> str:
+    """``provider=aws, severity=high|critical``: the filters a view was narrowed by."""
+    parts = []
+    for key, value in filters.items():
+        if value is True:
+            parts.append(key.replace("_", "-"))
+        else:
+            parts.append(f"{key}={'|'.join(printable(v, 60) for v in value)}")
+    return ", ".join(parts)
 
 
 def attribution_text(item: DriftItem) -> str:

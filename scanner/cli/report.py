@@ -36,6 +36,14 @@ def report() -> None:
     """Reports built from a stored snapshot, without cloud access."""
 
 
+@report.command("schema")
+def report_schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of every document `--format json` writes."""
+    from reports.json_report import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
 @report.command("compliance")
 @click.option("--framework", "framework_id", required=True,
               help=f"One of: {', '.join(FRAMEWORKS)}.")
