@@ -102,8 +102,9 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
 def main(ctx: click.Context, debug: bool, store_path: str | None) -> None:
     """cloudwall: posture scanner for live cloud firewall configuration.
 
-    Exit codes: 0 ok; 1 findings or drift at or above --fail-on; 2 usage, config or input
-    error; 3 one or more scopes could not be collected; 70 internal error.
+    Exit codes: 0 ok; 1 a gate tripped (--fail-on, --fail-on-drift); 2 usage, config or input
+    error; 3 one or more scopes could not be collected; 70 internal error. Precedence:
+    2 > 1 > 3 > 0.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
