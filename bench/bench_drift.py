@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scanner.drift import compare  # noqa: E402
+from scanner.drift.comparison import compare  # noqa: E402
 from scanner.model import (  # noqa: E402
     Action,
     Attachment,

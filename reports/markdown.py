@@ -19,7 +19,7 @@ from typing import Any
 from reports.summary import ordered_drift, ordered_findings
 from reports.text import printable
 from scanner import attack
-from scanner.drift_describe import describe_rule, services_text
+from scanner.drift.describe import describe_rule, services_text
 from scanner.model import DriftItem, Effect, ScanReport, Severity, utc_timestamp
 
 _TICKS = re.compile(r"`+")

@@ -6,7 +6,7 @@ from tabulate import tabulate
 
 from reports.summary import attribution_text, ordered_drift, ordered_findings, summary_line
 from reports.text import printable
-from scanner.drift_describe import short_id
+from scanner.drift.describe import short_id
 from scanner.model import DriftItem, Finding, Rule, ScanReport, Severity
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -12,7 +13,7 @@ from providers import load_provider
 from providers.base import ProgressCallback, ProviderSettings
 from scanner import __version__
 from scanner.collect import collect_snapshot
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.errors import ConfigError
 from scanner.exposure import analyze_exposure
 from scanner.filters import tag_index
@@ -31,6 +32,9 @@ class ScanRequest:
     attribute: bool = False  # look up who made each drift item in the clouds' audit logs
     # Which policies to run, trusted ranges, suppressions (None: the built-in defaults).
     policies: PolicySettings | None = None
+    # Seconds the whole collection may take; what is unfinished then is recorded as not
+    # collected (None: no limit).
+    deadline: float | None = None
 
 
 def is_snapshot_file(ref: str) -> bool:
@@ -50,13 +54,15 @@ def load_baseline(store: Store | None, ref: str) -> tuple[str, Snapshot]:
 def run_scan(
     request: ScanRequest, store: Store | None, progress: ProgressCallback | None = None
 ) -> ScanReport:
+    deadline = time.monotonic() + request.deadline if request.deadline is not None else None
     # The baseline is read before any cloud call, so a typo fails fast and costs nothing.
     baseline = load_baseline(store, request.baseline) if request.baseline else None
     try:
         adapters = [load_provider(name)(request.settings) for name in request.providers]
     except KeyError as exc:
         raise ConfigError(str(exc.args[0]), "see `cloudwall scan --help`") from exc
-    snapshot = collect_snapshot(adapters, request.settings.max_workers, progress)
+    snapshot = collect_snapshot(adapters, request.settings.max_workers, progress,
+                                deadline=deadline)
     if request.save and store is not None:
         store.save(snapshot)
     report = analyze(snapshot, baseline, policies=request.policies)

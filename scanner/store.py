@@ -11,7 +11,6 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -21,6 +20,8 @@ from pathlib import Path
 
 from scanner.errors import StoreError
 from scanner.model import Snapshot, utc_timestamp
+from scanner.outputs import write_output
+from scanner.outputs import write_output as write_atomic  # noqa: F401  (older import path)
 
 STORE_SCHEMA_VERSION = 1
 STORE_ENV = "CLOUDWALL_STORE"
@@ -335,7 +336,7 @@ class Store:
 
     def export(self, ref: str, path: str | os.PathLike[str]) -> str:
         snapshot = self.load(ref)
-        write_atomic(Path(path), snapshot.to_json())
+        write_output(path, snapshot.to_json())
         return snapshot.snapshot_id
 
     def import_file(self, path: str | os.PathLike[str]) -> Snapshot:
@@ -395,38 +396,6 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write a file so that a reader sees the old or the new content, never half of it.
-
-    Text is written as UTF-8 with ``\n`` line ends on every platform (reports and exported
-    snapshots are compared byte for byte).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain write would have.
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, _file_mode(path))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's mode, else what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def read_snapshot_file(path: Path) -> Snapshot:

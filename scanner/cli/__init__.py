@@ -15,7 +15,14 @@ from typing import NoReturn
 import click
 
 from reports.text import printable
-from scanner import __version__
+from scanner.cli.interrupts import (
+    Interrupted,
+    exit_code_for,
+    final_code,
+    finish,
+    install_handlers,
+)
+from scanner.cli.version import print_version
 from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
 
 # Modules whose ``register(main)`` adds their commands.
@@ -26,6 +33,7 @@ COMMAND_MODULES = [
     "scanner.cli.exposure",
     "scanner.cli.policies",
     "scanner.cli.report",
+    "scanner.cli.version",
 ]
 
 
@@ -53,9 +61,10 @@ class CloudwallGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except KeyboardInterrupt:
-            click.echo("interrupted; nothing was half-written", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (see scanner.cli.interrupts)
+            signame = f" ({exc})" if isinstance(exc, Interrupted) else ""
+            click.echo(f"interrupted{signame}; nothing was half-written", err=True)
+            ctx.exit(exit_code_for(exc))
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # stdout closed early (`| head`): click exits quietly
@@ -89,7 +98,9 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
 
 
 @click.group(cls=CloudwallGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="cloudwall")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=print_version, help="Show the versions of cloudwall, Python and the "
+              "cloud SDKs, and exit.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
     "--store",
@@ -118,8 +129,17 @@ for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(main)
 
 
-def run() -> None:  # pragma: no cover - console entry for `python -m scanner.cli`
-    main(prog_name="cloudwall")
+def run() -> NoReturn:
+    """The console entry (``cloudwall`` and ``python -m scanner.cli``)."""
+    install_handlers()
+    try:
+        main.main(prog_name="cloudwall")
+    except SystemExit as done:
+        code = done.code
+    except KeyboardInterrupt as exc:  # before or after a command ran (click's own parsing)
+        click.echo("interrupted; nothing was half-written", err=True)
+        code = exit_code_for(exc)
+    finish(final_code(code if isinstance(code, int) else (0 if code is None else 1)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,8 @@ from reports import render
 from scanner.errors import ConfigError, StoreError
 from scanner.model import ScanReport
 from scanner.netmath import is_network
-from scanner.store import Store, default_store_path, write_atomic
+from scanner.outputs import is_stdout, write_output
+from scanner.store import Store, default_store_path
 
 
 def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -47,12 +48,16 @@ def open_store(ctx: click.Context, create: bool = False) -> Store:
 
 
 def emit(text: str | bytes, output: str | None) -> None:
-    """Machine output to --output (atomically) or stdout; never mixed with progress."""
-    if output:
+    """Machine output to --output or stdout; never mixed with progress.
+
+    ``--output`` follows scanner.outputs: files are replaced atomically, devices, FIFOs and
+    symlink targets are written through, ``-`` is stdout.
+    """
+    if output and not is_stdout(output):
         try:
-            write_atomic(Path(output), text)
+            write_output(output, text)
         except OSError as exc:
-            raise ConfigError(f"cannot write {output}: {exc.strerror}",
+            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}",
                               "check the --output path") from exc
         return
     if isinstance(text, bytes):

@@ -2,12 +2,14 @@
 ``--output-format FORMAT=PATH``, all rendered from the same report.
 
 Each format is rendered once however many paths ask for it; each file is written atomically by
-the shared writer. ``PATH`` ``-`` is standard output, allowed when ``--output`` sends the
+the shared writer (scanner.outputs: atomic replacement, devices and FIFOs written in place,
+symlinks followed). ``PATH`` ``-`` is standard output, allowed when ``--output`` sends the
 primary report to a file (standard output carries one document, never two).
 """
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +18,7 @@ import click
 
 from scanner.cli.common import emit
 from scanner.errors import ConfigError
-
-STDOUT = "-"
+from scanner.outputs import is_stdout
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ def output_options(formats: Sequence[str], default: str, format_help: str = ""
             if fmt not in choices:
                 raise click.BadParameter(f"unknown format {fmt!r} (choose from "
                                          f"{', '.join(choices)})")
-            targets.append(OutputTarget(fmt, None if path == STDOUT else path))
+            targets.append(OutputTarget(fmt, None if is_stdout(path) else path))
         return tuple(targets)
 
     options = [
@@ -65,10 +66,12 @@ def output_options(formats: Sequence[str], default: str, format_help: str = ""
 def output_targets(fmt: str, output: str | None, extra: Sequence[OutputTarget] = ()
                    ) -> tuple[OutputTarget, ...]:
     """The primary output then the extra ones; two outputs to one place are a usage error."""
-    targets = (OutputTarget(fmt, output or None), *extra)
+    targets = (OutputTarget(fmt, None if not output or is_stdout(output) else output), *extra)
     seen: dict[str, str] = {}
     for target in targets:
         key = "standard output" if target.path is None else str(Path(target.path).resolve())
+        if target.path is not None and _is_device(Path(key)):
+            continue  # /dev/null and the like take any number of writes
         if key in seen:
             where = "standard output" if target.path is None else target.path
             raise ConfigError(f"two outputs ({seen[key]} and {target.fmt}) go to {where}",
@@ -76,6 +79,13 @@ def output_targets(fmt: str, output: str | None, extra: Sequence[OutputTarget] =
                               "--output FILE)")
         seen[key] = target.fmt
     return targets
+
+
+def _is_device(path: Path) -> bool:
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def write_outputs(targets: Sequence[OutputTarget], render: Callable[[str], str | bytes]) -> None:

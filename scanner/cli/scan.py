@@ -13,6 +13,7 @@ from scanner.cli.policy_options import known_policy_ids, policy_options, policy_
 from scanner.cli.progress import terminal_progress
 from scanner.cli.report_options import filter_options, gate_options, notify_options
 from scanner.cli.reporting import finish, prepare
+from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
 
@@ -21,6 +22,15 @@ AZURE_CLOUDS = ("public", "usgov", "china")
 
 def register(main: click.Group) -> None:
     main.add_command(scan)
+
+
+def duration(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
@@ -52,6 +62,9 @@ def register(main: click.Group) -> None:
 @click.option("--timeout", "request_timeout", type=click.FloatRange(0.1, 3600), default=60.0,
               show_default=True, envvar="CLOUDWALL_TIMEOUT",
               help="Seconds per HTTP request before a scope is recorded as timed out.")
+@click.option("--deadline", callback=lambda _c, _p, v: duration(v), metavar="DURATION",
+              help="Stop collecting after this long (90s, 30m, 2h): scopes not finished by "
+              "then are reported as not collected and the scan exits 3.")
 @click.option("--demo-stage", type=click.Choice(["baseline", "changed"]), default="baseline",
               show_default=True, help="Demo provider: the estate before or after the changes.")
 @click.option("--save", is_flag=True, help="Save the snapshot in the store.")
@@ -67,7 +80,7 @@ def register(main: click.Group) -> None:
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, demo_stage, save, baseline, attribute,
+         max_retries, request_timeout, deadline, demo_stage, save, baseline, attribute,
          **flags) -> None:
     """Snapshot live firewall configuration and report on it.
 
@@ -100,7 +113,7 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     policies = policy_settings(flags)
     flt, targets = prepare(flags, known_policy_ids(policies))
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
-                          policies=policies)
+                          policies=policies, deadline=deadline)
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None

@@ -14,7 +14,9 @@ from scanner.cli.report_options import filter_options, gate_options, notify_opti
 from scanner.cli.reporting import finish, prepare
 from scanner.cli.scan import AZURE_CLOUDS
 from scanner.engine import analyze, load_baseline
+from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
+from scanner.outputs import is_stdout
 
 
 def register(main: click.Group) -> None:
@@ -65,8 +67,13 @@ def snapshots_show(ctx: click.Context, ref: str, **flags) -> None:
 @click.pass_context
 def snapshots_export(ctx: click.Context, ref: str, output: str) -> None:
     """Write a snapshot as canonical JSON (sorted keys: it diffs cleanly in git)."""
-    snapshot_id = open_store(ctx).export(ref, output)
-    click.echo(f"exported {snapshot_id} to {output}", err=True)
+    try:
+        snapshot_id = open_store(ctx).export(ref, output)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror or exc}",
+                          "check the --output path") from exc
+    click.echo(f"exported {snapshot_id} to {'stdout' if is_stdout(output) else output}",
+               err=True)
 
 
 @snapshots.command("import")
@@ -101,7 +108,7 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
         result = store.set_baseline(name, ref, note, force)
         click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id}")
         return
-    from scanner.drift_accept import accept
+    from scanner.drift.accept import accept
 
     current_baseline = store.baseline(name)
     old = store.load(current_baseline.snapshot_id)

@@ -16,7 +16,7 @@ from providers.base import ProviderSettings
 from providers.demo import DemoProvider
 from scanner.attribution import attribute_drift
 from scanner.cli import main
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import Attribution, ChangeKind, DriftItem, Effect, Severity, Snapshot
 from scanner.store import Store
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 
+import pytest
+
 from scanner.collect import collect_snapshot
+from scanner.durations import parse_duration
 from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK
 from scanner.gates import DriftGate, Gates, exit_code
 from scanner.model import (
@@ -102,3 +106,49 @@ def test_suppressed_findings_do_not_fail_the_run():
     live = replace(finding, suppressed=False)
     assert exit_code(ScanReport(snapshot, (finding, live)), Gates(Severity.CRITICAL)) == \
         EXIT_FINDINGS
+
+
+# --- deadline ---------------------------------------------------------------------------------
+
+
+class _SlowListing:
+    """A provider whose scope listing outlasts the deadline (an organization walk that stalls)."""
+
+    name = "slow"
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+
+    def discover_scopes(self):
+        time.sleep(self.pause)
+        return [Scope("slow", "acct")]
+
+    def collect(self, scope):
+        return iter(())
+
+
+def test_a_listing_unfinished_at_the_deadline_is_not_collected_never_clean():
+    start = time.monotonic()
+    snapshot = collect_snapshot([_SlowListing(5.0)], deadline=time.monotonic() + 0.2)
+    assert time.monotonic() - start < 3.0
+    (error,) = snapshot.errors
+    assert (error.provider, error.code) == ("slow", "DeadlineExceeded")
+    assert error.reason == "not collected: deadline reached"
+
+
+def test_work_finished_before_the_deadline_is_kept():
+    snapshot = collect_snapshot([_SlowListing(0.0)], deadline=time.monotonic() + 30)
+    assert not snapshot.errors
+    assert [s.account for s in snapshot.scopes] == ["acct"]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("2h", 7200),
+                                                ("1.5h", 5400), (" 10M ", 600)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["30", "0s", "-1m", "5d", "m", ""])
+def test_bad_durations_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)

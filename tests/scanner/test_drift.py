@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import (
     Action,
     Asset,

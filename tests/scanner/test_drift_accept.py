@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli import main
-from scanner.drift import compare
-from scanner.drift_accept import accept
+from scanner.drift.accept import accept
+from scanner.drift.comparison import compare
 from scanner.errors import ConfigError
 from scanner.model import ChangeKind, Snapshot
 from scanner.store import Store

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from providers.aws import normalize_scope
 from providers.aws.audit import attribution_from_event, lookups_for, match_events
 from providers.demo import aws as demo
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import ChangeKind, CollectionError, DriftItem, Effect, Severity, Snapshot
 
 ROLE = "arn:aws:sts::123456789012:assumed-role/deploy/session-1"

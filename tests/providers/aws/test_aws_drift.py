@@ -14,7 +14,7 @@ from aws_estate import build
 from providers.aws import AwsProvider
 from providers.base import ProviderSettings
 from scanner.collect import collect_snapshot
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import ChangeKind, Effect
 
 REGIONS = ("us-east-1", "eu-west-1")

@@ -8,7 +8,7 @@ from providers.azure import normalize_scope
 from providers.azure.audit import attribute_events, event_attribution, matching_events
 from providers.demo import azure as demo
 from scanner.collect import collect_snapshot
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import ChangeKind, Snapshot
 from tests.providers.azure.azure_estate import NSG_SHARED, NSG_WEB, SUB, SUBNET_WEB, make_provider
 from tests.servers.azure_arm import activity_event

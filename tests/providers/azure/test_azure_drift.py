@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from scanner.collect import collect_snapshot
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import ChangeKind, Effect, Severity
 from tests.providers.azure.azure_estate import (
     NSG_SHARED,

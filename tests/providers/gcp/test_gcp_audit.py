@@ -12,7 +12,7 @@ from providers.gcp import GcpProvider, normalize_scope
 from providers.gcp.audit import attribute, attribution_from_entry, policy_parents
 from providers.gcp.fetch import GcpApi
 from scanner.collect import collect_snapshot
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import ChangeKind, Effect, Snapshot
 from tests.providers.gcp.test_gcp_drift import impair
 

@@ -6,7 +6,7 @@ from providers.demo.gcp import firewall
 from providers.gcp import GcpProvider
 from scanner import attack
 from scanner.collect import collect_snapshot
-from scanner.drift import compare
+from scanner.drift.comparison import compare
 from scanner.model import ChangeKind, Effect, Severity
 
 PROD_VPC = "projects/alpha/global/networks/prod/firewalls"

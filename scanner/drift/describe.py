@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scanner.catalogue import services_in
-from scanner.drift_classify import ICMP_PROTOCOLS, Classification
+from scanner.drift.classify import ICMP_PROTOCOLS, Classification
 from scanner.model import Direction, Effect, Rule, Severity
 from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, PUBLIC_SIZE, PUBLIC_SPACE, PortSet
 from scanner.traffic import Box, ProtocolSet, TrafficSpace

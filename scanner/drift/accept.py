@@ -13,8 +13,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from scanner.collect import new_snapshot_id
-from scanner.drift import compare, keyed_rules
-from scanner.drift_changes import key_of, rule_set_key
+from scanner.drift.changes import key_of, rule_set_key
+from scanner.drift.comparison import compare, keyed_rules
 from scanner.errors import ConfigError
 from scanner.model import Attachment, ChangeKind, DriftItem, RuleSet, Snapshot
 

@@ -4,7 +4,7 @@ Rules are matched by identity within a rule set; each changed rule is judged by 
 change alone to the baseline set (and, when the set has other changes too, by reverting it alone
 in the current set), over the traffic its two versions match. Rule sets that appear or go, and
 attachments that come, go or move between rule sets, are judged against the cloud's behaviour
-when the set is absent. See ``scanner.drift_classify`` for the algebra.
+when the set is absent. See ``scanner.drift.classify`` for the algebra.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any
 
-from scanner.drift_classify import (
+from scanner.drift.classify import (
     NEUTRAL,
     AbsentState,
     ChainState,

@@ -2,7 +2,7 @@
 
 Identity: rule sets by (provider, account, resource id); rules by ``Rule.identity()`` (the
 cloud's own id, else a content fingerprint), so a rule edited in place is one *modified* item.
-Each change is classified by what it admits, computed by ``scanner.drift_classify`` from the
+Each change is classified by what it admits, computed by ``scanner.drift.classify`` from the
 whole rule set before and after (first match in evaluation order, or the union of a security
 group), so a deny removed in front of an allow is a widening and an edit masked by earlier rules
 is neutral. Attachments are compared per target: a target moved from one rule set to another
@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from scanner import attack
-from scanner.drift_changes import (
+from scanner.drift.changes import (
     Change,
     RuleSetKey,
     attachment_changes,
@@ -34,8 +34,8 @@ from scanner.drift_changes import (
     same_behaviour,
     set_presence_change,
 )
-from scanner.drift_classify import ChainState, Classification, Universe, classify
-from scanner.drift_describe import (
+from scanner.drift.classify import ChainState, Classification, Universe, classify
+from scanner.drift.describe import (
     describe_rule,
     reach_sentence,
     severity,

@@ -1,0 +1,115 @@
+"""Writing what the user asked for (``--output``, ``snapshots export``) without destroying paths.
+
+An output path is user data, and cloudwall often runs as root. The rules:
+
+- ``-`` is standard output, never a file named ``-``.
+- A symlink is resolved and its target written; the link itself is never replaced.
+- A regular file, or a path that does not exist yet, is replaced atomically: the new content is
+  written to a temporary file in the same directory and renamed over it, so a reader sees the
+  old or the new content, never half of it. An existing file keeps its mode (never widened)
+  and, where permitted, its owner; a new file gets the mode the umask gives a plain write.
+- Anything else (a character or block device such as ``/dev/null``, a FIFO, a socket) is
+  opened and written in place: renaming a regular file over ``/dev/null`` would destroy the
+  system's device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+STDOUT = "-"
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    # Text is UTF-8 with the line ends it was given, on every platform: reports and exported
+    # snapshots are compared byte for byte.
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def is_stdout(target: str | os.PathLike[str]) -> bool:
+    return os.fspath(target) == STDOUT
+
+
+def write_output(target: str | os.PathLike[str], data: str | bytes,
+                 stdout: BinaryIO | None = None) -> None:
+    """Write ``data`` to ``target`` following the rules above; raises OSError on failure."""
+    if not isinstance(data, (str, bytes)):
+        raise TypeError(f"output data must be str or bytes, not {type(data).__name__}")
+    if is_stdout(target):
+        stream = stdout if stdout is not None else sys.stdout.buffer
+        stream.write(_as_bytes(data))
+        stream.flush()
+        return
+    path = Path(os.path.realpath(target))  # through every symlink, dangling ones included
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        status = None
+    if status is not None and stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(21, "Is a directory", str(target))
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        _write_in_place(path, _as_bytes(data))
+    else:
+        _replace_atomically(path, _as_bytes(data), status)
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """A device, FIFO or socket: open the existing node, never create or truncate a path."""
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _replace_atomically(path: Path, data: bytes, existing: os.stat_result | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp makes the file private (0600): give it the existing file's permission bits
+        # (set-id bits dropped: new content must not inherit them), or what a plain write
+        # would get under the umask. Never anything wider.
+        os.fchmod(fd, existing.st_mode & 0o777 if existing else _new_file_mode())
+        if existing is not None:
+            _keep_owner(fd, existing)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C included: never leave the temporary file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+
+
+def _keep_owner(fd: int, existing: os.stat_result) -> None:
+    """Root replacing another user's file gives it back to that user."""
+    if (existing.st_uid, existing.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    with contextlib.suppress(PermissionError):
+        os.fchown(fd, existing.st_uid, existing.st_gid)
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable; best effort (not every filesystem allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
