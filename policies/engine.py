@@ -78,14 +78,18 @@ def _order(finding: Finding) -> tuple:
 
 
 def evaluate_snapshot(snapshot: Snapshot, settings: PolicySettings | None = None,
-                      exposure: object = None, today: date | None = None
+                      exposure: object = None, today: date | None = None,
+                      selected: Sequence[Policy] | None = None
                       ) -> tuple[list[Finding], list[dict]]:
-    """Everything a scan does with policies: select, evaluate, suppress.
+    """Everything a scan does with policies: select (unless ``selected`` is given), evaluate,
+    suppress.
 
     Returns the findings (suppressed ones marked) and the notices about suppressions
     (expired entries, entries that matched nothing).
     """
     settings = settings or PolicySettings()
     suppressions = load_suppressions(settings.suppressions) if settings.suppressions else []
-    findings = evaluate(snapshot, select_policies(settings), settings, exposure)
+    if selected is None:
+        selected = select_policies(settings)
+    findings = evaluate(snapshot, selected, settings, exposure)
     return apply_suppressions(findings, suppressions, today)

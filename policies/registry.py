@@ -11,12 +11,15 @@ a misspelt control id fails at import, not in a compliance report.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from typing import Any
 
 from policies.policy import Policy
 
+# What a check judges, one of each: the coverage reporters list (policies.coverage).
+CHECK_SUBJECTS = ("rule", "rule_set", "asset", "subnet", "network", "ip_list")
 CHECKS: dict[str, Policy] = {}
 _LOADED = False
 
@@ -29,7 +32,11 @@ def check(**metadata: Any):
 
         fields = dict(metadata)
         needs_exposure = bool(fields.pop("needs_exposure", False))
+        subject = fields.pop("subject", "rule")
+        if subject not in CHECK_SUBJECTS:
+            raise ValueError(f"check {fields.get('id')}: unknown subject {subject!r}")
         meta = meta_from_mapping(fields, source=f"python:{function.__module__}")
+        meta = dataclasses.replace(meta, subject=subject)
         if meta.policy_id in CHECKS:
             raise ValueError(f"check {meta.policy_id} is registered twice")
         CHECKS[meta.policy_id] = Policy(meta, function, kind="python",

@@ -13,6 +13,10 @@ REGISTRY: dict[str, str] = {
     "csv": "reports.csv_report:render",
     "html": "reports.html:render",
     "markdown": "reports.markdown:render",
+    "sarif": "reports.sarif:render",
+    "junit": "reports.junit:render",
+    "navigator": "reports.navigator:render",
+    "ocsf": "reports.ocsf:render",
 }
 
 

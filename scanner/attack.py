@@ -155,3 +155,44 @@ def detection_component(change: ChangeKind) -> str:
     """The ATT&CK DS0018 component a change matches: switching protection off is
     *Firewall Disable*, editing it is *Firewall Rule Modification*."""
     return FIREWALL_DISABLE if change in _DISABLING else RULE_MODIFICATION
+
+
+# Names and tactics of the techniques reports may cite (policies name techniques by id only).
+# A technique not listed here is still reported, by id, under every tactic it belongs to.
+TECHNIQUE_NAMES = {
+    "T1562": "Impair Defenses",
+    "T1562.001": "Impair Defenses: Disable or Modify Tools",
+    TECHNIQUE: TECHNIQUE_NAME,
+    "T1133": "External Remote Services",
+    "T1190": "Exploit Public-Facing Application",
+    "T1021": "Remote Services",
+    "T1021.001": "Remote Services: Remote Desktop Protocol",
+    "T1021.004": "Remote Services: SSH",
+    "T1046": "Network Service Discovery",
+    "T1110": "Brute Force",
+}
+TACTIC_NAMES = {
+    "TA0001": ("initial-access", "Initial Access"),
+    "TA0003": ("persistence", "Persistence"),
+    TACTIC: ("defense-evasion", "Defense Evasion"),
+    "TA0006": ("credential-access", "Credential Access"),
+    "TA0007": ("discovery", "Discovery"),
+    "TA0008": ("lateral-movement", "Lateral Movement"),
+}
+TECHNIQUE_TACTICS = {
+    "T1562": (TACTIC,),
+    "T1562.001": (TACTIC,),
+    TECHNIQUE: (TACTIC,),
+    "T1133": ("TA0001", "TA0003"),
+    "T1190": ("TA0001",),
+    "T1021": ("TA0008",),
+    "T1021.001": ("TA0008",),
+    "T1021.004": ("TA0008",),
+    "T1046": ("TA0007",),
+    "T1110": ("TA0006",),
+}
+
+
+def technique_url(technique: str) -> str:
+    """The technique's page on attack.mitre.org (sub-techniques as ``T1562/007``)."""
+    return "https://attack.mitre.org/techniques/" + technique.replace(".", "/") + "/"

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from policies import PolicySettings, evaluate_snapshot
+from policies import PolicySettings, evaluate_snapshot, select_policies
+from policies.coverage import policy_infos
 from providers import load_provider
 from providers.base import ProgressCallback, ProviderSettings
 from scanner import __version__
@@ -87,7 +88,8 @@ def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
     trusted_cidrs = tuple(trusted_cidrs) or policies.trusted_cidrs
     # Exposure first: findings and drift rank by what is actually reachable.
     exposure = analyze_exposure(snapshot, trusted_cidrs, policies.broad_prefix)
-    findings, _expired = evaluate_snapshot(snapshot, policies, exposure)
+    selected = select_policies(policies)
+    findings, _expired = evaluate_snapshot(snapshot, policies, exposure, selected=selected)
     drift = ()
     name = baseline_id = None
     base = None
@@ -108,4 +110,5 @@ def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
         baseline_snapshot_id=baseline_id,
         tool_version=__version__,
         generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        policies=policy_infos(snapshot, selected),
     )

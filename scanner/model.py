@@ -1046,6 +1046,27 @@ class Exposure:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyInfo:
+    """A policy that ran for a report: what reporters say about it (SARIF rules, JUnit suites)
+    and the resources it judged, so a pass is a pass and not "never looked"."""
+
+    policy_id: str
+    title: str
+    severity: Severity
+    rationale: str = ""
+    # summary, console, cli: each may be empty
+    remediation: Mapping[str, str] = field(default_factory=dict, hash=False, compare=True)
+    attack: tuple[str, ...] = ()
+    # framework key (``cis-aws@3.0.0``) -> every control the policy can fail
+    compliance: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False,
+                                                      compare=True)
+    providers: tuple[str, ...] = ()
+    source: str = ""
+    # (provider, account, region, resource id, resource name) of every resource it judged
+    judged: tuple[tuple[str, str, str, str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ScanReport:
     """Everything a reporter renders: one finished scan (or diff) and what was judged of it."""
 
@@ -1069,6 +1090,8 @@ class ScanReport:
     # gone is still filtered by the tags it had).
     resource_tags: Mapping[str, Mapping[str, str]] = field(
         default_factory=dict, hash=False, compare=True)
+    # The policies that ran (empty when the report was built without policy information).
+    policies: tuple[PolicyInfo, ...] = ()
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

@@ -9,6 +9,7 @@ from scanner.model import Severity
 
 @check(
     id="CW-AWS-004",
+    subject="ip_list",
     title="GuardDuty trusted IP list present",
     severity="medium",
     providers=["aws"],

@@ -8,6 +8,7 @@ from policies.registry import check
 
 @check(
     id="CW-AWS-005",
+    subject="subnet",
     title="Subnet automatically assigns public IP addresses",
     severity="low",
     providers=["aws"],

@@ -8,6 +8,7 @@ from policies.registry import check
 
 @check(
     id="CW-AZ-005",
+    subject="asset",
     title="IP forwarding is enabled on a network interface",
     severity="medium",
     providers=["azure"],

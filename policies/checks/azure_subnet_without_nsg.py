@@ -12,6 +12,7 @@ EXEMPT = {"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet
 
 @check(
     id="CW-AZ-004",
+    subject="subnet",
     title="Subnet is not associated with a network security group",
     severity="medium",
     providers=["azure"],

@@ -8,6 +8,7 @@ from policies.registry import check
 
 @check(
     id="CW-AZ-003",
+    subject="asset",
     title="Internet-facing virtual machine is not protected by a network security group",
     severity="high",
     providers=["azure"],

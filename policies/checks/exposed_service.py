@@ -22,6 +22,7 @@ _ONE_UP = {Severity.INFO: Severity.LOW, Severity.LOW: Severity.MEDIUM,
 
 @check(
     id="CW-EXP-001",
+    subject="asset",
     title="Sensitive service reachable from the internet",
     severity="critical",
     providers=["aws", "azure", "gcp"],

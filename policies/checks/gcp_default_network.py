@@ -8,6 +8,7 @@ from policies.registry import check
 
 @check(
     id="CW-GCP-003",
+    subject="network",
     title="The default network exists",
     severity="medium",
     providers=["gcp"],

@@ -21,6 +21,7 @@ def _denies_all_egress(rule) -> bool:
 
 @check(
     id="CW-GCP-002",
+    subject="network",
     title="Network has no egress deny rule",
     severity="low",
     providers=["gcp"],

@@ -8,6 +8,7 @@ from policies.registry import check
 
 @check(
     id="CW-GCP-004",
+    subject="network",
     title="A legacy network exists",
     severity="medium",
     providers=["gcp"],

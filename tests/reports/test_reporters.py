@@ -32,6 +32,7 @@ from scanner.model import (
     PathStep,
     Peer,
     PeerKind,
+    PolicyInfo,
     Rule,
     RuleSet,
     RuleSetKind,
@@ -122,9 +123,24 @@ def golden_report() -> ScanReport:
                  PortSet.of(22), ("ssh",), "public_ip",
                  (PathStep("aws_security_group", "allow", "sg-0123", "sgr-0a1b2c3d4e5f", ANSI),)),
     )
+    # The policies that ran and what each judged: passes are reported too (JUnit, SARIF rules).
+    policies = (
+        PolicyInfo("CW-NET-001", "Remote administration port open to the internet",
+                   Severity.HIGH, rationale="SSH and RDP from anywhere invite brute force.",
+                   remediation={"summary": "Restrict the source.", "console": "EC2 > Edit",
+                                "cli": "aws ec2 revoke-security-group-ingress ..."},
+                   attack=("T1562.007",), compliance={"cis-aws@3.0.0": ("5.2", "5.3")},
+                   providers=("aws", "azure", "gcp"), source="packs/network.yaml",
+                   judged=(("aws", aws.account, aws.region, "sg-0123", HTML),
+                           ("azure", azure.account, "westeurope", "/subs/nsg-web", "nsg-web"))),
+        PolicyInfo("CW-NET-002", "Sensitive service open to the internet", Severity.CRITICAL,
+                   attack=("T1133",), providers=("aws", "azure", "gcp"),
+                   judged=(("aws", aws.account, aws.region, "sg-0123", HTML),
+                           ("azure", azure.account, "westeurope", "/subs/nsg-web", "nsg-web"))),
+    )
     return ScanReport(snapshot, findings, drift, exposures, baseline_name=f"prod {ANSI}",
                       baseline_snapshot_id="20260501T000000Z-feedf00d", tool_version="0.1.0",
-                      generated_at=T0)
+                      generated_at=T0, policies=policies)
 
 
 def render(name: str) -> bytes:
