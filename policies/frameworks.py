@@ -8,33 +8,11 @@ the reason, so a report never suggests they were checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
+from policies.policy import Policy
+from scanner.compliance_model import Control, Framework
 from scanner.errors import ConfigError
-
-
-@dataclass(frozen=True, slots=True)
-class Control:
-    control_id: str
-    title: str
-    collected: bool = True
-    reason: str = ""  # why not assessed, for controls whose data is not collected
-
-
-@dataclass(frozen=True, slots=True)
-class Framework:
-    framework_id: str
-    name: str
-    version: str
-    providers: tuple[str, ...]
-    controls: tuple[Control, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.framework_id}@{self.version}"
-
-    def control(self, control_id: str) -> Control | None:
-        return next((c for c in self.controls if c.control_id == control_id), None)
 
 
 def _c(control_id: str, title: str, not_collected: str = "") -> Control:
@@ -181,12 +159,53 @@ FRAMEWORKS: dict[str, Framework] = {f.framework_id: f for f in (
 )}
 
 
-def framework(framework_id: str) -> Framework:
+def custom_frameworks(policies: Iterable[Policy]) -> dict[str, Framework]:
+    """The ``x-`` frameworks users' packs map to: their controls are the ids the policies name,
+    in the order first named; their clouds are those of the policies that map to them."""
+    controls: dict[tuple[str, str], dict[str, None]] = {}
+    providers: dict[tuple[str, str], set[str]] = {}
+    for policy in policies:
+        for ref in policy.meta.compliance:
+            if ref.framework in FRAMEWORKS:
+                continue
+            key = (ref.framework, ref.version)
+            controls.setdefault(key, {})[ref.control] = None
+            providers.setdefault(key, set()).update(ref.when.providers or policy.meta.providers)
+    out: dict[str, Framework] = {}
+    for (framework_id, version), ids in sorted(controls.items()):
+        # Two versions of one x- framework are reported apart, under their own keys.
+        name = framework_id if (framework_id not in out) else f"{framework_id}@{version}"
+        out[name] = Framework(framework_id, f"{framework_id} (custom)", version,
+                              tuple(sorted(providers[(framework_id, version)])),
+                              tuple(Control(c, "") for c in ids), custom=True)
+    return out
+
+
+def framework(framework_id: str, policies: Iterable[Policy] = ()) -> Framework:
+    """A built-in framework, or an ``x-`` framework of the given policies' packs."""
+    known = {**FRAMEWORKS, **custom_frameworks(policies)}
     try:
-        return FRAMEWORKS[framework_id]
+        return known[framework_id]
     except KeyError:
         from policies.schema import did_you_mean
 
-        hint = did_you_mean(framework_id, FRAMEWORKS) or \
-            f"choose from {', '.join(FRAMEWORKS)}"
+        hint = did_you_mean(framework_id, known) or f"choose from {', '.join(known)} or all"
         raise ConfigError(f"unknown framework {framework_id!r}", hint) from None
+
+
+def frameworks(spec: Iterable[str], policies: Iterable[Policy] = ()) -> list[Framework]:
+    """``all`` (every built-in framework and every custom one of the packs given) or a list of
+    framework ids, each once, in the order asked."""
+    policies = list(policies)
+    chosen: dict[str, Framework] = {}
+    for framework_id in spec:
+        if framework_id.lower() == "all":
+            for fw in (*FRAMEWORKS.values(), *custom_frameworks(policies).values()):
+                chosen.setdefault(fw.key, fw)
+        else:
+            fw = framework(framework_id, policies)
+            chosen.setdefault(fw.key, fw)
+    if not chosen:
+        raise ConfigError("no framework given", "use --framework all or a comma list such as "
+                          "cis-aws,pci-dss-4.0")
+    return list(chosen.values())

@@ -1,9 +1,10 @@
-"""The compliance report as JSON (sorted keys; ``schema_version`` 1)."""
+"""The compliance report as JSON (sorted keys; ``schema_version`` 2: one document holds every
+framework asked for)."""
 
 from __future__ import annotations
 
-from policies.compliance import ComplianceReport
 from reports.json_report import dumps
+from scanner.compliance_model import ComplianceReport
 
 
 def render(report: ComplianceReport) -> str:

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from tabulate import tabulate
-
+from reports.grid import PLAIN, Style, grid
 from reports.json_report import (
     dumps,
     error_rows,
@@ -66,31 +65,29 @@ def summary_line(snapshot: Snapshot, analysis: ExposureAnalysis) -> str:
     return line
 
 
-def render_table(snapshot: Snapshot, analysis: ExposureAnalysis) -> str:
+def render_table(snapshot: Snapshot, analysis: ExposureAnalysis, style: Style = PLAIN) -> str:
     names = {a.asset_id: a.name for a in snapshot.assets}
     set_names = {rs.resource_id: rs.name or rs.resource_id for rs in snapshot.rule_sets}
     parts = [f"Exposure of snapshot {printable(snapshot.snapshot_id)}"]
     ordered = sorted(analysis.exposures, key=lambda e: (
         e.provider, e.asset_id, e.source != "internet", e.family, e.protocol, e.ports.intervals))
     if ordered:
-        rows = [[e.provider, printable(names.get(e.asset_id) or e.asset_id, 40), e.via, e.source,
-                 e.family, e.protocol, str(e.ports), printable(", ".join(service_names(e)), 40),
-                 printable(path_text(e.path, set_names), 120)] for e in ordered]
-        parts.append(tabulate(rows, headers=["cloud", "asset", "via", "from", "family",
-                                             "protocol", "ports", "services", "admitted by"],
-                              disable_numparse=True))
+        rows = [[e.provider, names.get(e.asset_id) or e.asset_id, e.via, e.source,
+                 e.family, e.protocol, str(e.ports), ", ".join(service_names(e)),
+                 path_text(e.path, set_names)] for e in ordered]
+        parts.append(grid(["cloud", "asset", "via", "from", "family", "protocol", "ports",
+                           "services", "admitted by"], rows, style, keep=(0, 2, 3, 4, 5)))
     else:
         parts.append("No asset is reachable from the internet or a broad public range.")
     if analysis.unknown_assets:
         parts.append("Unknown (could not be decided from the snapshot; not safe)")
-        rows = [[printable(names.get(a) or a, 40), printable(analysis.unknown_reasons[a], 110)]
-                for a in analysis.unknown_assets]
-        parts.append(tabulate(rows, headers=["asset", "why"], disable_numparse=True))
+        rows = [[names.get(a) or a, analysis.unknown_reasons[a]] for a in analysis.unknown_assets]
+        parts.append(grid(["asset", "why"], rows, style))
     if analysis.notes:
         parts.append("Notes")
-        rows = [[printable(names.get(a) or a, 40), printable(note, 120)]
+        rows = [[names.get(a) or a, note]
                 for a, notes in sorted(analysis.notes.items()) for note in notes]
-        parts.append(tabulate(rows, headers=["asset", "note"], disable_numparse=True))
+        parts.append(grid(["asset", "note"], rows, style))
     parts.append(summary_line(snapshot, analysis))
     return "\n\n".join(parts) + "\n"
 

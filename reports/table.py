@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
+from reports.grid import PLAIN, SEVERITY_STYLES, Style, grid
 from reports.summary import attribution_text, ordered_drift, ordered_findings, summary_line
 from reports.text import printable
 from scanner.drift.describe import short_id
 from scanner.model import DriftItem, Finding, Rule, ScanReport, Severity
-
-
-def _grid(rows: list[list[object]], headers: list[str]) -> str:
-    """Every cell made printable (ids and codes come from the cloud or an imported file too);
-    numparse off, so an id such as ``1e5`` or ``0123`` is shown as the cloud spelled it."""
-    cells = [[printable(cell) for cell in row] for row in rows]
-    return tabulate(cells, headers=headers, disable_numparse=True)
 
 
 def _rule_text(rule: Rule | None) -> str:
@@ -29,13 +21,13 @@ def _rule_text(rule: Rule | None) -> str:
 
 def _finding_rows(findings: list[Finding]) -> list[list[str]]:
     return [
-        [f.severity.value.upper(), f.provider, f.policy_id, printable(f.title, 60),
-         printable(f.resource_name or f.resource_id, 40), printable(_rule_text(f.rule), 60)]
+        [f.severity.value.upper(), f.provider, f.policy_id, f.title,
+         f.resource_name or f.resource_id, _rule_text(f.rule)]
         for f in ordered_findings(findings)
     ]
 
 
-def _drift_groups(drift) -> list[str]:
+def _drift_groups(drift, style: Style) -> list[str]:
     """One table per (severity, cloud), most severe first."""
     groups: dict[tuple[Severity, str], list[DriftItem]] = {}
     for d in ordered_drift(drift):
@@ -44,11 +36,12 @@ def _drift_groups(drift) -> list[str]:
     headers = ["effect", "change", "what", "ATT&CK", "id"] + (["who"] if attributed else [])
     out = []
     for (level, cloud), items in groups.items():
-        rows = [[d.effect.value, d.change.value, printable(d.summary, 110), ",".join(d.attack),
-                 d.drift_id] + ([printable(attribution_text(d), 60)] if attributed else [])
+        rows = [[d.effect.value, d.change.value, d.summary, ",".join(d.attack),
+                 d.drift_id] + ([attribution_text(d)] if attributed else [])
                 for d in items]
-        out.append(f"{level.value.upper()} · {printable(cloud)} ({len(items)})\n"
-                   + _grid(rows, headers=headers))
+        out.append(style.paint(level.value.upper(), SEVERITY_STYLES)
+                   + f" · {printable(cloud)} ({len(items)})\n"
+                   + grid(headers, rows, style, keep=(0, 1, 3, 4)))
     return out
 
 
@@ -71,42 +64,41 @@ def _few(services: tuple[str, ...], shown: int = 5) -> str:
     return ",".join(services[:shown]) + f" and {len(services) - shown} more"
 
 
-def render(report: ScanReport) -> str:
+def render(report: ScanReport, style: Style = PLAIN) -> str:
+    """``style``: the terminal's width and colour; the default never wraps nor colours."""
     parts: list[str] = []
     snapshot = report.snapshot
     active = [f for f in report.findings if not f.suppressed]
     if active:
         parts.append("Findings")
-        parts.append(_grid(_finding_rows(active),
-                           headers=["severity", "cloud", "policy", "title", "resource", "rule"]))
+        parts.append(grid(["severity", "cloud", "policy", "title", "resource", "rule"],
+                          _finding_rows(active), style, paint={0: SEVERITY_STYLES},
+                          keep=(0, 1, 2)))
     if report.drift:
         title = "Drift"
         if report.baseline_name:
             title += f" since baseline {printable(report.baseline_name)}"
         parts.append(title + f" ({printable(report.baseline_snapshot_id)})")
-        parts.extend(_drift_groups(report.drift))
+        parts.extend(_drift_groups(report.drift, style))
     elif report.baseline_snapshot_id:
         parts.append(f"No drift since baseline {printable(report.baseline_name or '')}.")
     if report.exposures:
         parts.append("Exposed to the internet")
         names = {a.asset_id: a.name for a in snapshot.assets}
         rows = [
-            [e.provider, printable(_asset_label(e.asset_id, names.get(e.asset_id, "")), 45),
-             e.source, e.family, e.protocol, printable(e.ports, 30), _few(e.services),
-             printable(_admitted_by(e), 50)]
+            [e.provider, _asset_label(e.asset_id, names.get(e.asset_id, "")),
+             e.source, e.family, e.protocol, str(e.ports), _few(e.services), _admitted_by(e)]
             for e in sorted(report.exposures, key=lambda e: (e.provider, e.asset_id, e.family))
         ]
-        parts.append(_grid(rows, headers=["cloud", "asset", "from", "family", "protocol",
-                                          "ports", "services", "admitted by"]))
+        parts.append(grid(["cloud", "asset", "from", "family", "protocol", "ports", "services",
+                           "admitted by"], rows, style, keep=(0, 2, 3, 4)))
     if report.exposure_unknown:
         parts.append("Exposure unknown (could not be decided from the snapshot; not safe)")
-        rows = [[printable(asset_id, 50), printable(reason, 100)]
-                for asset_id, reason in sorted(report.exposure_unknown.items())]
-        parts.append(_grid(rows, headers=["asset", "why"]))
+        rows = [[asset_id, reason] for asset_id, reason in sorted(report.exposure_unknown.items())]
+        parts.append(grid(["asset", "why"], rows, style))
     if snapshot.errors:
         parts.append("Not collected (these scopes are unknown, not clean)")
-        rows = [[e.scope_label(), e.code, printable(e.reason, 80), printable(e.hint, 60)]
-                for e in snapshot.errors]
-        parts.append(_grid(rows, headers=["scope", "code", "reason", "what to do"]))
+        rows = [[e.scope_label(), e.code, e.reason, e.hint] for e in snapshot.errors]
+        parts.append(grid(["scope", "code", "reason", "what to do"], rows, style))
     parts.append(summary_line(report))
     return "\n\n".join(parts) + "\n"

@@ -304,15 +304,29 @@ def filter_exposure(snapshot: Snapshot, analysis: ExposureAnalysis, flt: ReportF
 
 def filter_compliance(result: Any, flt: ReportFilter, tags: Mapping[str, Mapping[str, str]],
                       names: Mapping[tuple[str, str], str] | None = None) -> Any:
-    """A compliance report's listed findings narrowed by the item filters (severity, policy,
-    resource, tag, suppressed). Control statuses are not changed: a control that fails keeps
-    failing when its failing findings are filtered out of the listing; only the scope filters,
-    applied before the assessment, change what is assessed."""
-    results = []
-    for control in result.results:
-        findings, _ = split_findings(control.findings, flt, tags, names)
-        quiet: tuple[Finding, ...] = ()
-        if flt.include_suppressed:
-            quiet = split_findings(control.suppressed, flt, tags, names)[1]
-        results.append(replace(control, findings=findings, suppressed=quiet))
-    return replace(result, results=tuple(results), filters=flt.to_dict())
+    """A compliance report (scanner.compliance_model) with its listed findings and resource
+    rows narrowed by the item filters (severity, policy, resource, tag, suppressed). Control
+    statuses are not changed: a control that fails keeps failing when its failing findings are
+    filtered out of the listing; only the scope filters, applied before the assessment, change
+    what is assessed."""
+    frameworks = []
+    for framework in result.frameworks:
+        controls = []
+        for control in framework.results:
+            findings, _ = split_findings(control.findings, flt, tags, names)
+            quiet: tuple[Finding, ...] = ()
+            if flt.include_suppressed:
+                quiet = split_findings(control.suppressed, flt, tags, names)[1]
+            rows = tuple(r for r in control.resources if _resource_row_matches(flt, r, tags))
+            controls.append(replace(control, findings=findings, suppressed=quiet,
+                                    resources=rows))
+        frameworks.append(replace(framework, results=tuple(controls)))
+    return replace(result, frameworks=tuple(frameworks), filters=flt.to_dict())
+
+
+def _resource_row_matches(flt: ReportFilter, row: Any,
+                          tags: Mapping[str, Mapping[str, str]]) -> bool:
+    if flt.resources and not any(_glob(v, flt.resources)
+                                 for v in (row.resource_id, row.resource_name)):
+        return False
+    return _any_tags_match(flt, tags, row.resource_id)

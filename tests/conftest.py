@@ -35,6 +35,7 @@ _HERMETIC = {
     # cloudwall: retries off, a scratch store unless a test names its own.
     "CLOUDWALL_MAX_RETRIES": "0",
     "CLOUDWALL_STORE": os.path.join(_SCRATCH, "default-store.db"),
+    "CLOUDWALL_CACHE_DIR": os.path.join(_SCRATCH, "cache"),
 }
 _CLEARED = (
     "AWS_PROFILE",

@@ -22,6 +22,7 @@ from scanner.cli.interrupts import (
     finish,
     install_handlers,
 )
+from scanner.cli.terminal import Terminal
 from scanner.cli.version import print_version
 from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
 
@@ -109,17 +110,28 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
     envvar="CLOUDWALL_STORE",
     help="Snapshot store file (env CLOUDWALL_STORE; default: per-user data directory).",
 )
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print only errors on stderr (no progress, summary or warnings).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also say what was read and written, and how long each step took.")
+@click.option("--no-color", is_flag=True, help="No colour in tables (also: NO_COLOR=1).")
+@click.option("--wide", is_flag=True,
+              help="Never wrap table columns to the terminal's width.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, store_path: str | None) -> None:
+def main(ctx: click.Context, debug: bool, store_path: str | None, quiet: bool, verbose: bool,
+         no_color: bool, wide: bool) -> None:
     """cloudwall: posture scanner for live cloud firewall configuration.
 
     Exit codes: 0 ok; 1 a gate tripped (--fail-on, --fail-on-drift); 2 usage, config or input
     error; 3 one or more scopes could not be collected; 70 internal error. Precedence:
     2 > 1 > 3 > 0.
     """
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose cannot be combined")
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["store_path"] = store_path
+    ctx.obj["terminal"] = Terminal(quiet=quiet, verbose=verbose, no_color=no_color, wide=wide)
     # Named with --store on this command line (not just inherited from CLOUDWALL_STORE).
     source = ctx.get_parameter_source("store_path")
     ctx.obj["store_from_flag"] = source is click.core.ParameterSource.COMMANDLINE

@@ -9,11 +9,12 @@ from scanner.cli.common import open_store, trusted_cidrs
 from scanner.cli.outputs import output_options, write_outputs
 from scanner.cli.report_options import filter_options
 from scanner.cli.reporting import prepare
+from scanner.cli.terminal import say, stdout_is_terminal, table_style
 from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.exposure import analyze_exposure, graph
 from scanner.filters import filter_exposure
 
-FORMATS = ("table", "json", "dot")
+FORMATS = ("table", "json", "dot", "html")
 
 
 def register(main: click.Group) -> None:
@@ -24,7 +25,8 @@ def register(main: click.Group) -> None:
 @click.option("--snapshot", "ref", default="latest", show_default=True,
               help="Stored snapshot id, id prefix or `latest`.")
 @output_options(FORMATS, "table",
-                "table: exposed assets with paths; json: the same as data; dot: the graph.")
+                "table: exposed assets with paths; json: the same as data; dot: the graph; "
+                "html: a self-contained page with the graph drawn and every path.")
 @filter_options(exclude=("severity", "policy", "include_suppressed"))
 @click.option("--trusted-cidr", "--trusted", "trusted", multiple=True, metavar="CIDR",
               help="A range of your own (office, VPN); not counted as the internet. Repeatable "
@@ -49,17 +51,22 @@ def exposure(ctx: click.Context, ref: str, trusted: tuple[str, ...], broad_prefi
     snapshot, analysis = filter_exposure(
         stored, analyze_exposure(stored, cidrs, broad_prefix), flt)
 
-    def render(fmt: str) -> str:
+    def render(fmt: str, path: str | None) -> str:
         if fmt == "json":
             return render_json(snapshot, analysis, flt.to_dict())
         if fmt == "dot":
             from reports.dot import render_graph  # networkx is only needed for the drawing
 
             return render_graph(graph(snapshot, analysis), include_structure=structure)
-        return render_table(snapshot, analysis)
+        if fmt == "html":
+            from reports.html import render_exposure
+
+            return render_exposure(snapshot, analysis)
+        return render_table(snapshot, analysis, table_style(path))
 
     write_outputs(targets, render)
-    if flags["fmt"] != "table" or flags.get("output"):
-        click.echo(summary_line(snapshot, analysis), err=True)
+    fmt, output = flags["fmt"], flags.get("output")
+    if not (fmt == "table" and stdout_is_terminal(output)):  # the table ends with it
+        say(summary_line(snapshot, analysis))
     incomplete = bool(snapshot.errors or analysis.unknown_assets)
     ctx.exit(EXIT_INCOMPLETE if incomplete else EXIT_OK)

@@ -88,11 +88,18 @@ def _is_device(path: Path) -> bool:
         return False
 
 
-def write_outputs(targets: Sequence[OutputTarget], render: Callable[[str], str | bytes]) -> None:
-    """Render each format once and write every target (files first, standard output last, so
-    a file that cannot be written fails before anything is printed)."""
-    rendered: dict[str, str | bytes] = {}
+def write_outputs(targets: Sequence[OutputTarget],
+                  render: Callable[[str, str | None], str | bytes]) -> None:
+    """Render each format once per kind of place (a table is laid out for a terminal on
+    stdout, plain in a file: ``render(fmt, path)``) and write every target: files first,
+    standard output last, so a file that cannot be written fails before anything is printed."""
+    from scanner.cli.terminal import detail
+
+    rendered: dict[tuple[str, bool], str | bytes] = {}
     for target in sorted(targets, key=lambda t: t.path is None):
-        if target.fmt not in rendered:
-            rendered[target.fmt] = render(target.fmt)
-        emit(rendered[target.fmt], target.path)
+        key = (target.fmt, target.path is None)
+        if key not in rendered:
+            rendered[key] = render(target.fmt, target.path)
+        emit(rendered[key], target.path)
+        if target.path is not None:
+            detail(f"wrote {target.path}")

@@ -9,17 +9,14 @@ from typing import Any
 import click
 
 from reports import render
-from reports.summary import summary_line
+from scanner.cli.common import report_summary
 from scanner.cli.outputs import OutputTarget, output_targets, write_outputs
 from scanner.cli.policy_options import warn_expired
 from scanner.cli.report_options import check_notify, gates, report_filter
+from scanner.cli.terminal import say, table_style, warn
 from scanner.filters import ReportFilter, apply_filter
 from scanner.gates import Gates, exit_code, gate_reasons
 from scanner.model import ScanReport
-
-
-def echo_err(line: str) -> None:
-    click.echo(line, err=True)
 
 
 def prepare(flags: Mapping[str, Any], known_policies=None
@@ -32,19 +29,18 @@ def prepare(flags: Mapping[str, Any], known_policies=None
 
 
 def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
-           flt: ReportFilter, targets: tuple[OutputTarget, ...], *,
-           summary: bool = True) -> None:
-    """Filter the report, write it in every format asked, print the summary and the gates
-    that tripped, post the notifications, and exit with the documented code."""
+           flt: ReportFilter, targets: tuple[OutputTarget, ...]) -> None:
+    """Filter the report, write it in every format asked, print the summary (once: a table on
+    the terminal ends with it) and the gates that tripped, post the notifications, and exit
+    with the documented code."""
     view = apply_filter(report, flt)
-    write_outputs(targets, lambda fmt: render(fmt, view))
-    warn_expired(view, echo_err)
-    if summary:
-        echo_err(summary_line(view))
+    write_outputs(targets, lambda fmt, path: render(fmt, view, table_style(path)))
+    warn_expired(view, warn)
+    report_summary(view, flags["fmt"], flags.get("output"))
     chosen = gates(flags)
     reasons = gate_reasons(view, chosen)
     for reason in reasons:
-        echo_err(f"gate: {reason}")
+        say(f"gate: {reason}")
     code = exit_code(view, chosen)
     notify(view, flags, code, chosen, reasons)
     ctx.exit(code)
@@ -65,5 +61,5 @@ def notify(report: ScanReport, flags: Mapping[str, Any], code: int, chosen: Gate
         result = post(url, document, timeout=float(flags.get("notify_timeout") or 10.0),
                       retries=int(flags.get("notify_retries") or 0))
         if not result.ok:
-            echo_err(f"warning: notification to {result.target} failed after "
-                     f"{result.attempts} attempt(s): {result.error}; the result is unchanged")
+            warn(f"warning: notification to {result.target} failed after "
+                 f"{result.attempts} attempt(s): {result.error}; the result is unchanged")

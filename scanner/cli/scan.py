@@ -13,6 +13,7 @@ from scanner.cli.policy_options import known_policy_ids, policy_options, policy_
 from scanner.cli.progress import terminal_progress
 from scanner.cli.report_options import filter_options, gate_options, notify_options
 from scanner.cli.reporting import finish, prepare
+from scanner.cli.terminal import say, terminal
 from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
@@ -117,7 +118,8 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None
-    report = run_scan(request, store, terminal_progress())
+    quiet = terminal(ctx).quiet
+    report = run_scan(request, store, None if quiet else terminal_progress())
     if save:
-        click.echo(f"saved snapshot {report.snapshot.snapshot_id}", err=True)
+        say(f"saved snapshot {report.snapshot.snapshot_id}")
     finish(ctx, report, flags, flt, targets)

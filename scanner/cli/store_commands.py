@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from tabulate import tabulate
 
 from reports import format_names
 from reports.text import printable
-from scanner.cli.common import emit, open_store, store_path
+from scanner.cli.common import emit, open_store
 from scanner.cli.outputs import output_options
 from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
 from scanner.cli.report_options import filter_options, gate_options, notify_options
@@ -17,9 +19,13 @@ from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
 from scanner.outputs import is_stdout
+from scanner.store import read_snapshot_file
 
 
 def register(main: click.Group) -> None:
+    from scanner.cli import store_lifecycle
+
+    store_lifecycle.register(snapshots, baseline)
     main.add_command(snapshots)
     main.add_command(baseline)
     main.add_command(diff)
@@ -27,7 +33,7 @@ def register(main: click.Group) -> None:
 
 @click.group()
 def snapshots() -> None:
-    """List, show, export and import stored snapshots."""
+    """List, show, export, import, delete and prune stored snapshots."""
 
 
 @snapshots.command("list")
@@ -37,7 +43,7 @@ def snapshots_list(ctx: click.Context) -> None:
     rows = [
         [i.snapshot_id, i.taken_at, i.providers, i.scope_count, i.rule_set_count, i.rule_count,
          i.error_count, ",".join(printable(b) for b in i.baselines)]
-        for i in (open_store(ctx).list() if store_path(ctx).exists() else [])
+        for i in open_store(ctx).list()
     ]
     click.echo(tabulate(rows, headers=["id", "taken at", "providers", "scopes", "rule sets",
                                        "rules", "errors", "baselines"]))
@@ -56,9 +62,7 @@ def snapshots_show(ctx: click.Context, ref: str, **flags) -> None:
     settings = policy_settings(flags)
     flt, targets = prepare(flags, known_policy_ids(settings))
     report = analyze(open_store(ctx).load(ref), policies=settings)
-    # A table on stdout ends with the summary line; otherwise stderr says it.
-    finish(ctx, report, flags, flt, targets,
-           summary=flags["fmt"] != "table" or bool(flags.get("output")))
+    finish(ctx, report, flags, flt, targets)
 
 
 @snapshots.command("export")
@@ -81,7 +85,9 @@ def snapshots_export(ctx: click.Context, ref: str, output: str) -> None:
 @click.pass_context
 def snapshots_import(ctx: click.Context, path: str) -> None:
     """Add an exported snapshot JSON file to the store."""
-    snapshot = open_store(ctx, create=True).import_file(path)
+    # The file is read and checked first: a bad file never creates or changes a store.
+    snapshot = read_snapshot_file(Path(path))
+    open_store(ctx, create=True).save(snapshot)
     click.echo(snapshot.snapshot_id)
 
 
@@ -103,7 +109,7 @@ def baseline() -> None:
 def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool,
                  accept_ids: tuple[str, ...]) -> None:
     """Make a stored snapshot the baseline NAME, or accept drift items into it."""
-    store = open_store(ctx)
+    store = open_store(ctx, write=True)
     if not accept_ids:
         result = store.set_baseline(name, ref, note, force)
         click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id}")
@@ -114,7 +120,8 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
     old = store.load(current_baseline.snapshot_id)
     snapshot, accepted = accept(old, store.load(ref), accept_ids)
     why = note or current_baseline.note
-    result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id)
+    result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id,
+                                    [item.drift_id for item in accepted])
     for item in accepted:
         click.echo(f"accepted {item.drift_id}: {printable(item.summary, 200)}")
     click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id} "
@@ -139,7 +146,7 @@ def baseline_show(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def baseline_list(ctx: click.Context) -> None:
     rows = [[printable(b.name), b.snapshot_id, b.set_at, printable(b.note, 60)]
-            for b in (open_store(ctx).baselines() if store_path(ctx).exists() else [])]
+            for b in open_store(ctx).baselines()]
     click.echo(tabulate(rows, headers=["name", "snapshot", "set at", "note"]))
 
 
