@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "sarif": "reports.sarif:render",
     "junit": "reports.junit:render",
     "navigator": "reports.navigator:render",
+    "asff": "reports.asff:render",
     "ocsf": "reports.ocsf:render",
 }
 

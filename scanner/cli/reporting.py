@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
 from reports import render
 from scanner.cli.common import report_summary
+from scanner.cli.export import exit_with_exports
 from scanner.cli.outputs import OutputTarget, output_targets, write_outputs
 from scanner.cli.policy_options import warn_expired
 from scanner.cli.report_options import check_notify, gates, report_filter
@@ -29,10 +30,12 @@ def prepare(flags: Mapping[str, Any], known_policies=None
 
 
 def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
-           flt: ReportFilter, targets: tuple[OutputTarget, ...]) -> None:
+           flt: ReportFilter, targets: tuple[OutputTarget, ...],
+           export: Callable[[], bool] | None = None) -> None:
     """Filter the report, write it in every format asked, print the summary (once: a table on
-    the terminal ends with it) and the gates that tripped, post the notifications, and exit
-    with the documented code."""
+    the terminal ends with it) and the gates that tripped, run the exports (``export``: True
+    when everything was delivered), post the notifications, and exit with the documented
+    code."""
     view = apply_filter(report, flt)
     write_outputs(targets, lambda fmt, path: render(fmt, view, table_style(path)))
     warn_expired(view, warn)
@@ -42,6 +45,8 @@ def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
     for reason in reasons:
         say(f"gate: {reason}")
     code = exit_code(view, chosen)
+    if export is not None:
+        code = exit_with_exports(code, export())
     notify(view, flags, code, chosen, reasons)
     ctx.exit(code)
 

@@ -8,6 +8,7 @@ from providers import provider_names
 from providers.base import ProviderSettings
 from reports import format_names
 from scanner.cli.common import open_store, split_values
+from scanner.cli.export import export_options, run_exports, take_export_flags
 from scanner.cli.outputs import output_options
 from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
 from scanner.cli.progress import terminal_progress
@@ -78,6 +79,7 @@ def duration(value: str | None) -> float | None:
 @filter_options(exclude=("provider",))
 @notify_options
 @policy_options
+@export_options
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
@@ -111,6 +113,7 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     )
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
+    export_flags = take_export_flags(flags)
     policies = policy_settings(flags)
     flt, targets = prepare(flags, known_policy_ids(policies))
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
@@ -122,4 +125,6 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     report = run_scan(request, store, None if quiet else terminal_progress())
     if save:
         say(f"saved snapshot {report.snapshot.snapshot_id}")
-    finish(ctx, report, flags, flt, targets)
+    # Security Hub gets the whole report: a filter must never archive findings there.
+    finish(ctx, report, flags, flt, targets, export=lambda: run_exports(
+        report, export_flags, say, max_retries, request_timeout))

@@ -10,11 +10,13 @@ from tabulate import tabulate
 from reports import format_names
 from reports.text import printable
 from scanner.cli.common import emit, open_store
+from scanner.cli.export import export_options, run_exports, take_export_flags
 from scanner.cli.outputs import output_options
 from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
 from scanner.cli.report_options import filter_options, gate_options, notify_options
 from scanner.cli.reporting import finish, prepare
 from scanner.cli.scan import AZURE_CLOUDS
+from scanner.cli.terminal import say
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
@@ -56,13 +58,18 @@ def snapshots_list(ctx: click.Context) -> None:
 @filter_options()
 @notify_options
 @policy_options
+@export_options
 @click.pass_context
 def snapshots_show(ctx: click.Context, ref: str, **flags) -> None:
-    """Report on a stored snapshot (id, id prefix or `latest`) without cloud access."""
+    """Report on a stored snapshot (id, id prefix or `latest`) without cloud access (except
+    Security Hub with --export)."""
+    export_flags = take_export_flags(flags)
     settings = policy_settings(flags)
     flt, targets = prepare(flags, known_policy_ids(settings))
     report = analyze(open_store(ctx).load(ref), policies=settings)
-    finish(ctx, report, flags, flt, targets)
+    # Security Hub gets the whole report: a filter must never archive findings there.
+    finish(ctx, report, flags, flt, targets,
+           export=lambda: run_exports(report, export_flags, say))
 
 
 @snapshots.command("export")
