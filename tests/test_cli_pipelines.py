@@ -375,3 +375,4 @@ def test_an_unwritable_extra_output_is_an_error_and_leaves_no_partial_file(tmp_p
     assert result.exit_code == 2
     assert_one_line_error(result.stderr, "cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "good.json"]
+

@@ -31,11 +31,12 @@ def prepare(flags: Mapping[str, Any], known_policies=None
 
 def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
            flt: ReportFilter, targets: tuple[OutputTarget, ...],
-           export: Callable[[], bool] | None = None) -> None:
+           export: Callable[[ScanReport], bool] | None = None) -> None:
     """Filter the report, write it in every format asked, print the summary (once: a table on
-    the terminal ends with it) and the gates that tripped, run the exports (``export``: True
-    when everything was delivered), post the notifications, and exit with the documented
-    code."""
+    the terminal ends with it) and the gates that tripped, run the exports on the same view
+    (``export(view)``: True when everything was delivered; the view's ``filters`` keep the
+    export from archiving what they hide), post the notifications, and exit with the
+    documented code."""
     view = apply_filter(report, flt)
     write_outputs(targets, lambda fmt, path: render(fmt, view, table_style(path)))
     warn_expired(view, warn)
@@ -46,7 +47,7 @@ def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
         say(f"gate: {reason}")
     code = exit_code(view, chosen)
     if export is not None:
-        code = exit_with_exports(code, export())
+        code = exit_with_exports(code, export(view))
     notify(view, flags, code, chosen, reasons)
     ctx.exit(code)
 
