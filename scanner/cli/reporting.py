@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from reports import render
+from reports.text import printable
 from scanner.cli.common import report_summary
 from scanner.cli.export import exit_with_exports
 from scanner.cli.outputs import OutputTarget, output_targets, write_outputs
@@ -67,5 +68,7 @@ def notify(report: ScanReport, flags: Mapping[str, Any], code: int, chosen: Gate
         result = post(url, document, timeout=float(flags.get("notify_timeout") or 10.0),
                       retries=int(flags.get("notify_retries") or 0))
         if not result.ok:
-            warn(f"warning: notification to {result.target} failed after "
-                 f"{result.attempts} attempt(s): {result.error}; the result is unchanged")
+            # Shown even with --quiet: a scheduled run must not lose its alarm silently.
+            click.echo(printable(f"warning: notification to {result.target} failed after "
+                                 f"{result.attempts} attempt(s): {result.error}; the result "
+                                 "is unchanged"), err=True)
