@@ -74,10 +74,17 @@ class Flows:
                 and all(self.ports.get(p, PortSet()).is_all() for p in PORT_PROTOCOLS))
 
     def minus(self, other: Flows) -> Flows:
+        if other.is_empty():
+            return self
         ports = {p: s.difference(other.ports.get(p, PortSet())) for p, s in self.ports.items()}
         return Flows({p: s for p, s in ports.items() if s}, self.other.difference(other.other))
 
     def union(self, other: Flows) -> Flows:
+        # Most unions meet an empty side (a rule admits one level, not all three).
+        if other.is_empty():
+            return self
+        if self.is_empty():
+            return other
         ports = dict(self.ports)
         for p, s in other.ports.items():
             ports[p] = ports.get(p, PortSet()).union(s)
@@ -153,7 +160,8 @@ def levels_of(space: TrafficSpace, thresholds: Thresholds) -> Levels:
         # One box (the usual rule, nothing earlier took part of it): every port in it is
         # reached from the same addresses, so one count decides its level.
         box = public.boxes[0]
-        untrusted_addresses = box.addresses.difference(trusted.boxes[0].addresses)
+        untrusted_addresses = (box.addresses.difference(trusted.boxes[0].addresses)
+                               if trusted.boxes else box.addresses)
         remaining = untrusted_addresses.count()
         if not remaining:
             return NO_LEVELS
@@ -163,7 +171,7 @@ def levels_of(space: TrafficSpace, thresholds: Thresholds) -> Levels:
         if remaining >= thresholds.broad[family]:
             return Levels(broad=flows)
         return Levels(specific=flows)
-    untrusted = public.difference(trusted) if trusted.boxes[0].addresses.intervals else public
+    untrusted = public.difference(trusted) if trusted.boxes else public
     if untrusted.is_empty():
         return NO_LEVELS
     internet = Flows.from_groups(public.grouped(PUBLIC_SIZE[family]))

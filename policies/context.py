@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.admitted import NO_FLOWS, NO_LEVELS, Flows, Levels, Thresholds, levels_of
+from policies.combined import Pool, machine_classes, pool
 from policies.outline import Outlines
 from policies.policy import PolicySettings
 from scanner.model import (
@@ -40,6 +41,7 @@ class RuleEntry:
     blockers: tuple[Rule, ...] = ()
     addresses: tuple[str, ...] = ()  # the remote CIDRs the rule names
     public: bool = False  # some of them are public: only then can it admit the internet
+    whole: frozenset[int] = frozenset()  # families whose whole public space they cover
     _levels: dict[int, Levels] = field(default_factory=dict)
     _admitted: dict[int, Flows] = field(default_factory=dict)  # source: any, by family
 
@@ -54,6 +56,8 @@ class RuleSetView:
         self.entries: list[RuleEntry] = []
         self._by_rule: dict[int, RuleEntry] = {}
         self._candidates: dict[tuple, list[Rule]] = {}
+        self._pools: dict[tuple, list[Pool]] = {}
+        self._pool_by_members: dict[tuple, Pool] = {}
         union = rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
         for direction in (Direction.INGRESS, Direction.EGRESS):
             rules = [r for r in rule_set.rules if r.direction is direction]
@@ -65,8 +69,8 @@ class RuleSetView:
             for position, rule in enumerate(ordered):
                 blockers = tuple(b for b in blocking if applies_wherever(b, rule))
                 addresses = _addresses(rule)
-                entry = RuleEntry(rule, position, blockers, addresses,
-                                  _has_public(addresses))
+                public, whole = _public_families(addresses)
+                entry = RuleEntry(rule, position, blockers, addresses, public, whole)
                 self.entries.append(entry)
                 self._by_rule[id(rule)] = entry
                 if not union and rule.action is not Action.ALLOW:
@@ -85,6 +89,34 @@ class RuleSetView:
             found = [r for r in pool if (directions is None or r.direction in directions)
                      and (actions is None or r.action in actions)]
             self._candidates[key] = found
+        return found
+
+    def pools(self, match: Any) -> list[Pool]:
+        """What several allows of this rule set open to the internet together, per direction
+        and class of machines (``policies.combined``), among the rules ``match`` judges.
+        Computed once per set of member rules, whichever policy asks."""
+        checks = () if match.only_direction_action else match.rule_checks
+        key = (match.directions, checks)
+        found = self._pools.get(key)
+        if found is None:
+            found = []
+            for direction in (Direction.INGRESS, Direction.EGRESS):
+                if match.directions is not None and direction not in match.directions:
+                    continue
+                allows = [e for e in self.entries
+                          if e.rule.direction is direction and e.rule.action is Action.ALLOW
+                          and e.public and all(check(e.rule) for check in checks)]
+                if len(allows) < 2:
+                    continue
+                for target, members in machine_classes(allows).items():
+                    if len(members) < 2:
+                        continue
+                    members_key = (direction, target, tuple(id(e.rule) for e in members))
+                    if members_key not in self._pool_by_members:
+                        self._pool_by_members[members_key] = pool(
+                            self._context, self, direction, target, tuple(members))
+                    found.append(self._pool_by_members[members_key])
+            self._pools[key] = found
         return found
 
     def entry(self, rule: Rule) -> RuleEntry | None:
@@ -118,11 +150,14 @@ def _addresses(rule: Rule) -> tuple[str, ...]:
     return tuple(a for peer in rule.peers for a in peer.addresses)
 
 
-def _has_public(addresses: tuple[str, ...]) -> bool:
+def _public_families(addresses: tuple[str, ...]) -> tuple[bool, frozenset[int]]:
+    """Whether some of the addresses are public, and the families they cover whole."""
     if not addresses:
-        return False
+        return False, frozenset()
     cover = coverage(addresses)
-    return bool(cover.ipv4_public or cover.ipv6_public)
+    whole = frozenset(f for f, hit in ((IPV4, cover.internet_v4), (IPV6, cover.internet_v6))
+                      if hit)
+    return bool(cover.ipv4_public or cover.ipv6_public), whole
 
 
 def _behind(rule: Rule, blockers: Iterable[Rule], family: int) -> TrafficSpace:
@@ -221,11 +256,29 @@ class EvaluationContext:
     def assets_by_id(self) -> Mapping[str, Asset]:
         return self._index("assets", lambda: {a.asset_id: a for a in self.snapshot.assets})
 
-    def exposed_assets(self, rule_set: RuleSet, rule: Rule) -> frozenset[str] | None:
-        """Assets the internet reaches through this rule; None without exposure analysis."""
-        if self.exposure is None:
-            return None
-        live = getattr(self.exposure, "live_rules", None)
-        if live is None:
-            return None
-        return frozenset(live.get((rule_set.resource_id, rule.identity()), ()))
+    @property
+    def networks_by_id(self) -> Mapping[str, Any]:
+        return self._index("networks", lambda: {n.network_id: n for n in self.snapshot.networks})
+
+    def layers_of(self, asset: Asset) -> list[RuleSet]:
+        """The rule sets that guard ``asset``: its own, its subnet's and its network's."""
+        ids = list(asset.rule_set_ids)
+        subnet = self.subnets_by_id.get(asset.subnet or "")
+        if subnet is not None:
+            ids += subnet.rule_set_ids
+        network = self.networks_by_id.get(asset.network or "")
+        if network is not None:
+            ids += network.rule_set_ids
+        found = self.rule_sets_by_id
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+    def guarded_assets(self, rule_set_id: str) -> list[Asset]:
+        """The assets ``rule_set_id`` guards (directly, through a subnet or a network)."""
+        def build() -> dict[str, list[Asset]]:
+            out: dict[str, list[Asset]] = {}
+            for asset in self.snapshot.assets:
+                for rule_set in self.layers_of(asset):
+                    out.setdefault(rule_set.resource_id, []).append(asset)
+            return out
+
+        return self._index("guarded", build).get(rule_set_id, [])

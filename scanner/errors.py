@@ -12,8 +12,9 @@
                                    in the snapshot instead, and exits 3
 
 Exit codes (stable, documented in the README):
-    0  complete, and nothing at or above --fail-on
-    1  findings or drift at or above --fail-on
+    0  complete, and no gate tripped
+    1  a gate tripped: a finding at or above --fail-on, a drift item at or above
+       --fail-on-drift (scanner.gates; precedence 2 > 1 > 3 > 0)
     2  usage, config or input error
     3  one or more scopes could not be collected (the report is still written)
     70 an unexpected internal error (a bug: rerun with --debug and report it)
@@ -69,3 +70,15 @@ class ProviderError(CloudwallError):
         super().__init__(message, hint)
         self.provider = provider
         self.scope = scope
+
+
+def describe_bad_value(exc: BaseException) -> str:
+    """What was wrong with a value read from a file or the cloud, in words rather than a Python
+    exception's name (``KeyError: 'x'`` is not a message for a user)."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}" if exc.args else "a field is missing"
+    if isinstance(exc, (AttributeError, TypeError)):
+        return "a field has the wrong type (a list, mapping, number or text where another " \
+               "was expected)"
+    text = " ".join(str(exc).split())
+    return text[:200] if text else "a value is not valid"

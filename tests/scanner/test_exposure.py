@@ -65,6 +65,7 @@ def test_newly_exposed_names_the_asset_ports_and_services():
     assert newly_exposed(before, after) == [{
         "asset_id": "eni-1", "provider": "aws", "account": "111122223333",
         "region": "eu-west-1", "source": "internet", "family": "ipv4", "protocol": "tcp",
+        "protocols": ["tcp"],
         "ports": ["22"], "services": ["ssh"], "was_unknown": False,
     }]
     assert newly_exposed(after, before) == []
@@ -131,7 +132,7 @@ def test_scan_report_carries_exposures_and_json_has_them():
     assert {e.provider for e in report.exposures} == {"aws", "azure", "gcp"}
     from reports.json_report import to_document
 
-    assert len(to_document(report)["exposure"]) == 3
+    assert len(to_document(report)["exposures"]) == 3
 
 
 def test_exposure_command_formats_and_exit_codes(tmp_path):
