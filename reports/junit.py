@@ -163,7 +163,10 @@ def to_element(report: ScanReport) -> ET.Element:
 
     by_case: dict[str, dict[tuple[str, str], list[Finding]]] = {}
     names: dict[tuple[str, str], Resource] = {}
-    for f in report.findings:
+    # Suppressed findings a view leaves out still make their case skipped, not passed.
+    shown = {f.finding_id for f in report.findings}
+    hidden = [f for f in report.suppressed_findings if f.finding_id not in shown]
+    for f in (*report.findings, *hidden):
         key = (f.provider, f.resource_id)
         by_case.setdefault(f.policy_id, {}).setdefault(key, []).append(f)
         names.setdefault(key, (f.provider, f.account, f.region, f.resource_id, f.resource_name))

@@ -244,6 +244,16 @@ def test_junit_reads_back_with_the_expected_counts():
                       sum(s.errors for s in xml), sum(s.skipped for s in xml))
 
 
+def test_junit_skips_suppressed_findings_a_view_leaves_out():
+    report = golden_report()
+    suppressed = tuple(f for f in report.findings if f.suppressed)
+    view = replace(report, findings=tuple(f for f in report.findings if not f.suppressed),
+                   suppressed_findings=suppressed)
+    by_name = suites(JUnitXml.fromstring(junit.render(view)))
+    suite = next(s for name, s in by_name.items() if name.startswith("CW-NET-010"))
+    assert (suite.tests, suite.skipped, suite.failures) == (1, 1, 0)
+
+
 def test_junit_has_one_case_per_policy_and_judged_resource(demo_report):
     xml = parse_junit(demo_report)
     by_name = suites(xml)
