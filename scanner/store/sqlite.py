@@ -29,6 +29,7 @@ from scanner.store.backend import (
     GarbageCollected,
     SnapshotInfo,
 )
+from scanner.store.compression import cached, compress, decompress, sample_dictionary
 from scanner.store.content import SnapshotParts, assemble_document
 from scanner.store.files import create_private_file, is_regular_file, make_private_dirs
 
@@ -49,6 +50,10 @@ CREATE TABLE {name} (
     error_count INTEGER NOT NULL,
     manifest_id INTEGER NOT NULL REFERENCES manifests (id)
 )"""
+# Compression dictionaries (``scanner.store.compression``); created on first use in stores
+# made before they existed.
+DICTIONARIES_TABLE = ("CREATE TABLE IF NOT EXISTS dictionaries "
+                      "(id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
 CONTENT_TABLES = """
 CREATE TABLE objects (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, body BLOB NOT NULL);
 CREATE TABLE manifests (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE,
@@ -63,8 +68,8 @@ CREATE TABLE baseline_events (
     note TEXT NOT NULL DEFAULT '',
     accepted TEXT NOT NULL DEFAULT '[]'
 );
-CREATE INDEX baseline_events_name ON baseline_events (name, seq)
-"""
+CREATE INDEX baseline_events_name ON baseline_events (name, seq);
+""" + DICTIONARIES_TABLE
 SNAPSHOT_INDEXES = """
 CREATE INDEX snapshots_taken_at ON snapshots (taken_at, seq);
 CREATE INDEX snapshots_manifest ON snapshots (manifest_id)
@@ -80,10 +85,6 @@ CREATE TABLE baselines (
 
 def statements(script: str) -> list[str]:
     return [s for s in script.split(";") if s.strip()]
-
-
-def compress(body: bytes) -> bytes:
-    return zlib.compress(body, 6)
 
 
 def encode_members(sections: dict[str, list[int]]) -> bytes:
@@ -336,7 +337,8 @@ class SqliteBackend(Backend):
             missing = [i for i in wanted if i not in bodies]
             if missing:
                 raise ValueError(f"{len(missing)} of its objects are missing")
-            plain = {i: zlib.decompress(body) for i, body in bodies.items()}
+            dictionary = cached(self._dictionary)
+            plain = {i: decompress(body, dictionary) for i, body in bodies.items()}
             return assemble_document(
                 snapshot_id, row[0],
                 {name: [plain[i] for i in ids] for name, ids in sections.items()})
@@ -365,17 +367,43 @@ class SqliteBackend(Backend):
         if row:  # the same content as an earlier snapshot: every object is there already
             return row[0]
         ids: dict[bytes, int] = {}
-        for name, body in parts.objects.items():
+        new = []
+        for name in parts.objects:
             found = db.execute("SELECT id FROM objects WHERE digest = ?", (name,)).fetchone()
             if found:
                 ids[name] = found[0]
             else:
+                new.append(name)
+        if new:
+            dictionary_id, dictionary = self._current_dictionary(parts)
+            for name in new:
+                blob = compress(parts.objects[name], dictionary_id, dictionary)
                 ids[name] = db.execute("INSERT INTO objects (digest, body) VALUES (?, ?)",
-                                       (name, compress(body))).lastrowid
+                                       (name, blob)).lastrowid
         members = encode_members({section: [ids[d] for d in digests]
                                   for section, digests in parts.sections.items()})
         return db.execute("INSERT INTO manifests (digest, members) VALUES (?, ?)",
                           (parts.manifest_digest, members)).lastrowid
+
+    def _current_dictionary(self, parts: SnapshotParts) -> tuple[int | None, bytes]:
+        """The store's compression dictionary, sampled from ``parts`` if it has none yet."""
+        db = self._db
+        db.execute(DICTIONARIES_TABLE)
+        row = db.execute("SELECT id, body FROM dictionaries ORDER BY id DESC LIMIT 1").fetchone()
+        if row:
+            return row[0], row[1]
+        sample = sample_dictionary(parts)
+        if not sample:
+            return None, b""
+        return db.execute("INSERT INTO dictionaries (body) VALUES (?)",
+                          (sample,)).lastrowid, sample
+
+    def _dictionary(self, dictionary_id: int) -> bytes:
+        row = self._db.execute("SELECT body FROM dictionaries WHERE id = ?",
+                               (dictionary_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"compression dictionary {dictionary_id} is missing")
+        return row[0]
 
     def delete_snapshots(self, snapshot_ids: Sequence[str]) -> None:
         self._upgrade()
