@@ -69,7 +69,7 @@ def summary_line(report: ScanReport) -> str:
     line = (
         f"{scopes['total']} scopes ({scopes['ok']} ok, {not_read} not fully read), "
         f"{s['rule_sets']} rule sets, {s['rules']} rules, {s['assets']} assets; "
-        f"findings: {findings}; drift: {drift}"
+        f"findings: {findings}; {s['suppressed']} suppressed; drift: {drift}"
     )
     if not_read:
         line += " -- INCOMPLETE: some scopes could not be read, see errors"
