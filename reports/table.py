@@ -44,8 +44,8 @@ def _suppressed(report: ScanReport, style: Style) -> list[str]:
     if not count:
         return []
     if not listed:
-        return [f"{count} suppressed findings are not listed (accepted exceptions; "
-                "--include-suppressed lists them)."]
+        return [style.fill(f"{count} suppressed findings are not listed (accepted exceptions; "
+                           "--include-suppressed lists them).")]
     rows = [[f.severity.value.upper(), f.provider, f.policy_id, f.resource_name or f.resource_id,
              (f.suppression or {}).get("reason", ""), (f.suppression or {}).get("owner", ""),
              str((f.suppression or {}).get("expires", "")), f.finding_id] for f in listed]
@@ -107,10 +107,11 @@ def render(report: ScanReport, style: Style = PLAIN) -> str:
         title = "Drift"
         if report.baseline_name:
             title += f" since baseline {printable(report.baseline_name)}"
-        parts.append(title + f" ({printable(report.baseline_snapshot_id)})")
+        parts.append(style.fill(title + f" ({printable(report.baseline_snapshot_id)})"))
         parts.extend(_drift_groups(report.drift, style))
     elif report.baseline_snapshot_id:
-        parts.append(f"No drift since baseline {printable(report.baseline_name or '')}.")
+        name = printable(report.baseline_name or "")
+        parts.append(style.fill(f"No drift since baseline {name}."))
     if report.exposures:
         parts.append("Exposed to the internet")
         names = {a.asset_id: a.name for a in snapshot.assets}
@@ -129,5 +130,5 @@ def render(report: ScanReport, style: Style = PLAIN) -> str:
         parts.append("Not collected (these scopes are unknown, not clean)")
         rows = [[e.scope_label(), e.code, e.reason, e.hint] for e in snapshot.errors]
         parts.append(grid(["scope", "code", "reason", "what to do"], rows, style))
-    parts.append(summary_line(report))
+    parts.append(style.fill(summary_line(report)))
     return "\n\n".join(parts) + "\n"
