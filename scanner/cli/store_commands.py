@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from tabulate import tabulate
 
 from reports import format_names
+from reports.grid import grid
 from reports.text import printable
 from scanner.cli.common import (
     emit,
@@ -18,7 +18,7 @@ from scanner.cli.common import (
 )
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.scan import AZURE_CLOUDS
-from scanner.cli.terminal import warn
+from scanner.cli.terminal import table_style, warn
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
@@ -45,8 +45,8 @@ def snapshots_list(ctx: click.Context) -> None:
          i.error_count, ",".join(printable(b) for b in i.baselines)]
         for i in (open_store(ctx).list() if store_path(ctx).exists() else [])
     ]
-    click.echo(tabulate(rows, headers=["id", "taken at", "providers", "scopes", "rule sets",
-                                       "rules", "errors", "baselines"]))
+    click.echo(grid(["id", "taken at", "providers", "scopes", "rule sets", "rules", "errors",
+                     "baselines"], rows, table_style(None)))
 
 
 @snapshots.command("show")
@@ -143,9 +143,9 @@ def baseline_show(ctx: click.Context, name: str) -> None:
 @baseline.command("list")
 @click.pass_context
 def baseline_list(ctx: click.Context) -> None:
-    rows = [[printable(b.name), b.snapshot_id, b.set_at, printable(b.note, 60)]
+    rows = [[b.name, b.snapshot_id, b.set_at, b.note]
             for b in (open_store(ctx).baselines() if store_path(ctx).exists() else [])]
-    click.echo(tabulate(rows, headers=["name", "snapshot", "set at", "note"]))
+    click.echo(grid(["name", "snapshot", "set at", "note"], rows, table_style(None)))
 
 
 @click.command()
