@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.model import Finding, Rule, Severity
+from scanner.model import Finding
 
 PASS, FAIL, NOT_ASSESSED, SUPPRESSED = "pass", "fail", "not_assessed", "suppressed"
 CONTROL_STATUSES = (PASS, FAIL, NOT_ASSESSED)
@@ -79,13 +79,12 @@ class Framework:
 
 
 def failing_item(finding: Finding) -> dict[str, Any]:
-    """A finding as a compliance report lists it: the summary keys auditors read first, then
-    everything needed to rebuild the finding (``finding_from_item``)."""
+    """A finding as a control lists it: what auditors read first. The whole finding (rule,
+    evidence, remediation) is in the report's ``findings``, once, under ``finding_id``."""
     rule = finding.rule
     return {
         "finding_id": finding.finding_id,
         "policy_id": finding.policy_id,
-        "title": finding.title,
         "severity": finding.severity.value,
         "provider": finding.provider,
         "account": finding.account,
@@ -94,40 +93,11 @@ def failing_item(finding: Finding) -> dict[str, Any]:
         "resource_name": finding.resource_name,
         "rule": rule.identity() if rule else None,
         "rule_name": (rule.name or rule.native_id or "") if rule else None,
-        "rule_detail": rule.to_dict() if rule else None,
         "asset_id": finding.asset_id,
         "ports": finding.evidence.get("ports"),
         "services": finding.evidence.get("services"),
-        "evidence": dict(finding.evidence),
-        "attack": list(finding.attack),
-        "compliance": {k: list(v) for k, v in sorted(finding.compliance.items())},
-        "remediation": finding.remediation,
-        "suppressed": finding.suppressed,
         "suppression": dict(finding.suppression) if finding.suppression else None,
     }
-
-
-def finding_from_item(data: Mapping[str, Any]) -> Finding:
-    detail = data.get("rule_detail")
-    return Finding(
-        finding_id=data["finding_id"],
-        policy_id=data["policy_id"],
-        title=data.get("title", ""),
-        severity=Severity(data["severity"]),
-        provider=data["provider"],
-        account=data["account"],
-        region=data["region"],
-        resource_id=data["resource_id"],
-        resource_name=data["resource_name"],
-        rule=Rule.from_dict(detail) if detail else None,
-        asset_id=data.get("asset_id"),
-        evidence=dict(data.get("evidence") or {}),
-        attack=_tuple(data.get("attack")),
-        compliance={k: tuple(v) for k, v in (data.get("compliance") or {}).items()},
-        remediation=data.get("remediation", ""),
-        suppressed=data.get("suppressed", False),
-        suppression=data.get("suppression"),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +155,9 @@ class ControlResult:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ControlResult:
+    def from_dict(cls, data: Mapping[str, Any],
+                  findings: Mapping[str, Finding]) -> ControlResult:
+        """``findings``: the report's findings by id (the control lists their ids)."""
         control = Control(data["control"], data.get("title", ""), data.get("collected", True),
                           data.get("control_reason") or "")
         return cls(
@@ -193,8 +165,8 @@ class ControlResult:
             status=data["status"],
             reason=data.get("reason") or "",
             policies=_tuple(data.get("policies")),
-            findings=tuple(finding_from_item(f) for f in data.get("failing", ())),
-            suppressed=tuple(finding_from_item(f) for f in data.get("suppressed", ())),
+            findings=tuple(findings[f["finding_id"]] for f in data.get("failing", ())),
+            suppressed=tuple(findings[f["finding_id"]] for f in data.get("suppressed", ())),
             resources=tuple(ResourceResult.from_dict(r) for r in data.get("resources", ())),
             unread_scopes=tuple(dict(s) for s in data.get("unread_scopes", ())),
         )
@@ -221,8 +193,9 @@ class FrameworkResult:
                 "controls": [r.to_dict() for r in self.results]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FrameworkResult:
-        results = tuple(ControlResult.from_dict(c) for c in data.get("controls", ()))
+    def from_dict(cls, data: Mapping[str, Any],
+                  findings: Mapping[str, Finding]) -> FrameworkResult:
+        results = tuple(ControlResult.from_dict(c, findings) for c in data.get("controls", ()))
         return cls(Framework.from_dict(data, (r.control for r in results)), results)
 
 
@@ -241,14 +214,18 @@ class ComplianceReport:
     def complete(self) -> bool:
         return all(s.get("status") == "ok" for s in self.scopes)
 
-    def suppressed_findings(self) -> list[Finding]:
-        """Every suppressed finding the report lists, once (one may map to many controls)."""
+    def findings(self) -> list[Finding]:
+        """Every finding a control lists (failing or suppressed), once, in order of first
+        mention (one finding may fail controls of several frameworks)."""
         seen: dict[str, Finding] = {}
         for fw in self.frameworks:
             for result in fw.results:
-                for finding in result.suppressed:
+                for finding in (*result.findings, *result.suppressed):
                     seen.setdefault(finding.finding_id, finding)
         return list(seen.values())
+
+    def suppressed_findings(self) -> list[Finding]:
+        return [f for f in self.findings() if f.suppressed]
 
     def summary(self) -> dict[str, int]:
         counts = _counts(r for fw in self.frameworks for r in fw.results)
@@ -266,16 +243,20 @@ class ComplianceReport:
             "snapshot": {"id": self.snapshot_id, "taken_at": self.taken_at,
                          "scopes": [dict(s) for s in self.scopes]},
             "frameworks": [fw.to_dict() for fw in self.frameworks],
+            # Each finding once, as the scan report's JSON has it; controls name them by id.
+            "findings": [f.to_dict() for f in self.findings()],
             "summary": self.summary(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComplianceReport:
         snapshot = data["snapshot"]
+        findings = {f["id"]: Finding.from_dict(f) for f in data.get("findings", ())}
         return cls(
             snapshot_id=snapshot["id"],
             taken_at=snapshot.get("taken_at", ""),
-            frameworks=tuple(FrameworkResult.from_dict(f) for f in data.get("frameworks", ())),
+            frameworks=tuple(FrameworkResult.from_dict(f, findings)
+                             for f in data.get("frameworks", ())),
             generated_at=data.get("generated_at") or "",
             tool_version=(data.get("tool") or {}).get("version") or "",
             scopes=tuple(dict(s) for s in snapshot.get("scopes", ())),
