@@ -1,62 +1,118 @@
-"""One self-contained HTML page; every string from the cloud is escaped."""
+"""Self-contained HTML reports, from Jinja2 templates (``reports/templates``).
+
+The scan report answers a responder's questions in order: what was scanned and what could not
+be read; what changed since the baseline (T1562.007 first); what the internet can reach; then
+every finding, one row per rule, sortable and filterable in the page itself. Every string
+from the cloud is escaped by the template engine; nothing is built as markup here.
+"""
 
 from __future__ import annotations
 
-from html import escape
+from typing import Any
 
-from reports.summary import attribution_text, ordered_drift, ordered_findings, summary_line
-from reports.text import printable
-from scanner.model import ScanReport, utc_timestamp
-
-_STYLE = (
-    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-    ".critical{background:#f8d0d0}.high{background:#fbe3c8}.medium{background:#fdf5c8}"
-)
+from reports.html_drift import drift_view
+from reports.html_findings import filters, finding_groups, severity_counts, suppressed
+from reports.html_graph import exposure_graph
+from reports.html_page import render_page
+from reports.html_view import exposed_assets, header, services_chart, severity_chart
+from scanner.model import ScanReport, Snapshot
 
 
-def _text(value: object) -> str:
-    """Escaped for HTML, and without control characters (not allowed in HTML, and a page
-    printed to a terminal must not drive it)."""
-    return escape(printable(value))
+def _names(snapshot: Snapshot) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    accounts = {(s.provider, s.account): s.name for s in snapshot.scopes if s.name}
+    assets = {a.asset_id: a.name or a.asset_id for a in snapshot.assets}
+    return accounts, assets
 
 
-def _table(headers: list[str], rows: list[list[object]], classes: list[str]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        f'<tr class="{escape(cls)}">' + "".join(f"<td>{_text(c)}</td>" for c in row)
-        + "</tr>"
-        for row, cls in zip(rows, classes, strict=True)
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def headline(report: ScanReport, drift: dict[str, Any] | None, exposure: dict[str, Any],
+             counts: dict[str, int], rules: int) -> list[str]:
+    """The report in a few sentences, for whoever reads nothing else."""
+    lines = []
+    not_read = sum(1 for s in report.snapshot.scopes
+                   if report.snapshot.scope_status(s) != "ok")
+    if not_read:
+        lines.append(f"{_plural(not_read, 'scope')} could not be fully read: what they hold is "
+                     "unknown, not clean.")
+    if drift is not None:
+        changes = drift["changes"]
+        critical = sum(1 for d in changes if d["severity"] == "critical")
+        if changes:
+            lines.append(f"{_plural(len(changes), 'change')} since the baseline widen what the "
+                         f"firewalls admit ({drift['technique']})"
+                         + (f", {critical} of them critical." if critical else "."))
+        elif drift["total"]:
+            lines.append(f"{_plural(drift['total'], 'change')} since the baseline; none widens "
+                         "what the firewalls admit.")
+        else:
+            lines.append("No drift since the baseline.")
+    internet = exposure["internet_assets"]
+    if exposure["assets"]:
+        top = exposure["top_service"]
+        lines.append(f"{_plural(len(exposure['assets']), 'machine')} can be reached from the "
+                     f"internet ({internet} from every address)"
+                     + (f", most often on {top[0]} ({top[1]})." if top else "."))
+    else:
+        lines.append("No machine can be reached from the internet.")
+    total = sum(counts.values())
+    if total:
+        lines.append(f"{counts['critical']} critical and {counts['high']} high of "
+                     f"{_plural(total, 'finding')} on {_plural(rules, 'rule')} and resources.")
+    else:
+        lines.append("No findings.")
+    return lines
+
+
+def scan_context(report: ScanReport) -> dict[str, Any]:
+    snapshot = report.snapshot
+    account_names, asset_names = _names(snapshot)
+    active = [f for f in report.findings if not f.suppressed]
+    exposed = {e.asset_id for e in report.exposures}
+    groups = finding_groups(active, account_names, asset_names, exposed)
+    titles: dict[str, str] = {}
+    for f in active:
+        titles.setdefault(f.policy_id, f.title)
+    counts = severity_counts(active)
+    title = "Drift and posture report" if report.baseline_snapshot_id else "Posture report"
+    drift = drift_view(report.drift, report.baseline_name, snapshot.snapshot_id,
+                       asset_names) if report.baseline_snapshot_id else None
+    exposure = exposed_assets(snapshot, report.exposures, report.exposure_unknown)
+    return {
+        "headline": headline(report, drift, exposure, counts, len(groups)),
+        "header": header(snapshot, title=title, generated_at=report.generated_at,
+                         tool_version=report.tool_version, baseline_name=report.baseline_name,
+                         baseline_snapshot_id=report.baseline_snapshot_id),
+        "drift": drift,
+        "exposure": exposure,
+        "graph": exposure_graph(snapshot, report.exposures),
+        "services_chart": services_chart(report.exposures),
+        "findings": {
+            "total": len(active),
+            "counts": counts,
+            "chart": severity_chart(counts, "Findings by severity"),
+            "groups": groups,
+            "filters": filters(groups, titles),
+            "suppressed": suppressed(report.findings),
+        },
+    }
 
 
 def render(report: ScanReport) -> str:
-    snap = report.snapshot
-    findings = ordered_findings(report.findings)
-    drift = ordered_drift(report.drift)
-    sections = [
-        f"<h1>cloudwall report</h1><p>Snapshot {_text(snap.snapshot_id)} taken "
-        f"{escape(utc_timestamp(snap.taken_at))}</p><p>{escape(summary_line(report))}</p>",
-        "<h2>Findings</h2>" + _table(
-            ["severity", "cloud", "policy", "title", "resource", "rule", "suppressed"],
-            [[f.severity.value, f.provider, f.policy_id, f.title,
-              f.resource_name or f.resource_id, f.rule.native_id if f.rule else "",
-              f.suppressed] for f in findings],
-            [f.severity.value for f in findings]),
-        "<h2>Drift</h2>" + _table(
-            ["severity", "cloud", "effect", "change", "summary", "ATT&CK", "operations", "who",
-             "id"],
-            [[d.severity.value, d.provider, d.effect.value, d.change.value, d.summary,
-              " ".join(d.attack), " ".join(d.operations), attribution_text(d), d.drift_id]
-             for d in drift],
-            [d.severity.value for d in drift]),
-        "<h2>Not collected</h2>" + _table(
-            ["scope", "code", "reason", "hint"],
-            [[e.scope_label(), e.code, e.reason, e.hint] for e in snap.errors],
-            ["high"] * len(snap.errors)),
-    ]
-    return (
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>cloudwall report</title>"
-        f"<style>{_STYLE}</style></head><body>" + "".join(sections) + "</body></html>\n"
+    return render_page("scan.html.j2", **scan_context(report))
+
+
+def render_exposure(snapshot: Snapshot, analysis) -> str:
+    """``cloudwall exposure --format html``: the graph and every exposed machine of one
+    snapshot (``analysis`` is its ``scanner.exposure.ExposureAnalysis``)."""
+    return render_page(
+        "exposure.html.j2",
+        header=header(snapshot, title="Exposure report"),
+        exposure=exposed_assets(snapshot, analysis.exposures, analysis.unknown_reasons,
+                                analysis.notes),
+        graph=exposure_graph(snapshot, analysis.exposures),
+        trusted=list(analysis.trusted_cidrs),
+        broad_prefix=analysis.broad_prefix,
     )

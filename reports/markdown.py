@@ -99,10 +99,12 @@ def baseline_is_file(name: str | None) -> bool:
 def accept_hint(report: ScanReport, drift_id: str) -> str:
     """The command that accepts one drift item into the baseline this report compared with."""
     name = report.baseline_name or ""
+    # The snapshot that holds the change: `latest` may be a later one.
+    where = f"--accept {drift_id} --from-snapshot {report.snapshot.snapshot_id}"
     if name and not baseline_is_file(name):
-        command = f"cloudwall baseline set {shlex.quote(printable(name))} --accept {drift_id}"
+        command = f"cloudwall baseline set {shlex.quote(printable(name))} {where}"
         return f"accept it with {code(command)}"
-    command = f"cloudwall baseline set NAME --accept {drift_id}"
+    command = f"cloudwall baseline set NAME {where}"
     return (f"the baseline was the file {code(name)}: import it (`cloudwall snapshots import`), "
             f"make it a baseline, then accept it with {code(command)}")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reports import render
-from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError, StoreError
+from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError
 from scanner.model import ScanReport, Severity
 from scanner.netmath import is_network
 from scanner.outputs import is_stdout, write_output
@@ -34,16 +34,14 @@ def store_path(ctx: click.Context) -> Path:
     return Path(ctx.obj.get("store_path") or default_store_path())
 
 
-def open_store(ctx: click.Context, create: bool = False) -> Store:
-    """The store; only commands that save something create it, so a mistyped --store path is
-    an error rather than a new empty store."""
-    path = store_path(ctx)
-    if not create and not path.exists():
-        raise StoreError(f"there is no store at {path}",
-                         "save a snapshot first (`cloudwall scan --save`), or pass --store "
-                         "with the right path")
-    store = Store(path)
+def open_store(ctx: click.Context, create: bool = False, write: bool = False) -> Store:
+    """The store. Only commands that save something create it, so a mistyped --store path is
+    an error rather than a new empty store; commands that write check it first, so a damaged
+    store is refused before anything (a scan included) is done."""
+    store = Store(store_path(ctx), create=create)
     ctx.call_on_close(store.close)
+    if write or create:
+        store.check_writable()
     return store
 
 

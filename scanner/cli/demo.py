@@ -19,6 +19,7 @@ from reports.text import printable
 from scanner.cli.common import report_summary, write_report
 from scanner.cli.terminal import say
 from scanner.engine import ScanRequest, run_scan
+from scanner.errors import StoreError
 from scanner.store import Store
 
 DEMO_BASELINE = "demo"
@@ -32,8 +33,10 @@ def register(main: click.Group) -> None:
 @click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
               show_default=True, help="Format of the final report.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the final report here.")
+@click.option("--force", is_flag=True,
+              help="With --store: move an existing baseline 'demo' in that store.")
 @click.pass_context
-def demo(ctx: click.Context, fmt: str, output: str | None) -> None:
+def demo(ctx: click.Context, fmt: str, output: str | None, force: bool) -> None:
     """Run a scan, a baseline and a drift comparison on the built-in demo estate."""
     with tempfile.TemporaryDirectory(prefix="cloudwall-demo-") as tmp:
         # The demo never touches a real store unless one was named with --store: a store set
@@ -41,6 +44,9 @@ def demo(ctx: click.Context, fmt: str, output: str | None) -> None:
         named = ctx.obj.get("store_path") if ctx.obj.get("store_from_flag") else None
         path = named or Path(tmp) / "demo.db"
         with Store(path) as store:
+            store.check_writable()
+            if named and not force:
+                refuse_to_move(store)
             say("1. Scanning the demo estate (AWS, Azure, GCP) as its owners left it...")
             first = run_scan(ScanRequest(("demo",), ProviderSettings(), save=True), store)
             say(f"   {summary_line(first)}")
@@ -73,3 +79,14 @@ def story_lines(report) -> list[str]:
         lines.append(f"[{item.provider}] {item.severity.value.upper()} "
                      f"{printable(item.summary, 140)} -- {by}")
     return lines or ["no widening found"]
+
+
+def refuse_to_move(store: Store) -> None:
+    """A named store may hold a baseline 'demo' of the user's own: never move it unasked."""
+    existing = next((b for b in store.baselines() if b.name == DEMO_BASELINE), None)
+    if existing is not None:
+        raise StoreError(
+            f"{store.location} already has a baseline '{DEMO_BASELINE}' (snapshot "
+            f"{existing.snapshot_id}); the demo would move it",
+            "pass --force to move it, or give the demo another --store",
+        )

@@ -10,7 +10,7 @@ from scanner.cli.terminal import say, stdout_is_terminal, table_style
 from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.exposure import analyze_exposure, graph
 
-FORMATS = ("table", "json", "dot")
+FORMATS = ("table", "json", "dot", "html")
 
 
 def register(main: click.Group) -> None:
@@ -21,7 +21,8 @@ def register(main: click.Group) -> None:
 @click.option("--snapshot", "ref", default="latest", show_default=True,
               help="Stored snapshot id, id prefix or `latest`.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: exposed assets with paths; json: the same as data; dot: the graph.")
+              help="table: exposed assets with paths; json: the same as data; dot: the graph; "
+                   "html: a self-contained page with the graph drawn and every path.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the output here.")
 @click.option("--trusted-cidr", "--trusted", "trusted", multiple=True, metavar="CIDR",
               help="A range of your own (office, VPN); not counted as the internet. Repeatable "
@@ -49,6 +50,10 @@ def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
         from reports.dot import render_graph  # networkx is only needed for the drawing
 
         emit(render_graph(graph(snapshot, analysis), include_structure=structure), output)
+    elif fmt == "html":
+        from reports.html import render_exposure
+
+        emit(render_exposure(snapshot, analysis), output)
     else:
         emit(render_table(snapshot, analysis, table_style(output)), output)
     if not (fmt == "table" and stdout_is_terminal(output)):  # the table ends with it

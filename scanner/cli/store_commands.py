@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from reports import format_names
@@ -13,7 +15,6 @@ from scanner.cli.common import (
     open_store,
     parse_severity,
     report_summary,
-    store_path,
     write_report,
 )
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
@@ -23,9 +24,13 @@ from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
 from scanner.outputs import is_stdout
+from scanner.store import read_snapshot_file
 
 
 def register(main: click.Group) -> None:
+    from scanner.cli import store_lifecycle
+
+    store_lifecycle.register(snapshots, baseline)
     main.add_command(snapshots)
     main.add_command(baseline)
     main.add_command(diff)
@@ -33,7 +38,7 @@ def register(main: click.Group) -> None:
 
 @click.group()
 def snapshots() -> None:
-    """List, show, export and import stored snapshots."""
+    """List, show, export, import, delete and prune stored snapshots."""
 
 
 @snapshots.command("list")
@@ -43,7 +48,7 @@ def snapshots_list(ctx: click.Context) -> None:
     rows = [
         [i.snapshot_id, i.taken_at, i.providers, i.scope_count, i.rule_set_count, i.rule_count,
          i.error_count, ",".join(printable(b) for b in i.baselines)]
-        for i in (open_store(ctx).list() if store_path(ctx).exists() else [])
+        for i in open_store(ctx).list()
     ]
     click.echo(grid(["id", "taken at", "providers", "scopes", "rule sets", "rules", "errors",
                      "baselines"], rows, table_style(None)))
@@ -86,7 +91,9 @@ def snapshots_export(ctx: click.Context, ref: str, output: str) -> None:
 @click.pass_context
 def snapshots_import(ctx: click.Context, path: str) -> None:
     """Add an exported snapshot JSON file to the store."""
-    snapshot = open_store(ctx, create=True).import_file(path)
+    # The file is read and checked first: a bad file never creates or changes a store.
+    snapshot = read_snapshot_file(Path(path))
+    open_store(ctx, create=True).save(snapshot)
     click.echo(snapshot.snapshot_id)
 
 
@@ -108,7 +115,7 @@ def baseline() -> None:
 def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool,
                  accept_ids: tuple[str, ...]) -> None:
     """Make a stored snapshot the baseline NAME, or accept drift items into it."""
-    store = open_store(ctx)
+    store = open_store(ctx, write=True)
     if not accept_ids:
         result = store.set_baseline(name, ref, note, force)
         click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id}")
@@ -119,7 +126,8 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
     old = store.load(current_baseline.snapshot_id)
     snapshot, accepted = accept(old, store.load(ref), accept_ids)
     why = note or current_baseline.note
-    result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id)
+    result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id,
+                                    [item.drift_id for item in accepted])
     for item in accepted:
         click.echo(f"accepted {item.drift_id}: {printable(item.summary, 200)}")
     click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id} "
@@ -143,8 +151,7 @@ def baseline_show(ctx: click.Context, name: str) -> None:
 @baseline.command("list")
 @click.pass_context
 def baseline_list(ctx: click.Context) -> None:
-    rows = [[b.name, b.snapshot_id, b.set_at, b.note]
-            for b in (open_store(ctx).baselines() if store_path(ctx).exists() else [])]
+    rows = [[b.name, b.snapshot_id, b.set_at, b.note] for b in open_store(ctx).baselines()]
     click.echo(grid(["name", "snapshot", "set at", "note"], rows, table_style(None)))
 
 

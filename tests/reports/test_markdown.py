@@ -135,9 +135,11 @@ def test_title_says_what_the_report_holds():
 
 
 def test_accept_hints_name_the_real_baseline():
-    text = render(_demo_report("prod eu"))
+    report = _demo_report("prod eu")
+    text = render(report)
     hints = re.findall(r"accept it with `([^`]*)`", text)
     assert hints and all(h.startswith("cloudwall baseline set 'prod eu' --accept CWD-")
+                         and h.endswith(f" --from-snapshot {report.snapshot.snapshot_id}")
                          for h in hints)
     from_file = render(_demo_report("baselines/prod.json"))
     assert "the baseline was the file `baselines/prod.json`" in from_file

@@ -134,7 +134,7 @@ def test_unusable_snapshot_ids_are_refused(store, store_path, snapshot_id):
 def test_a_damaged_snapshot_body_is_a_store_error(store, store_path):
     store.save(make_snapshot("s-1"))
     db = sqlite3.connect(store_path)
-    db.execute("UPDATE snapshots SET body = ?", (b"not zlib",))
+    db.execute("UPDATE objects SET body = ?", (b"not zlib",))
     db.commit()
     db.close()
     with pytest.raises(StoreError, match="unreadable"):
@@ -331,9 +331,9 @@ def test_an_exception_inside_the_transaction_leaves_the_store_as_it_was(store, s
     store.save(make_snapshot("s-1"))
     store.set_baseline("prod", "s-1")
     before = rows(store_path)
-    with pytest.raises(KeyboardInterrupt), store._write():
-        store._db.execute("DELETE FROM baselines")
-        store._db.execute("DELETE FROM snapshots")
+    with pytest.raises(KeyboardInterrupt), store.backend.write():
+        store.backend._db.execute("DELETE FROM baselines")
+        store.backend._db.execute("DELETE FROM snapshots")
         raise KeyboardInterrupt  # Ctrl-C half-way through
     assert rows(store_path) == before
     store.save(make_snapshot("s-2", minutes=1))  # the handle is still usable
@@ -344,11 +344,11 @@ def test_sqlite_interrupting_a_save_leaves_the_store_as_it_was(store, store_path
     store.save(make_snapshot("s-1"))
     before = rows(store_path)
     # SQLite aborts the statement mid-way, as it does when the process is interrupted.
-    store._db.set_progress_handler(lambda: 1, 1)
+    store.backend._db.set_progress_handler(lambda: 1, 1)
     with pytest.raises(StoreError, match="cannot write") as caught:
         store.save(make_snapshot("s-2", minutes=1))
     assert "nothing was changed" in caught.value.hint
-    store._db.set_progress_handler(None, 1)
+    store.backend._db.set_progress_handler(None, 1)
     assert rows(store_path) == before
     store.save(make_snapshot("s-2", minutes=1))
     assert len(store.list()) == 2

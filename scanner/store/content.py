@@ -1,0 +1,114 @@
+"""Content addressing of snapshots, independent of where they are stored.
+
+A snapshot's JSON form is cut into its parts: every element of every list in it (each rule set,
+asset, subnet, network, IP list, scope, collection error, provider name) is one *object*, named
+by the SHA-256 of its canonical JSON. A *manifest* lists, per section, the names of the objects
+in the snapshot's order, plus a small header object for the remaining fields; it is named by a
+hash of that list. A scan of an unchanged estate therefore produces only objects and a manifest
+the store already holds: it costs one snapshot row. Reassembling the parts gives back exactly the
+document that was split, so an exported snapshot is byte-identical whichever way it was stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.model import Snapshot
+
+# Fields of a snapshot document that live on the snapshot record itself.
+RECORD_FIELDS = ("snapshot_id", "taken_at")
+HEADER = "header"  # the section holding the one object with every non-list field left over
+
+
+def canonical_json(value: Any) -> bytes:
+    """Compact JSON with sorted keys: one byte form per value, hence one hash."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def digest(body: bytes) -> bytes:
+    return hashlib.sha256(body).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotParts:
+    """A snapshot cut into content-addressed objects, ready for any backend to store."""
+
+    snapshot_id: str
+    taken_at: str
+    providers: tuple[str, ...]
+    scope_count: int
+    rule_set_count: int
+    rule_count: int
+    error_count: int
+    # Section name -> the digests of its objects, in document order.
+    sections: Mapping[str, tuple[bytes, ...]]
+    # Digest -> canonical JSON, one entry per distinct object.
+    objects: Mapping[bytes, bytes]
+    manifest_digest: bytes
+
+
+def manifest_digest(sections: Mapping[str, Sequence[bytes]]) -> bytes:
+    """The name of a manifest: a hash over its section names and member digests, in order."""
+    h = hashlib.sha256()
+    for name in sorted(sections):
+        members = sections[name]
+        h.update(f"{name}\0{len(members)}\0".encode())
+        h.update(b"".join(members))
+    return h.digest()
+
+
+def split_document(document: Mapping[str, Any]) -> SnapshotParts:
+    """Cut a snapshot document (``Snapshot.to_dict()``) into its parts."""
+    objects: dict[bytes, bytes] = {}
+    sections: dict[str, tuple[bytes, ...]] = {}
+
+    def add(value: Any) -> bytes:
+        body = canonical_json(value)
+        name = digest(body)
+        objects.setdefault(name, body)
+        return name
+
+    header = {}
+    for key, value in document.items():
+        if key in RECORD_FIELDS:
+            continue
+        if isinstance(value, list):
+            sections[key] = tuple(add(item) for item in value)
+        else:
+            header[key] = value
+    sections[HEADER] = (add(header),)
+    rule_sets = document.get("rule_sets", [])
+    return SnapshotParts(
+        snapshot_id=document["snapshot_id"],
+        taken_at=document["taken_at"],
+        providers=tuple(document.get("providers", ())),
+        scope_count=len(document.get("scopes", ())),
+        rule_set_count=len(rule_sets),
+        rule_count=sum(len(rs.get("rules", ())) for rs in rule_sets),
+        error_count=len(document.get("errors", ())),
+        sections=sections,
+        objects=objects,
+        manifest_digest=manifest_digest(sections),
+    )
+
+
+def split_snapshot(snapshot: Snapshot) -> SnapshotParts:
+    return split_document(snapshot.to_dict())
+
+
+def assemble_document(snapshot_id: str, taken_at: str,
+                      sections: Mapping[str, Sequence[bytes]]) -> dict[str, Any]:
+    """The document a manifest describes, from each section's object bodies in order."""
+    document: dict[str, Any] = {}
+    for name, bodies in sections.items():
+        if name == HEADER:
+            document.update(json.loads(bodies[0]))
+        else:
+            document[name] = [json.loads(body) for body in bodies]
+    document["snapshot_id"] = snapshot_id
+    document["taken_at"] = taken_at
+    return document

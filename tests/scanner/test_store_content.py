@@ -1,0 +1,136 @@
+"""Content-addressed storage: unchanged scans cost a row, changes cost what changed, deletion
+collects what nothing uses, and every snapshot comes back byte for byte."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+
+import pytest
+
+from scanner.errors import StoreError
+from scanner.store import Store
+from scanner.store.content import (
+    HEADER,
+    assemble_document,
+    canonical_json,
+    digest,
+    split_snapshot,
+)
+from tests.scanner.store_builders import counts, estate
+
+
+def test_a_snapshot_splits_into_objects_and_reassembles_exactly():
+    snapshot = estate("s-1", sets=5)
+    parts = split_snapshot(snapshot)
+    assert set(parts.sections) == {"providers", "scopes", "rule_sets", "assets", "subnets",
+                                   "networks", "ip_lists", "errors", HEADER}
+    assert len(parts.sections["rule_sets"]) == 5
+    for name, body in parts.objects.items():
+        assert digest(body) == name
+        assert canonical_json(json.loads(body)) == body
+    bodies = {name: [parts.objects[d] for d in digests] for name, digests in parts.sections.items()}
+    assert assemble_document("s-1", parts.taken_at, bodies) == snapshot.to_dict()
+    assert (parts.rule_set_count, parts.rule_count, parts.scope_count) == (5, 25, 1)
+
+
+def test_the_manifest_names_the_content_not_the_snapshot():
+    first, again = estate("s-1"), estate("s-2", minutes=60)
+    assert split_snapshot(first).manifest_digest == split_snapshot(again).manifest_digest
+    changed = split_snapshot(estate("s-3", changed=7))
+    assert changed.manifest_digest != split_snapshot(first).manifest_digest
+    assert len(set(changed.objects) - set(split_snapshot(first).objects)) == 1
+    # The same members in another order are another snapshot.
+    swapped = replace(first, rule_sets=first.rule_sets[::-1])
+    assert split_snapshot(swapped).manifest_digest != split_snapshot(first).manifest_digest
+
+
+def test_unchanged_scans_store_the_estate_once(store_path):
+    with Store(store_path) as store:
+        store.save(estate("s-00"))
+        one = counts(store_path)
+        for n in range(1, 24):
+            store.save(estate(f"s-{n:02d}", minutes=60 * n))
+        assert counts(store_path) == {**one, "snapshots": 24}
+        assert one == {"snapshots": 1, "manifests": 1, "objects": len(
+            split_snapshot(estate("x")).objects)}
+        assert [i.snapshot_id for i in store.list()] == [f"s-{n:02d}" for n in range(24)]
+        assert store.load("s-17") == estate("s-17", minutes=60 * 17)
+
+
+def test_a_change_stores_only_what_changed(store_path):
+    with Store(store_path) as store:
+        store.save(estate("s-1"))
+        before = counts(store_path)
+        store.save(estate("s-2", minutes=5, changed=3))
+        after = counts(store_path)
+        assert after["objects"] == before["objects"] + 1  # the one edited security group
+        assert after["manifests"] == 2
+        assert store.load("s-2").rule_sets[3].rules[0].peers[0].value == "0.0.0.0/0"
+        assert store.load("s-1") == estate("s-1")
+
+
+def test_identical_members_inside_one_snapshot_come_back_twice(store_path):
+    snapshot = estate("s-1", sets=2)
+    doubled = replace(snapshot, rule_sets=(snapshot.rule_sets[0], *snapshot.rule_sets))
+    with Store(store_path) as store:
+        store.save(doubled)
+        assert store.load("s-1") == doubled
+        assert store.load("s-1").to_json() == doubled.to_json()
+
+
+def test_export_and_import_are_byte_identical_to_the_json_form(store_path, tmp_path):
+    snapshot = estate("s-1", sets=12, changed=4)
+    exported, again = tmp_path / "a.json", tmp_path / "b.json"
+    with Store(store_path) as store:
+        store.save(snapshot)
+        store.export("s-1", exported)
+    assert exported.read_text(encoding="utf-8") == snapshot.to_json()
+    with Store(tmp_path / "other.db") as other:
+        other.import_file(exported)
+        other.export("s-1", again)
+    assert again.read_bytes() == exported.read_bytes()
+
+
+def test_deleting_collects_objects_nothing_uses_and_keeps_shared_ones(store_path):
+    with Store(store_path) as store:
+        store.save(estate("s-1"))
+        store.save(estate("s-2", minutes=1, changed=1))
+        store.save(estate("s-3", minutes=2))  # the same content as s-1
+        full = counts(store_path)
+        store.delete_snapshots(["s-1"])
+        assert counts(store_path) == {**full, "snapshots": 2}  # s-3 still uses all of it
+        store.delete_snapshots(["s-2"])
+        assert counts(store_path) == {"snapshots": 1, "manifests": 1,
+                                      "objects": full["objects"] - 1}
+        assert store.load("s-3") == estate("s-3", minutes=2)
+        store.delete_snapshots(["s-3"])
+        assert counts(store_path) == {"snapshots": 0, "manifests": 0, "objects": 0}
+    db = sqlite3.connect(store_path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_the_file_does_not_keep_growing_under_save_and_prune(store_path):
+    sizes = []
+    with Store(store_path) as store:
+        assert store.backend._db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+        for cycle in range(8):
+            for n in range(4):  # every scan changes something: nothing is shared
+                store.save(estate(f"c{cycle}-{n}", sets=60, minutes=cycle * 10 + n,
+                                  changed=(cycle * 4 + n) % 60))
+            store.prune(keep=1, older_than=None)
+            sizes.append(store.size_bytes())
+    assert max(sizes[2:]) <= sizes[1] * 1.1, sizes
+
+
+def test_missing_objects_make_a_snapshot_unreadable_not_wrong(store_path):
+    with Store(store_path) as store:
+        store.save(estate("s-1", sets=3))
+    db = sqlite3.connect(store_path)
+    db.execute("DELETE FROM objects WHERE id = (SELECT max(id) FROM objects)")
+    db.commit()
+    db.close()
+    with Store(store_path) as store, pytest.raises(StoreError, match="unreadable") as caught:
+        store.load("s-1")
+    assert "missing" in str(caught.value) and caught.value.hint
