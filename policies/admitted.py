@@ -153,7 +153,8 @@ def levels_of(space: TrafficSpace, thresholds: Thresholds) -> Levels:
         # One box (the usual rule, nothing earlier took part of it): every port in it is
         # reached from the same addresses, so one count decides its level.
         box = public.boxes[0]
-        untrusted_addresses = box.addresses.difference(trusted.boxes[0].addresses)
+        untrusted_addresses = (box.addresses.difference(trusted.boxes[0].addresses)
+                               if trusted.boxes else box.addresses)
         remaining = untrusted_addresses.count()
         if not remaining:
             return NO_LEVELS
@@ -163,7 +164,7 @@ def levels_of(space: TrafficSpace, thresholds: Thresholds) -> Levels:
         if remaining >= thresholds.broad[family]:
             return Levels(broad=flows)
         return Levels(specific=flows)
-    untrusted = public.difference(trusted) if trusted.boxes[0].addresses.intervals else public
+    untrusted = public.difference(trusted) if trusted.boxes else public
     if untrusted.is_empty():
         return NO_LEVELS
     internet = Flows.from_groups(public.grouped(PUBLIC_SIZE[family]))

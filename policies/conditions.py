@@ -50,6 +50,12 @@ class Condition:
 CONDITIONS: dict[str, Condition] = {}
 
 
+# Traffic conditions that judge the traffic as a whole (every port, all of these ports, how
+# many ports): their verdict on several rules' traffic together is more than the union of
+# their verdicts on each rule. The others decide port by port.
+AGGREGATE_CONDITIONS = frozenset({"ports_all", "port_count", "all_ports", "all_protocols"})
+
+
 def condition(name: str, stage: str, schema: Schema, help: str, narrows: bool = False):
     """Register ``compile(argument) -> function`` as the condition ``name``."""
     assert stage in STAGES

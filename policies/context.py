@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.admitted import NO_FLOWS, NO_LEVELS, Flows, Levels, Thresholds, levels_of
+from policies.combined import Pool, machine_classes, pool
 from policies.outline import Outlines
 from policies.policy import PolicySettings
 from scanner.model import (
@@ -54,6 +55,8 @@ class RuleSetView:
         self.entries: list[RuleEntry] = []
         self._by_rule: dict[int, RuleEntry] = {}
         self._candidates: dict[tuple, list[Rule]] = {}
+        self._pools: dict[tuple, list[Pool]] = {}
+        self._pool_by_members: dict[tuple, Pool | None] = {}
         union = rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
         for direction in (Direction.INGRESS, Direction.EGRESS):
             rules = [r for r in rule_set.rules if r.direction is direction]
@@ -85,6 +88,35 @@ class RuleSetView:
             found = [r for r in pool if (directions is None or r.direction in directions)
                      and (actions is None or r.action in actions)]
             self._candidates[key] = found
+        return found
+
+    def pools(self, match: Any) -> list[Pool]:
+        """What several allows of this rule set open to the internet together, per direction
+        and class of machines (``policies.combined``), among the rules ``match`` judges.
+        Computed once per set of member rules, whichever policy asks."""
+        key = (match.directions, match.rule_checks)
+        found = self._pools.get(key)
+        if found is None:
+            found = []
+            for direction in (Direction.INGRESS, Direction.EGRESS):
+                if match.directions is not None and direction not in match.directions:
+                    continue
+                allows = [e for e in self.entries
+                          if e.rule.direction is direction and e.rule.action is Action.ALLOW
+                          and e.public and all(check(e.rule) for check in match.rule_checks)]
+                if len(allows) < 2:
+                    continue
+                for target, members in machine_classes(allows).items():
+                    if len(members) < 2:
+                        continue
+                    members_key = (direction, target, tuple(id(e.rule) for e in members))
+                    if members_key not in self._pool_by_members:
+                        self._pool_by_members[members_key] = pool(
+                            self._context, self, direction, target, tuple(members))
+                    made = self._pool_by_members[members_key]
+                    if made is not None:
+                        found.append(made)
+            self._pools[key] = found
         return found
 
     def entry(self, rule: Rule) -> RuleEntry | None:
@@ -221,11 +253,29 @@ class EvaluationContext:
     def assets_by_id(self) -> Mapping[str, Asset]:
         return self._index("assets", lambda: {a.asset_id: a for a in self.snapshot.assets})
 
-    def exposed_assets(self, rule_set: RuleSet, rule: Rule) -> frozenset[str] | None:
-        """Assets the internet reaches through this rule; None without exposure analysis."""
-        if self.exposure is None:
-            return None
-        live = getattr(self.exposure, "live_rules", None)
-        if live is None:
-            return None
-        return frozenset(live.get((rule_set.resource_id, rule.identity()), ()))
+    @property
+    def networks_by_id(self) -> Mapping[str, Any]:
+        return self._index("networks", lambda: {n.network_id: n for n in self.snapshot.networks})
+
+    def layers_of(self, asset: Asset) -> list[RuleSet]:
+        """The rule sets that guard ``asset``: its own, its subnet's and its network's."""
+        ids = list(asset.rule_set_ids)
+        subnet = self.subnets_by_id.get(asset.subnet or "")
+        if subnet is not None:
+            ids += subnet.rule_set_ids
+        network = self.networks_by_id.get(asset.network or "")
+        if network is not None:
+            ids += network.rule_set_ids
+        found = self.rule_sets_by_id
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+    def guarded_assets(self, rule_set_id: str) -> list[Asset]:
+        """The assets ``rule_set_id`` guards (directly, through a subnet or a network)."""
+        def build() -> dict[str, list[Asset]]:
+            out: dict[str, list[Asset]] = {}
+            for asset in self.snapshot.assets:
+                for rule_set in self.layers_of(asset):
+                    out.setdefault(rule_set.resource_id, []).append(asset)
+            return out
+
+        return self._index("guarded", build).get(rule_set_id, [])

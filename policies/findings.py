@@ -23,28 +23,35 @@ def service_keys(flows: Flows) -> list[str]:
     return sorted(keys, key=_CATALOGUE_ORDER.__getitem__)
 
 
-def _port_numbers(evidence_ports: Mapping[str, Mapping[str, str]], wanted: set[int]) -> set[int]:
-    """Which of ``wanted`` ports appear in ``{family: {protocol: "22,80-90"}}`` evidence."""
-    found: set[int] = set()
+def _port_hits(evidence_ports: Mapping[str, Mapping[str, str]],
+               wanted: set[int]) -> tuple[set[tuple[str, int]], set[str]]:
+    """Which of ``wanted`` ports appear in ``{family: {protocol: "22,80-90"}}`` evidence, on
+    which protocol; and the port-bearing protocols that have any port there."""
+    hits: set[tuple[str, int]] = set()
+    protocols: set[str] = set()
     for by_protocol in evidence_ports.values():
         for protocol, text in by_protocol.items():
             if protocol not in PORT_PROTOCOLS:
                 continue
             ports = PortSet.parse(text)
-            found.update(p for p in wanted if p in ports)
-    return found
+            if ports:
+                protocols.add(protocol)
+            hits.update((protocol, p) for p in wanted if p in ports)
+    return hits, protocols
 
 
 def facts_for(meta: PolicyMeta, provider: str, kind: str, default_rule_set: bool,
               evidence: Mapping[str, Any]) -> FindingFacts:
     wanted = {p for ref in meta.compliance for p in ref.when.ports}
     ports = evidence.get("ports") or {}
+    hits, protocols = _port_hits(ports, wanted) if ports else (set(), set())
     return FindingFacts(
         provider=provider,
         kind=kind,
         families=frozenset(evidence.get("families") or ()),
         services=frozenset(evidence.get("services") or ()),
-        ports=frozenset(_port_numbers(ports, wanted)) if wanted and ports else frozenset(),
+        port_hits=frozenset(hits),
+        protocols=frozenset(protocols),
         default_rule_set=default_rule_set,
     )
 
@@ -83,10 +90,12 @@ def rule_finding(meta: PolicyMeta, rule_set: RuleSet, rule: Rule, evidence: Mapp
 
 
 def rule_set_finding(meta: PolicyMeta, rule_set: RuleSet, evidence: Mapping[str, Any],
-                     severity: Severity | None = None) -> Finding:
+                     severity: Severity | None = None, subject: str = "") -> Finding:
+    """``subject`` tells apart several findings of one policy on one rule set (the pooled
+    allows of each direction and class of machines, ``policies.combined``)."""
     return _finding(meta, provider=rule_set.provider, account=rule_set.account,
                     region=rule_set.region, resource_id=rule_set.resource_id,
-                    resource_name=rule_set.name, subject="", kind=rule_set.kind.value,
+                    resource_name=rule_set.name, subject=subject, kind=rule_set.kind.value,
                     default_rule_set=rule_set.is_default, evidence=evidence, severity=severity)
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.admitted import FAMILY_NAMES, Flows
+from policies.combined import judge_pools
 from policies.context import FAMILIES, EvaluationContext, RuleSetView
 from policies.findings import peer_values, rule_finding, rule_set_finding, service_keys
+from policies.liveness import add_exposure, verdict
 from policies.policy import PolicyMeta
 from scanner.catalogue import SERVICES_BY_KEY
 from scanner.model import Finding, Rule, RuleSet, Severity
@@ -28,13 +30,16 @@ class Match:
     severity_from_services: bool = False
     directions: frozenset | None = None  # from `direction`, to skip other rules early
     actions: frozenset | None = None  # from `action`
+    # A traffic condition judges the whole (policies.conditions.AGGREGATE_CONDITIONS): several
+    # rules' traffic together can fail it where no rule does, even on ports each reaches alone.
+    aggregate: bool = False
     # id(flows) -> (flows, verdict); the flows object is kept so a reused id never matches.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def accepts_rule_set(self, rule_set: RuleSet) -> bool:
         return all(check(rule_set) for check in self.rule_set_checks)
 
-    def _judge_flows(self, flows: Flows) -> Flows | None:
+    def judge_flows(self, flows: Flows) -> Flows | None:
         # Rules with the same match share their Flows objects (policies.context), so the
         # verdict on one is the verdict on all: remember it, keyed by the object itself.
         memo = self.memo
@@ -64,8 +69,10 @@ class Match:
                     return None
         return evidence
 
-    def judge_rule(self, view: RuleSetView, rule: Rule) -> dict[str, Any] | None:
-        """Evidence when ``rule`` fails the policy, else None."""
+    def judge_rule(self, view: RuleSetView, rule: Rule,
+                   internet_hits: dict[int, Flows] | None = None) -> dict[str, Any] | None:
+        """Evidence when ``rule`` fails the policy, else None. ``internet_hits`` receives, per
+        family, what the rule fails on from the whole internet (``policies.combined``)."""
         if not all(check(rule) for check in self.rule_checks):
             return None
         if not self.levels:
@@ -86,11 +93,13 @@ class Match:
                     flows = view.levels(rule, family).get(level)
                 if flows.is_empty():
                     continue
-                hit = self._judge_flows(flows)
+                hit = self.judge_flows(flows)
                 if hit is None:
                     continue
                 if level not in levels_hit:
                     levels_hit.append(level)
+                if level == "internet" and internet_hits is not None:
+                    internet_hits[family] = hit
                 family_hits = hit if family_hits is None else family_hits.union(hit)
             if family_hits is not None:
                 ports[FAMILY_NAMES[family]] = family_hits.to_dict()
@@ -124,17 +133,22 @@ def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
         return
     view = ctx.view(rule_set)
     public_only = bool(match.levels) and "any" not in match.levels
+    pooled = "internet" in match.levels
+    single_hits: dict[int, dict[int, Flows]] = {}
     # Rules in evaluation order (disabled ones are there for policies that look at them).
     for rule in view.candidates(match.directions, match.actions, public_only):
-        evidence = match.judge_rule(view, rule)
+        hits: dict[int, Flows] | None = {} if pooled else None
+        evidence = match.judge_rule(view, rule, hits)
+        if hits:
+            single_hits[id(rule)] = hits
         if evidence is None:
             continue
         if match.levels:
-            exposed = ctx.exposed_assets(rule_set, rule)
-            if exposed is not None:
-                evidence["exposure"] = "live" if exposed else "latent"
-                evidence["exposed_assets"] = sorted(exposed)
+            add_exposure(evidence, verdict(ctx, rule_set, (rule,), evidence))
         yield rule_finding(meta, rule_set, rule, evidence, match.severity_for(meta, evidence))
+    if pooled:
+        # What the allows open together, beyond what each rule's own finding says.
+        yield from judge_pools(match, meta, ctx, view, single_hits)
 
 
 def evaluate_pack_policy(ctx: EvaluationContext, meta: PolicyMeta, match: Match

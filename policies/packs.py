@@ -30,10 +30,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from policies.conditions import CONDITIONS, resolve_kinds
+from policies.conditions import AGGREGATE_CONDITIONS, CONDITIONS, resolve_kinds
 from policies.frameworks import FRAMEWORKS
 from policies.matching import FAMILY_BY_NAME, Match, evaluate_pack_policy
 from policies.policy import (
+    CONTROL_PROTOCOLS,
     PROVIDERS,
     ControlRef,
     Policy,
@@ -53,7 +54,7 @@ PACK_KEYS = ("pack", "description", "defaults", "policies", "cases")
 SUBJECTS = ("rule", "rule_set")
 _ATTACK = re.compile(r"^T\d{4}(\.\d{3})?$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{1,63}$")
-WHEN_KEYS = ("kind", "provider", "family", "services", "ports", "default_rule_set")
+WHEN_KEYS = ("kind", "provider", "family", "services", "ports", "protocols", "default_rule_set")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,7 @@ def _when(src: Source, path: PathKey, value: Any) -> When:
             continue
         names = _list_of_text(src, where, item, key)
         choices = {"kind": None, "provider": PROVIDERS, "family": ("ipv4", "ipv6"),
-                   "services": tuple(SERVICES_BY_KEY)}[key]
+                   "services": tuple(SERVICES_BY_KEY), "protocols": CONTROL_PROTOCOLS}[key]
         if key == "kind":
             from policies.conditions import KIND_CHOICES
 
@@ -157,7 +158,7 @@ def _when(src: Source, path: PathKey, value: Any) -> When:
                 raise src.error(where, f"unknown {key} {name!r}",
                                 did_you_mean(name, choices) or f"choose from {', '.join(choices)}")
         target = {"kind": "kinds", "provider": "providers", "family": "families",
-                  "services": "services"}[key]
+                  "services": "services", "protocols": "protocols"}[key]
         fields[target] = resolve_kinds(tuple(names)) if key == "kind" else frozenset(names)
     return When(**fields)
 
@@ -311,7 +312,7 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
         actions = frozenset(Action(str(a).lower()) for a in wanted)
     return Match(subject, tuple(stages["rule_set"]), tuple(stages["rule"]), levels, families,
                  tuple(stages["scoping"]), tuple(stages["traffic"]), severity_from_services,
-                 directions, actions)
+                 directions, actions, aggregate=bool(AGGREGATE_CONDITIONS & set(value)))
 
 
 def _unless(src: Source, path: PathKey, value: Any):

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from policies.context import EvaluationContext
 
 PROVIDERS = ("aws", "azure", "gcp")
+# The protocols a control's ports can be defined on.
+CONTROL_PROTOCOLS = ("tcp", "udp", "sctp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,11 @@ class When:
     providers: frozenset[str] = frozenset()
     families: frozenset[str] = frozenset()  # ipv4 / ipv6 in the evidence
     services: frozenset[str] = frozenset()  # catalogue keys in the evidence
-    ports: tuple[int, ...] = ()  # any of these ports in the evidence (any protocol)
+    ports: tuple[int, ...] = ()  # any of these ports in the evidence (on ``protocols``)
+    # The protocols the control is defined on (FSBP EC2.21: TCP and UDP): with ``ports``, a
+    # port counts only when reached on one of them; alone, one of them must be in the
+    # evidence. Empty: any port-bearing protocol (tcp, udp, sctp).
+    protocols: frozenset[str] = frozenset()
     default_rule_set: bool | None = None
 
     def holds(self, facts: FindingFacts) -> bool:
@@ -60,7 +66,11 @@ class When:
             return False
         if self.services and not self.services & facts.services:
             return False
-        if self.ports and not any(p in facts.ports for p in self.ports):
+        if self.ports:
+            allowed = self.protocols or CONTROL_PROTOCOLS
+            if not any((name, p) in facts.port_hits for p in self.ports for name in allowed):
+                return False
+        elif self.protocols and not self.protocols & facts.protocols:
             return False
         return self.default_rule_set is None or self.default_rule_set == facts.default_rule_set
 
@@ -89,7 +99,8 @@ class FindingFacts:
     kind: str = ""
     families: frozenset[str] = frozenset()
     services: frozenset[str] = frozenset()
-    ports: frozenset[int] = frozenset()
+    port_hits: frozenset[tuple[str, int]] = frozenset()  # (protocol, port) of wanted ports
+    protocols: frozenset[str] = frozenset()  # port-bearing protocols with ports in the evidence
     default_rule_set: bool = False
 
 
@@ -152,7 +163,7 @@ def _compliance_for(meta: PolicyMeta, facts: FindingFacts) -> tuple:
 
 def _when_dict(when: When) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("kinds", "providers", "families", "services"):
+    for name in ("kinds", "providers", "families", "services", "protocols"):
         value = getattr(when, name)
         if value:
             out[name] = sorted(value)

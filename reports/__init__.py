@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "sarif": "reports.sarif:render",
     "junit": "reports.junit:render",
     "navigator": "reports.navigator:render",
+    "asff": "reports.asff:render",
     "ocsf": "reports.ocsf:render",
 }
 
@@ -32,6 +33,7 @@ COMPLIANCE_REGISTRY: dict[str, str] = {
     "markdown": "reports.compliance_markdown:render",
     "csv": "reports.compliance_csv:render",
     "json": "reports.compliance_json:render",
+    "html": "reports.html_compliance:render",
 }
 
 # format name -> "module:function" taking a scanner.trend.TrendReport.
@@ -39,6 +41,7 @@ TREND_REGISTRY: dict[str, str] = {
     "table": "reports.trend_report:render_table",
     "csv": "reports.trend_report:render_csv",
     "json": "reports.trend_report:render_json",
+    "html": "reports.html_trend:render",
 }
 
 # Formats whose layout depends on the terminal (width, colour).

@@ -121,11 +121,13 @@ class LineChart:
 
 
 def line_chart(title: str, x_labels: Sequence[str],
-               series: Sequence[tuple[str, str, Sequence[int]]],
+               series: Sequence[tuple[str, str, Sequence[int | None]]],
                width: int = 760, height: int = 260, max_x_ticks: int = 8) -> LineChart:
-    """One line per ``(name, css, values)`` over ``x_labels`` (oldest first)."""
+    """One line per ``(name, css, values)`` over ``x_labels`` (oldest first). A ``None`` value
+    (nothing to count there) leaves a gap in its line, never a zero."""
     left, top, right, bottom = 44, 12, width - 12, height - 28
-    top_value, step = nice_ceiling(max((max(v, default=0) for _, _, v in series), default=0))
+    top_value, step = nice_ceiling(max((max((x for x in v if x is not None), default=0)
+                                        for _, _, v in series), default=0))
     count = len(x_labels)
 
     def x_at(i: int) -> float:
@@ -136,10 +138,19 @@ def line_chart(title: str, x_labels: Sequence[str],
 
     drawn = []
     for name, css, values in series:
-        points = tuple(Point(x_at(i), y_at(v), v, f"{x_labels[i]}: {v} {name}")
-                       for i, v in enumerate(values))
-        path = " ".join(("M" if i == 0 else "L") + f"{p.x} {p.y}" for i, p in enumerate(points))
-        drawn.append(Series(name, css, points, path, values[-1] if values else 0))
+        points = []
+        path = []
+        pen_down = False
+        for i, v in enumerate(values):
+            if v is None:
+                pen_down = False
+                continue
+            point = Point(x_at(i), y_at(v), v, f"{x_labels[i]}: {v} {name}")
+            path.append(("L" if pen_down else "M") + f"{point.x} {point.y}")
+            points.append(point)
+            pen_down = True
+        last = next((v for v in reversed(values) if v is not None), 0)
+        drawn.append(Series(name, css, tuple(points), " ".join(path), last))
     every = max(1, math.ceil(count / max_x_ticks))
     x_ticks = tuple(Tick(x_at(i), x_labels[i]) for i in range(0, count, every))
     y_ticks = tuple(Tick(y_at(v), str(v)) for v in range(0, top_value + 1, step))

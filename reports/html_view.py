@@ -91,56 +91,80 @@ def services_chart(exposures: Iterable[Exposure], limit: int = 6):
         for k in top])
 
 
-def header(snapshot: Snapshot, *, title: str, generated_at=None, tool_version: str = "",
-           baseline_name: str | None = None,
-           baseline_snapshot_id: str | None = None) -> dict[str, Any]:
-    """What the report covers: clouds, accounts, regions, time, baseline, and, prominently,
-    what could not be collected."""
-    rows = scope_rows(ScanReport(snapshot))
-    names = {(s.provider, s.account): s.name for s in snapshot.scopes if s.name}
+def scope_header(rows: list[Mapping[str, Any]], *, title: str, snapshot_id: str, taken_at: str,
+                 regions: Iterable[str] = (), generated_at: str = "", tool_version: str = "",
+                 errors: list[dict[str, str]] | None = None,
+                 inventory: Mapping[str, int] | None = None,
+                 baseline: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What a report covers, from its scope rows (``provider``, ``account``, ``region``,
+    ``name``, ``status`` and, where known, ``error``): clouds, accounts, regions, time,
+    baseline, and, prominently, what could not be collected."""
+    names = {(r["provider"], r["account"]): r.get("name") or "" for r in rows}
     # The clouds read (a scope each); a provider name such as "demo" is not a cloud.
-    providers = sorted({s.provider for s in snapshot.scopes})
-    regions = sorted({s.region for s in snapshot.scopes if s.region}
-                     | {r.region for r in snapshot.rule_sets if r.region}
-                     | {a.region for a in snapshot.assets if a.region})
-    accounts = sorted({(s.provider, s.account) for s in snapshot.scopes})
+    providers = sorted({r["provider"] for r in rows})
+    accounts = sorted({(r["provider"], r["account"]) for r in rows})
     failed = [r for r in rows if r["status"] != "ok"]
+    if errors is None:  # only each scope's status is known
+        errors = [{"scope": "/".join(p for p in (r["provider"], r["account"], r["region"]) if p),
+                   "resource_type": "some resource types" if r["status"] == "partial"
+                   else "every resource type",
+                   "code": "", "reason": r.get("error") or f"scope {r['status']}", "hint": ""}
+                  for r in failed]
     return {
         "title": title,
-        "snapshot_id": snapshot.snapshot_id,
-        "taken_at": utc_timestamp(snapshot.taken_at),
-        "generated_at": utc_timestamp(generated_at) if generated_at else "",
+        "snapshot_id": snapshot_id,
+        "taken_at": taken_at,
+        "generated_at": generated_at,
         "tool_version": tool_version,
         "clouds": ", ".join(cloud_name(p) for p in providers),
         "accounts": [{"cloud": cloud_name(p), "account": a, "name": names.get((p, a), "")}
                      for p, a in accounts],
-        "regions": ", ".join(regions),
+        "regions": ", ".join(sorted({r["region"] for r in rows if r["region"]} | set(regions))),
         "scopes": [{
             "cloud": cloud_name(r["provider"]),
             "account": r["account"],
-            "name": r.get("name", ""),
+            "name": r.get("name") or "",
             "region": r["region"] or "all regions",
             "status": r["status"],
-            "error": r["error"] or "",
+            "error": r.get("error") or "",
         } for r in rows],
-        "baseline": {"name": baseline_name or "", "snapshot_id": baseline_snapshot_id}
-        if baseline_snapshot_id else None,
-        "complete": snapshot.complete,
+        "baseline": dict(baseline) if baseline else None,
+        "complete": not failed and not errors,
         "not_read": len(failed),
-        "errors": [{
+        "scope_count": len(rows),
+        "errors": errors,
+        "inventory": dict(inventory) if inventory else None,
+    }
+
+
+def header(snapshot: Snapshot, *, title: str, generated_at=None, tool_version: str = "",
+           baseline_name: str | None = None,
+           baseline_snapshot_id: str | None = None) -> dict[str, Any]:
+    """The header of a report on one snapshot."""
+    return scope_header(
+        scope_rows(ScanReport(snapshot)),
+        title=title,
+        snapshot_id=snapshot.snapshot_id,
+        taken_at=utc_timestamp(snapshot.taken_at),
+        regions={r.region for r in snapshot.rule_sets if r.region}
+        | {a.region for a in snapshot.assets if a.region},
+        generated_at=utc_timestamp(generated_at) if generated_at else "",
+        tool_version=tool_version,
+        errors=[{
             "scope": e.scope.label(),
             "resource_type": e.resource_type or "every resource type",
             "code": e.code,
             "reason": e.reason,
             "hint": e.hint,
         } for e in snapshot.errors],
-        "inventory": {
-            "scopes": len(snapshot.scopes),
+        inventory={
             "rule_sets": len(snapshot.rule_sets),
             "rules": snapshot.rule_count(),
             "assets": len(snapshot.assets),
         },
-    }
+        baseline={"name": baseline_name or "", "snapshot_id": baseline_snapshot_id}
+        if baseline_snapshot_id else None,
+    )
 
 
 def _step(step: PathStep, set_names: Mapping[str, str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from scanner.catalogue import services_in
-from scanner.model import Asset, Exposure, PathStep, Snapshot
+from scanner.model import Asset, Exposure, PathStep, RuleRef, Snapshot
 from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, AddressSet, PortSet
 from scanner.reach import reacher
 from scanner.reach.base import (
@@ -49,6 +49,9 @@ class ExposureAnalysis:
     # (rule_set_id, Rule.identity()) -> assets the internet (or a broad range) reaches through
     # that rule: it admitted the traffic at its layer and every other layer let it through.
     live_rules: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # The same, traffic by traffic: what of the internet reaches which assets through the
+    # rule, so a finding is live only when its own protocols, ports and family get through.
+    rule_reach: Mapping[tuple[str, str], tuple[RuleReach, ...]] = field(default_factory=dict)
     unknown_assets: tuple[str, ...] = ()
     unknown_reasons: Mapping[str, str] = field(default_factory=dict)
     # Per asset, what people should know: replies blocked by a stateless ACL, peers that could
@@ -100,13 +103,38 @@ class ExposureAnalysis:
         return bool(self.live_rules.get((rule_set_id, rule_identity)))
 
 
+@dataclass(frozen=True, slots=True)
+class RuleReach:
+    """Traffic that reaches ``assets`` from the internet (or a broad range), admitted by one
+    rule: the rule decided at its layer and every other layer let the traffic through."""
+
+    family: str  # ipv4 | ipv6
+    source: str  # internet | broad
+    protocols: ProtocolSet
+    ports: PortSet
+    assets: frozenset[str]
+
+    def overlaps(self, family: str, protocols: ProtocolSet, ports: PortSet | None) -> bool:
+        """Whether some of ``protocols`` x ``ports`` of ``family`` is in this reach (``ports``
+        None: protocols without ports, admitted whole)."""
+        if family != self.family or not self.protocols.intersection(protocols):
+            return False
+        return ports is None or self.ports.overlaps(ports)
+
+
 def protocols_of(exposure: Exposure) -> ProtocolSet:
     """The protocol numbers an exposure's label stands for."""
     return parse_protocol_label(exposure.protocol)
 
 
 def parse_protocol_label(label: str) -> ProtocolSet:
-    """Inverse of ``ProtocolSet.label``: ``all``, ``tcp,udp``, ``all except tcp,udp``."""
+    """An exposure's protocols: the concrete form (``tcp,icmp,59-131``, see
+    ``ProtocolSet.concrete``), or the older ``all`` / ``all except tcp,udp`` labels of stored
+    reports."""
+    if label == "all":
+        return ALL_PROTOCOL_SET
+    if not label.startswith("all except "):
+        return ProtocolSet.parse_concrete(label.split(","))
     if label.startswith("all except "):
         missing = ProtocolSet(tuple(ProtocolSet.of(p).intervals[0]
                                     for p in label[len("all except "):].split(",")))
@@ -141,12 +169,35 @@ class _Group:
     ports: PortSet
     path: tuple[PathStep, ...]
     services: tuple[str, ...]
-    admitted_by: frozenset[tuple[str, str]]  # (rule set, rule) of every allow on the way
-    label: str  # protocols.label(), computed once
+    admitted_by: frozenset[tuple[str, str]]  # (rule set, rule) of the allows credited
+    label: str  # ProtocolSet.exact_label, computed once
+    admitters: tuple[RuleRef, ...] = ()
 
 
 def _holds(intervals, value: int) -> bool:
     return any(lo <= value <= hi for lo, hi in intervals)
+
+
+def _credited(shares: Mapping[int, int], broad: int) -> list[int]:
+    """The pieces credited with admitting a group: those that decided for at least a broad
+    range of its sources. A piece that decided only for a few addresses (an organization
+    policy's allow for a trusted service's range, ahead of the VPC rule that admits everyone
+    else) carried part of the traffic but is not what opened it to the internet; when every
+    piece is that small (a handful of narrow rules adding up), all of them are credited."""
+    wide = [i for i, n in shares.items() if n >= broad]
+    return sorted(wide or shares)
+
+
+def _admitters(paths: Sequence[tuple[PathStep, ...]]) -> tuple[RuleRef, ...]:
+    """The allows that decided on these paths, in path order (goto_next and no-match steps
+    hand the decision on: they admit nothing)."""
+    seen: dict[tuple[str, str], RuleRef] = {}
+    for path in paths:
+        for s in path:
+            if s.decision == "allow" and s.rule_set_id and s.rule_id:
+                seen.setdefault((s.rule_set_id, s.rule_id),
+                                RuleRef(s.rule_set_id, s.rule_id))
+    return tuple(seen.values())
 
 
 def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
@@ -154,8 +205,9 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
 
     Pieces are disjoint, so the number of remote addresses that reach one (protocol, port) is
     the sum over the pieces holding it: at least ``whole`` is the internet, at least ``broad``
-    a broad range. Ports are grouped by the set of pieces that admit them, so every group names
-    the rules that let its traffic in, and no others.
+    a broad range. Ports are grouped by the set of pieces that admit them; each group credits
+    the pieces that decided for a broad share of it (``_credited``), and its path and
+    ``admitted_by`` come from those.
     """
     boxes = [(i, p, q, sum(hi - lo + 1 for lo, hi in a))
              for i, piece in enumerate(reach.pieces) for p, q, a in piece.boxes]
@@ -163,6 +215,8 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
                             | {hi + 1 for _, p, _, _ in boxes for _, hi in p})
     # (source, ports, pieces) -> protocol spans
     found: dict[tuple[str, PortSet, frozenset[int]], list[tuple[int, int]]] = {}
+    # (source, pieces) -> piece -> the most addresses it decided for at one port
+    shares: dict[tuple[str, frozenset[int]], dict[int, int]] = {}
     for lo, nxt in zip(protocol_edges, protocol_edges[1:], strict=False):
         events: list[tuple[int, int, int]] = []  # (port, +/- addresses, piece)
         for i, p, q, n in boxes:
@@ -174,7 +228,7 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
             continue
         events.sort()
         atoms: dict[tuple[str, frozenset[int]], list[tuple[int, int]]] = {}
-        active: dict[int, int] = {}  # piece -> how many of its port intervals are open here
+        active: dict[int, int] = {}  # piece -> addresses it admits at this port
         count = 0
         at = 0
         while at < len(events):
@@ -182,9 +236,9 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
             while at < len(events) and events[at][0] == port:
                 _, delta, piece = events[at]
                 count += delta
-                opened = active.get(piece, 0) + (1 if delta > 0 else -1)
-                if opened:
-                    active[piece] = opened
+                held = active.get(piece, 0) + delta
+                if held:
+                    active[piece] = held
                 else:
                     del active[piece]
                 at += 1
@@ -192,18 +246,24 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
                 break
             source = "internet" if count >= whole else "broad" if count >= broad else None
             if source is not None:
-                atoms.setdefault((source, frozenset(active)), []).append(
-                    (port, events[at][0] - 1))
+                holders = frozenset(active)
+                atoms.setdefault((source, holders), []).append((port, events[at][0] - 1))
+                mine = shares.setdefault((source, holders), {})
+                for piece, held in active.items():
+                    if held > mine.get(piece, 0):
+                        mine[piece] = held
         for (source, holders), spans in atoms.items():
             found.setdefault((source, PortSet(tuple(spans)), holders), []).append((lo, nxt - 1))
     out = []
     for (source, ports, holders), spans in found.items():
         protocols = ProtocolSet(tuple(spans))
-        paths = [reach.pieces[i].path for i in sorted(holders)]
-        admitted_by = frozenset((s.rule_set_id, s.rule_id) for path in paths for s in path
-                                if s.decision == "allow" and s.rule_set_id and s.rule_id)
+        credited = _credited(shares[(source, holders)], broad)
+        paths = [reach.pieces[i].path for i in credited]
+        admitters = _admitters(paths)
+        admitted_by = frozenset((r.rule_set_id, r.rule_id) for r in admitters)
         out.append(_Group(source, reach.family, protocols, ports, merge_paths(paths),
-                          service_keys(protocols, ports), admitted_by, protocols.label()))
+                          service_keys(protocols, ports), admitted_by,
+                          protocols.exact_label(), admitters))
     out.sort(key=lambda g: (SOURCES.index(g.source), g.protocols.intervals, g.ports.intervals))
     return out
 
@@ -239,6 +299,7 @@ def analyze_exposure(
     exposures: list[Exposure] = []
     by_asset: dict[str, tuple[Exposure, ...]] = {}
     live: dict[tuple[str, str], set[str]] = {}
+    reached: dict[int, tuple[_Group, set[str]]] = {}  # id(group) -> (group, assets)
     unknown: dict[str, str] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for asset in snapshot.assets:
@@ -270,14 +331,22 @@ def analyze_exposure(
                 mine.append(_exposure(asset, via, group))
                 for key in group.admitted_by:
                     live.setdefault(key, set()).add(asset.asset_id)
+                reached.setdefault(id(group), (group, set()))[1].add(asset.asset_id)
         if asset_notes:
             notes[asset.asset_id] = tuple(dict.fromkeys(asset_notes))
         if mine:
             by_asset[asset.asset_id] = tuple(mine)
             exposures.extend(mine)
+    rule_reach: dict[tuple[str, str], list[RuleReach]] = {}
+    for group, assets in reached.values():
+        entry = RuleReach(FAMILY_NAMES[group.family], group.source, group.protocols,
+                          group.ports, frozenset(assets))
+        for key in group.admitted_by:
+            rule_reach.setdefault(key, []).append(entry)
     return ExposureAnalysis(
         exposures=tuple(exposures),
         live_rules={key: frozenset(ids) for key, ids in live.items()},
+        rule_reach={key: tuple(found) for key, found in rule_reach.items()},
         unknown_assets=tuple(sorted(unknown)),
         unknown_reasons=unknown,
         notes=notes,
@@ -301,6 +370,7 @@ def _exposure(asset: Asset, via: str, group: _Group) -> Exposure:
         services=group.services,
         via=via,
         path=group.path,
+        admitted_by=group.admitters,
     )
 
 
@@ -345,7 +415,8 @@ def newly_exposed(before: ExposureAnalysis, after: ExposureAnalysis) -> list[dic
                         "region": current[0].region,
                         "source": source,
                         "family": family,
-                        "protocol": protocols.label(),
+                        "protocol": protocols.exact_label(),
+                        "protocols": protocols.concrete(),
                         "ports": ports.to_list(),
                         "services": list(service_keys(protocols, ports)),
                         "was_unknown": before.is_unknown(asset_id),
@@ -363,6 +434,7 @@ def graph(snapshot: Snapshot, analysis: ExposureAnalysis):
 __all__ = [
     "ExposureAnalysis",
     "Piece",
+    "RuleReach",
     "Reach",
     "analyze_exposure",
     "graph",

@@ -256,6 +256,47 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleRef:
+    """A rule named as evidence: which rule of which rule set, and what part it played.
+
+    Findings on a whole rule set list the rules whose allows together reach the policy's
+    threshold (``contributes``: ``{family: {protocol: ports}}`` of the judged traffic that rule
+    admits); exposures list the allows that decided (``admitted_by``)."""
+
+    rule_set_id: str
+    rule_id: str  # Rule.identity()
+    native_id: str | None = None
+    name: str = ""
+    action: str = "allow"
+    priority: int | None = None
+    peers: tuple[str, ...] = ()
+    contributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False,
+                                                         compare=True)
+
+    @classmethod
+    def of(cls, rule_set_id: str, rule: Rule, peers: Iterable[str] = (),
+           contributes: Mapping[str, Mapping[str, str]] | None = None) -> RuleRef:
+        return cls(rule_set_id, rule.identity(), rule.native_id, rule.name, rule.action.value,
+                   rule.priority, tuple(peers), dict(contributes or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule_set_id": self.rule_set_id, "rule_id": self.rule_id,
+                               "native_id": self.native_id, "name": self.name,
+                               "action": self.action, "priority": self.priority,
+                               "peers": list(self.peers)}
+        if self.contributes:
+            out["contributes"] = {f: dict(v) for f, v in sorted(self.contributes.items())}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RuleRef:
+        return cls(data["rule_set_id"], data["rule_id"], data.get("native_id"),
+                   data.get("name", ""), data.get("action", "allow"), data.get("priority"),
+                   _tuple(data.get("peers")),
+                   {f: dict(v) for f, v in (data.get("contributes") or {}).items()})
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """What a rule set is attached to: an interface, subnet, network, instance, org or folder."""
 
@@ -998,6 +1039,54 @@ class PathStep:
 
 
 @dataclass(frozen=True, slots=True)
+class ExposureVerdict:
+    """Whether a finding's own traffic (protocols x ports x sources of one family) reaches an
+    asset through the rule it is about: ``live`` when it reaches at least one, ``unknown`` when
+    an asset it guards could not be decided, else ``latent`` with why (``reason``):
+
+    - ``unattached``: the rule set guards no asset of the snapshot;
+    - ``not_public``: no asset it guards has a public address;
+    - ``blocked``: another layer stops this traffic on every public asset (``blocked_by``
+      names those rule sets, ``layers`` their kinds);
+    - ``other_rules``: the traffic gets in, but another rule decides it first
+      (``admitted_by``), so editing this rule changes nothing today;
+    - ``not_reachable``: no layer stops it, but the assets are not reachable from the
+      internet at all (no internet route, a closed public IP).
+    """
+
+    status: str  # live | latent | unknown
+    assets: tuple[str, ...] = ()  # live: the assets reached; otherwise those looked at
+    reason: str = ""
+    blocked_by: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+    admitted_by: tuple[RuleRef, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status, "assets": list(self.assets)}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.blocked_by:
+            out["blocked_by"] = list(self.blocked_by)
+        if self.layers:
+            out["layers"] = list(self.layers)
+        if self.admitted_by:
+            out["admitted_by"] = [r.to_dict() for r in self.admitted_by]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExposureVerdict:
+        return cls(data["status"], _tuple(data.get("assets")), data.get("reason", ""),
+                   _tuple(data.get("blocked_by")), _tuple(data.get("layers")),
+                   tuple(RuleRef.from_dict(r) for r in data.get("admitted_by", ())))
+
+
+def _concrete_protocols(label: str) -> list[str]:
+    from scanner.exposure import parse_protocol_label  # the model stays import-light
+
+    return parse_protocol_label(label).concrete()
+
+
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """Traffic the internet (or a broad public range) can actually get to one asset."""
 
@@ -1011,7 +1100,11 @@ class Exposure:
     ports: PortSet
     services: tuple[str, ...] = ()  # catalogue keys the ports cover
     via: str = "public_ip"  # public_ip | ipv6 | load_balancer
+    # Each layer's deciding rule and verdict (allow, goto_next, no_match: the next level or
+    # the default decides), on the paths of the allows credited with admitting this traffic.
     path: tuple[PathStep, ...] = ()
+    # The allows that decided for a broad share of this traffic: the rules to edit.
+    admitted_by: tuple[RuleRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1022,10 +1115,13 @@ class Exposure:
             "source": self.source,
             "family": self.family,
             "protocol": self.protocol,
+            # Concrete protocols (names, numbers, runs of numbers), to look one up.
+            "protocols": _concrete_protocols(self.protocol),
             "ports": self.ports.to_list(),
             "services": list(self.services),
             "via": self.via,
             "path": [p.to_dict() for p in self.path],
+            "admitted_by": [r.to_dict() for r in self.admitted_by],
         }
 
     @classmethod
@@ -1042,6 +1138,7 @@ class Exposure:
             services=_tuple(data.get("services")),
             via=data.get("via", "public_ip"),
             path=tuple(PathStep.from_dict(p) for p in data.get("path", ())),
+            admitted_by=tuple(RuleRef.from_dict(r) for r in data.get("admitted_by", ())),
         )
 
 

@@ -96,6 +96,51 @@ class ProtocolSet:
         return ",".join(self.names())
 
 
+    def concrete(self) -> list[str]:
+        """Every protocol in the set, by name where it has one (``tcp``, ``udp``, ``icmp``,
+        ``icmpv6``, ``sctp`` ...), other numbers as ``47`` or a run ``59-131``: never ``all``
+        or ``all except``, so a consumer can look a protocol up."""
+        out: list[str] = []
+        run: list[int] = []
+
+        def flush() -> None:
+            if run:
+                out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+                run.clear()
+
+        for number in self.numbers():
+            name = _NAMES_BY_NUMBER.get(number)
+            if name is None:
+                if run and number != run[-1] + 1:
+                    flush()
+                run.append(number)
+                continue
+            flush()
+            out.append(name)
+        flush()
+        return out
+
+    def exact_label(self) -> str:
+        """``all`` for every protocol, else the concrete list: never ``all except``."""
+        return ALL_PROTOCOLS if self.is_all() else ",".join(self.concrete())
+
+    @classmethod
+    def parse_concrete(cls, tokens: Iterable[str]) -> ProtocolSet:
+        """Inverse of ``concrete`` (names, numbers, runs of numbers)."""
+        spans = []
+        for token in tokens:
+            token = token.strip()
+            if token in PROTOCOL_NUMBERS:
+                number = PROTOCOL_NUMBERS[token]
+                spans.append((number, number))
+            elif "-" in token:
+                lo, hi = token.split("-", 1)
+                spans.append((int(lo), int(hi)))
+            else:
+                spans.append((int(token), int(token)))
+        return cls(tuple(spans))
+
+
 ALL_PROTOCOL_SET = ProtocolSet(((0, MAX_PROTOCOL),))
 
 
@@ -147,6 +192,8 @@ class TrafficSpace:
     def everything(cls, family: int, addresses: AddressSet | None = None) -> TrafficSpace:
         """All protocols and ports from ``addresses`` (default: the family's public space)."""
         space = addresses if addresses is not None else PUBLIC_SPACE[family]
+        if not space.intervals:
+            return cls(family)  # no addresses: no traffic (a box is never empty)
         return cls(family, (Box(ALL_PROTOCOL_SET, ALL_PORTS, space),))
 
     @classmethod

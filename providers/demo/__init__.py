@@ -51,13 +51,14 @@ class DemoProvider:
         self, items: Sequence[DriftItem], since: datetime
     ) -> Mapping[str, tuple[Attribution, ...]]:
         """Who made each change, from each cloud's recorded audit log (see ``audit_events``
-        in ``providers/demo/<cloud>.py``). The demo's log is its whole recorded history, so
-        ``since`` (the baseline's time, which is "now" in a demo) does not filter it."""
+        in ``providers/demo/<cloud>.py``). The demo's log is its whole recorded history, dated
+        from ``since`` (the baseline's time, which is "now" in a demo): every event follows the
+        baseline it changes."""
         from providers.demo.attribution import demo_attribution
 
         out: dict[str, tuple[Attribution, ...]] = {}
         for cloud in DEMO_CLOUDS:
             ours = [i for i in items if i.provider == cloud]
             if ours:
-                out.update(demo_attribution(cloud, ours, STAGES))
+                out.update(demo_attribution(cloud, ours, STAGES, since))
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from scanner.model import Attribution, DriftItem
@@ -44,11 +45,12 @@ def _gcp(item: DriftItem, events: Sequence[Json]) -> tuple[Attribution, ...]:
 MATCHERS: dict[str, Matcher] = {"aws": _aws, "azure": _azure, "gcp": _gcp}
 
 
-def demo_attribution(cloud: str, items: Sequence[DriftItem],
-                     stages: Sequence[str]) -> dict[str, tuple[Attribution, ...]]:
-    """The demo's audit log is its whole history: the events of every stage."""
+def demo_attribution(cloud: str, items: Sequence[DriftItem], stages: Sequence[str],
+                     since: datetime | None = None) -> dict[str, tuple[Attribution, ...]]:
+    """The demo's audit log is its whole history: the events of every stage, dated just
+    after ``since`` (the baseline's time) so they follow the baseline they change."""
     module = importlib.import_module(f"providers.demo.{cloud}")
-    events = [e for stage in stages for e in module.audit_events(stage)]
+    events = [e for stage in stages for e in module.audit_events(stage, since)]
     match = MATCHERS[cloud]
     out: dict[str, tuple[Attribution, ...]] = {}
     for item in items:

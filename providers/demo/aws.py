@@ -20,6 +20,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from providers.demo.clock import Clock
 from scanner.model import Scope
 
 ACCOUNT = "111122223333"
@@ -398,17 +399,21 @@ def _event(n: int, when: str, region: str, source: str, name: str, resources: li
     }
 
 
-def audit_events(stage: str) -> list[dict[str, Any]]:
-    """CloudTrail LookupEvents items (as boto3 returns them) for the changes of ``stage``."""
+def audit_events(stage: str, start: datetime | None = None) -> list[dict[str, Any]]:
+    """CloudTrail LookupEvents items (as boto3 returns them) for the changes of ``stage``.
+
+    ``start``: the baseline's time; the events are dated just after it
+    (``providers.demo.clock``)."""
     if stage != "changed":
         return []
+    at = Clock("2026-11-30T02:14:09Z", start)
     sg = "AWS::EC2::SecurityGroup"
     return [
-        _event(1, "2026-11-30T02:14:09Z", "us-east-1", "guardduty.amazonaws.com", "CreateIPSet",
+        _event(1, at("2026-11-30T02:14:09Z"), "us-east-1", "guardduty.amazonaws.com", "CreateIPSet",
                [], {"detectorId": DETECTOR_US, "name": "ops-allowlist", "format": "TXT",
                     "location": TRUSTED_LOCATION, "activate": True},
                {"ipSetId": TRUSTED_SET}),
-        _event(2, "2026-11-30T02:15:31Z", "us-east-1", "ec2.amazonaws.com",
+        _event(2, at("2026-11-30T02:15:31Z"), "us-east-1", "ec2.amazonaws.com",
                "AuthorizeSecurityGroupIngress", [(sg, SG_WEB)],
                {"groupId": SG_WEB, "ipPermissions": {"items": [{
                    "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
@@ -416,17 +421,17 @@ def audit_events(stage: str) -> list[dict[str, Any]]:
                                            "description": "temporary debug"}]}}]}},
                {"_return": True, "securityGroupRuleSet": {"items": [{
                    "securityGroupRuleId": SSH_RULE[0], "groupId": SG_WEB}]}}),
-        _event(3, "2026-11-30T02:16:02Z", "us-east-1", "ec2.amazonaws.com",
+        _event(3, at("2026-11-30T02:16:02Z"), "us-east-1", "ec2.amazonaws.com",
                "AuthorizeSecurityGroupIngress", [(sg, SG_DB)],
                {"groupId": SG_DB, "ipPermissions": {"items": [{
                    "ipProtocol": "-1", "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
                {"_return": True, "securityGroupRuleSet": {"items": [{
                    "securityGroupRuleId": DB_OPEN_RULE[0], "groupId": SG_DB}]}}),
-        _event(4, "2026-11-30T02:16:40Z", "us-east-1", "ec2.amazonaws.com",
+        _event(4, at("2026-11-30T02:16:40Z"), "us-east-1", "ec2.amazonaws.com",
                "DeleteNetworkAclEntry", [("AWS::EC2::NetworkAcl", ACL_PUBLIC)],
                {"networkAclId": ACL_PUBLIC, "ruleNumber": 90, "egress": False},
                {"_return": True}),
-        _event(5, "2026-11-30T02:18:55Z", "eu-west-1", "ec2.amazonaws.com",
+        _event(5, at("2026-11-30T02:18:55Z"), "eu-west-1", "ec2.amazonaws.com",
                "ModifySecurityGroupRules", [(sg, SG_REPORTING)],
                {"ModifySecurityGroupRulesRequest": {"GroupId": SG_REPORTING,
                 "SecurityGroupRule": {"SecurityGroupRuleId": "sgr-0e00000000000e001",

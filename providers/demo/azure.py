@@ -11,8 +11,10 @@ Changes in the ``changed`` stage (T1562.007-style), each with the Activity Log e
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
+from providers.demo.clock import Clock
 from scanner.model import Scope
 
 SUBSCRIPTION = "5f1c2a3b-0000-4c1d-9e2f-0123456789ab"
@@ -285,20 +287,24 @@ def _event(resource_id: str, operation: str, when: str, status: str, n: int) -> 
         request_id=f"c1{n:06d}-2b3c-4d5e-8f9a-0b1c2d3e4f5a", ticks=f"63{n:016d}")
 
 
-def audit_events(stage: str) -> list[dict[str, Any]]:
-    """The Activity Log events behind the ``changed`` stage (none for ``baseline``)."""
+def audit_events(stage: str, start: datetime | None = None) -> list[dict[str, Any]]:
+    """The Activity Log events behind the ``changed`` stage (none for ``baseline``).
+
+    ``start``: the baseline's time; the events are dated just after it
+    (``providers.demo.clock``)."""
     if stage != "changed":
         return []
+    at = Clock("2026-11-30T22:51:04.2317645Z", start)
     changes = [
         (f"{RG}/networkSecurityGroups/nsg-web/securityRules/deny-rdp-internet",
          "Microsoft.Network/networkSecurityGroups/securityRules/delete",
-         "2026-11-30T22:51:04.2317645Z", "2026-11-30T22:51:15.8840012Z"),
+         at("2026-11-30T22:51:04.2317645Z"), at("2026-11-30T22:51:15.8840012Z")),
         (f"{RG}/networkSecurityGroups/nsg-app/securityRules/allow-ssh-bastion",
          "Microsoft.Network/networkSecurityGroups/securityRules/write",
-         "2026-11-30T22:53:40.0091823Z", "2026-11-30T22:53:52.6604417Z"),
+         at("2026-11-30T22:53:40.0091823Z"), at("2026-11-30T22:53:52.6604417Z")),
         (f"{RG}/virtualNetworks/vnet-shop/subnets/data",
          "Microsoft.Network/virtualNetworks/subnets/write",
-         "2026-11-30T22:56:18.5120337Z", "2026-11-30T22:56:31.0079264Z"),
+         at("2026-11-30T22:56:18.5120337Z"), at("2026-11-30T22:56:31.0079264Z")),
     ]
     events = []
     for n, (resource_id, operation, began, ended) in enumerate(changes, start=1):

@@ -22,8 +22,10 @@ from __future__ import annotations
 import copy
 import zlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
+from providers.demo.clock import Clock
 from scanner.model import Scope
 
 COMPUTE = "https://www.googleapis.com/compute/v1"
@@ -416,27 +418,32 @@ def audit_entry(method: str, resource: str, when: str, actor: str, caller_ip: st
     }
 
 
-def audit_events(stage: str) -> list[Json]:
-    """The Admin Activity entries behind the ``changed`` stage (none for ``baseline``)."""
+def audit_events(stage: str, start: datetime | None = None) -> list[Json]:
+    """The Admin Activity entries behind the ``changed`` stage (none for ``baseline``).
+
+    ``start``: the baseline's time; the events are dated just after it
+    (``providers.demo.clock``)."""
     if stage != "changed":
         return []
+    at = Clock("2026-11-30T22:41:07.118Z", start)
     actor, ip = "ci-deployer@shop-gcp-prod.iam.gserviceaccount.com", "198.51.100.77"
     fw = f"projects/{PROJECT}/global/firewalls"
     folder_policy = hierarchical_policy("prod-folder", FOLDER, [])["name"]
     return [
         audit_entry("v1.compute.firewalls.patch", f"{fw}/deny-ssh-internet",
-                    "2026-11-30T22:41:07.118Z", actor, ip, request={"disabled": True}),
+                    at("2026-11-30T22:41:07.118Z"), actor, ip, request={"disabled": True}),
         audit_entry("v1.compute.firewalls.insert", f"{fw}/allow-admin-anywhere",
-                    "2026-11-30T22:43:51.402Z", actor, ip,
+                    at("2026-11-30T22:43:51.402Z"), actor, ip,
                     request={"name": "allow-admin-anywhere"}),
         audit_entry("v1.compute.firewalls.patch", f"{fw}/allow-app-from-web",
-                    "2026-11-30T22:45:12.009Z", actor, ip,
+                    at("2026-11-30T22:45:12.009Z"), actor, ip,
                     request={"sourceRanges": ["0.0.0.0/0"]}),
         audit_entry("compute.firewallPolicies.patchRule",
                     f"locations/global/firewallPolicies/{folder_policy}",
-                    "2026-11-30T22:47:30.774Z", actor, ip, log_parent=FOLDER,
+                    at("2026-11-30T22:47:30.774Z"), actor, ip, log_parent=FOLDER,
                     request={"priority": 1000}),
         audit_entry("compute.networkFirewallPolicies.removeAssociation",
                     f"projects/{PROJECT}/global/firewallPolicies/prod-policy",
-                    "2026-11-30T22:49:02.551Z", actor, ip, request={"name": "prod-policy-prod"}),
+                    at("2026-11-30T22:49:02.551Z"), actor, ip,
+                    request={"name": "prod-policy-prod"}),
     ]

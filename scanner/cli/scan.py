@@ -15,6 +15,7 @@ from scanner.cli.common import (
     split_values,
     write_report,
 )
+from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
 from scanner.cli.terminal import detail, say, terminal, warn
@@ -84,6 +85,7 @@ def duration(value: str | None) -> float | None:
               help="Exit 1 if a finding or drift item is at or above this severity "
               "(info, low, medium, high, critical).")
 @policy_options
+@export_options
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
@@ -113,6 +115,7 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     )
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
+    export_flags = take_export_flags(policy_flags)
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
                           policies=policy_settings(policy_flags), deadline=deadline)
     # A baseline kept as a file needs no store; only --save may create one.
@@ -127,4 +130,5 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         detail(f"wrote {output}")
     warn_expired(report, warn)
     report_summary(report, fmt, output)
-    ctx.exit(exit_code(report, fail_on))
+    delivered = run_exports(report, export_flags, say, max_retries, request_timeout)
+    ctx.exit(exit_with_exports(exit_code(report, fail_on), delivered))

@@ -17,9 +17,10 @@ from scanner.cli.common import (
     report_summary,
     write_report,
 )
+from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.scan import AZURE_CLOUDS
-from scanner.cli.terminal import table_style, warn
+from scanner.cli.terminal import say, table_style, warn
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
@@ -60,15 +61,20 @@ def snapshots_list(ctx: click.Context) -> None:
               show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False))
 @policy_options
+@export_options
 @click.pass_context
 def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None,
                    **policy_flags) -> None:
-    """Report on a stored snapshot (id, id prefix or `latest`) without cloud access."""
+    """Report on a stored snapshot (id, id prefix or `latest`) without cloud access (except
+    Security Hub with --export)."""
+    export_flags = take_export_flags(policy_flags)
     settings = policy_settings(policy_flags)
     report = analyze(open_store(ctx).load(ref), policies=settings)
     write_report(report, fmt, output)
     warn_expired(report, warn)
     report_summary(report, fmt, output)
+    delivered = run_exports(report, export_flags, say)
+    ctx.exit(exit_with_exports(0, delivered))
 
 
 @snapshots.command("export")

@@ -35,6 +35,7 @@ from scanner.drift.changes import (
     set_presence_change,
 )
 from scanner.drift.classify import ChainState, Classification, Universe, classify
+from scanner.drift.delegation import delegation_of, rejudge_all
 from scanner.drift.describe import (
     describe_rule,
     reach_sentence,
@@ -336,7 +337,10 @@ def _change_words(change: Change) -> str:
 def _summary(change: Change, entries: list[dict[str, Any]]) -> str:
     text = _change_words(change)
     result = change.classification
-    if result.effect is Effect.WIDENED:
+    delegation = delegation_of(change)
+    if delegation is not None:
+        text += "; " + delegation.sentence()
+    elif result.effect is Effect.WIDENED:
         reach = reach_sentence(entries, result.opened_symbols)
         text += f"; it now admits {reach}" if reach else "; it now admits more traffic"
     elif result.effect is Effect.NARROWED:
@@ -367,6 +371,19 @@ class _ExposureLink:
         for entry in newly_exposed(before, after):
             self.by_asset.setdefault(entry["asset_id"], []).append(entry)
         self.live_rules = after.live_rules
+        # Every asset a rule set guards, on every cloud: named directly (security groups,
+        # NIC NSGs), through its subnet (NACLs, subnet NSGs) or its network (GCP firewall
+        # rules and policies at every level, which no live allow may name).
+        subnets = {s.subnet_id: s for s in current.subnets}
+        networks = {n.network_id: n for n in current.networks}
+        for asset in current.assets:
+            ids = list(asset.rule_set_ids)
+            subnet = subnets.get(asset.subnet or "")
+            network = networks.get(asset.network or "")
+            ids += subnet.rule_set_ids if subnet else ()
+            ids += network.rule_set_ids if network else ()
+            for set_id in ids:
+                self.by_set.setdefault(set_id, set()).add(asset.asset_id)
         for (set_id, _), assets in after.live_rules.items():
             self.by_set.setdefault(set_id, set()).update(assets)
 
@@ -424,6 +441,18 @@ def _item(change: Change, link: _ExposureLink) -> DriftItem:
         details["opened_peers"] = list(result.opened_symbols)
     if result.approximate:
         details["approximate"] = True
+    if link.enabled and result.effect is Effect.WIDENED:
+        # The machines this change made reachable from the internet (or a broad range): an
+        # empty list says none did, which is worth knowing too.
+        details["newly_reachable"] = sorted({e["asset_id"] for e in exposed})
+    delegation = delegation_of(change)
+    level = severity(result, entries, change.live, exposed)
+    if delegation is not None:
+        details["delegation"] = delegation.to_dict()
+        if result.effect is Effect.NEUTRAL and delegation.now_delegates:
+            # Nothing more is admitted today, but this level no longer holds the line: a
+            # later change below it would open what it used to deny.
+            level = Severity.LOW
     rule = change.after or change.before
     item = DriftItem(
         drift_id="CWD-" + fingerprint(change.change.value, rs.provider, rs.account,
@@ -433,7 +462,7 @@ def _item(change: Change, link: _ExposureLink) -> DriftItem:
                                       change.after and change.after.to_dict()),
         change=change.change,
         effect=result.effect,
-        severity=severity(result, entries, change.live, exposed),
+        severity=level,
         provider=rs.provider,
         account=rs.account,
         region=rs.region,
@@ -502,6 +531,7 @@ def compare(
         elif old.rules != new.rules:
             changes.extend(rule_changes(old, new, _is_live(new, guarded_now)))
     changes.extend(attachment_changes(old_sets, new_sets, baseline, current, unknown))
+    changes = rejudge_all(changes, current)
     items.extend(_item(c, link) for c in changes)
     items.extend(_ip_list_items(baseline, current, scopes))
     items.extend(_network_changes(baseline, current, scopes, new_sets))

@@ -258,8 +258,11 @@ def combine(left: Iterable[Piece], right: Sequence[Piece]) -> list[Piece]:
     A layer decides a packet the same whatever other layers did with it, so layers can be
     evaluated once on the whole offer (and cached) and joined here."""
     out: list[Piece] = []
-    right_bounds = [(b, bounds(b.boxes), _hull(b.boxes)) for b in right]
+    # A piece with no traffic (a trusted range took the whole offer) joins nothing.
+    right_bounds = [(b, bounds(b.boxes), _hull(b.boxes)) for b in right if b.boxes]
     for a in left:
+        if not a.boxes:
+            continue
         hull = _hull(a.boxes)
         for b, b_bounds, b_hull in right_bounds:
             if not _overlap(hull, b_hull):

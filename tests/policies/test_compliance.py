@@ -139,3 +139,39 @@ def test_demo_scan_has_findings_on_every_cloud_and_every_framework_renders(tmp_p
                                       "--framework", framework_id])
         assert result.exit_code == 0, result.output
         assert "| FAIL |" in result.stdout or "| PASS |" in result.stdout
+
+
+@pytest.mark.parametrize(("kind", "protocol", "ports", "claimed"), [
+    ("network_acl", "sctp", "22", set()),
+    ("network_acl", "udp", "22", {"EC2.21"}),
+    ("network_acl", "tcp", "3389", {"EC2.21"}),
+    ("network_acl", "all", "0-65535", {"EC2.21"}),
+    ("security_group", "sctp", "22", set()),
+    ("security_group", "udp", "22", {"EC2.53"}),
+    ("security_group", "tcp", "22", {"EC2.13", "EC2.53"}),
+    ("security_group", "all", "0-65535", {"EC2.13", "EC2.14", "EC2.53"}),
+])
+def test_a_control_is_claimed_only_on_the_protocols_it_is_defined_on(kind, protocol, ports,
+                                                                       claimed):
+    """FSBP EC2.21 and EC2.53 are defined on TCP and UDP (all protocols hold both), EC2.13 on
+    TCP: SCTP reaching port 22 is still remote administration open to the internet, but it
+    fails none of those controls."""
+    snapshot = Snapshot.from_items(
+        "s", datetime(2026, 1, 1, tzinfo=timezone.utc), [AWS],
+        [rule_set({"kind": kind, "resource_id": "r-1",
+                   "rules": [{"protocol": protocol, "ports": ports, "peers": ["0.0.0.0/0"]}]},
+                  "t")], ["aws"])
+    settings = PolicySettings(only=("CW-NET-001",))
+    findings, _ = evaluate_snapshot(snapshot, settings)
+    assert len(findings) == 1
+    got = {c for k, v in findings[0].compliance.items() if k.startswith("aws-fsbp") for c in v}
+    assert got == claimed
+
+
+def test_the_protocol_scope_is_mapping_data():
+    (policy,) = [p for p in available_policies() if p.policy_id == "CW-NET-001"]
+    fsbp = policy.meta.to_dict()["compliance"]
+    entries = {e["control"]: e["when"] for k, v in fsbp.items() if k.startswith("aws-fsbp")
+               for e in v}
+    assert entries["EC2.21"]["protocols"] == ["tcp", "udp"]
+    assert entries["EC2.13"]["protocols"] == ["tcp"]

@@ -31,3 +31,18 @@ def demo_report() -> ScanReport:
     report = analyze(current, ("demo", baseline))
     report = with_attribution(report, baseline, [changed_adapter])
     return replace(report, generated_at=CHANGED_AT, tool_version="0.1.0")
+
+
+@lru_cache(maxsize=1)
+def demo_compliance():
+    """Every built-in framework judged on the demo's changed estate."""
+    from policies import PolicySettings, available_policies, select_policies
+    from policies.compliance import assess
+    from policies.frameworks import frameworks
+
+    report = demo_report()
+    settings = PolicySettings()
+    available = available_policies(settings)
+    return assess(frameworks(["all"], available), report.snapshot, report.findings, available,
+                  select_policies(settings), generated_at="2026-12-01T09:00:00Z",
+                  tool_version="0.1.0")

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from reports import render_compliance, render_trend
 from reports.html import render, render_exposure
 from scanner.exposure import analyze_exposure
-from tests.reports.demo_report import demo_report
+from tests.reports.demo_report import demo_compliance, demo_report
+from tests.reports.test_html_compliance_trend import trend_report
 from tests.reports.test_reporters import FORMULA, HTML, golden_report
 
 CHROMIUM = os.environ.get("CLOUDWALL_CHROMIUM", "/usr/bin/chromium")
@@ -86,6 +88,8 @@ def pages(tmp_path_factory) -> dict[str, str]:
         "demo": render(report),
         "hostile": render(golden_report()),
         "exposure": render_exposure(report.snapshot, analyze_exposure(report.snapshot)),
+        "compliance": render_compliance("html", demo_compliance()),
+        "trend": render_trend("html", trend_report()),
     }
     urls = {}
     for name, text in texts.items():
@@ -147,7 +151,7 @@ def open_page(browser, pages):
         page.close()
 
 
-@pytest.mark.parametrize("name", ["demo", "hostile", "exposure"])
+@pytest.mark.parametrize("name", ["demo", "hostile", "exposure", "compliance", "trend"])
 def test_no_console_errors_and_the_policy_admits_our_script_and_style(open_page, name):
     page = open_page(name)
     assert page.errors == []  # CSP violations are console errors too
@@ -156,7 +160,7 @@ def test_no_console_errors_and_the_policy_admits_our_script_and_style(open_page,
     colour = page.page.eval_on_selector(".masthead", "e => getComputedStyle(e).backgroundImage")
     assert "gradient" in colour
     # ... and our script ran: it shows the filter bar and adds the sort buttons.
-    if name != "exposure":
+    if name in ("demo", "hostile"):
         assert page.page.is_visible("#filters")
         assert page.page.locator("th button.sort").count() == 6
 
@@ -306,6 +310,17 @@ def test_readable_without_javascript(no_js_browser, pages, artifacts):
         page.close()
 
 
+def test_compliance_details_open_and_trend_points_have_tooltips(open_page):
+    compliance = open_page("compliance").page
+    failing = compliance.locator("tbody.status-fail details >> nth=0")
+    failing.locator("summary").click()
+    assert failing.locator("text=Every resource judged").is_visible()
+    trend = open_page("trend").page
+    dots = trend.locator("svg.trend circle.dot")
+    assert dots.count() == 5 * 4 + 3 + 4  # severities, drift (none for the first), exposure
+    assert trend.locator("svg.trend circle.dot title >> nth=0").text_content().startswith("11-01")
+
+
 def test_print_stylesheet(open_page):
     page = open_page("demo")
     p = page.page
@@ -321,7 +336,7 @@ def _is_png(path: Path) -> bool:
 
 
 def test_screenshots(open_page, artifacts):
-    for name in ("demo", "hostile", "exposure"):
+    for name in ("demo", "hostile", "exposure", "compliance", "trend"):
         page = open_page(name)
         path = artifacts / f"{name}-report.png"
         page.page.screenshot(path=str(path), full_page=True)

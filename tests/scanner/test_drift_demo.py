@@ -38,3 +38,25 @@ def test_demo_markdown_report_is_a_ticket(tmp_path):
     text = out.read_text()
     assert text.startswith("# Drift since baseline `demo`, exposure and findings\n")
     assert "## Widenings (T1562.007)" in text and "- **Actor:**" in text
+
+
+def test_demo_audit_events_follow_the_baseline_they_change():
+    """Attribution times are derived from the baseline's time: every change the demo attributes
+    happened after the baseline was taken, in the recorded order and spacing."""
+    from datetime import datetime, timedelta, timezone
+
+    from providers.base import ProviderSettings
+    from providers.demo import DemoProvider
+    from scanner.collect import collect_snapshot
+    from scanner.drift.comparison import compare
+
+    settings = ProviderSettings(demo_stage="baseline")
+    baseline = collect_snapshot([DemoProvider(settings)])
+    changed = collect_snapshot([DemoProvider(ProviderSettings(demo_stage="changed"))])
+    items = compare(baseline, changed)
+    for since in (baseline.taken_at, datetime(2031, 5, 1, 9, 0, tzinfo=timezone.utc)):
+        found = DemoProvider(settings).attribute(items, since)
+        times = [a.time for found_for_item in found.values() for a in found_for_item if a.time]
+        assert len(times) >= 3
+        assert all(since < t < since.replace(year=since.year + 1) for t in times), since
+        assert min(times) - since < timedelta(minutes=1)

@@ -65,6 +65,7 @@ def test_newly_exposed_names_the_asset_ports_and_services():
     assert newly_exposed(before, after) == [{
         "asset_id": "eni-1", "provider": "aws", "account": "111122223333",
         "region": "eu-west-1", "source": "internet", "family": "ipv4", "protocol": "tcp",
+        "protocols": ["tcp"],
         "ports": ["22"], "services": ["ssh"], "was_unknown": False,
     }]
     assert newly_exposed(after, before) == []

@@ -1,5 +1,5 @@
 """A local AWS endpoint for what moto does not do: EC2 pagination, faults, GuardDuty IP sets,
-CloudTrail event history.
+CloudTrail event history, Security Hub per-item import failures.
 
 boto3 is pointed at it with ``AWS_ENDPOINT_URL_EC2`` / ``_GUARDDUTY`` / ``_CLOUDTRAIL``:
 
@@ -96,6 +96,9 @@ class AwsStub:
             self.cache_pages = False
             self._page_cache: dict[tuple, bytes] = {}
             self._accounts: dict[str, str] = {}
+            # Security Hub finding id -> [error code, times left]: BatchImportFindings answers
+            # these as failed items (the rest go to moto).
+            self.finding_rejections: dict[str, list] = {}
 
     def clear_faults(self) -> None:
         """Forget faults and call counts; keep every estate."""
@@ -107,6 +110,11 @@ class AwsStub:
              action: str | None = None, times: int | None = None, delay: float = 0.0) -> None:
         with self._lock:
             self.faults.append(Fault(service, region, action, code, times, delay))
+
+    def reject_finding(self, finding_id: str, code: str, times: int = 1) -> None:
+        """BatchImportFindings fails this finding with ``code`` the next ``times`` times."""
+        with self._lock:
+            self.finding_rejections[finding_id] = [code, times]
 
     def pages(self, action: str, region: str | None = None) -> int:
         return sum(1 for _, r, a in self.calls if a == action and region in (None, r))
@@ -257,7 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         account = stub.account_for(access_key)
         handler = {"ec2": self._ec2, "guardduty": self._guardduty,
-                   "cloudtrail": self._cloudtrail}.get(service, self._passthrough)
+                   "cloudtrail": self._cloudtrail,
+                   "securityhub": self._securityhub}.get(service, self._passthrough)
         try:
             handler(method, body, account, region, access_key, action)
         except OSError as exc:  # moto gone (the session is ending) or unreachable
@@ -274,6 +283,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
         if service == "guardduty":
             return _guardduty_action(method, urlsplit(self.path).path)
+        if service == "securityhub":
+            path = urlsplit(self.path).path
+            return {"/findings/import": "BatchImportFindings", "/findings": "GetFindings"}.get(
+                path, path)
         return ""
 
     def _fault(self, service: str, code: str) -> None:
@@ -291,6 +304,38 @@ class _Handler(BaseHTTPRequestHandler):
     def _passthrough(self, method, body, *_args) -> None:
         status, headers, answer = self.owner.forward(method, self.path, dict(self.headers), body)
         self._send(status, answer, headers.get("Content-Type", "text/xml"))
+
+    # --- Security Hub -----------------------------------------------------------------------
+
+    def _securityhub(self, method, body, *_args) -> None:
+        """Per-item failures of BatchImportFindings, as Security Hub reports them (HTTP 200 with
+        ``FailedFindings``); everything else is moto's."""
+        stub = self.owner
+        if urlsplit(self.path).path != "/findings/import" or not stub.finding_rejections:
+            self._passthrough(method, body)
+            return
+        request = json.loads(body or b"{}")
+        failed, kept = [], []
+        with stub._lock:
+            for finding in request.get("Findings", []):
+                rule = stub.finding_rejections.get(finding.get("Id"))
+                if rule and rule[1] > 0:
+                    rule[1] -= 1
+                    failed.append({"Id": finding["Id"], "ErrorCode": rule[0],
+                                   "ErrorMessage": f"stubbed {rule[0]}"})
+                else:
+                    kept.append(finding)
+        answer = {"FailedCount": 0, "SuccessCount": 0, "FailedFindings": []}
+        if kept:
+            status, _, raw = stub.forward(method, self.path, dict(self.headers),
+                                          json.dumps({**request, "Findings": kept}).encode())
+            if status != 200:
+                self._send(status, raw, "application/json")
+                return
+            answer = json.loads(raw)
+        answer["FailedCount"] = answer.get("FailedCount", 0) + len(failed)
+        answer["FailedFindings"] = answer.get("FailedFindings", []) + failed
+        self._send(200, json.dumps(answer).encode(), "application/json")
 
     # --- EC2 ------------------------------------------------------------------------------
 

@@ -1,0 +1,94 @@
+"""Policies judge what a rule set's allows admit together, not only each rule.
+
+The evidence of a rule set finding names every contributing rule and what each brings; its
+controls follow from the pooled traffic; its id is stable; each family stands alone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from policies.engine import evaluate, select_policies
+from policies.policy import PolicySettings
+from providers.aws import normalize as aws
+from scanner.model import RuleRef, Scope, Snapshot
+
+SCOPE = Scope("aws", "123456789012", "us-east-1")
+
+
+def _group(permissions):
+    return {"GroupId": "sg-0split", "GroupName": "split", "VpcId": "vpc-1",
+            "IpPermissions": permissions, "IpPermissionsEgress": []}
+
+
+def _rows(*ranges):
+    """SecurityGroupRule rows of one permission with several ranges: one row per range."""
+    out = []
+    for i, cidr in enumerate(ranges):
+        row = {"SecurityGroupRuleId": f"sgr-0{i}", "GroupId": "sg-0split", "IsEgress": False,
+               "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22}
+        row["CidrIpv6" if ":" in cidr else "CidrIpv4"] = cidr
+        out.append(row)
+    return out
+
+
+def _snapshot(rule_sets):
+    return Snapshot.from_items("s", datetime(2026, 1, 1, tzinfo=timezone.utc), [SCOPE],
+                               list(rule_sets), ["aws"])
+
+
+def _findings(snapshot, policy="CW-NET-001"):
+    settings = PolicySettings(only=(policy,))
+    return evaluate(snapshot, select_policies(settings), settings)
+
+
+def test_one_permission_with_two_halves_is_remote_admin_open_to_the_internet():
+    permission = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                  "IpRanges": [{"CidrIp": "0.0.0.0/1"}, {"CidrIp": "128.0.0.0/1"}]}
+    for rows in (None, _rows("0.0.0.0/1", "128.0.0.0/1")):
+        group = aws.security_group(SCOPE, _group([permission]), rows, ["eni-1"], {})
+        assert len(group.rules) == 2  # one model rule per range
+        (finding,) = _findings(_snapshot([group]))
+        assert finding.severity.value == "high" and finding.rule is None
+        evidence = finding.evidence
+        assert evidence["scope"] == "rule_set" and evidence["direction"] == "ingress"
+        assert evidence["ports"] == {"ipv4": {"tcp": "22"}}
+        refs = [RuleRef.from_dict(r) for r in evidence["contributing_rules"]]
+        assert sorted(r.peers[0] for r in refs) == ["0.0.0.0/1", "128.0.0.0/1"]
+        assert all(r.contributes == {"ipv4": {"tcp": "22"}} for r in refs)
+        assert {r.rule_id for r in refs} == {r.identity() for r in group.rules}
+        fsbp = next(v for k, v in finding.compliance.items() if k.startswith("aws-fsbp"))
+        cis = next(v for k, v in finding.compliance.items() if k.startswith("cis-aws"))
+        assert set(fsbp) == {"EC2.13", "EC2.53"} and set(cis) == {"5.2"}
+        # Same problem, same id, scan after scan.
+        assert _findings(_snapshot([group]))[0].finding_id == finding.finding_id
+
+
+def test_ipv6_halves_map_to_the_ipv6_controls_and_families_never_mix():
+    rows = _rows("::/1", "8000::/1")
+    group = aws.security_group(SCOPE, _group([]), rows, [], {})
+    (finding,) = _findings(_snapshot([group]))
+    assert finding.evidence["families"] == ["ipv6"]
+    fsbp = next(v for k, v in finding.compliance.items() if k.startswith("aws-fsbp"))
+    assert set(fsbp) == {"EC2.13", "EC2.54"}
+    # Half of each family is the whole of neither: IPv4 is judged on the IPv4 public space,
+    # IPv6 on the IPv6 public space (2000::/3 and the rest that is routable).
+    mixed = aws.security_group(SCOPE, _group([]), _rows("0.0.0.0/1", "8000::/1"), [], {})
+    assert _findings(_snapshot([mixed])) == []
+
+
+def test_a_rule_set_finding_covers_only_what_no_single_rule_reports():
+    rows = _rows("0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1")
+    group = aws.security_group(SCOPE, _group([]), rows, [], {})
+    (finding,) = _findings(_snapshot([group]))
+    assert finding.rule is not None and finding.rule.identity() == "sgr-00"
+
+
+def test_a_port_range_split_across_rules_is_every_port():
+    rows = [{"SecurityGroupRuleId": f"sgr-0{i}", "GroupId": "sg-0split", "IsEgress": False,
+             "IpProtocol": "tcp", "FromPort": lo, "ToPort": hi, "CidrIpv4": "0.0.0.0/0"}
+            for i, (lo, hi) in enumerate(((0, 1023), (1024, 65535)))]
+    group = aws.security_group(SCOPE, _group([]), rows, [], {})
+    (finding,) = _findings(_snapshot([group]), "CW-NET-003")
+    assert finding.severity.value == "critical"
+    refs = [RuleRef.from_dict(r) for r in finding.evidence["contributing_rules"]]
+    assert [r.contributes["ipv4"]["tcp"] for r in refs] == ["0-1023", "1024-65535"]
