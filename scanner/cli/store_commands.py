@@ -135,7 +135,7 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
     result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id,
                                     [item.drift_id for item in accepted])
     for item in accepted:
-        click.echo(f"accepted {item.drift_id}: {printable(item.summary, 200)}")
+        click.echo(f"accepted {item.drift_id}: {printable(item.summary)}")
     click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id} "
                f"(was {current_baseline.snapshot_id})")
 
