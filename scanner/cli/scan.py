@@ -18,7 +18,7 @@ from scanner.cli.common import (
 from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
 from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
 from scanner.cli.progress import terminal_progress
-from scanner.cli.terminal import detail, say, terminal, warn
+from scanner.cli.terminal import say, terminal, warn
 from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
@@ -126,8 +126,6 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     write_report(report, fmt, output)
     if save:
         say(f"saved snapshot {report.snapshot.snapshot_id}")
-    if output:
-        detail(f"wrote {output}")
     warn_expired(report, warn)
     report_summary(report, fmt, output)
     delivered = run_exports(report, export_flags, say, max_retries, request_timeout)
