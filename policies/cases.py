@@ -27,7 +27,7 @@ from typing import Any
 from policies.conditions import KIND_ALIASES
 from policies.packs import Case
 from policies.policy import Policy, PolicySettings
-from scanner.errors import PolicyError
+from scanner.errors import PolicyError, describe_bad_value
 from scanner.model import (
     Asset,
     Attachment,
@@ -155,33 +155,47 @@ def build_snapshots(case: Case) -> list[tuple[str, Snapshot, PolicySettings]]:
         raise PolicyError(f"unknown case setting {sorted(unknown)[0]!r}",
                           "settings: trusted_cidrs, broad_prefix, broad_prefix_v6",
                           location=case.location)
-    settings = PolicySettings(
-        trusted_cidrs=tuple(settings_data.get("trusted_cidrs", ())),
-        broad_prefix=int(settings_data.get("broad_prefix", 8)),
-        broad_prefix_v6=int(settings_data.get("broad_prefix_v6", 32)),
-    )
+    try:
+        settings = PolicySettings(
+            trusted_cidrs=tuple(settings_data.get("trusted_cidrs", ())),
+            broad_prefix=int(settings_data.get("broad_prefix", 8)),
+            broad_prefix_v6=int(settings_data.get("broad_prefix_v6", 32)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"case {case.name!r} settings are not valid: "
+                          f"{describe_bad_value(exc)}",
+                          "broad_prefix and broad_prefix_v6 are prefix lengths (numbers)",
+                          location=case.location) from None
     out = []
     for kind in kinds:
-        sets: list[RuleSet] = []
-        if "rules" in data or "rule" in data:
-            rules = data.get("rules") or [data["rule"]]
-            sets.append(rule_set({"rules": rules, **(data.get("rule_set") or {})},
-                                 case.location, kind))
-        elif "rule_set" in data:
-            sets.append(rule_set(data["rule_set"], case.location, kind))
-        for i, item in enumerate(data.get("rule_sets") or ()):
-            sets.append(rule_set(item, case.location, kind, index=i + 1))
-        extra = data.get("snapshot") or {}
-        provider = provider_of(_kind(kind, case.location)) if kind else None
         try:
-            snapshot = _snapshot(case, sets, extra, provider)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PolicyError(f"case {case.name!r} is not a valid snapshot: {exc}",
+            snapshot = _case_snapshot(case, data, kind)
+        except PolicyError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # Whatever the case says (a port out of range, a peer that is not an address, a
+            # list where a mapping belongs) is the pack's error, with its location.
+            raise PolicyError(f"case {case.name!r} is not valid: {describe_bad_value(exc)}",
                               "see the case format in the README",
                               location=case.location) from None
         label = KIND_ALIASES.get(str(kind), str(kind)) if kind else "snapshot"
         out.append((label, snapshot, settings))
     return out
+
+
+def _case_snapshot(case: Case, data: Mapping[str, Any], kind: Any) -> Snapshot:
+    sets: list[RuleSet] = []
+    if "rules" in data or "rule" in data:
+        rules = data.get("rules") or [data["rule"]]
+        sets.append(rule_set({"rules": rules, **(data.get("rule_set") or {})},
+                             case.location, kind))
+    elif "rule_set" in data:
+        sets.append(rule_set(data["rule_set"], case.location, kind))
+    for i, item in enumerate(data.get("rule_sets") or ()):
+        sets.append(rule_set(item, case.location, kind, index=i + 1))
+    extra = data.get("snapshot") or {}
+    provider = provider_of(_kind(kind, case.location)) if kind else None
+    return _snapshot(case, sets, extra, provider)
 
 
 def _snapshot(case: Case, sets: list[RuleSet], extra: Mapping[str, Any],

@@ -89,6 +89,12 @@ def _entry(src: Source, index: int, data: Any) -> Suppression:
         except ValueError:
             raise src.error((*path, "expires"), f"expires must be a date, got {expires!r}",
                             "write it as YYYY-MM-DD") from None
+    for key in ("id", "policy", "resource", "reason", "owner"):
+        if data.get(key) is not None and not isinstance(data[key], (str, int, float)) or \
+                isinstance(data.get(key), bool):
+            # A list or mapping here would be matched or shown as its Python spelling.
+            raise src.error((*path, key), f"`{key}` must be text, got "
+                            f"{type(data[key]).__name__}", "quote the value")
     text = {k: str(data[k]) for k in ("id", "policy", "resource", "reason", "owner")
             if data.get(k) not in (None, "")}
     return Suppression(text["reason"], text["owner"], expires, src.where(path),

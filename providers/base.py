@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import ClassVar, Protocol
 
+from providers.paging import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, PageLimits
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
 
@@ -39,7 +40,14 @@ class ProviderSettings:
     max_retries: int | None = None
     # Seconds to wait for one HTTP request before the scope is recorded as timed out.
     request_timeout: float = 60.0
+    # Per resource type and scope: a paginated read that needs more is stopped and recorded.
+    max_pages: int = DEFAULT_MAX_PAGES
+    max_items: int = DEFAULT_MAX_ITEMS
     demo_stage: str = "baseline"  # demo estate: baseline | changed
+
+
+def page_limits(settings: ProviderSettings) -> PageLimits:
+    return PageLimits(settings.max_pages, settings.max_items)
 
 
 # Called with (scope label, done, total) as scopes finish; the CLI draws a progress bar with it.

@@ -7,22 +7,18 @@ name can close the string, start an HTML label or add attributes.
 
 from __future__ import annotations
 
-import re
-
 import networkx as nx
 
+from reports.text import dot_string
 from scanner.exposure_graph import exposure_subgraph
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SHAPES = {"internet": "doubleoctagon", "subnet": "box", "trusted": "note"}
 
 
 def quote(text: object) -> str:
-    """A DOT quoted string that says exactly ``text``, and nothing more."""
-    value = _CONTROL.sub("?", str(text))
-    value = value.replace("\\", "\\\\").replace('"', '\\"')
-    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
-    return f'"{value}"'
+    """A DOT quoted string that says exactly ``text``, and nothing more (bidi overrides and
+    zero-width characters made visible as ``?``)."""
+    return dot_string(text)
 
 
 def _shape(kind: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from reports.summary import scope_rows, summary
@@ -64,10 +65,20 @@ _ESCAPES = {
 }
 
 
-def dumps(document: Any) -> str:
-    """A report document as JSON text, with the characters above escaped."""
-    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
+def dumps(document: Any, indent: int | None = 2) -> str:
+    """A report document as JSON text, with the characters above escaped. ``indent=None`` is
+    compact, which the C encoder writes several times faster than indented text."""
+    separators = None if indent is not None else (",", ":")
+    text = json.dumps(document, sort_keys=True, indent=indent, ensure_ascii=False,
+                      separators=separators)
     return text.translate(_ESCAPES) + "\n"
+
+
+def dumps_array(items: Iterable[Any]) -> str:
+    """A JSON array with one compact element per line: fast to write for large reports, and a
+    diff still shows which element changed."""
+    lines = [dumps(item, indent=None).rstrip("\n") for item in items]
+    return ("[\n" + ",\n".join(lines) + "\n]\n") if lines else "[]\n"
 
 
 def render(report: ScanReport) -> str:

@@ -69,3 +69,15 @@ class ProviderError(CloudwallError):
         super().__init__(message, hint)
         self.provider = provider
         self.scope = scope
+
+
+def describe_bad_value(exc: BaseException) -> str:
+    """What was wrong with a value read from a file or the cloud, in words rather than a Python
+    exception's name (``KeyError: 'x'`` is not a message for a user)."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}" if exc.args else "a field is missing"
+    if isinstance(exc, (AttributeError, TypeError)):
+        return "a field has the wrong type (a list, mapping, number or text where another " \
+               "was expected)"
+    text = " ".join(str(exc).split())
+    return text[:200] if text else "a value is not valid"

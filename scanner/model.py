@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from scanner.netmath import ALL_PORTS, PortSet, parse_network
+from scanner.redact import redact
 
 SCHEMA_VERSION = 1
 
@@ -642,6 +643,11 @@ class CollectionError:
     resource_type: str | None = None
     code: str = ""  # AccessDenied, 403, Throttling, Timeout, ...
 
+    def __post_init__(self) -> None:
+        # Reasons and hints quote SDK errors, which quote endpoint URLs: never keep a password.
+        object.__setattr__(self, "reason", redact(self.reason))
+        object.__setattr__(self, "hint", redact(self.hint))
+
     @property
     def scope(self) -> Scope:
         return Scope(self.provider, self.account, self.region)
@@ -908,6 +914,10 @@ class Attribution:
     operation: str | None = None
     event_id: str | None = None
     unavailable_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.unavailable_reason:  # quotes SDK errors, which quote endpoint URLs
+            object.__setattr__(self, "unavailable_reason", redact(self.unavailable_reason))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1177,5 +1187,8 @@ class ScanReport:
     generated_at: datetime | None = None
     # asset id -> why its exposure could not be decided (not safe, unknown)
     exposure_unknown: Mapping[str, str] = field(default_factory=dict, hash=False, compare=True)
+    # The filters this view was narrowed by, by name (severity, provider, account, region,
+    # policy, resource, tag, include_suppressed); empty when the report shows everything.
+    filters: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=True)
     # The policies that ran (empty when the report was built without policy information).
     policies: tuple[PolicyInfo, ...] = ()

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from providers.aws.fetch import PROVIDER, classify
+from providers.aws.fetch import PROVIDER, aws_pages, classify
 from scanner.model import Attribution, ChangeKind, DriftItem
 
 # CloudTrail event history keeps 90 days of management events.
@@ -104,11 +104,11 @@ def lookups_for(item: DriftItem) -> list[tuple[str, str]]:
 
 
 def _lookup(client: Any, key: tuple[str, str], start: datetime, end: datetime) -> list[dict]:
-    paginator = client.get_paginator("lookup_events")
     events: list[dict] = []
-    pages = paginator.paginate(
+    pages = aws_pages(
+        client, "lookup_events", "Events", 50, None,
         LookupAttributes=[{"AttributeKey": key[0], "AttributeValue": key[1]}],
-        StartTime=start, EndTime=end, PaginationConfig={"PageSize": 50})
+        StartTime=start, EndTime=end)
     for page in pages:
         events.extend(page.get("Events") or ())
     return events

@@ -21,7 +21,8 @@ from providers.aws.resources import (
     PREFIX_LIST_ENTRIES,
     Resource,
 )
-from providers.base import ProviderSettings
+from providers.base import ProviderSettings, page_limits
+from providers.paging import PageLimits, PagingError, guarded_pages
 from scanner.model import CollectionError, Scope
 
 PROVIDER = "aws"
@@ -32,6 +33,7 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
 _THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
               "TooManyRequestsException", "RequestThrottled", "SlowDown",
               "RequestThrottledException", "ProvisionedThroughputExceededException"}
+_PAGING = {"PaginationLoop", "PageLimit", "ItemLimit"}
 # The region itself refuses these credentials: nothing else in it can be read either.
 _REGION_REFUSED = {"AuthFailure", "OptInRequired", "InvalidClientTokenId",
                    "UnrecognizedClientException", "SignatureDoesNotMatch"}
@@ -63,6 +65,7 @@ class ClientFactory:
     def __init__(self, session: Any, settings: ProviderSettings) -> None:
         self.session = session
         self._config = client_config(settings)
+        self.limits = page_limits(settings)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
 
@@ -78,7 +81,12 @@ class ClientFactory:
 def classify(exc: BaseException) -> tuple[str, str]:
     """(code, one-line reason) for anything a boto3 call raises."""
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
+    if isinstance(exc, PagingError):
+        return exc.code, exc.reason
+    if isinstance(exc, ResponseParserError):  # a body cut short or garbled on the way
+        return "MalformedResponse", _first_line(f"the answer could not be parsed: {exc}")
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or exc.response.get("ResponseMetadata", {})
@@ -100,11 +108,20 @@ def classify(exc: BaseException) -> tuple[str, str]:
     raise exc  # not an SDK failure: a bug, which collect reports as such
 
 
+def _first_line(text: str, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def hint_for(code: str, action: str) -> str:
+    if code in _PAGING:
+        return PagingError(code, action, "").hint
     if code == "AccessDenied":
         return f"allow {action} for the scanning identity (see the read-only IAM policy)"
     if code == "Throttling":
         return "lower --concurrency or raise --max-retries, then rerun"
+    if code == "MalformedResponse":
+        return f"{action} answered with a body that is not complete: scan again later"
     if code in ("Timeout", "ConnectionError"):
         return "check network access to the endpoint, or raise --timeout"
     if code in _REGION_REFUSED:
@@ -121,10 +138,24 @@ def collection_error(scope: Scope, resource: str | None, action: str,
                            code=code)
 
 
-def _pages(client: Any, operation: str, result_key: str, page_size: int, **params) -> list:
+def aws_pages(client: Any, operation: str, result_key: str, page_size: int,
+              limits: PageLimits | None = None, **params) -> Iterable[dict]:
+    """The pages of one boto3 paginator, under the shared page guard.
+
+    botocore stops a token that repeats on the very next page, but not a longer loop, nor new
+    tokens forever; the guard stops both, and caps pages and items.
+    """
     paginator = client.get_paginator(operation)
+    pages = paginator.paginate(PaginationConfig={"PageSize": page_size}, **params)
+    return guarded_pages(pages, operation, limits,
+                         count=lambda page: len(page.get(result_key) or ()),
+                         next_token=lambda page: page.get("NextToken"))
+
+
+def _pages(client: Any, operation: str, result_key: str, page_size: int,
+           limits: PageLimits | None = None, **params) -> list:
     items: list = []
-    for page in paginator.paginate(PaginationConfig={"PageSize": page_size}, **params):
+    for page in aws_pages(client, operation, result_key, page_size, limits, **params):
         items.extend(page.get(result_key) or ())
     return items
 
@@ -139,6 +170,7 @@ class ScopeReader:
     def __init__(self, make_client: ClientMaker, scope: Scope) -> None:
         self.make_client = make_client
         self.scope = scope
+        self.limits: PageLimits | None = getattr(make_client, "limits", None)
         self.raw: dict[str, Any] = {}
         self.errors: list[CollectionError] = []
         self._dead_services: dict[str, CollectionError] = {}
@@ -185,11 +217,12 @@ class ScopeReader:
             if resource.name == "Instances":
                 self._read(resource, lambda r=resource: [
                     instance
-                    for reservation in _pages(ec2, r.operation, r.result_key, r.page_size)
+                    for reservation in _pages(ec2, r.operation, r.result_key, r.page_size,
+                                             self.limits)
                     for instance in reservation.get("Instances") or ()])
             else:
                 self._read(resource, lambda r=resource: _pages(
-                    ec2, r.operation, r.result_key, r.page_size))
+                    ec2, r.operation, r.result_key, r.page_size, self.limits))
         self.read_prefix_list_entries(ec2, referenced_prefix_lists(self.raw))
 
     def read_prefix_list_entries(self, ec2: Any, list_ids: Iterable[str]) -> None:
@@ -198,7 +231,7 @@ class ScopeReader:
         for list_id in sorted(set(list_ids)):
             self._read(resource, lambda i=list_id: entries.__setitem__(i, _pages(
                 ec2, resource.operation, resource.result_key, resource.page_size,
-                PrefixListId=i)))
+                self.limits, PrefixListId=i)))
         self.raw[resource.name] = entries
 
     def read_guardduty(self) -> None:
@@ -208,7 +241,7 @@ class ScopeReader:
         def read_detectors() -> dict[str, dict]:
             for detector_id in _pages(guardduty, GUARDDUTY_DETECTORS.operation,
                                       GUARDDUTY_DETECTORS.result_key,
-                                      GUARDDUTY_DETECTORS.page_size):
+                                      GUARDDUTY_DETECTORS.page_size, self.limits):
                 detectors[detector_id] = _strip(guardduty.get_detector(DetectorId=detector_id))
             return detectors
 
@@ -229,7 +262,7 @@ class ScopeReader:
                 out: dict[str, dict] = {}
                 for detector_id in detectors:
                     ids = _pages(guardduty, r.operation, r.result_key, r.page_size,
-                                 DetectorId=detector_id)
+                                 self.limits, DetectorId=detector_id)
                     out[detector_id] = {
                         set_id: _strip(getattr(guardduty, get)(DetectorId=detector_id,
                                                                **{param: set_id}))
@@ -256,5 +289,5 @@ def fetch_scope(make_client: ClientMaker, scope: Scope):
     return ScopeReader(make_client, scope).read_all()
 
 
-__all__ = ["ClientFactory", "classify", "client_config", "collection_error", "fetch_scope",
-           "hint_for"]
+__all__ = ["ClientFactory", "aws_pages", "classify", "client_config", "collection_error",
+           "fetch_scope", "hint_for"]

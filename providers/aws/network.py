@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from scanner.model import Asset, Network, Scope, Subnet
+from providers.guard import guarded, label, require_mapping, require_text
+from scanner.model import Asset, CollectionError, Network, Scope, Subnet
 
 PROVIDER = "aws"
 Json = Mapping[str, Any]
@@ -26,6 +27,7 @@ def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
 
 
 def interface(scope: Scope, eni: Json, instances: Mapping[str, Json]) -> Asset:
+    require_text(require_mapping(eni, "network interface"), "NetworkInterfaceId")
     attachment = eni.get("Attachment") or {}
     instance_id = attachment.get("InstanceId")
     instance = instances.get(instance_id or "") or {}
@@ -108,6 +110,7 @@ def internet_routes(table: Json, igws: set[str] | None) -> tuple[str, ...]:
 
 
 def normalize_vpc(scope: Scope, vpc: Json, gateways: Sequence[Json] | None) -> Network:
+    require_text(require_mapping(vpc, "VPC"), "VpcId")
     cidrs = [a.get("CidrBlock") for a in vpc.get("CidrBlockAssociationSet") or ()
              if (a.get("CidrBlockState") or {}).get("State", "associated") == "associated"]
     cidrs += [a.get("Ipv6CidrBlock") for a in vpc.get("Ipv6CidrBlockAssociationSet") or ()
@@ -143,42 +146,70 @@ def _route_table_of_subnet(tables: Sequence[Json]) -> tuple[dict[str, Json], dic
     return by_subnet, main
 
 
-def normalize_subnets(scope: Scope, raw: Json) -> Iterator[Subnet]:
-    nacl_of: dict[str, str] = {}
-    for acl in raw.get("NetworkAcls") or ():
-        for association in acl.get("Associations") or ():
-            if association.get("SubnetId"):
-                nacl_of[association["SubnetId"]] = acl["NetworkAclId"]
-    tables_read = "RouteTables" in raw
-    by_subnet, main = _route_table_of_subnet(raw.get("RouteTables") or ())
-    igws = _attached_igws(raw.get("InternetGateways"))
-    for subnet in raw.get("Subnets") or ():
-        subnet_id, vpc_id = subnet["SubnetId"], subnet.get("VpcId", "")
-        table = by_subnet.get(subnet_id) or main.get(vpc_id)
-        extra: dict[str, Any] = {
-            "availability_zone": subnet.get("AvailabilityZone", ""),
-            "map_public_ip_on_launch": bool(subnet.get("MapPublicIpOnLaunch", False)),
-            "default_for_az": bool(subnet.get("DefaultForAz", False)),
-        }
-        if table is not None:
-            extra["route_table"] = table.get("RouteTableId", "")
-            extra["main_route_table"] = subnet_id not in by_subnet
-        elif not tables_read:
-            extra["routes_unknown"] = True
-        cidrs = [subnet.get("CidrBlock")]
-        cidrs += [a.get("Ipv6CidrBlock") for a in subnet.get("Ipv6CidrBlockAssociationSet") or ()
-                  if (a.get("Ipv6CidrBlockState") or {}).get("State", "associated")
-                  == "associated"]
-        yield Subnet(
-            provider=PROVIDER,
-            account=scope.account,
-            region=scope.region,
-            subnet_id=subnet_id,
-            network=vpc_id,
-            name=_tags(subnet.get("Tags")).get("Name", ""),
-            cidrs=_unique(cidrs),
-            rule_set_ids=(nacl_of[subnet_id],) if subnet_id in nacl_of else (),
-            internet_routes=internet_routes(table, None if igws is None else
-                                            igws.get(vpc_id, set())) if table else (),
-            extra=extra,
-        )
+def normalize_subnets(scope: Scope, raw: Json) -> Iterator[Subnet | CollectionError]:
+    """Every subnet under its own guard. The indexes the subnets are joined with (network ACL
+    associations, route tables, internet gateways) are built first; one that cannot be built
+    is recorded and treated as not read, so no subnet's routes are guessed."""
+
+    def nacl_index() -> dict[str, str]:
+        out: dict[str, str] = {}
+        for acl in raw.get("NetworkAcls") or ():
+            if not isinstance(acl, Mapping) or not isinstance(acl.get("NetworkAclId"), str):
+                continue  # reported by the network ACL's own guard
+            for association in acl.get("Associations") or ():
+                if association.get("SubnetId"):
+                    out[association["SubnetId"]] = acl["NetworkAclId"]
+        return out
+
+    nacl_of = guarded(scope, "NetworkAcls", "the network ACL associations", nacl_index)
+    tables = guarded(scope, "RouteTables", "the route tables",
+                     lambda: _route_table_of_subnet(raw.get("RouteTables") or ()))
+    igws = guarded(scope, "InternetGateways", "the internet gateways",
+                   lambda: _attached_igws(raw.get("InternetGateways")))
+    for index_error in (nacl_of, tables, igws):
+        if isinstance(index_error, CollectionError):
+            yield index_error
+    if isinstance(nacl_of, CollectionError):
+        nacl_of = {}
+    tables_read = "RouteTables" in raw and not isinstance(tables, CollectionError)
+    by_subnet, main = tables if not isinstance(tables, CollectionError) else ({}, {})
+    gateways = None if isinstance(igws, CollectionError) else igws
+    for index, subnet in enumerate(raw.get("Subnets") or ()):
+        yield guarded(scope, "Subnets", f"subnet {label(subnet, 'SubnetId', index=index)}",
+                      lambda s=subnet: _subnet(scope, s, nacl_of, by_subnet, main, tables_read,
+                                               gateways))
+
+
+def _subnet(scope: Scope, subnet: Json, nacl_of: Mapping[str, str],
+            by_subnet: Mapping[str, Json], main: Mapping[str, Json], tables_read: bool,
+            igws: dict[str, set[str]] | None) -> Subnet:
+    subnet_id = require_text(require_mapping(subnet, "subnet"), "SubnetId")
+    vpc_id = subnet.get("VpcId", "")
+    table = by_subnet.get(subnet_id) or main.get(vpc_id)
+    extra: dict[str, Any] = {
+        "availability_zone": subnet.get("AvailabilityZone", ""),
+        "map_public_ip_on_launch": bool(subnet.get("MapPublicIpOnLaunch", False)),
+        "default_for_az": bool(subnet.get("DefaultForAz", False)),
+    }
+    if table is not None:
+        extra["route_table"] = table.get("RouteTableId", "")
+        extra["main_route_table"] = subnet_id not in by_subnet
+    elif not tables_read:
+        extra["routes_unknown"] = True
+    cidrs = [subnet.get("CidrBlock")]
+    cidrs += [a.get("Ipv6CidrBlock") for a in subnet.get("Ipv6CidrBlockAssociationSet") or ()
+              if (a.get("Ipv6CidrBlockState") or {}).get("State", "associated")
+              == "associated"]
+    return Subnet(
+        provider=PROVIDER,
+        account=scope.account,
+        region=scope.region,
+        subnet_id=subnet_id,
+        network=vpc_id,
+        name=_tags(subnet.get("Tags")).get("Name", ""),
+        cidrs=_unique(cidrs),
+        rule_set_ids=(nacl_of[subnet_id],) if subnet_id in nacl_of else (),
+        internet_routes=internet_routes(table, None if igws is None else
+                                        igws.get(vpc_id, set())) if table else (),
+        extra=extra,
+    )

@@ -20,7 +20,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from providers.aws import rules as rule_norm
-from providers.aws.network import normalize_interfaces, normalize_subnets, normalize_vpc
+from providers.aws.network import interface, normalize_subnets, normalize_vpc
+from providers.guard import (
+    ShapeError,
+    checked_payload,
+    guarded,
+    label,
+    optional_mappings,
+    require_mapping,
+    require_text,
+)
 from scanner.model import (
     Attachment,
     CollectedItem,
@@ -60,7 +69,7 @@ def _group_rules(group: Json, rows: Sequence[Json] | None, entries) -> tuple[Rul
         return _sort_rules([rule_norm.security_group_rule(row, entries) for row in rows])
     rules: list[Rule] = []
     for key, egress in (("IpPermissions", False), ("IpPermissionsEgress", True)):
-        for permission in group.get(key) or ():
+        for permission in optional_mappings(group, key):
             rules.extend(rule_norm.permission_rules(permission, egress, entries))
     return _sort_rules(rules)
 
@@ -68,6 +77,7 @@ def _group_rules(group: Json, rows: Sequence[Json] | None, entries) -> tuple[Rul
 def security_group(scope: Scope, group: Json, rows: Sequence[Json] | None,
                    enis: Sequence[str], entries) -> RuleSet:
     """``rows``: this group's SecurityGroupRule rows (None or empty: use IpPermissions)."""
+    require_text(require_mapping(group, "security group"), "GroupId")
     tags = tag_map(group.get("Tags"))
     extra = {k: group[k] for k in ("OwnerId", "SecurityGroupArn") if group.get(k)}
     return RuleSet(
@@ -90,7 +100,10 @@ def security_group(scope: Scope, group: Json, rows: Sequence[Json] | None,
 def network_acl(scope: Scope, acl: Json) -> RuleSet:
     associations = sorted({a["SubnetId"] for a in acl.get("Associations") or ()
                            if a.get("SubnetId")})
-    rules = _sort_rules([rule_norm.nacl_entry(e) for e in acl.get("Entries") or ()])
+    require_text(require_mapping(acl, "network ACL"), "NetworkAclId")
+    if "Entries" not in acl:  # the API always lists them (the "*" entries at least)
+        raise ShapeError("network ACL has no Entries")
+    rules = _sort_rules([rule_norm.nacl_entry(e) for e in optional_mappings(acl, "Entries")])
     tags = tag_map(acl.get("Tags"))
     return RuleSet(
         provider=PROVIDER,
@@ -133,23 +146,27 @@ def _ip_sets(scope: Scope, raw: Json, key: str, list_type: str) -> Iterator[IpLi
 
 def _guarded(scope: Scope, resource_type: str, resource_id: str, build):
     """Build one object; a payload we cannot read is recorded, never dropped silently."""
-    try:
-        return build()
-    except (KeyError, TypeError, ValueError) as exc:
-        return CollectionError(
-            provider=PROVIDER, account=scope.account, region=scope.region,
-            reason=f"{resource_id or 'an item'} could not be read: {type(exc).__name__}: {exc}",
-            hint="report this payload shape as a cloudwall bug",
-            resource_type=resource_type, code="UnreadablePayload")
+    return guarded(scope, resource_type, resource_id or "an item", build)
 
 
 def _security_groups(scope: Scope, raw: Json, eni_groups: Mapping[str, list[str]]):
     entries = prefix_entries(raw)
     rows_by_group: dict[str, list[Json]] = {}
     have_rows = "SecurityGroupRules" in raw
-    for row in raw.get("SecurityGroupRules") or ():
-        rows_by_group.setdefault(row.get("GroupId", ""), []).append(row)
-    groups = {g["GroupId"]: g for g in raw.get("SecurityGroups") or () if g.get("GroupId")}
+    for index, row in enumerate(raw.get("SecurityGroupRules") or ()):
+        if isinstance(row, Mapping) and isinstance(row.get("GroupId"), str):
+            rows_by_group.setdefault(row["GroupId"], []).append(row)
+        else:  # a rule row that names no group cannot be put anywhere: say so
+            yield _guarded(scope, "SecurityGroupRules",
+                           f"security group rule {label(row, 'SecurityGroupRuleId', index=index)}",
+                           lambda r=row: require_text(require_mapping(r, "rule"), "GroupId"))
+    groups = {g["GroupId"]: g for g in raw.get("SecurityGroups") or ()
+              if isinstance(g, Mapping) and isinstance(g.get("GroupId"), str) and g["GroupId"]}
+    for index, group in enumerate(raw.get("SecurityGroups") or ()):
+        if not (isinstance(group, Mapping) and isinstance(group.get("GroupId"), str)
+                and group["GroupId"]):
+            yield _guarded(scope, "SecurityGroups", f"security group {label(group, index=index)}",
+                           lambda g=group: require_text(require_mapping(g, "group"), "GroupId"))
     if "SecurityGroups" not in raw:
         # Only the rule rows were read: the groups are known by id, without names.
         groups = {gid: {"GroupId": gid} for gid in rows_by_group}
@@ -159,20 +176,45 @@ def _security_groups(scope: Scope, raw: Json, eni_groups: Mapping[str, list[str]
                        security_group(scope, g, r, eni_groups.get(i, ()), entries))
 
 
+_EXPECTED = {**{key: list for key in (
+    "SecurityGroups", "SecurityGroupRules", "NetworkAcls", "NetworkInterfaces", "Instances",
+    "Subnets", "RouteTables", "InternetGateways", "Vpcs", "ManagedPrefixLists")},
+    **{key: Mapping for key in ("ManagedPrefixListEntries", "GuardDutyDetectors",
+                                "GuardDutyIPSets", "GuardDutyThreatIntelSets")}}
+
+
 def normalize_scope(scope: Scope, raw: Json) -> Iterator[CollectedItem]:
-    """Everything read in one (account, region): rule sets, assets, subnets, VPCs, IP lists."""
-    instances = {i["InstanceId"]: i for i in raw.get("Instances") or () if i.get("InstanceId")}
+    """Everything read in one (account, region): rule sets, assets, subnets, VPCs, IP lists.
+
+    Each object is built under its own guard: one the normalizer cannot read becomes a
+    CollectionError naming it, and the rest of the region is still reported.
+    """
+    raw, shape_errors = checked_payload(scope, raw, _EXPECTED)
+    yield from shape_errors
+    instances = {i["InstanceId"]: i for i in raw.get("Instances") or ()
+                 if isinstance(i, Mapping) and isinstance(i.get("InstanceId"), str)}
     eni_groups: dict[str, list[str]] = {}
-    for asset in normalize_interfaces(scope, raw.get("NetworkInterfaces") or (), instances):
-        for group_id in asset.rule_set_ids:
-            eni_groups.setdefault(group_id, []).append(asset.asset_id)
+    for index, eni in enumerate(raw.get("NetworkInterfaces") or ()):
+        asset = _guarded(scope, "NetworkInterfaces",
+                         f"network interface {label(eni, 'NetworkInterfaceId', index=index)}",
+                         lambda e=eni: interface(scope, e, instances))
+        if not isinstance(asset, CollectionError):
+            for group_id in asset.rule_set_ids:
+                eni_groups.setdefault(group_id, []).append(asset.asset_id)
         yield asset
     yield from _security_groups(scope, raw, eni_groups)
-    for acl in raw.get("NetworkAcls") or ():
-        yield _guarded(scope, "NetworkAcls", acl.get("NetworkAclId", ""),
+    for index, acl in enumerate(raw.get("NetworkAcls") or ()):
+        yield _guarded(scope, "NetworkAcls",
+                       f"network ACL {label(acl, 'NetworkAclId', index=index)}",
                        lambda a=acl: network_acl(scope, a))
-    for vpc in raw.get("Vpcs") or ():
-        yield normalize_vpc(scope, vpc, raw.get("InternetGateways"))
+    for index, vpc in enumerate(raw.get("Vpcs") or ()):
+        yield _guarded(scope, "Vpcs", f"VPC {label(vpc, 'VpcId', index=index)}",
+                       lambda v=vpc: normalize_vpc(scope, v, raw.get("InternetGateways")))
     yield from normalize_subnets(scope, raw)
-    yield from _ip_sets(scope, raw, "GuardDutyIPSets", "trusted")
-    yield from _ip_sets(scope, raw, "GuardDutyThreatIntelSets", "threat")
+    for key, list_type in (("GuardDutyIPSets", "trusted"), ("GuardDutyThreatIntelSets", "threat")):
+        found = _guarded(scope, key, f"the {list_type} IP sets",
+                         lambda k=key, t=list_type: list(_ip_sets(scope, raw, k, t)))
+        if isinstance(found, CollectionError):
+            yield found
+        else:
+            yield from found

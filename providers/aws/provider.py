@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from providers.aws.fetch import PROVIDER, ClientFactory, collection_error, fetch_scope
+from providers.aws.fetch import (
+    PROVIDER,
+    ClientFactory,
+    aws_pages,
+    collection_error,
+    fetch_scope,
+)
 from providers.aws.normalize import normalize_scope
 from providers.base import ProviderSettings
+from providers.paging import PagingError
 from scanner.errors import CloudwallError, ConfigError, ProviderError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
@@ -48,13 +55,15 @@ class AwsProvider:
     # --- credentials and accounts -------------------------------------------------------
 
     def _base_session(self) -> Any:
-        from botocore.exceptions import ProfileNotFound
+        from botocore.exceptions import BotoCoreError, ProfileNotFound
 
         try:
             return new_session(profile_name=self.settings.profile)
         except ProfileNotFound as exc:  # some botocore versions check the profile this early
             raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
                               "check --profile against ~/.aws/config") from exc
+        except BotoCoreError as exc:  # the shared config or credentials file cannot be read
+            raise config_file_error(exc) from exc
 
     def _home_region(self, session: Any) -> str:
         if self.settings.regions:
@@ -69,7 +78,12 @@ class AwsProvider:
             return self._accounts
 
     def _enter_accounts(self) -> dict[str, Account]:
-        from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConfigParseError,
+            ProfileNotFound,
+        )
 
         base = self._base_session()
         base_clients = ClientFactory(base, self.settings)
@@ -79,6 +93,8 @@ class AwsProvider:
         except ProfileNotFound as exc:
             raise ConfigError(f"AWS profile {self.settings.profile!r} not found",
                               "check --profile against ~/.aws/config") from exc
+        except ConfigParseError as exc:
+            raise config_file_error(exc) from exc
         except (BotoCoreError, ClientError) as exc:
             raise ProviderError(
                 f"cannot use the AWS credentials: {exc}",
@@ -120,15 +136,15 @@ class AwsProvider:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            paginator = clients("organizations", home).get_paginator("list_accounts")
             members = {}
-            for page in paginator.paginate(PaginationConfig={"PageSize": 20}):
+            for page in aws_pages(clients("organizations", home), "list_accounts", "Accounts",
+                                  20, clients.limits):
                 for account in page.get("Accounts") or ():
                     state = account.get("State") or account.get("Status")
                     if state == "ACTIVE":
                         members[account["Id"]] = account.get("Name", "")
             return members
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, PagingError) as exc:
             raise ProviderError(
                 f"cannot list the organization's accounts: {exc}",
                 "allow organizations:ListAccounts (management or delegated administrator "
@@ -231,6 +247,13 @@ def new_session(**kwargs: Any) -> Any:
             _LOADER.append(core.get_component("data_loader"))
         core.register_component("data_loader", _LOADER[0])
     return boto3.Session(botocore_session=core, **kwargs)
+
+
+def config_file_error(exc: BaseException) -> ConfigError:
+    """The shared AWS config or credentials file (or a value in it) cannot be used."""
+    return ConfigError(f"cannot read the AWS configuration: {exc}",
+                       "fix the file (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, default "
+                       "~/.aws/config and ~/.aws/credentials) or the AWS_* variable it names")
 
 
 def _account_of_role(role_arn: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from providers.guard import ShapeError, optional_mappings, require_choice, require_mapping
 from scanner.model import Action, Direction, Peer, PeerKind, Rule
 from scanner.netmath import ALL_PORTS, PORT_PROTOCOLS, PortSet, canonical_protocol
 
@@ -79,6 +80,7 @@ def _tag_map(tags: Sequence[Json] | None) -> dict[str, str]:
 def security_group_rule(row: Json, entries: PrefixEntries) -> Rule:
     """One ``SecurityGroupRule`` row: exactly one of CidrIpv4, CidrIpv6, PrefixListId or
     ReferencedGroupInfo is set."""
+    require_mapping(row, "security group rule")
     extra: dict[str, Any] = {}
     peers: list[Peer] = []
     if row.get("CidrIpv4"):
@@ -97,6 +99,10 @@ def security_group_rule(row: Json, entries: PrefixEntries) -> Rule:
                           ("PeeringStatus", "peering_status")):
             if ref.get(key):
                 extra[name] = ref[key]
+    if not peers:
+        # A row always names its peer; one without would read as admitting nothing.
+        raise ShapeError(f"security group rule {row.get('SecurityGroupRuleId')!r} names no "
+                         "CIDR, prefix list or group")
     tags = _tag_map(row.get("Tags"))
     if tags:
         extra["tags"] = tags
@@ -121,15 +127,15 @@ def permission_rules(permission: Json, egress: bool, entries: PrefixEntries) -> 
                               permission.get("ToPort"))
     direction = Direction.EGRESS if egress else Direction.INGRESS
     peers: list[tuple[Peer, str, dict[str, Any]]] = []
-    for item in permission.get("IpRanges") or ():
+    for item in optional_mappings(permission, "IpRanges"):
         peers.append((Peer.cidr(item["CidrIp"]), item.get("Description") or "", {}))
-    for item in permission.get("Ipv6Ranges") or ():
+    for item in optional_mappings(permission, "Ipv6Ranges"):
         peers.append((Peer.cidr(item["CidrIpv6"]), item.get("Description") or "", {}))
-    for item in permission.get("PrefixListIds") or ():
+    for item in optional_mappings(permission, "PrefixListIds"):
         extra = {} if item["PrefixListId"] in entries else {"prefix_list_unresolved": True}
         peers.append((prefix_list_peer(item["PrefixListId"], entries),
                       item.get("Description") or "", extra))
-    for item in permission.get("UserIdGroupPairs") or ():
+    for item in optional_mappings(permission, "UserIdGroupPairs"):
         extra = {name: item[key] for key, name in (
             ("VpcId", "referenced_vpc_id"),
             ("VpcPeeringConnectionId", "vpc_peering_connection_id"),
@@ -143,8 +149,11 @@ def permission_rules(permission: Json, egress: bool, entries: PrefixEntries) -> 
 
 def nacl_entry(entry: Json) -> Rule:
     """One ``NetworkAclEntry``: first match wins in ascending RuleNumber; 32767+ is ``*``."""
+    require_mapping(entry, "network ACL entry")
     egress = bool(entry.get("Egress"))
     number = int(entry["RuleNumber"])
+    action = require_choice(entry, "RuleAction", {"allow", "deny"},
+                            f"network ACL entry {number} RuleAction")
     protocol = _protocol(str(entry.get("Protocol", "-1")))
     icmp = entry.get("IcmpTypeCode") or {}
     ports = ALL_PORTS
@@ -156,10 +165,13 @@ def nacl_entry(entry: Json) -> Rule:
         span = entry.get("PortRange") or {}
         ports = port_range(protocol, span.get("From"), span.get("To"))
     cidr = entry.get("CidrBlock") or entry.get("Ipv6CidrBlock")
+    if not cidr:
+        # Every entry matches a range; one without would read as matching nothing.
+        raise ShapeError(f"network ACL entry {number} has no CidrBlock")
     direction = Direction.EGRESS if egress else Direction.INGRESS
     return Rule(
         direction=direction,
-        action=Action.ALLOW if entry.get("RuleAction") == "allow" else Action.DENY,
+        action=Action.ALLOW if action == "allow" else Action.DENY,
         protocol=protocol,
         ports=ports,
         peers=(Peer.cidr(cidr),) if cidr else (),

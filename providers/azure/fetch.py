@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from providers.azure.auth import Endpoint
+from providers.paging import PageGuard, PageLimits, PagingError
 
 Json = Mapping[str, Any]
 
@@ -83,10 +84,14 @@ class ClientFactory:
 
 
 def list_resources(client: Any, subscription_id: str, resource_type: ResourceType,
-                   base_url: str, api_version: str = NETWORK_API_VERSION) -> list[dict[str, Any]]:
+                   base_url: str, api_version: str = NETWORK_API_VERSION,
+                   limits: PageLimits | None = None) -> list[dict[str, Any]]:
     """Every object of one type in a subscription, all pages, as ARM JSON.
 
-    ``client`` is a ``NetworkManagementClient`` for ``subscription_id`` at ``base_url``.
+    ``client`` is a ``NetworkManagementClient`` for ``subscription_id`` at ``base_url``. The
+    ``nextLink`` chain is followed under the shared page guard (a link seen before, too many
+    pages or items: :class:`PagingError`); a page that is not a JSON object with a ``value``
+    list is an error, never an empty list.
     """
     from azure.core.exceptions import HttpResponseError
     from azure.core.rest import HttpRequest
@@ -98,15 +103,24 @@ def list_resources(client: Any, subscription_id: str, resource_type: ResourceTyp
         params={"api-version": api_version}, headers={"Accept": "application/json"})
     home = urlsplit(base_url).netloc.lower()
     items: list[dict[str, Any]] = []
+    guard = PageGuard(resource_type.key, limits)
     while request is not None:
         # Streamed, so the pipeline does not decode the JSON once more for nobody.
         response = client.send_request(request, stream=True)
         response.read()
         if response.status_code != 200:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        page = json.loads(response.content)
-        items.extend(page.get("value") or [])
+        page = _page_json(response.content, resource_type.key)
+        values = page.get("value")
+        if values is None:
+            values = []
+        if not isinstance(values, list):
+            raise MalformedPage(f"{resource_type.key}: 'value' is not a list")
         link = page.get("nextLink")
+        if link is not None and not isinstance(link, str):
+            raise MalformedPage(f"{resource_type.key}: 'nextLink' is not a string")
+        guard.page(len(values), link)
+        items.extend(values)
         if link and urlsplit(link).netloc.lower() != home:
             # The bearer token goes with every request: never to another host.
             raise HttpResponseError(message=f"nextLink points away from {home}: {link}")
@@ -115,14 +129,37 @@ def list_resources(client: Any, subscription_id: str, resource_type: ResourceTyp
     return items
 
 
+class MalformedPage(Exception):
+    """A list page that is not the JSON the API documents (cut short, not an object...)."""
+
+
+def _page_json(content: bytes, what: str) -> dict[str, Any]:
+    try:
+        page = json.loads(content)
+    except ValueError as exc:  # a truncated or garbled body
+        raise MalformedPage(f"{what}: the answer is not complete JSON ({exc.msg} at byte "
+                            f"{exc.pos})") from None
+    if not isinstance(page, dict):
+        raise MalformedPage(f"{what}: the answer is not a JSON object")
+    return page
+
+
 def list_subscriptions(client: Any) -> list[dict[str, Any]]:
     return [item.as_dict() for item in client.subscriptions.list()]
 
 
-def list_activity_events(client: Any, odata_filter: str) -> list[dict[str, Any]]:
-    """Activity Log events as the REST API names them (camelCase, nested values)."""
-    return [event.serialize(keep_readonly=True)
-            for event in client.activity_logs.list(filter=odata_filter)]
+def list_activity_events(client: Any, odata_filter: str,
+                         limits: PageLimits | None = None) -> list[dict[str, Any]]:
+    """Activity Log events as the REST API names them (camelCase, nested values), page by page
+    under the shared page guard."""
+    pages = client.activity_logs.list(filter=odata_filter).by_page()
+    guard = PageGuard("activity log", limits)
+    events: list[dict[str, Any]] = []
+    for page in pages:
+        found = [event.serialize(keep_readonly=True) for event in page]
+        guard.page(len(found), pages.continuation_token)
+        events.extend(found)
+    return events
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +184,10 @@ def describe_failure(exc: BaseException) -> CallFailure | None:
         ServiceResponseError,
     )
 
+    if isinstance(exc, PagingError):
+        return CallFailure(exc.code, _one_line(str(exc)))
+    if isinstance(exc, MalformedPage):
+        return CallFailure("MalformedResponse", _one_line(str(exc)))
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         status = exc.status_code
         error = getattr(exc, "error", None)

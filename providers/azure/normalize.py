@@ -18,10 +18,22 @@ from functools import lru_cache
 from typing import Any
 
 from providers.azure.balancers import LoadBalancerIndex, index_load_balancers
+from providers.guard import (
+    ShapeError,
+    checked_payload,
+    guarded,
+    label,
+    optional_list,
+    optional_mappings,
+    require_choice,
+    require_mapping,
+    require_text,
+)
 from scanner.model import (
     Action,
     Asset,
     Attachment,
+    CollectionError,
     Direction,
     Network,
     Peer,
@@ -61,6 +73,21 @@ def _ref(obj: Json | None) -> str:
 
 def _props(obj: Json) -> Json:
     return obj.get("properties") or {}
+
+
+def _resource_props(raw: Any, kind: str) -> Json:
+    """The ``properties`` object of a top-level ARM resource, which the API always sends: one
+    without it (its fields at the top level, say) is a shape we do not understand, never an
+    empty resource."""
+    require_mapping(raw, kind)
+    require_text(raw, "id", f"{kind} id")
+    props = raw.get("properties")
+    if not isinstance(props, Mapping):
+        moved = sorted(k for k in raw if k not in ("id", "name", "type", "location", "etag",
+                                                      "tags", "properties", "sku"))
+        where = f" (found {', '.join(moved[:4])} outside it)" if moved else ""
+        raise ShapeError(f"{kind} has no 'properties' object{where}")
+    return props
 
 
 @lru_cache(maxsize=65536)
@@ -125,8 +152,17 @@ def _checked_ports(props: Json, side: str, extra: dict[str, Any]) -> PortSet:
 
 
 def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
-    props = _props(raw)
-    inbound = str(props.get("direction", "")).lower() == "inbound"
+    require_mapping(raw, "security rule")
+    props = raw.get("properties")
+    what = f"security rule {label(raw, 'name')}"
+    if not isinstance(props, Mapping):
+        raise ShapeError(f"{what} has no 'properties' object")
+    inbound = require_choice(props, "direction", {"inbound", "outbound"},
+                             f"{what} direction") == "inbound"
+    access = require_choice(props, "access", {"allow", "deny"}, f"{what} access")
+    priority = props.get("priority")
+    if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
+        raise ShapeError(f"{what} priority is not a number")
     sources, destinations = _peers(props, "source"), _peers(props, "destination")
     remote, local = (sources, destinations) if inbound else (destinations, sources)
     # A local side of "*" means every member of the NSG: the model says that with no targets.
@@ -155,12 +191,12 @@ def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
     name = str(raw.get("name") or "")
     return Rule(
         direction=Direction.INGRESS if inbound else Direction.EGRESS,
-        action=Action.ALLOW if str(props.get("access", "")).lower() == "allow" else Action.DENY,
+        action=Action.ALLOW if access == "allow" else Action.DENY,
         protocol=protocol,
         ports=ports,
         peers=remote,
         targets=targets,
-        priority=props.get("priority"),
+        priority=priority,
         native_id=(DEFAULT_RULE_PREFIX + name) if is_default else name,
         name=name,
         description=str(props.get("description") or ""),
@@ -180,9 +216,18 @@ def normalize_nsg(
 ) -> RuleSet:
     """``subnet_refs``/``nic_refs``: attachments seen from the subnet and NIC side, merged with
     the NSG's own back-references (either side alone can be incomplete in partial reads)."""
-    props = _props(raw)
-    rules = [normalize_rule(r) for r in props.get("securityRules") or []]
-    rules += [normalize_rule(r, is_default=True) for r in props.get("defaultSecurityRules") or []]
+    props = _resource_props(raw, "network security group")
+    misplaced = sorted(k for k in ("securityRules", "defaultSecurityRules") if k in raw)
+    if misplaced:
+        raise ShapeError(f"network security group has {', '.join(misplaced)} outside "
+                         "'properties'")
+    if "defaultSecurityRules" not in props and "securityRules" not in props:
+        # The API always sends them (the six default rules at least): without any the NSG
+        # would read as admitting and denying nothing.
+        raise ShapeError("network security group has no securityRules or defaultSecurityRules")
+    rules = [normalize_rule(r) for r in optional_list(props, "securityRules")]
+    rules += [normalize_rule(r, is_default=True)
+              for r in optional_list(props, "defaultSecurityRules")]
     rules.sort(key=lambda r: (r.direction.value, r.priority or 0, r.native_id or ""))
     subnets = {_ref(s) for s in props.get("subnets") or []} | set(subnet_refs)
     nics = {_ref(n) for n in props.get("networkInterfaces") or []} | set(nic_refs)
@@ -210,7 +255,7 @@ def _subnet_prefixes(props: Json) -> tuple[str, ...]:
 
 
 def normalize_vnet(scope: Scope, raw: Json) -> tuple[Network, list[Subnet]]:
-    props = _props(raw)
+    props = _resource_props(raw, "virtual network")
     vnet_id = arm_id(raw["id"])
     location = raw.get("location", "")
     network = Network(
@@ -222,7 +267,7 @@ def normalize_vnet(scope: Scope, raw: Json) -> tuple[Network, list[Subnet]]:
         cidrs=tuple((props.get("addressSpace") or {}).get("addressPrefixes") or ()),
     )
     subnets = []
-    for sub in props.get("subnets") or []:
+    for sub in optional_mappings(props, "subnets"):
         sp = _props(sub)
         nsg = _ref(sp.get("networkSecurityGroup"))
         extra: dict[str, Any] = {}
@@ -259,7 +304,7 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
                   balancers: LoadBalancerIndex | None = None) -> Asset:
     """``public_ips`` None means the public addresses of the subscription could not be read;
     ``balancers`` None that its load balancers could not be."""
-    props = _props(raw)
+    props = _resource_props(raw, "network interface")
     private: list[str] = []
     public: list[str] = []
     ipv6: list[str] = []
@@ -269,7 +314,7 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
     unresolved: list[str] = []
     prefixes: list[str] = []
     subnet = None
-    for config in props.get("ipConfigurations") or []:
+    for config in optional_mappings(props, "ipConfigurations"):
         cp = _props(config)
         address = cp.get("privateIPAddress")
         if address:
@@ -351,26 +396,72 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
     )
 
 
-def normalize_scope(scope: Scope, raw: Json) -> Iterator[RuleSet | Asset | Subnet | Network]:
-    """Everything read from one subscription, joined in dictionaries."""
-    pips = raw.get("publicIPAddresses")
+_RESOURCE_KEYS = ("networkSecurityGroups", "networkInterfaces", "virtualNetworks",
+                  "publicIPAddresses", "applicationSecurityGroups", "loadBalancers")
+
+
+def _indexed(scope: Scope, raw: Json, key: str,
+             bad: list[CollectionError]) -> list[Json] | None:
+    """The items of one resource type that have an ARM id; the others are recorded in ``bad``
+    (they cannot be joined to anything). None when the type was not read."""
+    items = raw.get(key)
+    if items is None:
+        return None
+    good = []
+    for index, item in enumerate(items):
+        found = guarded(scope, key, f"{key} {label(item, 'id', 'name', index=index)}",
+                        lambda i=item: require_text(require_mapping(i, key), "id") and i)
+        if isinstance(found, CollectionError):
+            bad.append(found)
+        else:
+            good.append(found)
+    return good
+
+
+def normalize_scope(scope: Scope,
+                    raw: Json) -> Iterator[RuleSet | Asset | Subnet | Network | CollectionError]:
+    """Everything read from one subscription, joined in dictionaries; each object is built
+    under its own guard, so one that cannot be read is a CollectionError naming it."""
+    raw, bad = checked_payload(scope, raw, {key: list for key in _RESOURCE_KEYS})
+    pips = _indexed(scope, raw, "publicIPAddresses", bad)
     public_ips = None if pips is None else {arm_id(p["id"]): p for p in pips}
     nsg_subnets: dict[str, set[str]] = {}
-    for vnet in raw.get("virtualNetworks") or []:
-        network, subnets = normalize_vnet(scope, vnet)
+    for index, vnet in enumerate(raw.get("virtualNetworks") or []):
+        built = guarded(scope, "virtualNetworks",
+                        f"virtual network {label(vnet, 'id', 'name', index=index)}",
+                        lambda v=vnet: normalize_vnet(scope, v))
+        if isinstance(built, CollectionError):
+            yield built
+            continue
+        network, subnets = built
         yield network
         for subnet in subnets:
             for nsg in subnet.rule_set_ids:
                 nsg_subnets.setdefault(nsg, set()).add(subnet.subnet_id)
             yield subnet
-    lbs = raw.get("loadBalancers")
-    balancers = None if lbs is None else index_load_balancers(lbs, public_ips)
+    lbs = _indexed(scope, raw, "loadBalancers", bad)
+    balancers = None
+    if lbs is not None:
+        indexed = guarded(scope, "loadBalancers", "the load balancers",
+                          lambda: index_load_balancers(lbs, public_ips))
+        if isinstance(indexed, CollectionError):
+            yield indexed  # NICs then count every pool and NAT rule as unresolved
+        else:
+            balancers = indexed
     nsg_nics: dict[str, set[str]] = {}
-    for nic in raw.get("networkInterfaces") or []:
-        asset = normalize_nic(scope, nic, public_ips, balancers)
-        for nsg in asset.rule_set_ids:
-            nsg_nics.setdefault(nsg, set()).add(asset.asset_id)
+    for index, nic in enumerate(raw.get("networkInterfaces") or []):
+        asset = guarded(scope, "networkInterfaces",
+                        f"network interface {label(nic, 'id', 'name', index=index)}",
+                        lambda n=nic: normalize_nic(scope, n, public_ips, balancers))
+        if isinstance(asset, Asset):
+            for nsg in asset.rule_set_ids:
+                nsg_nics.setdefault(nsg, set()).add(asset.asset_id)
         yield asset
-    for nsg in raw.get("networkSecurityGroups") or []:
-        nsg_id = arm_id(nsg["id"])
-        yield normalize_nsg(scope, nsg, nsg_subnets.get(nsg_id, ()), nsg_nics.get(nsg_id, ()))
+    for index, nsg in enumerate(raw.get("networkSecurityGroups") or []):
+        nsg_id = arm_id(nsg.get("id")) if isinstance(nsg, Mapping) and \
+            isinstance(nsg.get("id"), str) else ""
+        yield guarded(scope, "networkSecurityGroups",
+                      f"network security group {label(nsg, 'id', 'name', index=index)}",
+                      lambda n=nsg, i=nsg_id: normalize_nsg(scope, n, nsg_subnets.get(i, ()),
+                                                            nsg_nics.get(i, ())))
+    yield from bad

@@ -11,7 +11,8 @@ from providers.azure import audit, fetch
 from providers.azure.auth import resolve_endpoint
 from providers.azure.fetch import CallFailure, ClientFactory
 from providers.azure.normalize import normalize_scope
-from providers.base import ProviderSettings
+from providers.base import ProviderSettings, page_limits
+from providers.paging import LOOP_HINT, PAGING_HINT
 from scanner.errors import ProviderError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
@@ -25,6 +26,13 @@ _SIGN_IN = ("sign in with `az login`, set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_
 def _hint(failure: CallFailure, permission: str, base_url: str) -> str:
     if failure.code == "CredentialUnavailable":
         return _SIGN_IN
+    if failure.code == "PaginationLoop":
+        return LOOP_HINT
+    if failure.code in ("PageLimit", "ItemLimit"):
+        return PAGING_HINT
+    if failure.code == "MalformedResponse":
+        return f"{base_url} sent a page that is not valid ARM JSON: scan again later"
+
     if failure.status == 401:
         return "the token was rejected: sign in again or refresh CLOUDWALL_AZURE_TOKEN"
     if failure.status == 403:
@@ -127,7 +135,8 @@ class AzureProvider:
                     continue
                 try:
                     raw[resource_type.key] = fetch.list_resources(
-                        client, scope.account, resource_type, factory.endpoint.base_url)
+                        client, scope.account, resource_type, factory.endpoint.base_url,
+                        limits=page_limits(self._settings))
                 except Exception as exc:
                     failure = fetch.describe_failure(exc)
                     if failure is None:
@@ -156,7 +165,8 @@ class AzureProvider:
             if subscription_id not in clients:
                 clients[subscription_id] = factory.monitor(subscription_id)
             try:
-                return fetch.list_activity_events(clients[subscription_id], odata_filter)
+                return fetch.list_activity_events(clients[subscription_id], odata_filter,
+                                                  page_limits(self._settings))
             except Exception as exc:
                 failure = fetch.describe_failure(exc)
                 if failure is None:

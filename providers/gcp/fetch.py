@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from providers.base import ProviderSettings
+from providers.base import ProviderSettings, page_limits
 from providers.gcp.common import canonical
+from providers.paging import PagingError, guarded_pages
 from scanner.errors import ConfigError, ProviderError
 
 TOKEN_ENV = "CLOUDWALL_GCP_TOKEN"
@@ -165,12 +166,30 @@ class GcpApi:
         return {"retry": make_retry(self.settings.max_retries),
                 "timeout": self.settings.request_timeout}
 
+    def pages(self, pager: Any, what: str, count=lambda page: len(page.items)):
+        """The pages of a google-api-core pager under the shared page guard (a repeated
+        ``pageToken``, too many pages or items stop it with a PagingError)."""
+        return guarded_pages(pager.pages, what, page_limits(self.settings), count=count,
+                             next_token=lambda page: page.next_page_token)
+
+    def items(self, pager: Any, what: str) -> list[dict[str, Any]]:
+        return [to_json(item) for page in self.pages(pager, what) for item in page.items]
+
+    def scoped_pages(self, pager: Any, what: str, field: str):
+        """(scope name, scoped list) of every page of an aggregated list, guarded."""
+        def count(page: Any) -> int:
+            return sum(len(getattr(scoped, field)) for scoped in page.items.values())
+
+        for page in self.pages(pager, what, count):
+            yield from page.items.items()
+
     # -- Resource Manager --------------------------------------------------------------------
 
     def search_projects(self) -> list[dict[str, Any]]:
         client = self.resource_manager("ProjectsClient")
         pager = client.search_projects(request={"query": "state:ACTIVE"}, **self.call_options())
-        return [to_json(p) for p in pager]
+        return [to_json(p) for page in self.pages(pager, "projects", lambda pg: len(pg.projects))
+                for p in page.projects]
 
     def get_project(self, project_id: str) -> dict[str, Any]:
         client = self.resource_manager("ProjectsClient")
@@ -184,18 +203,19 @@ class GcpApi:
 
     def networks(self, project: str) -> list[dict[str, Any]]:
         pager = self.compute("NetworksClient").list(project=project, **self.call_options())
-        return [to_json(n) for n in pager]
+        return self.items(pager, "networks")
 
     def firewalls(self, project: str) -> list[dict[str, Any]]:
         pager = self.compute("FirewallsClient").list(project=project, **self.call_options())
-        return [to_json(f) for f in pager]
+        return self.items(pager, "firewalls")
 
     def network_firewall_policies(self, project: str) -> tuple[list[dict], list[dict]]:
         """Global and regional network firewall policies in one aggregated list."""
         client = self.compute("NetworkFirewallPoliciesClient")
         pager = client.aggregated_list(project=project, **self.call_options())
         global_, regional, unreachable = [], [], {}
-        for scope_name, scoped in pager:
+        for scope_name, scoped in self.scoped_pages(pager, "networkFirewallPolicies",
+                                                    "firewall_policies"):
             policies = [to_json(p) for p in scoped.firewall_policies]
             (global_ if scope_name == "global" else regional).extend(policies)
             if scoped.warning.code == "UNREACHABLE":
@@ -211,7 +231,7 @@ class GcpApi:
         pager = client.aggregated_list(project=project, **self.call_options())
         items: dict[str, dict[str, Any]] = {}
         unreachable = {}
-        for zone, scoped in pager:
+        for zone, scoped in self.scoped_pages(pager, "instances", "instances"):
             entry = items.setdefault(zone, {"instances": []})
             entry["instances"].extend(to_json(i) for i in scoped.instances)
             if scoped.warning.code == "UNREACHABLE":
@@ -223,7 +243,7 @@ class GcpApi:
     def hierarchical_policies(self, node: str) -> list[dict[str, Any]]:
         client = self.compute("FirewallPoliciesClient")
         pager = client.list(request={"parent_id": node}, **self.call_options())
-        return [to_json(p) for p in pager]
+        return self.items(pager, "hierarchicalFirewallPolicies")
 
     def effective_firewalls(self, project: str, network: str) -> dict[str, Any]:
         client = self.compute("NetworksClient")
@@ -240,7 +260,9 @@ def describe_failure(exc: BaseException, project: str, resource_type: str | None
 
     hint = HINTS.get(resource_type or "", ROLE_HINT)
     code, reason = "Error", f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, exceptions.GoogleAPICallError):
+    if isinstance(exc, PagingError):
+        code, reason, hint = exc.code, exc.reason, exc.hint
+    elif isinstance(exc, exceptions.GoogleAPICallError):
         code = str(exc.code or type(exc).__name__)
         reason = _api_message(exc)
         text = str(exc).lower()

@@ -45,6 +45,16 @@ from providers.gcp.policies import (
     normalize_policy,
     normalize_policy_rule,
 )
+from providers.guard import (
+    ShapeError,
+    checked_payload,
+    guarded,
+    label,
+    optional_mappings,
+    require_choice,
+    require_mapping,
+    require_text,
+)
 from scanner.model import (
     Action,
     Asset,
@@ -103,7 +113,14 @@ def firewall_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
 
 def normalize_firewall(raw: Json, network_is_default: bool = False) -> list[Rule]:
     """One VPC firewall -> one Rule per protocol of its ``allowed`` or ``denied`` list."""
-    name = raw.get("name", "")
+    name = require_text(require_mapping(raw, "firewall"), "name", "firewall name")
+    require_choice(raw, "direction", {"ingress", "egress"}, f"firewall {name} direction")
+    allowed = optional_mappings(raw, "allowed", f"firewall {name} allowed")
+    denied = optional_mappings(raw, "denied", f"firewall {name} denied")
+    if bool(allowed) == bool(denied):
+        # The API requires exactly one: with neither the rule would silently admit nothing.
+        raise ShapeError(f"firewall {name} has {'both' if allowed else 'neither'} 'allowed' "
+                         "and 'denied'")
     direction = parse_direction(raw.get("direction"))
     peers, extra = firewall_peers(raw)
     targets = tuple(symbols(PeerKind.NETWORK_TAG, raw.get("targetTags"))
@@ -116,8 +133,8 @@ def normalize_firewall(raw: Json, network_is_default: bool = False) -> list[Rule
     if log_config.get("metadata"):
         extra["logMetadata"] = log_config["metadata"]
     rules = []
-    for key, action in (("allowed", Action.ALLOW), ("denied", Action.DENY)):
-        for protocol, ports, spelled in protocol_ports(raw.get(key) or (), "IPProtocol"):
+    for entries, action in ((allowed, Action.ALLOW), (denied, Action.DENY)):
+        for protocol, ports, spelled in protocol_ports(entries, "IPProtocol"):
             rule_extra = dict(extra)
             if spelled != [protocol]:
                 rule_extra["IPProtocol"] = spelled
@@ -194,6 +211,8 @@ def _zone_region(zone: str) -> str:
 
 def normalize_instance(scope: Scope, raw: Json) -> list[Asset]:
     """One Asset per network interface of an instance."""
+    require_text(require_mapping(raw, "instance"), "name", "instance name")
+    optional_mappings(raw, "networkInterfaces", "networkInterfaces")
     zone = last_segment(raw.get("zone"))
     instance_id = canonical(raw.get("selfLink")) or (
         f"projects/{scope.account}/zones/{zone}/instances/{raw['name']}")
@@ -251,7 +270,9 @@ def aggregated_instances(items: Json | Iterable[Json] | None) -> Iterator[Json]:
         return
     if isinstance(items, Mapping):
         for scoped in items.values():
-            yield from scoped.get("instances") or ()
+            found = scoped.get("instances") if isinstance(scoped, Mapping) else [scoped]
+            # What is not understood is handed on, to fail under the instance's own guard.
+            yield from found if isinstance(found, list) else ([found] if found else ())
     else:
         yield from items
 
@@ -292,69 +313,139 @@ def _effective_hierarchical(scope: Scope, effective: Json) -> tuple[list[RuleSet
     return rule_sets, order
 
 
+_EXPECTED = {**{key: list for key in (
+    "networks", "firewalls", "networkFirewallPolicies", "regionNetworkFirewallPolicies",
+    "hierarchicalFirewallPolicies", "ancestry", "errors")},
+    "effectiveFirewalls": Mapping, "instances": (Mapping, list)}
+
+
+def _names_no_network() -> None:
+    raise ShapeError("it names no network")
+
+
+def _guarded_policy(scope: Scope, policy: Any, kind: RuleSetKind, resource_type: str,
+                    index: int) -> RuleSet | CollectionError:
+    return guarded(scope, resource_type,
+                   f"firewall policy {label(policy, 'name', 'shortName', 'id', index=index)}",
+                   lambda: normalize_policy(scope, policy, kind))
+
+
+def _network_id(scope: Scope, network: Json) -> str:
+    require_mapping(network, "network")
+    return canonical(network.get("selfLink")) or network_path(
+        scope, require_text(network, "name", "network name"))
+
+
 def normalize_scope(scope: Scope, raw: Json) -> Iterator[Item]:
-    """Everything read from one project, joined in dictionaries."""
+    """Everything read from one project, joined in dictionaries.
+
+    Each object is built under its own guard. A firewall the normalizer cannot read fails the
+    VPC rule set of its network (a rule set missing a rule would be read as narrower than it
+    is); the network's other levels and every other network are still reported.
+    """
+    raw, shape_errors = checked_payload(scope, raw, _EXPECTED)
+    yield from shape_errors
     errors = _errors(scope, raw)
     failed = {e.resource_type for e in errors}
     yield from errors
     firewalls_by_network: dict[str, list[Json]] = {}
-    for firewall in raw.get("firewalls") or ():
-        firewalls_by_network.setdefault(canonical(firewall.get("network")), []).append(firewall)
+    for index, firewall in enumerate(raw.get("firewalls") or ()):
+        network = firewall.get("network") if isinstance(firewall, Mapping) else None
+        if not isinstance(network, str) or not canonical(network):
+            yield guarded(scope, "firewalls",
+                          f"firewall {label(firewall, 'name', 'id', index=index)}",
+                          _names_no_network)
+            continue
+        firewalls_by_network.setdefault(canonical(network), []).append(firewall)
 
     # Hierarchical policies, top down, from the ancestry or else the effective view.
     hierarchical_order: list[str] = []
     per_network_hierarchical: dict[str, list[str]] = {}
     if "hierarchicalFirewallPolicies" in raw:
-        for policy in applicable_hierarchical(raw["hierarchicalFirewallPolicies"] or (),
-                                              list(raw.get("ancestry") or ())):
-            rule_set = normalize_policy(scope, policy, RuleSetKind.GCP_HIERARCHICAL_POLICY)
-            hierarchical_order.append(rule_set.resource_id)
+        applicable = guarded(scope, "hierarchicalFirewallPolicies", "the policy associations",
+                             lambda: applicable_hierarchical(
+                                 raw["hierarchicalFirewallPolicies"] or (),
+                                 list(raw.get("ancestry") or ())))
+        if isinstance(applicable, CollectionError):
+            yield applicable
+            applicable = []
+        for index, policy in enumerate(applicable):
+            rule_set = _guarded_policy(scope, policy, RuleSetKind.GCP_HIERARCHICAL_POLICY,
+                                       "hierarchicalFirewallPolicies", index)
+            if isinstance(rule_set, RuleSet):
+                hierarchical_order.append(rule_set.resource_id)
             yield rule_set
     elif raw.get("effectiveFirewalls"):
-        rule_sets, per_network_hierarchical = _effective_hierarchical(
-            scope, raw["effectiveFirewalls"])
-        yield from rule_sets
+        found = guarded(scope, "effectiveFirewalls", "the effective firewalls",
+                        lambda: _effective_hierarchical(scope, raw["effectiveFirewalls"]))
+        if isinstance(found, CollectionError):
+            yield found
+        else:
+            rule_sets, per_network_hierarchical = found
+            yield from rule_sets
 
     network_policies: dict[str, list[tuple[int, str]]] = {}
     for key, rank in (("networkFirewallPolicies", 0), ("regionNetworkFirewallPolicies", 1)):
-        for policy in raw.get(key) or ():
-            rule_set = normalize_policy(scope, policy, RuleSetKind.GCP_NETWORK_POLICY)
-            for attachment in rule_set.attachments:
-                network_policies.setdefault(attachment.target_id, []).append(
-                    (rank, rule_set.resource_id))
+        for index, policy in enumerate(raw.get(key) or ()):
+            rule_set = _guarded_policy(scope, policy, RuleSetKind.GCP_NETWORK_POLICY,
+                                       "networkFirewallPolicies", index)
+            if isinstance(rule_set, RuleSet):
+                for attachment in rule_set.attachments:
+                    network_policies.setdefault(attachment.target_id, []).append(
+                        (rank, rule_set.resource_id))
             yield rule_set
 
-    for network in raw.get("networks") or ():
-        network_id = canonical(network.get("selfLink")) or network_path(scope, network["name"])
-        order = network.get("networkFirewallPolicyEnforcementOrder") or AFTER_CLASSIC
-        vpc_ids: list[str] = []
-        if "firewalls" not in failed:
-            rule_set = normalize_vpc_rules(scope, network, firewalls_by_network.get(network_id, ()))
+    for index, network in enumerate(raw.get("networks") or ()):
+        yield from _network(scope, network, index, failed, firewalls_by_network,
+                            network_policies, per_network_hierarchical, hierarchical_order)
+
+    for index, instance in enumerate(aggregated_instances(raw.get("instances"))):
+        assets = guarded(scope, "instances",
+                         f"instance {label(instance, 'selfLink', 'name', index=index)}",
+                         lambda i=instance: normalize_instance(scope, i))
+        if isinstance(assets, CollectionError):
+            yield assets
+        else:
+            yield from assets
+
+
+def _network(scope: Scope, network: Any, index: int, failed: set, firewalls_by_network: dict,
+             network_policies: dict, per_network_hierarchical: dict,
+             hierarchical_order: list[str]) -> Iterator[Item]:
+    name = f"network {label(network, 'selfLink', 'name', index=index)}"
+    network_id = guarded(scope, "networks", name, lambda: _network_id(scope, network))
+    if isinstance(network_id, CollectionError):
+        yield network_id
+        return
+    order = network.get("networkFirewallPolicyEnforcementOrder") or AFTER_CLASSIC
+    vpc_ids: list[str] = []
+    if "firewalls" not in failed:
+        rule_set = guarded(scope, "firewalls", f"the firewall rules of {name}",
+                           lambda: normalize_vpc_rules(scope, network,
+                                                       firewalls_by_network.get(network_id, ())))
+        if isinstance(rule_set, RuleSet):
             vpc_ids.append(rule_set.resource_id)
-            yield rule_set
-        # Global network policies before regional ones; both around the VPC rules per order.
-        policies = [rs_id for _, rs_id in sorted(network_policies.get(network_id, ()))]
-        levels = policies + vpc_ids if order == BEFORE_CLASSIC else vpc_ids + policies
-        top = per_network_hierarchical.get(network_id, hierarchical_order)
-        extra: dict[str, Any] = {}
-        if network.get("IPv4Range"):
-            extra["legacy"] = True
-        if "autoCreateSubnetworks" in network:
-            extra["autoCreateSubnetworks"] = bool(network["autoCreateSubnetworks"])
-        if network.get("id"):
-            extra["id"] = str(network["id"])
-        yield Network(
-            provider=PROVIDER,
-            account=scope.account,
-            region="global",
-            network_id=network_id,
-            name=network.get("name", ""),
-            cidrs=(network["IPv4Range"],) if network.get("IPv4Range") else (),
-            is_default=network.get("name") == "default",
-            enforcement_order=order,
-            rule_set_ids=tuple(top) + tuple(levels),
-            extra=extra,
-        )
-
-    for instance in aggregated_instances(raw.get("instances")):
-        yield from normalize_instance(scope, instance)
+        yield rule_set
+    # Global network policies before regional ones; both around the VPC rules per order.
+    policies = [rs_id for _, rs_id in sorted(network_policies.get(network_id, ()))]
+    levels = policies + vpc_ids if order == BEFORE_CLASSIC else vpc_ids + policies
+    top = per_network_hierarchical.get(network_id, hierarchical_order)
+    extra: dict[str, Any] = {}
+    if network.get("IPv4Range"):
+        extra["legacy"] = True
+    if "autoCreateSubnetworks" in network:
+        extra["autoCreateSubnetworks"] = bool(network["autoCreateSubnetworks"])
+    if network.get("id"):
+        extra["id"] = str(network["id"])
+    yield Network(
+        provider=PROVIDER,
+        account=scope.account,
+        region="global",
+        network_id=network_id,
+        name=network.get("name", ""),
+        cidrs=(network["IPv4Range"],) if network.get("IPv4Range") else (),
+        is_default=network.get("name") == "default",
+        enforcement_order=order,
+        rule_set_ids=tuple(top) + tuple(levels),
+        extra=extra,
+    )

@@ -19,8 +19,8 @@ from providers.gcp.common import (
     rule_order,
     symbols,
 )
+from providers.guard import optional_list, optional_mappings, require_choice, require_mapping
 from scanner.model import (
-    Action,
     Attachment,
     Direction,
     Peer,
@@ -84,9 +84,16 @@ def policy_rule_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
 
 def normalize_policy_rule(raw: Json) -> list[Rule]:
     """One firewall policy rule -> one Rule per protocol of ``match.layer4Configs``."""
+    require_mapping(raw, "firewall policy rule")
     priority = int(raw.get("priority", 0))
-    action_text = (raw.get("action") or "").lower()
-    action = ACTIONS.get(action_text, Action.DENY)
+    what = f"firewall policy rule {priority}"
+    action_text = require_choice(raw, "action", set(ACTIONS), f"{what} action")
+    action = ACTIONS[action_text]
+    require_choice(raw, "direction", {"ingress", "egress"}, f"{what} direction")
+    match = raw.get("match")
+    if match is not None:
+        require_mapping(match, f"{what} match")
+        optional_mappings(match, "layer4Configs", f"{what} layer4Configs")
     peers, extra = policy_rule_peers(raw)
     if action_text not in ("allow", "deny", "goto_next"):
         extra["action"] = raw.get("action")
@@ -147,10 +154,12 @@ def normalize_policy(scope: Scope, raw: Json, kind: RuleSetKind,
                      extra: Mapping[str, Any] | None = None) -> RuleSet:
     """A hierarchical or network firewall policy. ``attachments`` replace its associations when
     given (the effective-firewalls view names the policy, not where it is associated)."""
-    rules = [r for rule in raw.get("rules") or () for r in normalize_policy_rule(rule)]
+    require_mapping(raw, "firewall policy")
+    rules = [r for rule in optional_list(raw, "rules") for r in normalize_policy_rule(rule)]
     rules.sort(key=rule_order)
     if attachments is None:
-        attachments = [_attachment(a["attachmentTarget"]) for a in raw.get("associations") or ()
+        attachments = [_attachment(a["attachmentTarget"])
+                       for a in optional_mappings(raw, "associations")
                        if a.get("attachmentTarget")]
     hierarchical = kind is RuleSetKind.GCP_HIERARCHICAL_POLICY
     region = last_segment(raw.get("region")) or "global"

@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 
 from reports.text import printable
+from scanner.cli.config_command import accept_global_options_after_commands, apply_configuration
 from scanner.cli.interrupts import (
     Interrupted,
     exit_code_for,
@@ -25,6 +26,7 @@ from scanner.cli.interrupts import (
 from scanner.cli.terminal import Terminal
 from scanner.cli.version import print_version
 from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
+from scanner.redact import redact
 
 # Modules whose ``register(main)`` adds their commands.
 COMMAND_MODULES = [
@@ -35,6 +37,7 @@ COMMAND_MODULES = [
     "scanner.cli.policies",
     "scanner.cli.report",
     "scanner.cli.version",
+    "scanner.cli.config_command",
 ]
 
 
@@ -54,11 +57,11 @@ class CloudwallGroup(click.Group):
             _usage_error(exc)
         except CloudwallError as exc:
             # Messages quote file contents and cloud answers: keep them to one safe line.
-            click.echo(f"error: {printable(exc.message)}", err=True)
+            click.echo(f"error: {shown(exc.message)}", err=True)
             if exc.hint:
-                click.echo(f"hint: {printable(exc.hint)}", err=True)
-            if ctx.params.get("debug"):
-                traceback.print_exc()
+                click.echo(f"hint: {shown(exc.hint)}", err=True)
+            if _debugging(ctx):
+                print_traceback()
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -84,24 +87,43 @@ def _usage_error(exc: click.UsageError) -> NoReturn:
         raise exc
     message = " ".join(exc.format_message().split())
     command = exc.ctx.command_path if exc.ctx else "cloudwall"
-    click.echo(f"error: {printable(message)}", err=True)
+    click.echo(f"error: {shown(message)}", err=True)
     click.echo(f"hint: see `{command} --help`", err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 
 def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
     """A bug: say so plainly, never a bare traceback."""
-    click.echo(f"internal error: {type(exc).__name__}: {printable(exc)}", err=True)
+    click.echo(f"internal error: {type(exc).__name__}: {shown(exc)}", err=True)
     click.echo("hint: rerun with --debug for the traceback and report it", err=True)
-    if ctx.params.get("debug"):
-        traceback.print_exc()
+    if _debugging(ctx):
+        print_traceback()
     ctx.exit(EXIT_BUG)
+
+
+def _debugging(ctx: click.Context) -> bool:
+    """--debug before the command, after it, or from the configuration file."""
+    return bool(ctx.params.get("debug") or (ctx.obj or {}).get("debug"))
+
+
+def shown(text: object) -> str:
+    """What the CLI prints of a message: secrets in URLs masked, one printable line."""
+    return printable(redact(text))
+
+
+def print_traceback() -> None:
+    """``--debug``: the traceback, with the secrets of every URL in it masked (exception
+    messages and locals quote endpoints as given)."""
+    click.echo(redact(traceback.format_exc()).rstrip("\n"), err=True)
 
 
 @click.group(cls=CloudwallGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=print_version, help="Show the versions of cloudwall, Python and the "
               "cloud SDKs, and exit.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: ./cloudwall.toml, else $CLOUDWALL_CONFIG, "
+              "else cloudwall.toml in the per-user config directory).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
     "--store",
@@ -118,19 +140,31 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
 @click.option("--wide", is_flag=True,
               help="Never wrap table columns to the terminal's width.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, store_path: str | None, quiet: bool, verbose: bool,
-         no_color: bool, wide: bool) -> None:
+def main(ctx: click.Context, config_path: str | None, debug: bool, store_path: str | None,
+         quiet: bool, verbose: bool, no_color: bool, wide: bool) -> None:
     """cloudwall: posture scanner for live cloud firewall configuration.
 
     Exit codes: 0 ok; 1 findings or drift at or above --fail-on; 2 usage, config or input
     error; 3 one or more scopes could not be collected; 70 internal error.
     """
-    if quiet and verbose:
-        raise click.UsageError("--quiet and --verbose cannot be combined")
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
-    ctx.obj["store_path"] = store_path
-    ctx.obj["terminal"] = Terminal(quiet=quiet, verbose=verbose, no_color=no_color, wide=wide)
+    # Command line > environment > configuration file > defaults: the file fills in the
+    # global options left at their defaults, and every command's defaults (default_map).
+    apply_configuration(ctx, config_path)
+    ctx.obj["session"] = start_session
+    start_session(ctx)
+
+
+def start_session(ctx: click.Context) -> None:
+    """What the commands read from ``ctx.obj``, from the global options in effect (re-run when
+    a global option comes after the command name)."""
+    params = ctx.params
+    if params["quiet"] and params["verbose"]:
+        raise click.UsageError("--quiet and --verbose cannot be combined")
+    ctx.obj["debug"] = params["debug"]
+    ctx.obj["store_path"] = params["store_path"]
+    ctx.obj["terminal"] = Terminal(quiet=params["quiet"], verbose=params["verbose"],
+                                   no_color=params["no_color"], wide=params["wide"])
     # Named with --store on this command line (not just inherited from CLOUDWALL_STORE).
     source = ctx.get_parameter_source("store_path")
     ctx.obj["store_from_flag"] = source is click.core.ParameterSource.COMMANDLINE
@@ -138,6 +172,7 @@ def main(ctx: click.Context, debug: bool, store_path: str | None, quiet: bool, v
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(main)
+accept_global_options_after_commands(main)
 
 
 def run() -> NoReturn:

@@ -132,8 +132,10 @@ def policies_test(ctx: click.Context, files, builtin: bool, verbose: bool) -> No
     for r in results:
         if verbose or not r.passed:
             mark = "ok  " if r.passed else "FAIL"
-            click.echo(f"{mark} {r.case.location} {r.case.policy_id} [{r.label}] "
-                       f"{printable(r.case.name)}" + (f": {r.message}" if r.message else ""))
+            click.echo(f"{mark} {printable(r.case.location)} {printable(r.case.policy_id)} "
+                       f"[{printable(r.label)}] "
+                       f"{printable(r.case.name)}"
+                       + (f": {printable(r.message)}" if r.message else ""))
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     ctx.exit(EXIT_FINDINGS if failed else 0)
 

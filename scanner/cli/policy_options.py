@@ -9,6 +9,7 @@ import click
 
 from policies import PolicySettings
 from policies.engine import check_settings
+from reports.text import printable
 from scanner.cli.common import split_values, trusted_cidrs
 
 POLICY_FLAGS = ("policy_files", "only", "skip", "suppressions", "trusted_cidrs", "broad_prefix")
@@ -57,8 +58,9 @@ def warn_expired(report, echo: Callable[[str], None]) -> None:
     for finding in report.findings:
         entry = finding.suppression or {}
         if entry.get("expired"):
-            key = f"{entry.get('location')} (owner {entry.get('owner')}, expired " \
-                  f"{entry.get('expires')})"
+            # Every part comes from the suppressions file: shown through the printable filter.
+            key = f"{printable(entry.get('location'))} (owner {printable(entry.get('owner'))}, " \
+                  f"expired {printable(entry.get('expires'))})"
             seen[key] = seen.get(key, 0) + 1
     for where, count in seen.items():
         echo(f"warning: suppression {where} has expired; {count} finding(s) are active again")

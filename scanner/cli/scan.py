@@ -6,6 +6,7 @@ import click
 
 from providers import provider_names
 from providers.base import ProviderSettings
+from providers.paging import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES
 from reports import format_names
 from scanner.cli.common import (
     exit_code,
@@ -68,6 +69,14 @@ def duration(value: str | None) -> float | None:
 @click.option("--timeout", "request_timeout", type=click.FloatRange(0.1, 3600), default=60.0,
               show_default=True, envvar="CLOUDWALL_TIMEOUT",
               help="Seconds per HTTP request before a scope is recorded as timed out.")
+@click.option("--max-pages", type=click.IntRange(1, None), default=DEFAULT_MAX_PAGES,
+              show_default=True, envvar="CLOUDWALL_MAX_PAGES",
+              help="Pages one list call may take per resource type and scope; more (or a "
+              "next-page token that repeats) is recorded as not collected (exit 3).")
+@click.option("--max-items", type=click.IntRange(1, None), default=DEFAULT_MAX_ITEMS,
+              show_default=True, envvar="CLOUDWALL_MAX_ITEMS",
+              help="Items one list call may return per resource type and scope; more is "
+              "recorded as not collected (exit 3).")
 @click.option("--deadline", callback=lambda _c, _p, v: duration(v), metavar="DURATION",
               help="Stop collecting after this long (90s, 30m, 2h): scopes not finished by "
               "then are reported as not collected and the scan exits 3.")
@@ -89,8 +98,8 @@ def duration(value: str | None) -> float | None:
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, deadline, demo_stage, save, baseline, attribute, fmt, output,
-         fail_on, **policy_flags) -> None:
+         max_retries, request_timeout, max_pages, max_items, deadline, demo_stage, save,
+         baseline, attribute, fmt, output, fail_on, **policy_flags) -> None:
     """Snapshot live firewall configuration and report on it."""
     if org_role and role_arn:
         raise ConfigError("--org-role and --role-arn cannot be combined",
@@ -111,6 +120,8 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         max_workers=concurrency,
         max_retries=max_retries,
         request_timeout=request_timeout,
+        max_pages=max_pages,
+        max_items=max_items,
         demo_stage=demo_stage,
     )
     if attribute and not baseline:

@@ -88,7 +88,8 @@ def snapshots_export(ctx: click.Context, ref: str, output: str) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror or exc}",
                           "check the --output path") from exc
-    click.echo(f"exported {snapshot_id} to {'stdout' if is_stdout(output) else output}",
+    click.echo(f"exported {snapshot_id} to "
+               f"{'stdout' if is_stdout(output) else printable(output)}",
                err=True)
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from scanner import snapshot_document
 from scanner.errors import StoreError
 from scanner.model import Snapshot, utc_timestamp
 from scanner.outputs import write_output
@@ -148,8 +149,9 @@ class Store:
             snapshot_id = self._resolve(ref)
             document = self.backend.snapshot_document(snapshot_id)
         try:
-            return Snapshot.from_dict(document)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # Checked like a file: the store may come from another machine or version.
+            return snapshot_document.from_document(document)
+        except ValueError as exc:
             raise StoreError(
                 f"snapshot {snapshot_id} in {self.location} is unreadable ({exc})",
                 "restore the store from a backup, or re-import the snapshot from JSON",

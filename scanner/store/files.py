@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
 
+from scanner import snapshot_document
 from scanner.errors import StoreError
 from scanner.model import Snapshot
 
@@ -54,9 +54,13 @@ def is_regular_file(path: Path) -> bool:
 
 
 def read_snapshot_file(path: Path) -> Snapshot:
-    """Read an exported snapshot; anything truncated or malformed is a StoreError."""
+    """Read an exported snapshot, checked whole (scanner.snapshot_document); anything
+    truncated, oversized or malformed is a StoreError naming the JSON path."""
+    limit = snapshot_document.MAX_DOCUMENT_BYTES
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # never more than the limit, whatever the file is
+            data = handle.read(limit + 1)
+        text = data.decode("utf-8")
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror}", "check the path") from exc
     except UnicodeDecodeError as exc:
@@ -65,14 +69,12 @@ def read_snapshot_file(path: Path) -> Snapshot:
             "export snapshots with `cloudwall snapshots export`",
         ) from exc
     try:
-        return Snapshot.from_json(text)
-    except json.JSONDecodeError as exc:
-        raise StoreError(
-            f"{path} is not valid snapshot JSON (line {exc.lineno}: {exc.msg})",
-            "the file is truncated or corrupt; export it again with `cloudwall snapshots export`",
-        ) from exc
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise StoreError(
-            f"{path} is not a cloudwall snapshot ({type(exc).__name__}: {exc})",
-            "export snapshots with `cloudwall snapshots export`",
-        ) from exc
+        return snapshot_document.parse(text)
+    except snapshot_document.DocumentError as exc:
+        if exc.syntax:
+            raise StoreError(f"{path} is not valid snapshot JSON ({exc.message})",
+                             "the file is truncated or corrupt; export it again with "
+                             "`cloudwall snapshots export`") from None
+        raise StoreError(f"{path} is not a cloudwall snapshot: {exc}",
+                         "snapshot files are what `cloudwall snapshots export` writes (their "
+                         "JSON Schema is scanner/schemas/snapshot.schema.json)") from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -122,6 +123,7 @@ class SqliteBackend(Backend):
     # --- opening ------------------------------------------------------------------------------
 
     def _open(self, create: bool) -> sqlite3.Connection:
+        refuse_unusable_path(self.path)
         if not create and not (is_regular_file(self.path) and self.path.stat().st_size):
             raise StoreError(
                 f"there is no store at {self.path}"
@@ -260,10 +262,18 @@ class SqliteBackend(Backend):
         self._migrated = True
 
     def compact(self) -> None:
-        """Give freed pages back and fold the WAL into the file; best effort (a reader may
-        hold the WAL, and a later run finishes the job)."""
+        """Give the pages freed by a deletion back to the file system and fold the WAL into
+        the file. Best effort, after the deletion committed: a busy store is compacted by a
+        later run, and is complete either way."""
+        db = self._db
         with suppress(sqlite3.OperationalError):
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                # A file whose one-time conversion did not run yet (it needs a moment alone).
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                db.execute("VACUUM")
+            # executescript steps the pragma to the end; execute() frees a single page.
+            db.executescript("PRAGMA incremental_vacuum;")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def size_bytes(self) -> int | None:
         total = 0
@@ -388,7 +398,6 @@ class SqliteBackend(Backend):
             for ids in decode_members(blob).values():
                 candidates.difference_update(ids)
         db.executemany("DELETE FROM objects WHERE id = ?", [(i,) for i in sorted(candidates)])
-        db.execute("PRAGMA incremental_vacuum")
         return GarbageCollected(len(orphans), len(candidates))
 
     # --- baselines ----------------------------------------------------------------------------
@@ -439,6 +448,24 @@ def seed_event(baseline: Baseline) -> BaselineEvent:
     """The history entry of a baseline set before history was recorded."""
     return BaselineEvent(baseline.name, baseline.set_at, "set", None, baseline.snapshot_id,
                          baseline.note)
+
+
+def refuse_unusable_path(path: Path) -> None:
+    """Only a regular file (or a new path) can be a store: SQLite would write into a device or
+    block on a FIFO, and a dangling symlink would create a file somewhere else."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise StoreError(f"{path} is a symbolic link to nothing",
+                             "point it at a store, or pass --store with another path") from None
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot open store {path}: {exc.strerror}",
+                         "check the path and its permissions, or pass --store PATH") from exc
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"{path} is not a regular file, so it cannot be a store",
+                         "pass --store with the path of a store file")
 
 
 def _enable_wal(db: sqlite3.Connection) -> None:

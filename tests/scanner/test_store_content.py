@@ -124,6 +124,20 @@ def test_the_file_does_not_keep_growing_under_save_and_prune(store_path):
     assert max(sizes[2:]) <= sizes[1] * 1.1, sizes
 
 
+def test_deleting_gives_the_space_back(store_path):
+    with Store(store_path) as store:
+        for n in range(10):  # nothing shared: every rule set is renamed in each
+            snapshot = estate(f"s-{n}", sets=60, minutes=n)
+            store.save(replace(snapshot, rule_sets=tuple(
+                replace(rs, name=f"{rs.name} v{n}") for rs in snapshot.rule_sets)))
+        store.backend.compact()
+        full = store.size_bytes()
+        store.delete_snapshots([f"s-{n}" for n in range(9)])
+        assert store.size_bytes() < full * 0.5, (full, store.size_bytes())
+        assert store.backend._db.execute("PRAGMA freelist_count").fetchone()[0] < 5
+        assert store.load("s-9").rule_sets[0].name == "group 0 v9"
+
+
 def test_missing_objects_make_a_snapshot_unreadable_not_wrong(store_path):
     with Store(store_path) as store:
         store.save(estate("s-1", sets=3))

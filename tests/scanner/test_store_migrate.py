@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +125,41 @@ def test_an_interrupted_migration_leaves_the_v1_store_as_it_was(v1_path):
     with Store(v1_path) as store:  # and the next write migrates it
         store.save(estate("s-4", minutes=20))
         assert schema(v1_path) == "2"
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[3])
+    from tests.scanner.store_builders import estate
+    from scanner.store import Store
+
+    with Store(sys.argv[1]) as store:
+        for i in range(int(sys.argv[2])):
+            store.save(estate(f"{sys.argv[4]}-{i:02d}", sets=6, minutes=100 + i,
+                              changed=i % 6))
+            store.list()
+    """
+)
+
+
+def test_two_processes_writing_a_v1_store_migrate_it_once(v1_path):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path])}
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(v1_path), "8", str(root),
+                               name], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for name in ("alpha", "beta")]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    assert len(backups(v1_path)) == 1
+    assert schema(v1_path) == "2"
+    with Store(v1_path) as store:
+        listed = [i.snapshot_id for i in store.list()]
+        assert sorted(listed) == sorted(["s-0", "s-1", "s-2", "s-3"]
+                                        + [f"{n}-{i:02d}" for n in ("alpha", "beta")
+                                           for i in range(8)])
+        for snapshot in SNAPSHOTS:
+            assert store.load(snapshot.snapshot_id).to_json() == snapshot.to_json()
+        assert store.load("beta-05") == estate("beta-05", sets=6, minutes=105, changed=5)
+    assert sqlite3.connect(v1_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

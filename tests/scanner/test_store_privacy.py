@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.errors import StoreError
 from scanner.store import Store
 from tests.scanner.store_builders import estate
 
@@ -51,3 +52,31 @@ def test_existing_folders_and_files_keep_their_mode(tmp_path, open_umask):
     assert mode(folder) == 0o751
     assert mode(path) == 0o640
 
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "dangling"])
+@pytest.mark.parametrize("create", [True, False])
+def test_only_a_regular_file_can_be_a_store(tmp_path, kind, create):
+    path = tmp_path / "store.db"
+    if kind == "fifo":
+        os.mkfifo(path)  # SQLite would block on it forever
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / "elsewhere" / "x.db")
+    with pytest.raises(StoreError) as caught:
+        Store(path, create=create)
+    assert caught.value.hint
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.db"]
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_symlink_to_a_store_is_used(tmp_path):
+    real = tmp_path / "real.db"
+    with Store(real) as store:
+        store.save(estate("s-1", sets=2))
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    with Store(link, create=False) as store:
+        assert [i.snapshot_id for i in store.list()] == ["s-1"]
+    assert link.is_symlink()

@@ -9,7 +9,14 @@ boto3 is pointed at it with ``AWS_ENDPOINT_URL_EC2`` / ``_GUARDDUTY`` / ``_CLOUD
 - GuardDuty (REST JSON): detectors, trusted IP sets and threat intel sets, paginated.
 - CloudTrail (JSON 1.1): ``LookupEvents`` over the recorded events, newest first, paginated.
 - Faults by (service, region, action): an error code (AccessDenied, throttling, a disabled
-  region) for a number of calls or for good, or a delay that outlasts the client's timeout.
+  region, InternalError) for a number of calls or for good, a delay that outlasts the client's
+  timeout, or a body cut short (``Truncated``: the XML ends half-way, with a matching
+  ``Content-Length``; ``Dropped``: the connection closes half-way through the promised body).
+- Paging faults by EC2 action (``paging_faults``): ``repeat`` answers the first page with the
+  same ``NextToken`` forever, ``cycle`` alternates two tokens, ``endless`` answers empty pages
+  with a new token every time.
+- Without an upstream, STS ``GetCallerIdentity`` is answered for ``DEFAULT_ACCOUNT`` so a whole
+  scan can run against in-memory estates alone.
 
 The region, service and access key come from the SigV4 ``Authorization`` header, exactly as AWS
 routes them; signatures are not checked.
@@ -48,7 +55,7 @@ EC2_PAGED = {
     "GetManagedPrefixListEntries": "Entries",
 }
 _EC2_STATUS = {"UnauthorizedOperation": 403, "AuthFailure": 401, "RequestLimitExceeded": 503,
-               "OptInRequired": 401}
+               "OptInRequired": 401, "InternalError": 500, "Unavailable": 503}
 _JSON_STATUS = {"AccessDeniedException": 403, "TooManyRequestsException": 429,
                 "ThrottlingException": 400}
 _EC2_RESOURCE_PARAMS = {"GroupId": "AWS::EC2::SecurityGroup",
@@ -86,6 +93,7 @@ class AwsStub:
         with self._lock:
             self.page_size = self.default_page_size
             self.faults: list[Fault] = []
+            self.paging_faults: dict[str, str] = {}  # EC2 action -> repeat | cycle | endless
             self.calls: list[tuple[str, str, str]] = []  # (service, region, action)
             self.ec2_estate: dict[tuple[str, str], dict[str, Any]] = {}
             self.guardduty: dict[tuple[str, str], dict[str, dict]] = {}
@@ -104,6 +112,7 @@ class AwsStub:
         """Forget faults and call counts; keep every estate."""
         with self._lock:
             self.faults = []
+            self.paging_faults = {}
             self.calls = []
 
     def fail(self, service: str, code: str, region: str | None = None,
@@ -261,6 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.delay)  # longer than the client waits: it has given up
                 self.close_connection = True
                 return
+            if fault.code in ("Truncated", "Dropped"):
+                self._cut(fault.code)
+                return
             self._fault(service, fault.code)
             return
         account = stub.account_for(access_key)
@@ -301,9 +313,38 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(_JSON_STATUS.get(code, 400), body, "application/json",
                    {"x-amzn-ErrorType": code})
 
+    def _cut(self, how: str) -> None:
+        """A body cut short: by a proxy that fixed up the length, or by a dropped connection."""
+        body = b'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeVpcsResponse xmlns="' \
+            b'http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId><vpcSet><item>'
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body) * (2 if how == "Dropped" else 1)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
     def _passthrough(self, method, body, *_args) -> None:
+        if not self.owner.upstream:
+            self._local(body)
+            return
         status, headers, answer = self.owner.forward(method, self.path, dict(self.headers), body)
         self._send(status, answer, headers.get("Content-Type", "text/xml"))
+
+    def _local(self, body: bytes) -> None:
+        """No moto behind the stub: who the caller is, and nothing else."""
+        action = parse_qs(body.decode()).get("Action", [""])[0]
+        if action != "GetCallerIdentity":
+            self._send(400, query_error("InvalidAction", f"{action} is not served here"),
+                       "text/xml")
+            return
+        answer = (
+            '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<GetCallerIdentityResult><Arn>arn:aws:iam::{DEFAULT_ACCOUNT}:user/scanner</Arn>"
+            f"<UserId>AIDAEXAMPLE</UserId><Account>{DEFAULT_ACCOUNT}</Account>"
+            "</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId>"
+            "</ResponseMetadata></GetCallerIdentityResponse>")
+        self._send(200, answer.encode(), "text/xml")
 
     # --- Security Hub -----------------------------------------------------------------------
 
@@ -361,6 +402,10 @@ class _Handler(BaseHTTPRequestHandler):
                   region: str) -> None:
         stub = self.owner
         key = EC2_PAGED[action]
+        mode = stub.paging_faults.get(action)
+        if mode is not None:
+            self._ec2_bad_page(action, key, mode, params.get("NextToken"))
+            return
         estate = stub.ec2_estate.get((account, region))
         cache_key = (account, region, action, params.get("MaxResults"), params.get("NextToken"),
                      params.get("PrefixListId"))
@@ -387,6 +432,17 @@ class _Handler(BaseHTTPRequestHandler):
         if estate is not None and stub.cache_pages:
             stub._page_cache[cache_key] = body
         self._send(200, body, "text/xml")
+
+    def _ec2_bad_page(self, action: str, key: str, mode: str, token: str | None) -> None:
+        """A list that never ends: the same token again, two tokens in turn, or new tokens on
+        empty pages forever."""
+        if mode == "repeat":
+            result: dict[str, Any] = {key: [], "NextToken": "same-token"}
+        elif mode == "cycle":
+            result = {key: [], "NextToken": "token-b" if token == "token-a" else "token-a"}
+        else:
+            result = {key: [], "NextToken": f"fresh-{uuid.uuid4().hex}"}
+        self._send(200, ec2_response(action, result), "text/xml")
 
     # --- GuardDuty ------------------------------------------------------------------------
 

@@ -4,10 +4,12 @@ What it serves is an :class:`ArmEstate`: subscriptions, their Microsoft.Network 
 real API shapes them (``properties`` nesting, ids, empty plural lists next to singular values)
 and their Activity Log events. Behaviour that the adapter must cope with is switchable per
 subscription and resource type: 403 with the real ``AuthorizationFailed`` body, 429 with
-``Retry-After``, slow answers. Lists are paged with ``nextLink`` URLs that carry the
-``api-version`` (the SDK follows them as-is); a request without ``api-version`` or without the
-bearer token is refused as ARM refuses it. TLS uses a ``trustme`` certificate authority whose
-bundle is written to ``ca_bundle`` for ``REQUESTS_CA_BUNDLE``.
+``Retry-After``, 500s, slow answers, bodies cut short, and lists that never end (``nextLink``
+back to the same page, or new links on empty pages forever). Lists are paged with ``nextLink``
+URLs that carry the ``api-version`` (the SDK follows them as-is); a request without
+``api-version`` or without the bearer token is refused as ARM refuses it. TLS uses a
+``trustme`` certificate authority whose bundle is written to ``ca_bundle`` for
+``REQUESTS_CA_BUNDLE``.
 
 The payload builders below are the single source of ARM JSON for tests and the benchmark.
 """
@@ -378,6 +380,11 @@ class ArmEstate:
         self.forbidden_types: set[tuple[str, str]] = set()  # (subscription, resource type)
         self.throttled: dict[tuple[str, str], int] = {}  # 429s still to send
         self.slow: dict[tuple[str, str], float] = {}  # seconds to wait before answering
+        self.server_errors: dict[tuple[str, str], int] = {}  # 500s still to send
+        self.truncated: set[tuple[str, str]] = set()  # pages whose JSON is cut half-way
+        # (subscription, resource type) -> "repeat" (nextLink to the same page) or "endless"
+        # (empty pages, each with a new nextLink)
+        self.paging_faults: dict[tuple[str, str], str] = {}
         self.listing_forbidden = False  # GET /subscriptions answers 403
         self.retry_after = "1"
         self.page_size = 2
@@ -524,6 +531,9 @@ class _Handler(BaseHTTPRequestHandler):
             if throttle:
                 estate.throttled[(sub, key)] = throttle - 1
             delay = estate.slow.get((sub, key), 0.0)
+            broken = estate.server_errors.get((sub, key), 0)
+            if broken:
+                estate.server_errors[(sub, key)] = broken - 1
         if delay:
             time.sleep(delay)
         if not known:
@@ -532,6 +542,10 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if forbidden:
             self._send(403, _forbidden(sub, action))
+            return True
+        if broken:
+            self._send(500, _error("InternalServerError", "Encountered internal server error. "
+                                   "Diagnostic information: timestamp '20240101T000000Z'."))
             return True
         if throttle:
             self._send(429, _error("TooManyRequests",
@@ -551,7 +565,25 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self._gate(sub, key, f"Microsoft.Network/{key}/read"):
             return
+        with estate.lock:
+            mode = estate.paging_faults.get((sub, key))
+            cut = (sub, key) in estate.truncated
+        if mode is not None:
+            self._endless(mode, path, query)
+            return
+        if cut:
+            data = json.dumps({"value": estate.resources[sub][key]}).encode()
+            self._send_raw(200, data[: max(1, len(data) // 2)])
+            return
         self._page(estate.resources[sub][key], path, query)
+
+    def _endless(self, mode: str, path: str, query: dict[str, list[str]]) -> None:
+        keep = [(k, v[0]) for k, v in query.items() if k != "$skiptoken"]
+        token = "same" if mode == "repeat" else uuid.uuid4().hex
+        keep.append(("$skiptoken", token))
+        link = self.server.base_url + path + "?" + "&".join(
+            f"{k}={quote(v, safe='')}" for k, v in keep)
+        self._send(200, {"value": [], "nextLink": link})
 
     def _events(self, sub: str, path: str, query: dict[str, list[str]]) -> None:
         estate = self.server.estate

@@ -75,6 +75,9 @@ class Estate:
     throttle: dict[str, int] = field(default_factory=dict)  # path substring -> 429s to send
     delay: dict[str, float] = field(default_factory=dict)  # path substring -> seconds to stall
     unreachable: set[str] = field(default_factory=set)  # aggregated-list scopes not answering
+    # Wire faults by path substring: "repeat" (the same nextPageToken forever), "endless" (empty
+    # pages, each with a new token), "truncate" (the JSON cut half-way), "error" (500s).
+    faults: dict[str, str] = field(default_factory=dict)
     page_size: int = 3
     token: str = "test-token"
 
@@ -220,10 +223,23 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(401, _error(401, "Request is missing required authentication "
                                            "credential.", "UNAUTHENTICATED", "required"))
             self.server.maybe_throttle(url.path)
+            fault = self.server.fault_for(url.path)
+            if fault in ("repeat", "endless"):
+                query.pop("pageToken", None)
+            if fault == "error":
+                raise ApiError(500, _error(500, "Internal error. Please try again.",
+                                           "INTERNAL", "backendError"))
             status, payload = 200, self.server.route(method, unquote(url.path), query, body)
+            if fault == "repeat":
+                payload["nextPageToken"] = "same-token"
+            elif fault == "endless":
+                payload["items"] = {} if isinstance(payload.get("items"), dict) else []
+                payload["nextPageToken"] = f"fresh-{time.monotonic_ns()}"
         except ApiError as exc:
-            status, payload = exc.status, exc.body
+            status, payload, fault = exc.status, exc.body, None
         data = json.dumps(payload).encode()
+        if fault == "truncate":
+            data = data[: max(1, len(data) // 2)]
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
@@ -250,6 +266,10 @@ class GcpServer(ThreadingHTTPServer):
     def record(self, method: str, path: str) -> None:
         with self._lock:
             self.requests.append((method, path))
+
+    def fault_for(self, path: str) -> str | None:
+        return next((mode for fragment, mode in self.estate.faults.items() if fragment in path),
+                    None)
 
     def maybe_throttle(self, path: str) -> None:
         stall = max((s for f, s in self.estate.delay.items() if f in path), default=0.0)
