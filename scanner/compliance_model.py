@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.model import Finding
@@ -69,7 +69,7 @@ class Framework:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.framework_id, "name": self.name, "version": self.version,
-                "providers": list(self.providers), "custom": self.custom}
+                "key": self.key, "providers": list(self.providers), "custom": self.custom}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any],
@@ -79,25 +79,21 @@ class Framework:
 
 
 def failing_item(finding: Finding) -> dict[str, Any]:
-    """A finding as a control lists it: what auditors read first. The whole finding (rule,
-    evidence, remediation) is in the report's ``findings``, once, under ``finding_id``."""
+    """A finding as a compliance report lists it: exactly the keys of a finding in the scan
+    document (``id``, ``rule`` as the rule itself, ...), plus ``rule_key`` (the rule's identity,
+    as drift items name it), ``rule_name``, ``ports`` and ``services`` for auditors."""
     rule = finding.rule
     return {
-        "finding_id": finding.finding_id,
-        "policy_id": finding.policy_id,
-        "severity": finding.severity.value,
-        "provider": finding.provider,
-        "account": finding.account,
-        "region": finding.region,
-        "resource_id": finding.resource_id,
-        "resource_name": finding.resource_name,
-        "rule": rule.identity() if rule else None,
+        **finding.to_dict(),
+        "rule_key": rule.identity() if rule else None,
         "rule_name": (rule.name or rule.native_id or "") if rule else None,
-        "asset_id": finding.asset_id,
         "ports": finding.evidence.get("ports"),
         "services": finding.evidence.get("services"),
-        "suppression": dict(finding.suppression) if finding.suppression else None,
     }
+
+
+def finding_from_item(data: Mapping[str, Any]) -> Finding:
+    return Finding.from_dict(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +151,7 @@ class ControlResult:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any],
-                  findings: Mapping[str, Finding]) -> ControlResult:
-        """``findings``: the report's findings by id (the control lists their ids)."""
+    def from_dict(cls, data: Mapping[str, Any]) -> ControlResult:
         control = Control(data["control"], data.get("title", ""), data.get("collected", True),
                           data.get("control_reason") or "")
         return cls(
@@ -165,8 +159,8 @@ class ControlResult:
             status=data["status"],
             reason=data.get("reason") or "",
             policies=_tuple(data.get("policies")),
-            findings=tuple(findings[f["finding_id"]] for f in data.get("failing", ())),
-            suppressed=tuple(findings[f["finding_id"]] for f in data.get("suppressed", ())),
+            findings=tuple(finding_from_item(f) for f in data.get("failing", ())),
+            suppressed=tuple(finding_from_item(f) for f in data.get("suppressed", ())),
             resources=tuple(ResourceResult.from_dict(r) for r in data.get("resources", ())),
             unread_scopes=tuple(dict(s) for s in data.get("unread_scopes", ())),
         )
@@ -193,9 +187,8 @@ class FrameworkResult:
                 "controls": [r.to_dict() for r in self.results]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any],
-                  findings: Mapping[str, Finding]) -> FrameworkResult:
-        results = tuple(ControlResult.from_dict(c, findings) for c in data.get("controls", ()))
+    def from_dict(cls, data: Mapping[str, Any]) -> FrameworkResult:
+        results = tuple(ControlResult.from_dict(c) for c in data.get("controls", ()))
         return cls(Framework.from_dict(data, (r.control for r in results)), results)
 
 
@@ -209,23 +202,21 @@ class ComplianceReport:
     generated_at: str = ""
     tool_version: str = ""
     scopes: tuple[Mapping[str, Any], ...] = ()  # each scope with its status (ok|partial|failed)
+    # The filters the listed findings were narrowed by (scanner.filters); empty for none.
+    filters: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
         return all(s.get("status") == "ok" for s in self.scopes)
 
-    def findings(self) -> list[Finding]:
-        """Every finding a control lists (failing or suppressed), once, in order of first
-        mention (one finding may fail controls of several frameworks)."""
+    def suppressed_findings(self) -> list[Finding]:
+        """Every suppressed finding the report lists, once (one may map to many controls)."""
         seen: dict[str, Finding] = {}
         for fw in self.frameworks:
             for result in fw.results:
-                for finding in (*result.findings, *result.suppressed):
+                for finding in result.suppressed:
                     seen.setdefault(finding.finding_id, finding)
         return list(seen.values())
-
-    def suppressed_findings(self) -> list[Finding]:
-        return [f for f in self.findings() if f.suppressed]
 
     def summary(self) -> dict[str, int]:
         counts = _counts(r for fw in self.frameworks for r in fw.results)
@@ -242,22 +233,20 @@ class ComplianceReport:
             "generated_at": self.generated_at or None,
             "snapshot": {"id": self.snapshot_id, "taken_at": self.taken_at,
                          "scopes": [dict(s) for s in self.scopes]},
+            "filters": dict(self.filters),
             "frameworks": [fw.to_dict() for fw in self.frameworks],
-            # Each finding once, as the scan report's JSON has it; controls name them by id.
-            "findings": [f.to_dict() for f in self.findings()],
             "summary": self.summary(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ComplianceReport:
         snapshot = data["snapshot"]
-        findings = {f["id"]: Finding.from_dict(f) for f in data.get("findings", ())}
         return cls(
             snapshot_id=snapshot["id"],
             taken_at=snapshot.get("taken_at", ""),
-            frameworks=tuple(FrameworkResult.from_dict(f, findings)
-                             for f in data.get("frameworks", ())),
+            frameworks=tuple(FrameworkResult.from_dict(f) for f in data.get("frameworks", ())),
             generated_at=data.get("generated_at") or "",
             tool_version=(data.get("tool") or {}).get("version") or "",
             scopes=tuple(dict(s) for s in snapshot.get("scopes", ())),
+            filters=dict(data.get("filters") or {}),
         )

@@ -214,3 +214,16 @@ def test_key_lines_skip_multiline_values():
     assert lines[("a",)] == 1 and ("fake",) not in lines
     assert lines[("b",)] == 4 and lines[("t",)] == 7
     assert lines[("t", "q.k")] == 8 and lines[("t", "c", "d")] == 9
+
+
+def test_the_readme_example_is_a_valid_configuration(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Configuration file", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = write(tmp_path / "example.toml", example)
+    result = invoke("--config", str(path), "config", "show", cwd=tmp_path,
+                    env={"AWS_ENDPOINT_URL": None, "CLOUDWALL_STORE": None})
+    assert result.exit_code == 0, result.output
+    assert 'org-role = "CloudwallAudit"' in result.stdout
+    assert 'provider = ["aws", "azure", "gcp"]' in result.stdout
+    assert 'store = "/var/lib/cloudwall/store.db"' in result.stdout
