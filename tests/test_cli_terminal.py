@@ -212,6 +212,6 @@ def test_quiet_prints_only_errors_and_verbose_says_more(store, tmp_path):
     shown = piped(["-v", "snapshots", "show", "latest", "--output", str(tmp_path / "s.txt")],
                   store)
     assert "scope aws/111122223333/us-east-1: ok" in shown.stderr
-    assert f"wrote the table report to {tmp_path / 's.txt'}" in shown.stderr
+    assert f"wrote {tmp_path / 's.txt'}" in shown.stderr
     both = piped(["--quiet", "--verbose", "snapshots", "list"], store)
     assert both.returncode == 2 and "cannot be combined" in both.stderr
