@@ -121,10 +121,14 @@ def test_exposure(fmt):
         output = render_graph(graph(changed, analysis))
     else:
         output = (render_json if fmt == "json" else render_table)(changed, analysis)
-    if fmt == "json":  # the exposure document stamps the running version
+    if fmt == "json":  # the exposure document stamps the running version and the time
+        import re
+
         from scanner import __version__
 
         output = output.replace(f'"version": "{__version__}"', '"version": "0.1.0"')
+        output = re.sub(r'"generated_at": "[^"]*"', f'"generated_at": "{utc_timestamp(T1)}"',
+                        output, count=1)
     check(f"exposure.{fmt}", output)
 
 
