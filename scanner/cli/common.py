@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from reports import render
-from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError
-from scanner.model import ScanReport, Severity
+from scanner.errors import ConfigError
+from scanner.model import ScanReport
 from scanner.netmath import is_network
 from scanner.outputs import is_stdout, write_output
 from scanner.store import Store, default_store_path
@@ -45,15 +45,6 @@ def open_store(ctx: click.Context, create: bool = False, write: bool = False) ->
     return store
 
 
-def parse_severity(_ctx, _param, value: str | None) -> Severity | None:
-    if value is None or value == "none":
-        return None
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 def emit(text: str | bytes, output: str | None) -> None:
     """Machine output to --output or stdout; never mixed with progress.
 
@@ -76,25 +67,21 @@ def emit(text: str | bytes, output: str | None) -> None:
 
 
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
-    from scanner.cli.terminal import table_style
+    from scanner.cli.terminal import detail, table_style
 
     emit(render(fmt, report, table_style(output)), output)
+    if output:
+        detail(f"wrote the {fmt} report to {output}")
 
 
 def report_summary(report: ScanReport, fmt: str, output: str | None) -> None:
-    """The summary line, once: a table on the terminal already ends with it."""
-    from reports.summary import summary_line
-    from scanner.cli.terminal import say, stdout_is_terminal
+    """The summary line, once: a table on the terminal already ends with it. With --verbose,
+    first what was read: each scope with its status and why it was not read completely."""
+    from reports.summary import scope_rows, summary_line
+    from scanner.cli.terminal import detail, say, stdout_is_terminal
 
+    for row in scope_rows(report):
+        where = "/".join(x for x in (row["provider"], row["account"], row["region"]) if x)
+        detail(f"scope {where}: {row['status']}" + (f" ({row['error']})" if row["error"] else ""))
     if not (fmt == "table" and stdout_is_terminal(output)):
         say(summary_line(report))
-
-
-def exit_code(report: ScanReport, fail_on: Severity | None) -> int:
-    """1 if anything is at or above --fail-on, else 3 if a scope was not read, else 0."""
-    if fail_on is not None:
-        ranked = [f.severity for f in report.findings if not f.suppressed]
-        ranked += [d.severity for d in report.drift]
-        if any(s.rank >= fail_on.rank for s in ranked):
-            return EXIT_FINDINGS
-    return EXIT_INCOMPLETE if report.snapshot.errors else EXIT_OK

@@ -5,22 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from reports import format_names
+from reports.grid import grid
 from reports.text import printable
-from scanner.cli.common import (
-    emit,
-    exit_code,
-    open_store,
-    parse_severity,
-    report_summary,
-    write_report,
-)
-from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
-from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
+from scanner.cli.common import emit, open_store
+from scanner.cli.export import export_options, run_exports, take_export_flags
+from scanner.cli.outputs import output_options
+from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
+from scanner.cli.report_options import filter_options, gate_options, notify_options
+from scanner.cli.reporting import finish, prepare
 from scanner.cli.scan import AZURE_CLOUDS
-from scanner.cli.terminal import say, warn
+from scanner.cli.terminal import say, table_style
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
@@ -51,30 +47,28 @@ def snapshots_list(ctx: click.Context) -> None:
          i.error_count, ",".join(printable(b) for b in i.baselines)]
         for i in open_store(ctx).list()
     ]
-    click.echo(tabulate(rows, headers=["id", "taken at", "providers", "scopes", "rule sets",
-                                       "rules", "errors", "baselines"]))
+    click.echo(grid(["id", "taken at", "providers", "scopes", "rule sets", "rules", "errors",
+                     "baselines"], rows, table_style(None)))
 
 
 @snapshots.command("show")
 @click.argument("ref", default="latest")
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False))
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options()
+@notify_options
 @policy_options
 @export_options
 @click.pass_context
-def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None,
-                   **policy_flags) -> None:
+def snapshots_show(ctx: click.Context, ref: str, **flags) -> None:
     """Report on a stored snapshot (id, id prefix or `latest`) without cloud access (except
     Security Hub with --export)."""
-    export_flags = take_export_flags(policy_flags)
-    settings = policy_settings(policy_flags)
+    export_flags = take_export_flags(flags)
+    settings = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(settings))
     report = analyze(open_store(ctx).load(ref), policies=settings)
-    write_report(report, fmt, output)
-    warn_expired(report, warn)
-    report_summary(report, fmt, output)
-    delivered = run_exports(report, export_flags, say)
-    ctx.exit(exit_with_exports(0, delivered))
+    finish(ctx, report, flags, flt, targets,
+           export=lambda view: run_exports(view, export_flags, say))
 
 
 @snapshots.command("export")
@@ -136,7 +130,7 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
     result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id,
                                     [item.drift_id for item in accepted])
     for item in accepted:
-        click.echo(f"accepted {item.drift_id}: {printable(item.summary, 200)}")
+        click.echo(f"accepted {item.drift_id}: {printable(item.summary)}")
     click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id} "
                f"(was {current_baseline.snapshot_id})")
 
@@ -158,19 +152,18 @@ def baseline_show(ctx: click.Context, name: str) -> None:
 @baseline.command("list")
 @click.pass_context
 def baseline_list(ctx: click.Context) -> None:
-    rows = [[printable(b.name), b.snapshot_id, b.set_at, printable(b.note, 60)]
-            for b in open_store(ctx).baselines()]
-    click.echo(tabulate(rows, headers=["name", "snapshot", "set at", "note"]))
+    rows = [[b.name, b.snapshot_id, b.set_at, b.note] for b in open_store(ctx).baselines()]
+    click.echo(grid(["name", "snapshot", "set at", "note"], rows, table_style(None)))
 
 
 @click.command()
 @click.option("--baseline", "baseline_ref", required=True,
               help="Stored baseline name or snapshot JSON file.")
 @click.option("--snapshot", "ref", default="latest", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False))
-@click.option("--fail-on", callback=parse_severity, default=None)
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options()
+@notify_options
 @click.option("--attribute", is_flag=True,
               help="Look up who made each drift item in the clouds' audit logs since the "
               "baseline (the only cloud access diff makes).")
@@ -184,11 +177,11 @@ def baseline_list(ctx: click.Context) -> None:
               help="GCP (with --attribute): base URL for Google APIs.")
 @policy_options
 @click.pass_context
-def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str | None,
-         fail_on, attribute: bool, profile, role_arn, azure_cloud, azure_endpoint,
-         gcp_endpoint, **policy_flags) -> None:
+def diff(ctx: click.Context, baseline_ref: str, ref: str, attribute: bool, profile, role_arn,
+         azure_cloud, azure_endpoint, gcp_endpoint, **flags) -> None:
     """Compare a stored snapshot with a baseline, without cloud access."""
-    settings = policy_settings(policy_flags)
+    settings = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(settings))
     store = open_store(ctx)
     base = load_baseline(store, baseline_ref)
     current = store.load(ref)
@@ -198,13 +191,11 @@ def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str 
         from scanner.attribution import providers_for
         from scanner.engine import with_attribution
 
-        settings = ProviderSettings(profile=profile, role_arn=role_arn, azure_cloud=azure_cloud,
-                                    azure_endpoint=azure_endpoint, gcp_endpoint=gcp_endpoint,
-                                    demo_stage="changed")
-        report = with_attribution(report, base[1], providers_for(current.providers, settings))
-    write_report(report, fmt, output)
-    report_summary(report, fmt, output)
-    ctx.exit(exit_code(report, fail_on))
+        cloud = ProviderSettings(profile=profile, role_arn=role_arn, azure_cloud=azure_cloud,
+                                 azure_endpoint=azure_endpoint, gcp_endpoint=gcp_endpoint,
+                                 demo_stage="changed")
+        report = with_attribution(report, base[1], providers_for(current.providers, cloud))
+    finish(ctx, report, flags, flt, targets)
 
 
 __all__ = ["register", "emit"]
