@@ -227,3 +227,12 @@ def test_the_readme_example_is_a_valid_configuration(tmp_path):
     assert 'org-role = "CloudwallAudit"' in result.stdout
     assert 'provider = ["aws", "azure", "gcp"]' in result.stdout
     assert 'store = "/var/lib/cloudwall/store.db"' in result.stdout
+
+
+def test_config_show_masks_credentials_in_urls(tmp_path):
+    write(tmp_path / "cloudwall.toml",
+          '[providers.azure]\nendpoint = "https://svc:hunter2@arm.example.net/"\n')
+    result = invoke("config", "show", "scan", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    assert "azure-endpoint" in result.output and "arm.example.net" in result.output
