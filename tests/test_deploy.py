@@ -121,12 +121,12 @@ def test_the_recipe_command_runs_and_fails_the_job_on_drift(recipe, tmp_path):
     output = work / argv[argv.index("--output") + 1]
     report = json.loads(output.read_text())
     assert report["baseline"] is not None and report["drift"] == []
-    # Today's gate: --fail-on covers findings and drift; the demo estate has high findings.
-    assert unchanged.returncode == 1, unchanged.stderr
+    # The drift gate: the demo estate's existing high findings do not fail the job ...
+    assert unchanged.returncode == 0, unchanged.stderr
 
     config_path.write_text(demo_config(config_text(), "changed"))
     changed = run(argv, work, env)
-    assert changed.returncode == 1, changed.stderr
+    assert changed.returncode == 1, changed.stderr  # ... a widening does
     report = json.loads(output.read_text())
     assert any(item["severity"] == "critical" for item in report["drift"])
     assert "Traceback" not in unchanged.stderr + changed.stderr

@@ -144,8 +144,9 @@ def main(ctx: click.Context, config_path: str | None, debug: bool, store_path: s
          quiet: bool, verbose: bool, no_color: bool, wide: bool) -> None:
     """cloudwall: posture scanner for live cloud firewall configuration.
 
-    Exit codes: 0 ok; 1 findings or drift at or above --fail-on; 2 usage, config or input
-    error; 3 one or more scopes could not be collected; 70 internal error.
+    Exit codes: 0 ok; 1 a gate tripped (--fail-on, --fail-on-drift); 2 usage, config or input
+    error; 3 one or more scopes could not be collected; 70 internal error. Precedence:
+    2 > 1 > 3 > 0.
     """
     ctx.ensure_object(dict)
     # Command line > environment > configuration file > defaults: the file fills in the
