@@ -74,10 +74,17 @@ class Flows:
                 and all(self.ports.get(p, PortSet()).is_all() for p in PORT_PROTOCOLS))
 
     def minus(self, other: Flows) -> Flows:
+        if other.is_empty():
+            return self
         ports = {p: s.difference(other.ports.get(p, PortSet())) for p, s in self.ports.items()}
         return Flows({p: s for p, s in ports.items() if s}, self.other.difference(other.other))
 
     def union(self, other: Flows) -> Flows:
+        # Most unions meet an empty side (a rule admits one level, not all three).
+        if other.is_empty():
+            return self
+        if self.is_empty():
+            return other
         ports = dict(self.ports)
         for p, s in other.ports.items():
             ports[p] = ports.get(p, PortSet()).union(s)

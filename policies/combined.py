@@ -24,7 +24,7 @@ it is the same in every scan while the pooled rules keep admitting that traffic.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from policies.admitted import FAMILY_NAMES, NO_FLOWS, Flows
@@ -43,17 +43,34 @@ FAMILIES = tuple(FAMILY_NAMES)
 EVERY_MEMBER = ""  # the machine class of rules without targets
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pool:
     """What one class of machines gets from the whole internet through several allows."""
 
     direction: Direction
     target: str  # EVERY_MEMBER, or the target value the class shares
     members: tuple[RuleEntry, ...]
-    flows: Mapping[int, Flows]  # family -> protocols and ports the pool opens to the internet
-    # Families where pooling reaches the internet on traffic no single member does; elsewhere
-    # the pool is the union of the members' own internet traffic.
-    expanded: frozenset[int] = frozenset()
+    # family -> what pooling opens to the whole internet that no single member does
+    more: Mapping[int, Flows]
+    view: RuleSetView
+    _whole: dict[int, Flows] = field(default_factory=dict)
+
+    def flows(self, family: int, aggregate: bool) -> Flows:
+        """What the pool opens to the internet: for a policy judging port by port only what
+        pooling adds (each member's own traffic has its own finding); for one judging the
+        whole traffic (every port, how many ports) everything the members open together."""
+        more = self.more.get(family, NO_FLOWS)
+        if not aggregate:
+            return more
+        whole = self._whole.get(family)
+        if whole is None:
+            whole = more
+            for entry in self.members:
+                alone = self.view.levels(entry.rule, family).internet
+                if alone:
+                    whole = whole.union(alone)
+            self._whole[family] = whole
+        return whole
 
 
 def machine_classes(entries: Iterable[RuleEntry]) -> dict[str, list[RuleEntry]]:
@@ -78,26 +95,28 @@ def pooled_space(ctx: EvaluationContext, members: Iterable[RuleEntry],
 
 
 def pool(ctx: EvaluationContext, view: RuleSetView, direction: Direction, target: str,
-         members: tuple[RuleEntry, ...]) -> Pool | None:
-    """The pooled internet traffic of ``members``, or None when it reaches no whole family.
-
-    What each rule admits from the whole internet alone is already known (and cached) from the
-    rule's own judgement. Pooling adds something only where at least two rules reach part of
-    the internet (narrower sources, or sources cut by an earlier deny) on the same traffic and
-    their sources cover the family's public space between them: only then is the address
-    algebra run over the pool. Rules whose public sources are all trusted admit nothing here,
-    as they admit nothing on their own."""
-    flows: dict[int, Flows] = {}
-    expanded: set[int] = set()
+         members: tuple[RuleEntry, ...]) -> Pool:
+    """The pool of ``members``. Pooling adds internet traffic only where at least two rules
+    reach part of the internet (narrower sources, or sources cut by an earlier deny) on the
+    same traffic and their sources cover the family's public space between them: only then
+    is the address algebra run. A rule whose sources are a whole family and that nothing
+    earlier cuts is whole by itself and never partial (its levels are not even looked at).
+    Rules whose public sources are all trusted admit nothing here, as they admit nothing on
+    their own."""
+    more: dict[int, Flows] = {}
     for family in FAMILIES:
-        whole = NO_FLOWS
+        candidates = [e for e in members if family not in e.whole or e.blockers]
+        if len(candidates) < 2:
+            continue
+        # Cheapest first: between them their sources must hold the whole public space.
+        sources = AddressSet.from_cidrs(family, [a for e in candidates for a in e.addresses])
+        if sources.intersection(PUBLIC_SPACE[family]).count() < PUBLIC_SIZE[family]:
+            continue
         seen = NO_FLOWS  # what the partial rules reach so far
         overlap = NO_FLOWS  # what at least two partial rules reach
         partial: list[RuleEntry] = []
-        for entry in members:
+        for entry in candidates:
             levels = view.levels(entry.rule, family)
-            if levels.internet:
-                whole = whole.union(levels.internet)
             part = levels.broad.union(levels.specific)
             if part.is_empty():
                 continue
@@ -106,19 +125,20 @@ def pool(ctx: EvaluationContext, view: RuleSetView, direction: Direction, target
             if common:
                 overlap = overlap.union(common)
             seen = seen.union(part)
-        if overlap and overlap.minus(whole):
-            sources = AddressSet.from_cidrs(family, [a for e in partial for a in e.addresses])
-            if sources.intersection(PUBLIC_SPACE[family]).count() >= PUBLIC_SIZE[family]:
-                pooled = pooled_space(ctx, members, family)
-                more = Flows.from_groups(pooled.grouped(PUBLIC_SIZE[family])).minus(whole)
-                if more:
-                    whole = whole.union(more)
-                    expanded.add(family)
-        if not whole.is_empty():
-            flows[family] = whole
-    if not flows:
-        return None
-    return Pool(direction, target, members, flows, frozenset(expanded))
+        if len(partial) < 2 or not overlap:
+            continue
+        sources = AddressSet.from_cidrs(family, [a for e in partial for a in e.addresses])
+        if sources.intersection(PUBLIC_SPACE[family]).count() < PUBLIC_SIZE[family]:
+            continue
+        pooled = pooled_space(ctx, members, family)
+        found = Flows.from_groups(pooled.grouped(PUBLIC_SIZE[family]))
+        for entry in members:
+            alone = view.levels(entry.rule, family).internet
+            if alone:
+                found = found.minus(alone)
+        if found:
+            more[family] = found
+    return Pool(direction, target, members, more, view)
 
 
 def flows_space(flows: Flows, family: int) -> TrafficSpace:
@@ -168,11 +188,10 @@ def judge_pools(match: Match, meta: PolicyMeta, ctx: EvaluationContext, view: Ru
     everyone: dict[int, Flows] = {}
     for pooled in view.pools(match):  # the EVERY_MEMBER class first
         judged: dict[int, Flows] = {}
-        for family, flows in pooled.flows.items():
-            if family not in match.families:
+        for family in match.families:
+            flows = pooled.flows(family, match.aggregate)
+            if flows.is_empty():
                 continue
-            if family not in pooled.expanded and not match.aggregate:
-                continue  # port by port, the pool says what each rule's own finding says
             hit = match.judge_flows(flows)
             if hit is None:
                 continue

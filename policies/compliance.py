@@ -247,8 +247,9 @@ def assess(frameworks: Framework | Sequence[Framework], snapshot: Snapshot,
     if isinstance(frameworks, Framework):
         frameworks = (frameworks,)
     universe = _Universe(snapshot)
-    scopes: list[dict[str, Any]] = [{**s.to_dict(), "status": snapshot.scope_status(s)}
-                                    for s in snapshot.scopes]
+    from reports.summary import scope_rows  # the scope rows every document shows
+
+    scopes: list[dict[str, Any]] = scope_rows(snapshot)
     return ComplianceReport(
         snapshot_id=snapshot.snapshot_id,
         taken_at=utc_timestamp(snapshot.taken_at),

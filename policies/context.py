@@ -41,6 +41,7 @@ class RuleEntry:
     blockers: tuple[Rule, ...] = ()
     addresses: tuple[str, ...] = ()  # the remote CIDRs the rule names
     public: bool = False  # some of them are public: only then can it admit the internet
+    whole: frozenset[int] = frozenset()  # families whose whole public space they cover
     _levels: dict[int, Levels] = field(default_factory=dict)
     _admitted: dict[int, Flows] = field(default_factory=dict)  # source: any, by family
 
@@ -56,7 +57,7 @@ class RuleSetView:
         self._by_rule: dict[int, RuleEntry] = {}
         self._candidates: dict[tuple, list[Rule]] = {}
         self._pools: dict[tuple, list[Pool]] = {}
-        self._pool_by_members: dict[tuple, Pool | None] = {}
+        self._pool_by_members: dict[tuple, Pool] = {}
         union = rule_set.kind is RuleSetKind.AWS_SECURITY_GROUP
         for direction in (Direction.INGRESS, Direction.EGRESS):
             rules = [r for r in rule_set.rules if r.direction is direction]
@@ -68,8 +69,8 @@ class RuleSetView:
             for position, rule in enumerate(ordered):
                 blockers = tuple(b for b in blocking if applies_wherever(b, rule))
                 addresses = _addresses(rule)
-                entry = RuleEntry(rule, position, blockers, addresses,
-                                  _has_public(addresses))
+                public, whole = _public_families(addresses)
+                entry = RuleEntry(rule, position, blockers, addresses, public, whole)
                 self.entries.append(entry)
                 self._by_rule[id(rule)] = entry
                 if not union and rule.action is not Action.ALLOW:
@@ -113,9 +114,7 @@ class RuleSetView:
                     if members_key not in self._pool_by_members:
                         self._pool_by_members[members_key] = pool(
                             self._context, self, direction, target, tuple(members))
-                    made = self._pool_by_members[members_key]
-                    if made is not None:
-                        found.append(made)
+                    found.append(self._pool_by_members[members_key])
             self._pools[key] = found
         return found
 
@@ -150,11 +149,14 @@ def _addresses(rule: Rule) -> tuple[str, ...]:
     return tuple(a for peer in rule.peers for a in peer.addresses)
 
 
-def _has_public(addresses: tuple[str, ...]) -> bool:
+def _public_families(addresses: tuple[str, ...]) -> tuple[bool, frozenset[int]]:
+    """Whether some of the addresses are public, and the families they cover whole."""
     if not addresses:
-        return False
+        return False, frozenset()
     cover = coverage(addresses)
-    return bool(cover.ipv4_public or cover.ipv6_public)
+    whole = frozenset(f for f, hit in ((IPV4, cover.internet_v4), (IPV6, cover.internet_v6))
+                      if hit)
+    return bool(cover.ipv4_public or cover.ipv6_public), whole
 
 
 def _behind(rule: Rule, blockers: Iterable[Rule], family: int) -> TrafficSpace:

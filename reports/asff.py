@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reports.json_report import dumps
+from reports.json_report import dumps_array
 from reports.summary import attribution_text, ordered_drift, ordered_findings
 from scanner import TOOL_NAME
 from scanner.attack import TECHNIQUE
@@ -323,4 +323,4 @@ def to_document(report: ScanReport) -> list[dict[str, Any]]:
 
 
 def render(report: ScanReport) -> str:
-    return dumps(to_document(report))
+    return dumps_array(to_document(report))

@@ -3,19 +3,23 @@ admits each; what could not be decided; notes. Pure functions of a snapshot and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from reports.grid import PLAIN, Style, grid
-from reports.json_report import dumps
+from reports.json_report import (
+    dumps,
+    error_rows,
+    exposure_rows,
+    header,
+    service_names,
+    unknown_rows,
+)
 from reports.text import printable
-from scanner import TOOL_NAME, __version__
-from scanner.catalogue import SERVICES_BY_KEY
+from scanner import __version__
 from scanner.exposure import ExposureAnalysis
-from scanner.model import Exposure, PathStep, Snapshot, utc_timestamp
-
-
-def service_names(exposure: Exposure) -> list[str]:
-    return [SERVICES_BY_KEY[k].name if k in SERVICES_BY_KEY else k for k in exposure.services]
+from scanner.model import PathStep, Snapshot, utc_timestamp
 
 
 def step_text(step: PathStep, names: dict[str, str] | None = None) -> str:
@@ -88,24 +92,25 @@ def render_table(snapshot: Snapshot, analysis: ExposureAnalysis, style: Style = 
     return "\n\n".join(parts) + "\n"
 
 
-def to_document(snapshot: Snapshot, analysis: ExposureAnalysis) -> dict[str, Any]:
-    names = {a.asset_id: a.name for a in snapshot.assets}
+def to_document(snapshot: Snapshot, analysis: ExposureAnalysis,
+                filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The exposure document: the same header, exposure keys, errors and scope rows as every
+    other command's JSON, plus what only this command reports."""
     return {
-        "schema_version": 1,
-        "tool": {"name": TOOL_NAME, "version": __version__},
-        "snapshot": {"id": snapshot.snapshot_id, "taken_at": utc_timestamp(snapshot.taken_at)},
+        **header("exposure", snapshot, utc_timestamp(datetime.now(timezone.utc)), __version__,
+                 filters or {}),
         "trusted_cidrs": list(analysis.trusted_cidrs),
         "broad_prefix": analysis.broad_prefix,
-        "exposures": [{**e.to_dict(), "asset_name": names.get(e.asset_id, ""),
-                       "service_names": service_names(e)} for e in analysis.exposures],
-        "unknown": [{"asset_id": a, "reason": analysis.unknown_reasons[a]}
-                    for a in analysis.unknown_assets],
-        "notes": {a: list(n) for a, n in sorted(analysis.notes.items())},
+        "exposures": exposure_rows(analysis.exposures, snapshot),
+        "exposure_unknown": unknown_rows(analysis.unknown_reasons),
+        "exposure_notes": {a: list(n) for a, n in sorted(analysis.notes.items())},
         "live_rules": [{"rule_set_id": rs, "rule_id": rule, "assets": sorted(assets)}
                        for (rs, rule), assets in sorted(analysis.live_rules.items())],
+        "errors": error_rows(snapshot),
         "summary": summary(snapshot, analysis),
     }
 
 
-def render_json(snapshot: Snapshot, analysis: ExposureAnalysis) -> str:
-    return dumps(to_document(snapshot, analysis))
+def render_json(snapshot: Snapshot, analysis: ExposureAnalysis,
+                filters: Mapping[str, Any] | None = None) -> str:
+    return dumps(to_document(snapshot, analysis, filters))

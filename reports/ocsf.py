@@ -46,7 +46,7 @@ from py_ocsf_models.objects.resource_details import ResourceDetails
 from py_ocsf_models.objects.user import User
 from pydantic import BaseModel, ConfigDict
 
-from reports.json_report import dumps
+from reports.json_report import dumps_array
 from reports.summary import ordered_drift, ordered_findings
 from scanner import TOOL_NAME
 from scanner.attack import TACTIC_NAMES, TECHNIQUE_NAMES, TECHNIQUE_TACTICS, technique_url
@@ -345,4 +345,4 @@ def to_document(report: ScanReport) -> list[dict[str, Any]]:
 
 
 def render(report: ScanReport) -> str:
-    return dumps(to_document(report))
+    return dumps_array(to_document(report))

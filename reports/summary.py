@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from scanner.model import DriftItem, Finding, ScanReport, Severity, utc_timestamp
+from reports.text import printable
+from scanner.model import DriftItem, Finding, ScanReport, Severity, Snapshot, utc_timestamp
 
 
 def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -20,9 +21,9 @@ def ordered_drift(drift: Iterable[DriftItem]) -> list[DriftItem]:
     return sorted(drift, key=lambda d: (-d.severity.rank, d.provider, d.resource_id, d.drift_id))
 
 
-def scope_rows(report: ScanReport) -> list[dict[str, Any]]:
-    """One row per scope with its status and the first error that explains it."""
-    snapshot = report.snapshot
+def scope_rows(source: ScanReport | Snapshot) -> list[dict[str, Any]]:
+    """One row per scope with its status and the errors that explain it."""
+    snapshot = source.snapshot if isinstance(source, ScanReport) else source
     rows = []
     for scope in snapshot.scopes:
         status = snapshot.scope_status(scope)
@@ -43,7 +44,7 @@ def scope_rows(report: ScanReport) -> list[dict[str, Any]]:
 
 def summary(report: ScanReport) -> dict[str, Any]:
     snapshot = report.snapshot
-    active = [f for f in report.findings if not f.suppressed]
+    active = report.active_findings
     by_severity = Counter(f.severity.value for f in active)
     statuses = Counter(row["status"] for row in scope_rows(report))
     return {
@@ -53,9 +54,12 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "rules": snapshot.rule_count(),
         "assets": len(snapshot.assets),
         "findings": {s.value: by_severity.get(s.value, 0) for s in reversed(Severity)},
-        "suppressed": len(report.findings) - len(active),
+        "suppressed": report.suppressed_count,
         "drift": dict(sorted(Counter(d.effect.value for d in report.drift).items())),
         "exposed_assets": len({e.asset_id for e in report.exposures}),
+        "internet_exposed_assets": len({e.asset_id for e in report.exposures
+                                        if e.source == "internet"}),
+        "unknown_assets": len(report.exposure_unknown),
         "complete": snapshot.complete,
     }
 
@@ -71,9 +75,22 @@ def summary_line(report: ScanReport) -> str:
         f"{s['rule_sets']} rule sets, {s['rules']} rules, {s['assets']} assets; "
         f"findings: {findings}; drift: {drift}"
     )
+    if report.filters:
+        line += f" (filtered: {filter_text(report.filters)})"
     if not_read:
         line += " -- INCOMPLETE: some scopes could not be read, see errors"
     return line
+
+
+def filter_text(filters: Mapping[str, Any]) -> str:
+    """``provider=aws, severity=high|critical``: the filters a view was narrowed by."""
+    parts = []
+    for key, value in filters.items():
+        if value is True:
+            parts.append(key.replace("_", "-"))
+        else:
+            parts.append(f"{key}={'|'.join(printable(v, 60) for v in value)}")
+    return ", ".join(parts)
 
 
 def attribution_text(item: DriftItem) -> str:

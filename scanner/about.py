@@ -32,6 +32,8 @@ def runtime_requirements(distribution: str = TOOL_NAME) -> list[str]:
         head, _, marker = requirement.partition(";")
         if "extra ==" in marker.replace("extra==", "extra =="):
             continue
+        if marker.strip() and installed_version(_NAME.match(head).group(1)) == "not installed":
+            continue  # a dependency for other Pythons or platforms (tomli before 3.11)
         match = _NAME.match(head)
         if match and match.group(1) not in names:
             names.append(match.group(1))

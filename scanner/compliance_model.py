@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.model import Finding, Rule, Severity
+from scanner.model import Finding
 
 PASS, FAIL, NOT_ASSESSED, SUPPRESSED = "pass", "fail", "not_assessed", "suppressed"
 CONTROL_STATUSES = (PASS, FAIL, NOT_ASSESSED)
@@ -69,7 +69,7 @@ class Framework:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.framework_id, "name": self.name, "version": self.version,
-                "providers": list(self.providers), "custom": self.custom}
+                "key": self.key, "providers": list(self.providers), "custom": self.custom}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any],
@@ -79,55 +79,21 @@ class Framework:
 
 
 def failing_item(finding: Finding) -> dict[str, Any]:
-    """A finding as a compliance report lists it: the summary keys auditors read first, then
-    everything needed to rebuild the finding (``finding_from_item``)."""
+    """A finding as a compliance report lists it: exactly the keys of a finding in the scan
+    document (``id``, ``rule`` as the rule itself, ...), plus ``rule_key`` (the rule's identity,
+    as drift items name it), ``rule_name``, ``ports`` and ``services`` for auditors."""
     rule = finding.rule
     return {
-        "finding_id": finding.finding_id,
-        "policy_id": finding.policy_id,
-        "title": finding.title,
-        "severity": finding.severity.value,
-        "provider": finding.provider,
-        "account": finding.account,
-        "region": finding.region,
-        "resource_id": finding.resource_id,
-        "resource_name": finding.resource_name,
-        "rule": rule.identity() if rule else None,
+        **finding.to_dict(),
+        "rule_key": rule.identity() if rule else None,
         "rule_name": (rule.name or rule.native_id or "") if rule else None,
-        "rule_detail": rule.to_dict() if rule else None,
-        "asset_id": finding.asset_id,
         "ports": finding.evidence.get("ports"),
         "services": finding.evidence.get("services"),
-        "evidence": dict(finding.evidence),
-        "attack": list(finding.attack),
-        "compliance": {k: list(v) for k, v in sorted(finding.compliance.items())},
-        "remediation": finding.remediation,
-        "suppressed": finding.suppressed,
-        "suppression": dict(finding.suppression) if finding.suppression else None,
     }
 
 
 def finding_from_item(data: Mapping[str, Any]) -> Finding:
-    detail = data.get("rule_detail")
-    return Finding(
-        finding_id=data["finding_id"],
-        policy_id=data["policy_id"],
-        title=data.get("title", ""),
-        severity=Severity(data["severity"]),
-        provider=data["provider"],
-        account=data["account"],
-        region=data["region"],
-        resource_id=data["resource_id"],
-        resource_name=data["resource_name"],
-        rule=Rule.from_dict(detail) if detail else None,
-        asset_id=data.get("asset_id"),
-        evidence=dict(data.get("evidence") or {}),
-        attack=_tuple(data.get("attack")),
-        compliance={k: tuple(v) for k, v in (data.get("compliance") or {}).items()},
-        remediation=data.get("remediation", ""),
-        suppressed=data.get("suppressed", False),
-        suppression=data.get("suppression"),
-    )
+    return Finding.from_dict(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +202,8 @@ class ComplianceReport:
     generated_at: str = ""
     tool_version: str = ""
     scopes: tuple[Mapping[str, Any], ...] = ()  # each scope with its status (ok|partial|failed)
+    # The filters the listed findings were narrowed by (scanner.filters); empty for none.
+    filters: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -265,6 +233,7 @@ class ComplianceReport:
             "generated_at": self.generated_at or None,
             "snapshot": {"id": self.snapshot_id, "taken_at": self.taken_at,
                          "scopes": [dict(s) for s in self.scopes]},
+            "filters": dict(self.filters),
             "frameworks": [fw.to_dict() for fw in self.frameworks],
             "summary": self.summary(),
         }
@@ -279,4 +248,5 @@ class ComplianceReport:
             generated_at=data.get("generated_at") or "",
             tool_version=(data.get("tool") or {}).get("version") or "",
             scopes=tuple(dict(s) for s in snapshot.get("scopes", ())),
+            filters=dict(data.get("filters") or {}),
         )

@@ -17,6 +17,7 @@ from scanner.collect import collect_snapshot
 from scanner.drift.comparison import compare
 from scanner.errors import ConfigError
 from scanner.exposure import analyze_exposure
+from scanner.filters import tag_index
 from scanner.model import ScanReport, Snapshot
 from scanner.store import Store, read_snapshot_file
 
@@ -91,6 +92,7 @@ def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
     findings, _expired = evaluate_snapshot(snapshot, policies, exposure, selected=selected)
     drift = ()
     name = baseline_id = None
+    base = None
     if baseline is not None:
         name, base = baseline
         baseline_id = base.snapshot_id
@@ -102,6 +104,8 @@ def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
         drift=drift,
         exposures=exposure.exposures,
         exposure_unknown=dict(exposure.unknown_reasons),
+        suppressed_findings=tuple(f for f in findings if f.suppressed),
+        resource_tags=tag_index(base, snapshot),
         baseline_name=name,
         baseline_snapshot_id=baseline_id,
         tool_version=__version__,

@@ -12,8 +12,9 @@
                                    in the snapshot instead, and exits 3
 
 Exit codes (stable, documented in the README):
-    0  complete, and nothing at or above --fail-on
-    1  findings or drift at or above --fail-on
+    0  complete, and no gate tripped
+    1  a gate tripped: a finding at or above --fail-on, a drift item at or above
+       --fail-on-drift (scanner.gates; precedence 2 > 1 > 3 > 0)
     2  usage, config or input error
     3  one or more scopes could not be collected (the report is still written)
     70 an unexpected internal error (a bug: rerun with --debug and report it)

@@ -1187,5 +1187,27 @@ class ScanReport:
     generated_at: datetime | None = None
     # asset id -> why its exposure could not be decided (not safe, unknown)
     exposure_unknown: Mapping[str, str] = field(default_factory=dict, hash=False, compare=True)
+    # Suppressed findings in this view, whether or not ``findings`` shows them
+    # (``--include-suppressed``): every format says how many there are.
+    suppressed_findings: tuple[Finding, ...] = ()
+    # The filters this view was narrowed by (``scanner.filters.ReportFilter.to_dict``); empty
+    # when the report shows everything.
+    filters: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    # resource id -> its tags, from the snapshot and the baseline (drift on a rule set that is
+    # gone is still filtered by the tags it had).
+    resource_tags: Mapping[str, Mapping[str, str]] = field(
+        default_factory=dict, hash=False, compare=True)
     # The policies that ran (empty when the report was built without policy information).
     policies: tuple[PolicyInfo, ...] = ()
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        """The findings that count: shown and not suppressed."""
+        return tuple(f for f in self.findings if not f.suppressed)
+
+    @property
+    def suppressed_count(self) -> int:
+        """Suppressed findings in this view, shown or not."""
+        ids = {f.finding_id for f in self.suppressed_findings}
+        ids.update(f.finding_id for f in self.findings if f.suppressed)
+        return len(ids)

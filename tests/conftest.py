@@ -35,6 +35,8 @@ _HERMETIC = {
     # cloudwall: retries off, a scratch store unless a test names its own.
     "CLOUDWALL_MAX_RETRIES": "0",
     "CLOUDWALL_STORE": os.path.join(_SCRATCH, "default-store.db"),
+    # No developer's own configuration file: the per-user config directory is a scratch one.
+    "XDG_CONFIG_HOME": os.path.join(_SCRATCH, "config"),
     "CLOUDWALL_CACHE_DIR": os.path.join(_SCRATCH, "cache"),
 }
 _CLEARED = (
@@ -53,6 +55,7 @@ _CLEARED = (
     "CLOUDWALL_AZURE_ENDPOINT",
     "CLOUDWALL_GCP_TOKEN",
     "CLOUDWALL_GCP_ENDPOINT",
+    "CLOUDWALL_CONFIG",
     "GOOGLE_CLOUD_PROJECT",
     "HTTPS_PROXY",
     "HTTP_PROXY",

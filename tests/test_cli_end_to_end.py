@@ -86,7 +86,7 @@ def test_demo_scan_json_matches_the_contract(demo_files):
     result = cloudwall("scan", "--provider", "demo", "--format", "json")
     document = json.loads(result.stdout)  # stdout carries the report and nothing else
     assert set(document) >= CONTRACT_KEYS
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["tool"]["name"] == "cloudwall" and document["tool"]["version"]
     snapshot = document["snapshot"]
     assert {"id", "taken_at", "scopes"} <= set(snapshot)
@@ -394,7 +394,7 @@ def test_output_is_written_whole_or_not_at_all(tmp_path):
     ok = cloudwall("scan", "--provider", "demo", "--format", "json", "--output", str(out))
     assert ok.returncode in (0, 3) and ok.stdout == ""
     first = out.read_bytes()
-    assert json.loads(first)["schema_version"] == 1
+    assert json.loads(first)["schema_version"] == 2
     # A run that fails before its report leaves the previous report as it was.
     failed = invoke("scan", "--provider", "demo", "--baseline", "nope", "--format", "json",
                     "--output", str(out), store=tmp_path / "s.db")

@@ -14,7 +14,8 @@
   re-imported with ``RecordState: ARCHIVED`` when this run could have seen them: a policy
   finding when its policy ran and its scope was read completely, a drift item when this run
   compared with a baseline and its scope was read, a collection error when its scope was
-  scanned again. Anything else (another region, a policy not run, a scope not read) is left.
+  scanned again; and never past the report's filters (a finding hidden by ``--severity`` is
+  not gone). Anything else (another region, a policy not run, a scope not read) is left.
 
 Clients are created on first use; endpoints come from boto3's own ``AWS_ENDPOINT_URL`` /
 ``AWS_ENDPOINT_URL_SECURITYHUB`` / ``AWS_ENDPOINT_URL_STS`` resolution.
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from fnmatch import fnmatchcase
 from typing import Any
 
 from reports.asff import GENERATOR_PREFIX, Home, Item, items
@@ -162,16 +164,36 @@ def active_findings(client: Any, product_arn: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+# Filters that hide findings and drift items by what they are, not where: a report narrowed by
+# one of them cannot say that a missing finding went away.
+ITEM_FILTERS = ("severity", "policy", "resource", "tag")
+
+
+def _in_view(filters: Mapping[str, Any], provider: str, account: str, region: str,
+             names: Iterable[str]) -> bool:
+    """Whether a report narrowed by ``filters`` shows this scope (a scope filter that cannot
+    be matched here counts as hiding it: archiving on a guess is worse than not archiving)."""
+    def matches(key: str, candidates: Iterable[str]) -> bool:
+        patterns = [str(p).lower() for p in filters.get(key) or ()]
+        return not patterns or any(fnmatchcase(c.lower(), p) for c in candidates if c
+                                   for p in patterns)
+
+    return (matches("provider", [provider]) and matches("account", [account, *names])
+            and (not region or matches("region", [region])))
+
+
 def covered(report: ScanReport, finding: Mapping[str, Any]) -> bool:
     """Whether this run could have reported ``finding`` (so its absence means it is gone)."""
     fields = finding.get("ProductFields") or {}
     kind = fields.get("cloudwall/kind")
-    where = (fields.get("cloudwall/provider"), fields.get("cloudwall/account"),
+    where = (fields.get("cloudwall/provider", ""), fields.get("cloudwall/account", ""),
              fields.get("cloudwall/region", ""))
     snapshot = report.snapshot
     scopes = [s for s in snapshot.scopes if (s.provider, s.account) == where[:2]
               and (where[2] in ("", s.region) or s.region == "")]
-    if not scopes:
+    if not scopes or not _in_view(report.filters, *where, [s.name for s in scopes]):
+        return False
+    if kind in ("finding", "drift") and any(report.filters.get(k) for k in ITEM_FILTERS):
         return False
     read = all(snapshot.scope_status(s) == "ok" for s in scopes)
     if kind == "finding":
@@ -228,13 +250,20 @@ def export(report: ScanReport, region: str | None = None,
     make_client = make_client or default_client_maker()
     default_region = region or _session_region()
     routed = route(report, region, default_region)
-    account = caller_account(make_client, region or default_region or next(iter(routed), None))
+    sent_ids = {item.item_id for group in routed.values() for item in group}
+    # Hubs to visit: where something goes, and (without --security-hub-region) every AWS
+    # region scanned, where findings that went away may still be active.
+    regions = set(routed)
+    if region:
+        regions.add(region)
+    else:
+        regions.update(s.region for s in report.snapshot.scopes
+                       if s.provider == "aws" and s.region)
+    if not regions:
+        return ExportResult("")  # nothing to send and no hub that could hold anything
+    account = caller_account(make_client, sorted(regions)[0])
     stamp = now or _now()
     result = ExportResult(account)
-    sent_ids = {item.item_id for group in routed.values() for item in group}
-    regions = set(routed)
-    if not regions and (region or default_region):
-        regions.add(region or default_region)  # nothing to send; still archive what went away
     for target in sorted(regions):
         client = make_client("securityhub", target)
         home = Home(account, target)

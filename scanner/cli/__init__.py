@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 
 from reports.text import printable
+from scanner.cli.config_command import accept_global_options_after_commands, apply_configuration
 from scanner.cli.interrupts import (
     Interrupted,
     exit_code_for,
@@ -36,6 +37,7 @@ COMMAND_MODULES = [
     "scanner.cli.policies",
     "scanner.cli.report",
     "scanner.cli.version",
+    "scanner.cli.config_command",
 ]
 
 
@@ -58,7 +60,7 @@ class CloudwallGroup(click.Group):
             click.echo(f"error: {shown(exc.message)}", err=True)
             if exc.hint:
                 click.echo(f"hint: {shown(exc.hint)}", err=True)
-            if ctx.params.get("debug"):
+            if _debugging(ctx):
                 print_traceback()
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -94,9 +96,14 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> NoReturn:
     """A bug: say so plainly, never a bare traceback."""
     click.echo(f"internal error: {type(exc).__name__}: {shown(exc)}", err=True)
     click.echo("hint: rerun with --debug for the traceback and report it", err=True)
-    if ctx.params.get("debug"):
+    if _debugging(ctx):
         print_traceback()
     ctx.exit(EXIT_BUG)
+
+
+def _debugging(ctx: click.Context) -> bool:
+    """--debug before the command, after it, or from the configuration file."""
+    return bool(ctx.params.get("debug") or (ctx.obj or {}).get("debug"))
 
 
 def shown(text: object) -> str:
@@ -114,6 +121,9 @@ def print_traceback() -> None:
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=print_version, help="Show the versions of cloudwall, Python and the "
               "cloud SDKs, and exit.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: ./cloudwall.toml, else $CLOUDWALL_CONFIG, "
+              "else cloudwall.toml in the per-user config directory).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
     "--store",
@@ -130,19 +140,32 @@ def print_traceback() -> None:
 @click.option("--wide", is_flag=True,
               help="Never wrap table columns to the terminal's width.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, store_path: str | None, quiet: bool, verbose: bool,
-         no_color: bool, wide: bool) -> None:
+def main(ctx: click.Context, config_path: str | None, debug: bool, store_path: str | None,
+         quiet: bool, verbose: bool, no_color: bool, wide: bool) -> None:
     """cloudwall: posture scanner for live cloud firewall configuration.
 
-    Exit codes: 0 ok; 1 findings or drift at or above --fail-on; 2 usage, config or input
-    error; 3 one or more scopes could not be collected; 70 internal error.
+    Exit codes: 0 ok; 1 a gate tripped (--fail-on, --fail-on-drift); 2 usage, config or input
+    error; 3 one or more scopes could not be collected; 70 internal error. Precedence:
+    2 > 1 > 3 > 0.
     """
-    if quiet and verbose:
-        raise click.UsageError("--quiet and --verbose cannot be combined")
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
-    ctx.obj["store_path"] = store_path
-    ctx.obj["terminal"] = Terminal(quiet=quiet, verbose=verbose, no_color=no_color, wide=wide)
+    # Command line > environment > configuration file > defaults: the file fills in the
+    # global options left at their defaults, and every command's defaults (default_map).
+    apply_configuration(ctx, config_path)
+    ctx.obj["session"] = start_session
+    start_session(ctx)
+
+
+def start_session(ctx: click.Context) -> None:
+    """What the commands read from ``ctx.obj``, from the global options in effect (re-run when
+    a global option comes after the command name)."""
+    params = ctx.params
+    if params["quiet"] and params["verbose"]:
+        raise click.UsageError("--quiet and --verbose cannot be combined")
+    ctx.obj["debug"] = params["debug"]
+    ctx.obj["store_path"] = params["store_path"]
+    ctx.obj["terminal"] = Terminal(quiet=params["quiet"], verbose=params["verbose"],
+                                   no_color=params["no_color"], wide=params["wide"])
     # Named with --store on this command line (not just inherited from CLOUDWALL_STORE).
     source = ctx.get_parameter_source("store_path")
     ctx.obj["store_from_flag"] = source is click.core.ParameterSource.COMMANDLINE
@@ -150,6 +173,7 @@ def main(ctx: click.Context, debug: bool, store_path: str | None, quiet: bool, v
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(main)
+accept_global_options_after_commands(main)
 
 
 def run() -> NoReturn:

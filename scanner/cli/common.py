@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from reports import render
-from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, ConfigError
-from scanner.model import ScanReport, Severity
+from scanner.errors import ConfigError
+from scanner.model import ScanReport
 from scanner.netmath import is_network
 from scanner.outputs import is_stdout, write_output
 from scanner.store import Store, default_store_path
@@ -43,15 +43,6 @@ def open_store(ctx: click.Context, create: bool = False, write: bool = False) ->
     if write or create:
         store.check_writable()
     return store
-
-
-def parse_severity(_ctx, _param, value: str | None) -> Severity | None:
-    if value is None or value == "none":
-        return None
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def emit(text: str | bytes, output: str | None) -> None:
@@ -88,13 +79,3 @@ def report_summary(report: ScanReport, fmt: str, output: str | None) -> None:
 
     if not (fmt == "table" and stdout_is_terminal(output)):
         say(summary_line(report))
-
-
-def exit_code(report: ScanReport, fail_on: Severity | None) -> int:
-    """1 if anything is at or above --fail-on, else 3 if a scope was not read, else 0."""
-    if fail_on is not None:
-        ranked = [f.severity for f in report.findings if not f.suppressed]
-        ranked += [d.severity for d in report.drift]
-        if any(s.rank >= fail_on.rank for s in ranked):
-            return EXIT_FINDINGS
-    return EXIT_INCOMPLETE if report.snapshot.errors else EXIT_OK

@@ -20,6 +20,7 @@ from scanner.cli.common import report_summary, write_report
 from scanner.cli.terminal import say
 from scanner.engine import ScanRequest, run_scan
 from scanner.errors import StoreError
+from scanner.filters import ReportFilter, apply_filter
 from scanner.store import Store
 
 DEMO_BASELINE = "demo"
@@ -63,8 +64,10 @@ def demo(ctx: click.Context, fmt: str, output: str | None, force: bool) -> None:
                 say("   " + line)
             say("5. Report:")
             say("")
-            write_report(second, fmt, output)
-            report_summary(second, fmt, output)
+            # Like every report: suppressed findings counted, not listed.
+            shown = apply_filter(second, ReportFilter())
+            write_report(shown, fmt, output)
+            report_summary(shown, fmt, output)
 
 
 def story_lines(report) -> list[str]:

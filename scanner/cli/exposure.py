@@ -5,10 +5,14 @@ from __future__ import annotations
 import click
 
 from reports.exposure_report import render_json, render_table, summary_line
-from scanner.cli.common import emit, open_store, trusted_cidrs
+from scanner.cli.common import open_store, trusted_cidrs
+from scanner.cli.outputs import output_options, write_outputs
+from scanner.cli.report_options import filter_options
+from scanner.cli.reporting import prepare
 from scanner.cli.terminal import say, stdout_is_terminal, table_style
 from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.exposure import analyze_exposure, graph
+from scanner.filters import filter_exposure
 
 FORMATS = ("table", "json", "dot", "html")
 
@@ -20,10 +24,10 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.option("--snapshot", "ref", default="latest", show_default=True,
               help="Stored snapshot id, id prefix or `latest`.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: exposed assets with paths; json: the same as data; dot: the graph; "
-                   "html: a self-contained page with the graph drawn and every path.")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the output here.")
+@output_options(FORMATS, "table",
+                "table: exposed assets with paths; json: the same as data; dot: the graph; "
+                "html: a self-contained page with the graph drawn and every path.")
+@filter_options(exclude=("severity", "policy", "include_suppressed"))
 @click.option("--trusted-cidr", "--trusted", "trusted", multiple=True, metavar="CIDR",
               help="A range of your own (office, VPN); not counted as the internet. Repeatable "
                    "or comma-separated, as for `cloudwall scan`.")
@@ -32,30 +36,36 @@ def register(main: click.Group) -> None:
 @click.option("--structure", is_flag=True,
               help="dot: also draw attachments (rule set to subnet or interface).")
 @click.pass_context
-def exposure(ctx: click.Context, ref: str, fmt: str, output: str | None,
-             trusted: tuple[str, ...], broad_prefix: int, structure: bool) -> None:
+def exposure(ctx: click.Context, ref: str, trusted: tuple[str, ...], broad_prefix: int,
+             structure: bool, **flags) -> None:
     """Effective exposure of a stored snapshot, from the snapshot alone (no cloud access).
 
     Every layer of each cloud is evaluated in that cloud's order (AWS route, network ACL both
     ways, security groups; Azure subnet then NIC NSG; GCP hierarchical policies, network
     policies and VPC rules, implied deny). Exit 3 when some scope was not read or some asset
-    could not be decided.
+    could not be decided (within the filters).
     """
     cidrs = trusted_cidrs(trusted)
-    snapshot = open_store(ctx).load(ref)
-    analysis = analyze_exposure(snapshot, cidrs, broad_prefix)
-    if fmt == "json":
-        emit(render_json(snapshot, analysis), output)
-    elif fmt == "dot":
-        from reports.dot import render_graph  # networkx is only needed for the drawing
+    flt, targets = prepare(flags)
+    stored = open_store(ctx).load(ref)
+    snapshot, analysis = filter_exposure(
+        stored, analyze_exposure(stored, cidrs, broad_prefix), flt)
 
-        emit(render_graph(graph(snapshot, analysis), include_structure=structure), output)
-    elif fmt == "html":
-        from reports.html import render_exposure
+    def render(fmt: str, path: str | None) -> str:
+        if fmt == "json":
+            return render_json(snapshot, analysis, flt.to_dict())
+        if fmt == "dot":
+            from reports.dot import render_graph  # networkx is only needed for the drawing
 
-        emit(render_exposure(snapshot, analysis), output)
-    else:
-        emit(render_table(snapshot, analysis, table_style(output)), output)
+            return render_graph(graph(snapshot, analysis), include_structure=structure)
+        if fmt == "html":
+            from reports.html import render_exposure
+
+            return render_exposure(snapshot, analysis)
+        return render_table(snapshot, analysis, table_style(path))
+
+    write_outputs(targets, render)
+    fmt, output = flags["fmt"], flags.get("output")
     if not (fmt == "table" and stdout_is_terminal(output)):  # the table ends with it
         say(summary_line(snapshot, analysis))
     incomplete = bool(snapshot.errors or analysis.unknown_assets)

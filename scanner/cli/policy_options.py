@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from policies import PolicySettings
-from policies.engine import check_settings
+from policies.engine import available_policies, check_settings
 from reports.text import printable
 from scanner.cli.common import split_values, trusted_cidrs
 
@@ -50,6 +50,11 @@ def policy_settings(flags: Mapping[str, Any]) -> PolicySettings:
     )
     check_settings(settings)
     return settings
+
+
+def known_policy_ids(settings: PolicySettings) -> list[str]:
+    """Every policy id the settings can see (built-in and the user's packs), for --policy."""
+    return [p.policy_id for p in available_policies(settings)]
 
 
 def warn_expired(report, echo: Callable[[str], None]) -> None:

@@ -8,18 +8,14 @@ from providers import provider_names
 from providers.base import ProviderSettings
 from providers.paging import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES
 from reports import format_names
-from scanner.cli.common import (
-    exit_code,
-    open_store,
-    parse_severity,
-    report_summary,
-    split_values,
-    write_report,
-)
-from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
-from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
+from scanner.cli.common import open_store, split_values
+from scanner.cli.export import export_options, run_exports, take_export_flags
+from scanner.cli.outputs import output_options
+from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
 from scanner.cli.progress import terminal_progress
-from scanner.cli.terminal import detail, say, terminal, warn
+from scanner.cli.report_options import filter_options, gate_options, notify_options
+from scanner.cli.reporting import finish, prepare
+from scanner.cli.terminal import say, terminal
 from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
@@ -87,20 +83,22 @@ def duration(value: str | None) -> float | None:
 @click.option("--attribute", is_flag=True,
               help="With --baseline: look up who made each drift item in the clouds' audit "
               "logs (CloudTrail, Azure Activity Log, GCP Admin Activity) since the baseline.")
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
-@click.option("--fail-on", callback=parse_severity, default=None,
-              help="Exit 1 if a finding or drift item is at or above this severity "
-              "(info, low, medium, high, critical).")
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options(exclude=("provider",))
+@notify_options
 @policy_options
 @export_options
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
          max_retries, request_timeout, max_pages, max_items, deadline, demo_stage, save,
-         baseline, attribute, fmt, output, fail_on, **policy_flags) -> None:
-    """Snapshot live firewall configuration and report on it."""
+         baseline, attribute, **flags) -> None:
+    """Snapshot live firewall configuration and report on it.
+
+    The report, the gates and the notifications see the filters; the saved snapshot is
+    always the whole collection.
+    """
     if org_role and role_arn:
         raise ConfigError("--org-role and --role-arn cannot be combined",
                           "use --role-arn for one account or --org-role for the organization")
@@ -126,20 +124,18 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     )
     if attribute and not baseline:
         raise ConfigError("--attribute needs --baseline", "add --baseline NAME")
-    export_flags = take_export_flags(policy_flags)
+    export_flags = take_export_flags(flags)
+    policies = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(policies))
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
-                          policies=policy_settings(policy_flags), deadline=deadline)
+                          policies=policies, deadline=deadline)
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None
     quiet = terminal(ctx).quiet
     report = run_scan(request, store, None if quiet else terminal_progress())
-    write_report(report, fmt, output)
     if save:
         say(f"saved snapshot {report.snapshot.snapshot_id}")
-    if output:
-        detail(f"wrote {output}")
-    warn_expired(report, warn)
-    report_summary(report, fmt, output)
-    delivered = run_exports(report, export_flags, say, max_retries, request_timeout)
-    ctx.exit(exit_with_exports(exit_code(report, fail_on), delivered))
+    # Security Hub gets the whole report: a filter must never archive findings there.
+    finish(ctx, report, flags, flt, targets, export=lambda: run_exports(
+        report, export_flags, say, max_retries, request_timeout))

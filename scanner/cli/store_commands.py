@@ -9,18 +9,14 @@ from tabulate import tabulate
 
 from reports import format_names
 from reports.text import printable
-from scanner.cli.common import (
-    emit,
-    exit_code,
-    open_store,
-    parse_severity,
-    report_summary,
-    write_report,
-)
-from scanner.cli.export import exit_with_exports, export_options, run_exports, take_export_flags
-from scanner.cli.policy_options import policy_options, policy_settings, warn_expired
+from scanner.cli.common import emit, open_store
+from scanner.cli.export import export_options, run_exports, take_export_flags
+from scanner.cli.outputs import output_options
+from scanner.cli.policy_options import known_policy_ids, policy_options, policy_settings
+from scanner.cli.report_options import filter_options, gate_options, notify_options
+from scanner.cli.reporting import finish, prepare
 from scanner.cli.scan import AZURE_CLOUDS
-from scanner.cli.terminal import say, warn
+from scanner.cli.terminal import say
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
@@ -57,24 +53,23 @@ def snapshots_list(ctx: click.Context) -> None:
 
 @snapshots.command("show")
 @click.argument("ref", default="latest")
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False))
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options()
+@notify_options
 @policy_options
 @export_options
 @click.pass_context
-def snapshots_show(ctx: click.Context, ref: str, fmt: str, output: str | None,
-                   **policy_flags) -> None:
+def snapshots_show(ctx: click.Context, ref: str, **flags) -> None:
     """Report on a stored snapshot (id, id prefix or `latest`) without cloud access (except
     Security Hub with --export)."""
-    export_flags = take_export_flags(policy_flags)
-    settings = policy_settings(policy_flags)
+    export_flags = take_export_flags(flags)
+    settings = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(settings))
     report = analyze(open_store(ctx).load(ref), policies=settings)
-    write_report(report, fmt, output)
-    warn_expired(report, warn)
-    report_summary(report, fmt, output)
-    delivered = run_exports(report, export_flags, say)
-    ctx.exit(exit_with_exports(0, delivered))
+    # Security Hub gets the whole report: a filter must never archive findings there.
+    finish(ctx, report, flags, flt, targets,
+           export=lambda: run_exports(report, export_flags, say))
 
 
 @snapshots.command("export")
@@ -167,10 +162,10 @@ def baseline_list(ctx: click.Context) -> None:
 @click.option("--baseline", "baseline_ref", required=True,
               help="Stored baseline name or snapshot JSON file.")
 @click.option("--snapshot", "ref", default="latest", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(format_names()), default="table",
-              show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False))
-@click.option("--fail-on", callback=parse_severity, default=None)
+@output_options(format_names(), "table")
+@gate_options()
+@filter_options()
+@notify_options
 @click.option("--attribute", is_flag=True,
               help="Look up who made each drift item in the clouds' audit logs since the "
               "baseline (the only cloud access diff makes).")
@@ -184,11 +179,11 @@ def baseline_list(ctx: click.Context) -> None:
               help="GCP (with --attribute): base URL for Google APIs.")
 @policy_options
 @click.pass_context
-def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str | None,
-         fail_on, attribute: bool, profile, role_arn, azure_cloud, azure_endpoint,
-         gcp_endpoint, **policy_flags) -> None:
+def diff(ctx: click.Context, baseline_ref: str, ref: str, attribute: bool, profile, role_arn,
+         azure_cloud, azure_endpoint, gcp_endpoint, **flags) -> None:
     """Compare a stored snapshot with a baseline, without cloud access."""
-    settings = policy_settings(policy_flags)
+    settings = policy_settings(flags)
+    flt, targets = prepare(flags, known_policy_ids(settings))
     store = open_store(ctx)
     base = load_baseline(store, baseline_ref)
     current = store.load(ref)
@@ -198,13 +193,11 @@ def diff(ctx: click.Context, baseline_ref: str, ref: str, fmt: str, output: str 
         from scanner.attribution import providers_for
         from scanner.engine import with_attribution
 
-        settings = ProviderSettings(profile=profile, role_arn=role_arn, azure_cloud=azure_cloud,
-                                    azure_endpoint=azure_endpoint, gcp_endpoint=gcp_endpoint,
-                                    demo_stage="changed")
-        report = with_attribution(report, base[1], providers_for(current.providers, settings))
-    write_report(report, fmt, output)
-    report_summary(report, fmt, output)
-    ctx.exit(exit_code(report, fail_on))
+        cloud = ProviderSettings(profile=profile, role_arn=role_arn, azure_cloud=azure_cloud,
+                                 azure_endpoint=azure_endpoint, gcp_endpoint=gcp_endpoint,
+                                 demo_stage="changed")
+        report = with_attribution(report, base[1], providers_for(current.providers, cloud))
+    finish(ctx, report, flags, flt, targets)
 
 
 __all__ = ["register", "emit"]

@@ -364,10 +364,12 @@ class _ExposureLink:
         self.by_set: dict[str, set[str]] = {}
         self.live_rules: Mapping[tuple[str, str], frozenset[str]] = {}
         self.assets = current.assets
+        self.after: Any = None
         if not self.enabled:
             return
         from scanner.exposure import newly_exposed
 
+        self.after = after
         for entry in newly_exposed(before, after):
             self.by_asset.setdefault(entry["asset_id"], []).append(entry)
         self.live_rules = after.live_rules
@@ -397,13 +399,32 @@ class _ExposureLink:
         if change.rule_key and change.after is not None and change.after.action is Action.ALLOW:
             assets |= set(self.live_rules.get((rs.resource_id, change.rule_key), ()))
         assets |= self.by_set.get(rs.resource_id, set())
+        targeted: set[str] = set()
         if change.target is not None:
             target = change.target.target_id
-            assets |= {a.asset_id for a in self.assets
-                       if target in (a.asset_id, a.subnet, a.network, a.instance_id)}
+            targeted = {a.asset_id for a in self.assets
+                        if target in (a.asset_id, a.subnet, a.network, a.instance_id)}
         opened = [e for e in entries if e["direction"] == "ingress"]
-        return [e for asset in sorted(assets) for e in self.by_asset.get(asset, ())
-                if _overlaps(e, opened)]
+        out = []
+        for asset in sorted(assets | targeted):
+            for entry in self.by_asset.get(asset, ()):
+                if not _overlaps(entry, opened):
+                    continue
+                # A rule change made the machine reachable only if its rule set is on the
+                # path that traffic now takes (its layer let it through); a machine opened by
+                # another layer's change on the same ports is that change's.
+                if asset in targeted or self._through(asset, entry, rs.resource_id):
+                    out.append(entry)
+        return out
+
+    def _through(self, asset_id: str, entry: Mapping[str, Any], rule_set_id: str) -> bool:
+        for exposure in self.after.for_asset(asset_id):
+            if (exposure.family == entry["family"] and exposure.source == entry["source"]
+                    and _overlaps(entry, [{"protocols": exposure.protocol,
+                                           "ports": exposure.ports.to_list()}])
+                    and any(step.rule_set_id == rule_set_id for step in exposure.path)):
+                return True
+        return False
 
 
 def _overlaps(exposure: Mapping[str, Any], opened: Sequence[Mapping[str, Any]]) -> bool:

@@ -72,7 +72,7 @@ def test_by_finding_id_and_expiry(tmp_path):
                         "findings": 1}]
 
 
-def test_suppressed_findings_stay_in_the_json_and_expired_ones_are_reported(tmp_path):
+def test_suppressed_findings_are_counted_shown_on_request_and_expired_ones_reported(tmp_path):
     store = tmp_path / "store.db"
     snapshot_file = tmp_path / "snapshot.json"
     snapshot_file.write_text(_snapshot().to_json())
@@ -88,8 +88,24 @@ def test_suppressed_findings_stay_in_the_json_and_expired_ones_are_reported(tmp_
                                   "--suppressions", path])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
+    # Counted, not listed, by default ...
     marks = {f["resource_id"]: f["suppressed"] for f in document["findings"]}
-    assert marks == {"sg-bastion-1": False, "sg-web": True}
+    assert marks == {"sg-bastion-1": False}
     assert document["summary"]["suppressed"] == 1
+    # ... and listed with the entry that matched on request.
+    shown = runner.invoke(main, ["--store", str(store), "snapshots", "show", "latest",
+                                 "--format", "json", "--only", "CW-NET-001",
+                                 "--suppressions", path, "--include-suppressed",
+                                 "--fail-on", "info"])
+    everything = json.loads(shown.stdout)
+    marks = {f["resource_id"]: f["suppressed"] for f in everything["findings"]}
+    assert marks == {"sg-bastion-1": False, "sg-web": True}
+    assert everything["summary"]["suppressed"] == 1
+    assert everything["filters"] == {"include_suppressed": True}
+    web = next(f for f in everything["findings"] if f["suppressed"])
+    assert web["suppression"]["reason"] == "r"
+    # The expired entry's finding is active and trips the gate; the suppressed one does not.
+    assert shown.exit_code == 1
+    assert "gate: 1 finding(s) at or above info" in shown.stderr
     assert f"warning: suppression {path}:3" in result.stderr
     assert "has expired" in result.stderr

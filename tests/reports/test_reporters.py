@@ -237,7 +237,7 @@ def test_table_keeps_ids_as_spelled():
 def test_json_keeps_hostile_strings_exactly_and_has_the_contract():
     text = as_text("json")
     document = json.loads(text)
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["tool"] == {"name": "cloudwall", "version": "0.1.0"}
     assert document["snapshot"]["id"] == "20260504T030201Z-0badc0de"
     assert document["snapshot"]["taken_at"] == "2026-05-04T03:02:01Z"

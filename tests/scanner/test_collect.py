@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scanner.cli.common import exit_code
 from scanner.collect import collect_snapshot
 from scanner.durations import parse_duration
 from scanner.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK
+from scanner.gates import DriftGate, Gates, exit_code
 from scanner.model import (
     ChangeKind,
     CollectedItem,
@@ -64,8 +64,8 @@ def test_scopes_are_collected_into_one_ordered_snapshot():
     assert snapshot.taken_at == T0
     assert snapshot.snapshot_id.startswith("20260203T040506Z-")
     report = ScanReport(snapshot)
-    assert exit_code(report, None) == EXIT_OK
-    assert exit_code(report, Severity.INFO) == EXIT_OK
+    assert exit_code(report) == EXIT_OK
+    assert exit_code(report, Gates(Severity.INFO, DriftGate.parse("any"))) == EXIT_OK
 
 
 def test_a_failing_scope_is_an_error_not_a_clean_scope():
@@ -86,22 +86,26 @@ def test_a_failing_scope_is_an_error_not_a_clean_scope():
     assert reasons[("aws", "2", "")] == denied
     assert sorted(p[1] for p in progress) == [1, 2] and {p[2] for p in progress} == {2}
     report = ScanReport(snapshot)
-    assert exit_code(report, None) == EXIT_INCOMPLETE
-    # Findings or drift at or above --fail-on take precedence over an incomplete scan.
+    assert exit_code(report) == EXIT_INCOMPLETE
+    # A tripped drift gate takes precedence over an incomplete scan; --fail-on counts
+    # findings only.
     drift = DriftItem("d", ChangeKind.RULE_ADDED, Effect.WIDENED, Severity.HIGH, "aws", "1",
                       "us-east-1", "sg-a", "sg-a")
     drifted = replace(report, drift=(drift,))
-    assert exit_code(drifted, Severity.HIGH) == EXIT_FINDINGS
-    assert exit_code(drifted, Severity.CRITICAL) == EXIT_INCOMPLETE
+    assert exit_code(drifted, Gates(fail_on_drift=DriftGate.parse("high"))) == EXIT_FINDINGS
+    assert exit_code(drifted, Gates(fail_on_drift=DriftGate.parse("critical"))) == \
+        EXIT_INCOMPLETE
+    assert exit_code(drifted, Gates(fail_on=Severity.INFO)) == EXIT_INCOMPLETE
 
 
 def test_suppressed_findings_do_not_fail_the_run():
     snapshot = collect_snapshot([Estate({Scope("aws", "1", "r"): ["sg-a"]})], taken_at=T0)
     finding = Finding("CWF-1", "CW-NET-001", "t", Severity.CRITICAL, "aws", "1", "r", "sg-a",
                       "sg-a", suppressed=True)
-    assert exit_code(ScanReport(snapshot, (finding,)), Severity.INFO) == EXIT_OK
+    assert exit_code(ScanReport(snapshot, (finding,)), Gates(Severity.INFO)) == EXIT_OK
     live = replace(finding, suppressed=False)
-    assert exit_code(ScanReport(snapshot, (finding, live)), Severity.CRITICAL) == EXIT_FINDINGS
+    assert exit_code(ScanReport(snapshot, (finding, live)), Gates(Severity.CRITICAL)) == \
+        EXIT_FINDINGS
 
 
 # --- deadline ---------------------------------------------------------------------------------

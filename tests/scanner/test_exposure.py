@@ -132,7 +132,7 @@ def test_scan_report_carries_exposures_and_json_has_them():
     assert {e.provider for e in report.exposures} == {"aws", "azure", "gcp"}
     from reports.json_report import to_document
 
-    assert len(to_document(report)["exposure"]) == 3
+    assert len(to_document(report)["exposures"]) == 3
 
 
 def test_exposure_command_formats_and_exit_codes(tmp_path):

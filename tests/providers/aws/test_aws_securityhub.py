@@ -234,3 +234,36 @@ def test_cli_scan_and_snapshots_show_export(hub, tmp_path):
     lonely = run("snapshots", "show", "latest", "--security-hub-region", "us-east-1")
     assert lonely.exit_code == 2
     assert lonely.stderr.startswith("error: --security-hub-region needs --export")
+
+
+def test_a_filtered_report_never_archives_what_its_filters_hide(hub, demo_report):
+    report = aws_only(demo_report)
+    export(report, now=NOW_1, sleep=no_sleep)
+    low = [f for f in report.findings if f.severity.rank < Severity.HIGH.rank]
+    assert low
+    high_only = replace(report, findings=tuple(f for f in report.findings
+                                               if f.severity.rank >= Severity.HIGH.rank),
+                        filters={"severity": ["high", "critical"]})
+    result = export(high_only, now=NOW_2, sleep=no_sleep)
+    assert not any(r.archived for r in result.regions)
+    # A scope filter: what it hides stays; what it shows and no longer finds is archived.
+    one = report.findings[0]
+    other_region = next(f for f in report.findings if f.region != one.region)
+    narrowed = replace(report, findings=tuple(
+        f for f in report.findings if f.region == one.region and f is not one),
+        drift=tuple(d for d in report.drift if d.region == one.region),
+        filters={"region": [one.region]})
+    export(narrowed, now="2026-06-03T00:00:00.000Z", sleep=no_sleep)
+    assert held(one.region)[one.finding_id]["RecordState"] == "ARCHIVED"
+    assert held(other_region.region)[other_region.finding_id]["RecordState"] == "ACTIVE"
+
+
+def test_a_region_with_nothing_left_is_still_visited_and_archived(hub, demo_report):
+    report = aws_only(demo_report)
+    export(report, now=NOW_1, sleep=no_sleep)
+    region = report.findings[0].region
+    cleared = replace(report, findings=tuple(f for f in report.findings if f.region != region),
+                      drift=tuple(d for d in report.drift if d.region != region))
+    result = export(cleared, now=NOW_2, sleep=no_sleep)
+    assert all(f["RecordState"] == "ARCHIVED" for f in held(region).values())
+    assert next(r for r in result.regions if r.region == region).archived

@@ -1,0 +1,70 @@
+"""The end of every command that reports on a ``ScanReport`` (``scan``, ``snapshots show``,
+``diff``): filter, write every output, say what happened, notify, exit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import click
+
+from reports import render
+from scanner.cli.common import report_summary
+from scanner.cli.export import exit_with_exports
+from scanner.cli.outputs import OutputTarget, output_targets, write_outputs
+from scanner.cli.policy_options import warn_expired
+from scanner.cli.report_options import check_notify, gates, report_filter
+from scanner.cli.terminal import say, table_style, warn
+from scanner.filters import ReportFilter, apply_filter
+from scanner.gates import Gates, exit_code, gate_reasons
+from scanner.model import ScanReport
+
+
+def prepare(flags: Mapping[str, Any], known_policies=None
+            ) -> tuple[ReportFilter, tuple[OutputTarget, ...]]:
+    """Check every reporting flag before any work (a typo costs no cloud call)."""
+    flt = report_filter(flags, known_policies)
+    targets = output_targets(flags["fmt"], flags.get("output"), flags.get("extra_outputs", ()))
+    check_notify(flags)
+    return flt, targets
+
+
+def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
+           flt: ReportFilter, targets: tuple[OutputTarget, ...],
+           export: Callable[[], bool] | None = None) -> None:
+    """Filter the report, write it in every format asked, print the summary (once: a table on
+    the terminal ends with it) and the gates that tripped, run the exports (``export``: True
+    when everything was delivered), post the notifications, and exit with the documented
+    code."""
+    view = apply_filter(report, flt)
+    write_outputs(targets, lambda fmt, path: render(fmt, view, table_style(path)))
+    warn_expired(view, warn)
+    report_summary(view, flags["fmt"], flags.get("output"))
+    chosen = gates(flags)
+    reasons = gate_reasons(view, chosen)
+    for reason in reasons:
+        say(f"gate: {reason}")
+    code = exit_code(view, chosen)
+    if export is not None:
+        code = exit_with_exports(code, export())
+    notify(view, flags, code, chosen, reasons)
+    ctx.exit(code)
+
+
+def notify(report: ScanReport, flags: Mapping[str, Any], code: int, chosen: Gates,
+           reasons: list[str]) -> None:
+    """Post the summary to every --notify URL; a failure is one line on stderr, nothing more."""
+    urls = flags.get("notify_urls") or ()
+    if not urls:
+        return
+    from reports.notification import payload
+    from scanner.notify import post
+
+    document = payload(flags.get("notify_format") or "generic", report, code,
+                       chosen.to_dict(), reasons)
+    for url in urls:
+        result = post(url, document, timeout=float(flags.get("notify_timeout") or 10.0),
+                      retries=int(flags.get("notify_retries") or 0))
+        if not result.ok:
+            warn(f"warning: notification to {result.target} failed after "
+                 f"{result.attempts} attempt(s): {result.error}; the result is unchanged")

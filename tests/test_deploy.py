@@ -1,0 +1,242 @@
+"""The deployment recipes in deploy/ run: their manifests parse, their settings are what a
+hardened deployment needs, and the exact cloudwall command line each contains runs against the
+demo provider (with a scratch store) and gates as documented."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.test_wheel import PACKAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+
+
+def manifests() -> list[dict]:
+    return list(yaml.safe_load_all((DEPLOY / "kubernetes" / "cronjob.yaml").read_text()))
+
+
+def of_kind(kind: str) -> dict:
+    (found,) = [m for m in manifests() if m["kind"] == kind]
+    return found
+
+
+def workflow() -> dict:
+    return yaml.safe_load((DEPLOY / "github" / "cloudwall-scan.yml").read_text())
+
+
+def dockerfile() -> str:
+    return (DEPLOY / "docker" / "Dockerfile").read_text()
+
+
+# --- the command lines, as each recipe writes them ---------------------------------------------
+
+
+def cron_command() -> list[str]:
+    (line,) = [line for line in (DEPLOY / "cron" / "cloudwall").read_text().splitlines()
+               if line and not line.startswith("#") and "=" not in line.split()[0]]
+    fields = line.split(None, 6)
+    assert len(fields) == 7 and fields[5] == "cloudwall", "minute hour dom month dow user cmd"
+    (scan,) = [part for part in fields[6].split("&&") if part.strip().startswith("cloudwall ")]
+    return shlex.split(scan)
+
+
+def systemd_command() -> list[str]:
+    text = (DEPLOY / "systemd" / "cloudwall-scan.service").read_text()
+    (line,) = re.findall(r"^ExecStart=(.+)$", text, re.MULTILINE)
+    argv = shlex.split(line)
+    assert argv[0] == "/usr/local/bin/cloudwall"
+    return ["cloudwall", *argv[1:]]
+
+
+def kubernetes_command() -> list[str]:
+    (container,) = of_kind("CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"]
+    assert "command" not in container  # the image's ENTRYPOINT is cloudwall
+    return ["cloudwall", *container["args"]]
+
+
+def workflow_command() -> list[str]:
+    (step,) = [s for s in workflow()["jobs"]["scan"]["steps"] if s.get("id") == "scan"]
+    return shlex.split(step["run"])
+
+
+def kubernetes_config() -> str:
+    return of_kind("ConfigMap")["data"]["cloudwall.toml"]
+
+
+RECIPES = {
+    "cron": (cron_command, lambda: (DEPLOY / "cloudwall.toml").read_text()),
+    "systemd": (systemd_command, lambda: (DEPLOY / "cloudwall.toml").read_text()),
+    "kubernetes": (kubernetes_command, kubernetes_config),
+    "github": (workflow_command, lambda: (DEPLOY / "cloudwall.toml").read_text()),
+}
+
+
+def demo_config(text: str, stage: str) -> str:
+    """The recipe's configuration with its clouds replaced by the demo estate."""
+    head = re.split(r"^\[providers\.", text, maxsplit=1, flags=re.MULTILINE)[0]
+    return f'{head}\n[providers.demo]\nstage = "{stage}"\n'
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    assert argv[0] == "cloudwall"
+    return subprocess.run([sys.executable, "-m", "scanner.cli", *argv[1:]], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_the_recipe_command_runs_and_fails_the_job_on_drift(recipe, tmp_path):
+    command, config_text = RECIPES[recipe]
+    argv = command()
+    config_path = tmp_path / "etc" / "cloudwall.toml"
+    config_path.parent.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLOUDWALL_STORE": str(tmp_path / "store.db"),
+           "CLOUDWALL_CONFIG": str(config_path)}
+    if "--config" in argv:  # the workflow names the file in the checkout
+        config_path = work / argv[argv.index("--config") + 1]
+    # The set-up each recipe documents: a baseline taken from a first scan.
+    config_path.write_text(demo_config(config_text(), "baseline"))
+    setup = ["cloudwall", "--config", str(config_path)]
+    assert run([*setup, "scan", "--save"], work, env).returncode in (0, 1)
+    if "baseline.json" in argv:
+        done = run([*setup, "snapshots", "export", "latest", "-o", "baseline.json"], work, env)
+    else:
+        done = run([*setup, "baseline", "set", "prod", "--from-snapshot", "latest"], work, env)
+    assert done.returncode == 0, done.stderr
+
+    unchanged = run(argv, work, env)
+    output = work / argv[argv.index("--output") + 1]
+    report = json.loads(output.read_text())
+    assert report["baseline"] is not None and report["drift"] == []
+    # The drift gate: the demo estate's existing high findings do not fail the job ...
+    assert unchanged.returncode == 0, unchanged.stderr
+
+    config_path.write_text(demo_config(config_text(), "changed"))
+    changed = run(argv, work, env)
+    assert changed.returncode == 1, changed.stderr  # ... a widening does
+    report = json.loads(output.read_text())
+    assert any(item["severity"] == "critical" for item in report["drift"])
+    assert "Traceback" not in unchanged.stderr + changed.stderr
+
+
+def test_every_recipe_configuration_is_valid(tmp_path):
+    for name, text in (("deploy", (DEPLOY / "cloudwall.toml").read_text()),
+                       ("configmap", kubernetes_config())):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text)
+        shown = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(path),
+                                "config", "show", "scan"], capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+        assert shown.returncode == 0, (name, shown.stderr)
+        assert 'deadline = "50m"' in shown.stdout
+
+
+def test_kubernetes_cronjob_is_hardened_and_keeps_the_store_on_a_volume():
+    cronjob = of_kind("CronJob")
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    store_dir = str(Path(env["CLOUDWALL_STORE"]).parent)
+    assert "persistentVolumeClaim" in volumes[mounts[store_dir]]
+    assert "configMap" in volumes[mounts[str(Path(env["CLOUDWALL_CONFIG"]).parent)]]
+    assert container["workingDir"] == store_dir  # relative --output lands on the volume
+    assert "emptyDir" in volumes[mounts["/tmp"]] and env["HOME"] == "/tmp"
+    # Credentials from the platform's identity federation, never from keys in the cluster.
+    account = of_kind("ServiceAccount")
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
+    annotations = account["metadata"]["annotations"]
+    assert {"eks.amazonaws.com/role-arn", "iam.gke.io/gcp-service-account",
+            "azure.workload.identity/client-id"} <= set(annotations)
+    labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["azure.workload.identity/use"] == "true"
+    assert not [e for e in container["env"] if "SECRET" in e["name"] or "KEY" in e["name"]]
+    # SIGTERM at the deadline: cloudwall needs seconds, not the default 30.
+    assert pod["terminationGracePeriodSeconds"] <= 30
+
+
+def test_github_workflow_is_scheduled_uses_oidc_and_uploads_results_always():
+    flow = workflow()
+    triggers = flow.get("on", flow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"]
+    assert flow["permissions"]["id-token"] == "write"
+    steps = flow["jobs"]["scan"]["steps"]
+    (upload,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert upload["if"] == "always()"
+    output = workflow_command()[workflow_command().index("--output") + 1]
+    assert upload["with"]["path"].rstrip("/") == str(Path(output).parent)
+
+
+def test_dockerfile_is_slim_non_root_with_cloudwall_as_entrypoint():
+    text = dockerfile()
+    bases = re.findall(r"^FROM\s+(\S+)", text, re.MULTILINE)
+    assert bases and all(re.fullmatch(r"python:3\.\d+-slim", b) for b in bases)
+    (user,) = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert user.split(":")[0] not in ("0", "root")
+    (entrypoint,) = re.findall(r"^ENTRYPOINT\s+(.+)$", text, re.MULTILINE)
+    assert json.loads(entrypoint) == ["cloudwall"]
+    copied = set(re.findall(r"^COPY\s+(\w+)\s+\./\1$", text, re.MULTILINE))
+    assert copied == set(PACKAGES)  # every package the wheel ships, no more
+    # Its build context is the repository root: the files it copies exist there.
+    for source in ("pyproject.toml", "README.md", *PACKAGES):
+        assert (ROOT / source).exists()
+
+
+def test_the_cron_user_and_the_systemd_unit_agree_on_paths():
+    cron = (DEPLOY / "cron" / "cloudwall").read_text()
+    unit = (DEPLOY / "systemd" / "cloudwall-scan.service").read_text()
+    for line in ("CLOUDWALL_CONFIG=/etc/cloudwall/cloudwall.toml",
+                 "CLOUDWALL_STORE=/var/lib/cloudwall/store.db"):
+        assert line in cron and line in unit
+    assert cron_command() == systemd_command()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed (apt-get install systemd)")
+def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
+    # verify checks that ExecStart exists: point it at this environment's cloudwall.
+    executable = shutil.which("cloudwall", path=str(Path(sys.executable).parent))
+    assert executable, "cloudwall is not installed in this environment"
+    service = (DEPLOY / "systemd" / "cloudwall-scan.service").read_text()
+    (tmp_path / "cloudwall-scan.service").write_text(
+        service.replace("/usr/local/bin/cloudwall", executable))
+    shutil.copy(DEPLOY / "systemd" / "cloudwall-scan.timer", tmp_path)
+    result = subprocess.run(["systemd-analyze", "verify", "cloudwall-scan.service",
+                             "cloudwall-scan.timer"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines()
+                  if "cloudwall-scan" in line]
+    assert result.returncode == 0 and not complaints, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_scripts_as_the_readme_documents(shell):
+    result = subprocess.run([sys.executable, "-m", "scanner.cli"], capture_output=True,
+                            text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT),
+                                 "_CLOUDWALL_COMPLETE": f"{shell}_source"})
+    assert result.returncode == 0, result.stderr
+    assert "_CLOUDWALL_COMPLETE" in result.stdout
+    readme = (ROOT / "README.md").read_text()
+    assert f"_CLOUDWALL_COMPLETE={shell}_source cloudwall" in readme
