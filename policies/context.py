@@ -95,7 +95,8 @@ class RuleSetView:
         """What several allows of this rule set open to the internet together, per direction
         and class of machines (``policies.combined``), among the rules ``match`` judges.
         Computed once per set of member rules, whichever policy asks."""
-        key = (match.directions, match.rule_checks)
+        checks = () if match.only_direction_action else match.rule_checks
+        key = (match.directions, checks)
         found = self._pools.get(key)
         if found is None:
             found = []
@@ -104,7 +105,7 @@ class RuleSetView:
                     continue
                 allows = [e for e in self.entries
                           if e.rule.direction is direction and e.rule.action is Action.ALLOW
-                          and e.public and all(check(e.rule) for check in match.rule_checks)]
+                          and e.public and all(check(e.rule) for check in checks)]
                 if len(allows) < 2:
                     continue
                 for target, members in machine_classes(allows).items():

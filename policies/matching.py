@@ -13,7 +13,7 @@ from policies.findings import peer_values, rule_finding, rule_set_finding, servi
 from policies.liveness import add_exposure, verdict
 from policies.policy import PolicyMeta
 from scanner.catalogue import SERVICES_BY_KEY
-from scanner.model import Finding, Rule, RuleSet, Severity
+from scanner.model import Action, Finding, Rule, RuleSet, Severity
 
 FAMILY_BY_NAME = {name: number for number, name in FAMILY_NAMES.items()}
 
@@ -33,6 +33,9 @@ class Match:
     # A traffic condition judges the whole (policies.conditions.AGGREGATE_CONDITIONS): several
     # rules' traffic together can fail it where no rule does, even on ports each reaches alone.
     aggregate: bool = False
+    # Its rule conditions are only `direction` and `action` (already in ``directions`` and
+    # ``actions``): policies alike in this share one view of a rule set's pooled allows.
+    only_direction_action: bool = False
     # id(flows) -> (flows, verdict); the flows object is kept so a reused id never matches.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -133,7 +136,9 @@ def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
         return
     view = ctx.view(rule_set)
     public_only = bool(match.levels) and "any" not in match.levels
-    pooled = "internet" in match.levels
+    # Pooling is about what allows admit together: a policy about other actions has none.
+    pooled = "internet" in match.levels and (match.actions is None
+                                             or Action.ALLOW in match.actions)
     single_hits: dict[int, dict[int, Flows]] = {}
     # Rules in evaluation order (disabled ones are there for policies that look at them).
     for rule in view.candidates(match.directions, match.actions, public_only):

@@ -267,6 +267,7 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
         raise src.error(path, "match must be a mapping of conditions",
                         "e.g. match: {direction: ingress, source: internet, ports_any: [22]}")
     stages: dict[str, list[Any]] = {"rule_set": [], "rule": [], "scoping": [], "traffic": []}
+    other_rule_checks = False  # rule conditions beyond direction and action
     levels: tuple[str, ...] = ()
     families = (4, 6)
     for name, argument in value.items():
@@ -298,6 +299,8 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
                 stages["traffic"].append((compiled, cond.narrows))
         else:
             stages[cond.stage].append(compiled)
+            if cond.stage == "rule" and name not in ("direction", "action"):
+                other_rule_checks = True
     if (stages["traffic"] or stages["scoping"] or "family" in value) and not levels:
         raise src.error(path, "port, protocol, service and family conditions need a `source`",
                         "add source: internet (or broad, specific, public, any)")
@@ -312,7 +315,8 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
         actions = frozenset(Action(str(a).lower()) for a in wanted)
     return Match(subject, tuple(stages["rule_set"]), tuple(stages["rule"]), levels, families,
                  tuple(stages["scoping"]), tuple(stages["traffic"]), severity_from_services,
-                 directions, actions, aggregate=bool(AGGREGATE_CONDITIONS & set(value)))
+                 directions, actions, aggregate=bool(AGGREGATE_CONDITIONS & set(value)),
+                 only_direction_action=not other_rule_checks)
 
 
 def _unless(src: Source, path: PathKey, value: Any):

@@ -52,6 +52,8 @@ class Delegation:
         def chain(below: Mapping[str, Any]) -> str:
             return ", then ".join(below["levels"]) or "the implied rules"
 
+        if not self.below:
+            return "the levels below it"
         if len(self.below) == 1:
             return chain(self.below[0])
         return "the levels below it (" + "; ".join(
@@ -65,6 +67,8 @@ class Delegation:
         result = self.consequence
         if not self.now_delegates:
             text = f"it now decides itself what it delegated to {where}"
+            if result.effect is Effect.UNKNOWN:
+                return text + "; what that changes could not be decided"
             if result.effect is Effect.WIDENED:
                 admitted = reach_sentence(traffic_entries(result.opened), result.opened_symbols)
                 return text + f", and admits {admitted or 'more traffic'}"
@@ -80,6 +84,9 @@ class Delegation:
             closed = reach_sentence(traffic_entries(result.closed))
             return text + f", which deny {closed or 'some traffic it allowed'}"
         if result.effect is Effect.UNKNOWN:
+            if not self.below:
+                return (f"it now delegates {what} to the levels below it, which no network "
+                        "in the snapshot shows: what is admitted could not be decided")
             return text + "; what they admit could not be decided"
         return text + ", which decide it the same way: no change in what is admitted"
 
@@ -122,8 +129,19 @@ def rejudge(change: Change, current: Snapshot, sets: Mapping[str, RuleSet]) -> C
     rule_set = change.rule_set
     networks = [n for n in current.networks
                 if n.provider == rule_set.provider and rule_set.resource_id in n.rule_set_ids]
+    own = change.classification  # this level's own verdicts, before and after
     if not networks:
-        return change
+        if own.effect not in (Effect.WIDENED, Effect.NARROWED):
+            return change
+        # No network of the snapshot shows what decides below this level: what the change
+        # really admits cannot be said (and is not called a widening of its own).
+        handed = own.opened if own.effect is Effect.WIDENED else own.closed
+        unknown = replace(NEUTRAL, effect=Effect.UNKNOWN)
+        delegation = Delegation(tuple(traffic_entries(handed)), (), unknown,
+                                change.after is not None
+                                and change.after.action is Action.GOTO_NEXT)
+        return replace(change, classification=unknown,
+                       extra_details={**change.extra_details, "delegation": delegation})
     was = _reverted(change)
     footprint = [r for r in (change.before, change.after) if r is not None]
     result: Classification | None = None
@@ -141,7 +159,6 @@ def rejudge(change: Change, current: Snapshot, sets: Mapping[str, RuleSet]) -> C
                       "levels": tuple(_label(level) for level in now[position + 1:]),
                       "rule_sets": tuple(level.resource_id for level in now[position + 1:])})
     assert result is not None
-    own = change.classification  # this level's own verdicts, before and after
     handed = own.opened if own.effect is Effect.WIDENED else own.closed
     now_delegates = change.after is not None and change.after.action is Action.GOTO_NEXT
     delegation = Delegation(tuple(traffic_entries(handed)), tuple(below), result,

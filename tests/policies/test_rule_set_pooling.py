@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from policies.engine import evaluate, select_policies
 from policies.policy import PolicySettings
 from providers.aws import normalize as aws
 from scanner.model import RuleRef, Scope, Snapshot
+from scanner.netmath import IPV4, PUBLIC_SPACE, AddressSet
 
 SCOPE = Scope("aws", "123456789012", "us-east-1")
 
@@ -92,3 +96,34 @@ def test_a_port_range_split_across_rules_is_every_port():
     assert finding.severity.value == "critical"
     refs = [RuleRef.from_dict(r) for r in finding.evidence["contributing_rules"]]
     assert [r.contributes["ipv4"]["tcp"] for r in refs] == ["0-1023", "1024-65535"]
+
+
+_PIECES = ["0.0.0.0/1", "128.0.0.0/1", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2",
+           "192.0.0.0/2", "0.0.0.0/3", "32.0.0.0/3", "8.8.8.0/24", "10.0.0.0/8", "0.0.0.0/0"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(["22", "20-25", "443"])),
+                min_size=1, max_size=5))
+def test_pooled_and_single_findings_agree_with_the_union_of_sources(pieces):
+    """SSH is open to the internet (one finding, on a rule or on the set) exactly when the
+    sources of the rules reaching port 22 cover the IPv4 public space; never both kinds for
+    the same traffic."""
+    rows = [{"SecurityGroupRuleId": f"sgr-{i:02d}", "GroupId": "sg-0split", "IsEgress": False,
+             "IpProtocol": "tcp", "FromPort": int(ports.split("-")[0]),
+             "ToPort": int(ports.split("-")[-1]), "CidrIpv4": cidr}
+            for i, (cidr, ports) in enumerate(pieces)]
+    group = aws.security_group(SCOPE, _group([]), rows, [], {})
+    findings = _findings(_snapshot([group]))
+    on_22 = [cidr for cidr, ports in pieces if ports != "443"]
+    covered = AddressSet.from_cidrs(IPV4, on_22).covers(PUBLIC_SPACE[IPV4])
+    single = any(cidr == "0.0.0.0/0" for cidr in on_22)
+    pooled = [f for f in findings if f.rule is None]
+    assert bool(findings) == covered
+    assert bool(pooled) == (covered and not single)
+    assert len(pooled) <= 1
+    for finding in pooled:
+        refs = [RuleRef.from_dict(r) for r in finding.evidence["contributing_rules"]]
+        named = AddressSet.from_cidrs(IPV4, [p for r in refs for p in r.peers])
+        assert named.covers(PUBLIC_SPACE[IPV4])
+        assert all(r.peers[0] != "10.0.0.0/8" for r in refs)  # private sources add nothing

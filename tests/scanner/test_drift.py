@@ -255,12 +255,17 @@ def test_deny_turned_into_allow_widens(kind):
     assert "MySQL" in item.summary
 
 
-def test_gcp_policy_deny_turned_goto_next_widens():
+def test_gcp_policy_deny_turned_goto_next_with_no_network_below_is_unknown():
+    """The policy alone hands the traffic on; what the levels below make of it is what the
+    change did, and no network of the snapshot shows them (tests/scanner/test_drift_fidelity.py
+    judges the chain when it is there)."""
     base = fm(RuleSetKind.GCP_HIERARCHICAL_POLICY,
               [rule(Action.DENY, "tcp", "5432", priority=1000, native_id="1000/tcp")])
     changed = replace(base, rules=(replace(base.rules[0], action=Action.GOTO_NEXT),))
-    item = both_ways([base], [changed], ChangeKind.RULE_MODIFIED, Effect.WIDENED)
+    item = both_ways([base], [changed], ChangeKind.RULE_MODIFIED, Effect.UNKNOWN)
     assert "compute.firewallPolicies.patchRule" in item.operations
+    assert item.details["delegation"]["to"] == []
+    assert item.attack == ("T1562.007",)  # an undecided effect is kept for review
 
 
 def test_gcp_equal_priority_deny_wins_so_adding_an_allow_there_is_neutral():

@@ -114,3 +114,14 @@ def test_azure_subnet_nsg_deny_removed_names_the_nic():
     (item,) = [i for i in _drift(estate(subnet_before), estate(subnet_after))
                if i.effect is Effect.WIDENED]
     assert item.details["newly_reachable"] == [nic().asset_id]
+
+
+def test_delegation_from_a_policy_no_network_shows_is_unknown_not_a_widening():
+    def estate(action):
+        org = policy("org", fw(action, "22", 100, "org-ssh"), hierarchical=True)
+        return snapshot(org, instance())
+
+    (item,) = compare(estate(DENY), estate(NEXT))
+    assert item.effect is Effect.UNKNOWN and item.severity is Severity.MEDIUM
+    assert "no network in the snapshot shows" in item.summary
+    assert "now admits" not in item.summary
