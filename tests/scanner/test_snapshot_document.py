@@ -276,3 +276,7 @@ def test_foreign_store_data_is_refused_by_every_reader(tmp_path, demo):
         assert result.exit_code == 2, (args, result.output)
         assert "rules[0].priority" in result.stderr, result.stderr
         assert "Traceback" not in result.output
+    # ... and the snapshot can still be removed.
+    removed = invoke("snapshots", "delete", snapshot_id, store=store)
+    assert removed.exit_code == 0, removed.output
+    assert snapshot_id not in invoke("snapshots", "list", store=store).output
