@@ -19,6 +19,7 @@ from scanner.executors import ScopeExecutor, not_collected, remaining
 from scanner.executors.local import ThreadExecutor
 from scanner.model import CollectedItem, CollectionError, Scope, Snapshot
 
+
 def new_snapshot_id(taken_at: datetime) -> str:
     return taken_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
 
