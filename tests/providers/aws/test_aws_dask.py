@@ -12,8 +12,12 @@ import json
 import logging
 import os
 import signal
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -214,3 +218,40 @@ def wait_until(check, timeout: float = 30) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def test_sigterm_stops_a_distributed_scan_at_once_and_cancels_its_tasks(
+        stub, cluster, control, moto_url, tmp_path):
+    stub.latency = 0.2
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_url,
+           **{f"AWS_ENDPOINT_URL_{s}": stub.url for s in ("EC2", "GUARDDUTY", "CLOUDTRAIL")},
+           "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scanner.cli", "--store", str(tmp_path / "s.db"), "scan",
+         "--provider", "aws", "--regions", ",".join(MORE_REGIONS), "--executor", "dask",
+         "--dask-scheduler", cluster.scheduler_address, "--save", "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path, text=True)
+    try:
+        before = stub.pages("DescribeSecurityGroups")
+        wait_until(lambda: stub.pages("DescribeSecurityGroups") > before, timeout=60)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _stdout, stderr = process.communicate(timeout=60)
+        elapsed = time.monotonic() - sent
+        wait_until(lambda: not control.run_on_scheduler(lambda dask_scheduler: [
+            k for k in dask_scheduler.tasks if str(k).startswith("cloudwall-collect-")]))
+    finally:
+        stub.latency = 0.0
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr
+    assert elapsed < 15, f"took {elapsed:.1f}s to stop"
+    assert "interrupted (SIGTERM)" in stderr and "Traceback" not in stderr
+    store = tmp_path / "s.db"
+    if store.exists():  # nothing half-collected was saved
+        db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+        try:
+            assert db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 0
+        finally:
+            db.close()
