@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from reports.html_drift import drift_view
-from reports.html_findings import filters, finding_groups, severity_counts, suppressed
+from reports.html_findings import (
+    DETAIL_LIMIT,
+    filters,
+    finding_groups,
+    severity_counts,
+    suppressed,
+)
 from reports.html_graph import exposure_graph
 from reports.html_page import render_page
 from reports.html_view import exposed_assets, header, services_chart, severity_chart
@@ -71,7 +77,7 @@ def scan_context(report: ScanReport) -> dict[str, Any]:
     account_names, asset_names = _names(snapshot)
     active = [f for f in report.findings if not f.suppressed]
     exposed = {e.asset_id for e in report.exposures}
-    groups = finding_groups(active, account_names, asset_names, exposed)
+    groups = finding_groups(active, account_names, asset_names, exposed, DETAIL_LIMIT)
     titles: dict[str, str] = {}
     for f in active:
         titles.setdefault(f.policy_id, f.title)
@@ -94,6 +100,7 @@ def scan_context(report: ScanReport) -> dict[str, Any]:
             "counts": counts,
             "chart": severity_chart(counts, "Findings by severity"),
             "groups": groups,
+            "detail_limit": DETAIL_LIMIT,
             "filters": filters(groups, titles),
             "suppressed": suppressed(report.findings),
         },

@@ -14,6 +14,9 @@ from scanner.model import Finding, Severity
 
 # Evidence keys already shown in the row itself.
 _SHOWN_IN_ROW = {"exposure"}
+# Rows whose findings carry their evidence and remediation in the page (a few megabytes); an
+# estate with more keeps the page light enough to open, and says so.
+DETAIL_LIMIT = 2000
 
 
 def _group_key(f: Finding) -> tuple[str, ...]:
@@ -54,27 +57,45 @@ def _subject(f: Finding, asset_names: Mapping[str, str]) -> dict[str, str]:
             "description": ""}
 
 
-def _finding(f: Finding) -> dict[str, Any]:
+def _evidence(items: list[Finding]) -> tuple[list[dict[str, str]], list[list[dict[str, str]]]]:
+    """What every finding of a row says alike (shown once), and what each says besides."""
+    shown = [{k: value_text(v) for k, v in sorted(f.evidence.items()) if k not in _SHOWN_IN_ROW}
+             for f in items]
+    common = dict(shown[0]) if len(shown) > 1 else {}
+    for other in shown[1:]:
+        common = {k: v for k, v in common.items() if other.get(k) == v}
+    own = [[{"key": humanize(k), "value": v} for k, v in each.items() if k not in common]
+           for each in shown]
+    return [{"key": humanize(k), "value": v} for k, v in common.items()], own
+
+
+def _finding(f: Finding, evidence: list[dict[str, str]], detailed: bool) -> dict[str, Any]:
     return {
         "id": f.finding_id,
         "policy_id": f.policy_id,
         "title": f.title,
         "severity": f.severity.value,
-        "evidence": [{"key": humanize(k), "value": value_text(v)}
-                     for k, v in sorted(f.evidence.items()) if k not in _SHOWN_IN_ROW],
-        "remediation": f.remediation,
+        "evidence": evidence if detailed else [],
+        "remediation": f.remediation if detailed else "",
         "attack": ", ".join(f.attack),
         "controls": _controls(f.compliance),
     }
 
 
 def finding_groups(findings: Iterable[Finding], account_names: Mapping[tuple[str, str], str],
-                   asset_names: Mapping[str, str], exposed: set[str]) -> list[dict[str, Any]]:
+                   asset_names: Mapping[str, str], exposed: set[str],
+                   detail_limit: int = DETAIL_LIMIT) -> list[dict[str, Any]]:
+    """One row per rule (or rule set, or machine), most severe first. The first
+    ``detail_limit`` rows carry every finding's evidence and remediation; past that a page
+    would grow too heavy for a browser to open, so the rest name their findings (by id, for
+    ``--format json``) and policies, without the evidence."""
     groups: dict[tuple[str, ...], list[Finding]] = {}
     for f in ordered_findings(findings):
         groups.setdefault(_group_key(f), []).append(f)
     rows = []
-    for key, items in groups.items():
+    for number, (key, items) in enumerate(groups.items()):
+        detailed = number < detail_limit
+        common, own = _evidence(items) if detailed else ([], [[] for _ in items])
         first = items[0]
         worst = max((f.severity for f in items), key=lambda s: s.rank)
         policies: dict[str, dict[str, Any]] = {}
@@ -104,7 +125,9 @@ def finding_groups(findings: Iterable[Finding], account_names: Mapping[tuple[str
             "exposure": _exposure(items, exposed),
             "policies": [{**p, "controls": _controls(p["compliance"], versions=False)}
                          for p in ordered],
-            "findings": [_finding(f) for f in items],
+            "detailed": detailed,
+            "evidence": common,
+            "findings": [_finding(f, e, detailed) for f, e in zip(items, own, strict=True)],
         })
     return rows
 

@@ -54,7 +54,9 @@ def value_text(value: Any) -> str:
         return ", ".join(parts) or "—"
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
-        return "; ".join(value_text(v) for v in items) or "none"
+        # Plain values read as a list; records (dicts, lists) need a stronger separator.
+        joiner = "; " if any(isinstance(v, Mapping | list | tuple) for v in items) else ", "
+        return joiner.join(value_text(v) for v in items) or "none"
     return str(value)
 
 

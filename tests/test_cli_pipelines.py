@@ -90,6 +90,23 @@ def test_scan_show_and_diff_json_match_the_schema(estate, command, filters):
         assert all(f["severity"] in ("high", "critical") for f in document["findings"])
 
 
+def test_demo_and_an_incomplete_scan_match_the_schema(tmp_path):
+    demo = CliRunner().invoke(main, ["demo", "--format", "json"])
+    assert demo.exit_code in (0, 3), demo.output
+    document = valid(demo.stdout, "scan")
+    assert document["drift"] and document["summary"]["suppressed"] >= 0
+    failed = CollectionError("azure", "sub-1", "", "denied", "grant Reader", code="403")
+    path = tmp_path / "partial.json"
+    path.write_text(snapshot(errors=(failed,)).to_json())
+    store = tmp_path / "store.db"
+    assert invoke(store, "snapshots", "import", str(path)).exit_code == 0
+    shown = invoke(store, "snapshots", "show", "--format", "json")
+    document = valid(shown.stdout, "scan")
+    assert document["errors"] and document["summary"]["complete"] is False
+    exposure = valid(invoke(store, "exposure", "--format", "json").stdout, "exposure")
+    assert exposure["errors"] == document["errors"]
+
+
 def test_exposure_json_matches_the_schema_with_the_same_keys_as_scan(estate):
     result = invoke(estate, "exposure", "--format", "json")
     assert result.exit_code in (0, 3), result.output
@@ -375,3 +392,4 @@ def test_an_unwritable_extra_output_is_an_error_and_leaves_no_partial_file(tmp_p
     assert result.exit_code == 2
     assert_one_line_error(result.stderr, "cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "good.json"]
+

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from reports import render
+from reports.text import printable
 from scanner.cli.common import report_summary
 from scanner.cli.export import exit_with_exports
 from scanner.cli.outputs import OutputTarget, output_targets, write_outputs
@@ -31,11 +32,12 @@ def prepare(flags: Mapping[str, Any], known_policies=None
 
 def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
            flt: ReportFilter, targets: tuple[OutputTarget, ...],
-           export: Callable[[], bool] | None = None) -> None:
+           export: Callable[[ScanReport], bool] | None = None) -> None:
     """Filter the report, write it in every format asked, print the summary (once: a table on
-    the terminal ends with it) and the gates that tripped, run the exports (``export``: True
-    when everything was delivered), post the notifications, and exit with the documented
-    code."""
+    the terminal ends with it) and the gates that tripped, run the exports on the same view
+    (``export(view)``: True when everything was delivered; the view's ``filters`` keep the
+    export from archiving what they hide), post the notifications, and exit with the
+    documented code."""
     view = apply_filter(report, flt)
     write_outputs(targets, lambda fmt, path: render(fmt, view, table_style(path)))
     warn_expired(view, warn)
@@ -46,7 +48,7 @@ def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
         say(f"gate: {reason}")
     code = exit_code(view, chosen)
     if export is not None:
-        code = exit_with_exports(code, export())
+        code = exit_with_exports(code, export(view))
     notify(view, flags, code, chosen, reasons)
     ctx.exit(code)
 
@@ -66,5 +68,7 @@ def notify(report: ScanReport, flags: Mapping[str, Any], code: int, chosen: Gate
         result = post(url, document, timeout=float(flags.get("notify_timeout") or 10.0),
                       retries=int(flags.get("notify_retries") or 0))
         if not result.ok:
-            warn(f"warning: notification to {result.target} failed after "
-                 f"{result.attempts} attempt(s): {result.error}; the result is unchanged")
+            # Shown even with --quiet: a scheduled run must not lose its alarm silently.
+            click.echo(printable(f"warning: notification to {result.target} failed after "
+                                 f"{result.attempts} attempt(s): {result.error}; the result "
+                                 "is unchanged"), err=True)

@@ -159,6 +159,5 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     report = run_scan(request, store, None if quiet else terminal_progress())
     if save:
         say(f"saved snapshot {report.snapshot.snapshot_id}")
-    # Security Hub gets the whole report: a filter must never archive findings there.
-    finish(ctx, report, flags, flt, targets, export=lambda: run_exports(
-        report, export_flags, say, max_retries, request_timeout))
+    finish(ctx, report, flags, flt, targets, export=lambda view: run_exports(
+        view, export_flags, say, max_retries, request_timeout))

@@ -67,9 +67,8 @@ def snapshots_show(ctx: click.Context, ref: str, **flags) -> None:
     settings = policy_settings(flags)
     flt, targets = prepare(flags, known_policy_ids(settings))
     report = analyze(open_store(ctx).load(ref), policies=settings)
-    # Security Hub gets the whole report: a filter must never archive findings there.
     finish(ctx, report, flags, flt, targets,
-           export=lambda: run_exports(report, export_flags, say))
+           export=lambda view: run_exports(view, export_flags, say))
 
 
 @snapshots.command("export")

@@ -329,3 +329,32 @@ def test_every_reporting_command_writes_html(tmp_path):
     assert "Drift since baseline <code>prod</code>" in diff
     assert "cloudwall baseline set prod --accept CWD-" in diff
     assert "No baseline was given" in (tmp_path / "show.html").read_text(encoding="utf-8")
+
+
+def test_rows_past_the_detail_limit_name_their_findings(monkeypatch):
+    import reports.html as html_module
+
+    monkeypatch.setattr(html_module, "DETAIL_LIMIT", 1)
+    report = demo_report()
+    context = html_module.scan_context(report)
+    assert context["findings"]["detail_limit"] == 1
+    page = render(report)
+    rows = len(context["findings"]["groups"])
+    assert f"the other {rows - 1} rows in <code>--format json</code>" in page
+    # Every row is still there with its policies; past the first, finding ids stand in for
+    # the evidence.
+    groups = [a for a in Page(page).all("tbody") if "group" in (a.get("class") or "")]
+    assert len(groups) == rows > 1
+    assert page.count('class="remediation"') == len(
+        [f for f in context["findings"]["groups"][0]["findings"]])
+    last = [f for f in report.findings if not f.suppressed][-1]
+    assert f"<code>{last.finding_id}</code>" in page
+
+
+def test_evidence_shared_by_a_rows_findings_is_shown_once():
+    page = render(golden_report())
+    ssh = page[page.index('data-cloud="aws"'):]
+    ssh = ssh[:ssh.index("</tbody>")]
+    # CW-NET-001 and CW-NET-020 on the same rule: neither has evidence here, and the row's
+    # common evidence block is left out rather than shown empty.
+    assert ssh.count('class="finding"') == 2

@@ -324,9 +324,11 @@ def test_compliance_details_open_and_trend_points_have_tooltips(open_page):
 def test_print_stylesheet(open_page):
     page = open_page("demo")
     p = page.page
+    assert not p.is_visible("#findings-table .remediation >> nth=0")  # behind a closed <details>
     p.emulate_media(media="print")
     assert not p.is_visible("#filters") and not p.is_visible("nav.toc")
     assert p.is_visible("#findings-table")
+    assert p.is_visible("#findings-table .remediation >> nth=0")  # printed open
     p.emulate_media(media="screen")
     assert p.is_visible("#filters")
 

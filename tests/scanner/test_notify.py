@@ -305,6 +305,16 @@ def test_a_clean_run_still_exits_0_when_its_notification_fails(hooks, received, 
     assert "failed after 1 attempt(s): HTTP 500" in result.stderr
 
 
+def test_a_failed_notification_is_reported_even_with_quiet(hooks, received, demo_store):
+    result = CliRunner().invoke(main, [
+        "--quiet", "--store", str(demo_store), "diff", "--baseline", "prod", "--format", "json",
+        "--fail-on-drift", "widened", "--notify", hooks.url("/fail"), "--notify-retries", "0"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"warning: notification to http://127.0.0.1:{hooks.port} failed after 1 attempt(s): "
+        "HTTP 500; the result is unchanged"]
+
+
 def test_a_bad_notify_url_is_a_usage_error_before_any_work(demo_store, tmp_path):
     result = CliRunner().invoke(main, [
         "scan", "--provider", "demo", "--save", "--notify",

@@ -267,3 +267,29 @@ def test_a_region_with_nothing_left_is_still_visited_and_archived(hub, demo_repo
     result = export(cleared, now=NOW_2, sleep=no_sleep)
     assert all(f["RecordState"] == "ARCHIVED" for f in held(region).values())
     assert next(r for r in result.regions if r.region == region).archived
+
+
+# The command line's filters (--severity, --provider...) narrow what is exported, as they narrow
+# every output of the run.
+def run_cli(store, *args):
+    return CliRunner().invoke(main, ["--store", str(store), *args], catch_exceptions=False)
+
+
+def test_cli_exports_the_filtered_view_and_never_loses_what_it_hides(hub, tmp_path):
+    store = tmp_path / "s.db"
+    region = ("--export", "security-hub", "--security-hub-region", "us-east-1")
+    first = run_cli(store, "scan", "--provider", "demo", "--save", "--format", "json", *region)
+    assert first.exit_code == 0, first.output
+    everything = held("us-east-1")
+    document = json.loads(first.stdout)
+    assert len(everything) == len(document["findings"]) + len(document["drift"])
+    # A filtered run sends only what it shows, and archives nothing it filtered away.
+    critical = run_cli(store, "snapshots", "show", "--format", "json", "--severity", "critical",
+                       "--provider", "aws", *region)
+    assert critical.exit_code == 0, critical.output
+    sent = json.loads(critical.stdout)
+    assert sent["findings"] and all(f["provider"] == "aws" for f in sent["findings"])
+    assert f"{len(sent['findings'])} sent" in critical.stderr and "0 archived" in critical.stderr
+    after = held("us-east-1")
+    assert after.keys() == everything.keys()
+    assert {f["RecordState"] for f in after.values()} == {"ACTIVE"}
