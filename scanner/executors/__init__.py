@@ -23,8 +23,9 @@ DEADLINE_CODE = "DeadlineExceeded"
 DEADLINE_REASON = "not collected: deadline reached"
 DEADLINE_HINT = "raise --deadline, or scan fewer accounts, regions or projects per run"
 
-# Called once per scope with everything collected for it; the flag says whether the scope ran
-# to its end (progress counts it) rather than being cut off by the deadline.
+# Called with a scope and items collected for it. The flag is True exactly once per scope that
+# ran to its end (progress counts it); False adds items without counting: a scope cut off by the
+# deadline, or items an executor hands over later (merged in a stable order).
 ScopeDone = Callable[[Scope, list[CollectedItem], bool], None]
 
 

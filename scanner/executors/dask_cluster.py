@@ -117,14 +117,18 @@ class DaskExecutor:
         distributed = _distributed()
         client = self._connect(distributed)
         scan_id = secrets.token_hex(8)
-        futures: dict[Any, tuple[Provider, Scope]] = {}
+        futures: dict[Any, int] = {}
+        # Scopes of a provider that merges what several scopes report (a GCP hierarchical
+        # policy): merged in discovery order once all are in, so the scope that keeps a shared
+        # item does not depend on which worker finished first.
+        to_merge: dict[int, list[CollectedItem]] = {}
         try:
             for index, (provider, scope) in enumerate(jobs):
                 future = client.submit(
                     collect_on_worker, __version__, scan_id, provider.name, provider.settings,
                     scope, key=f"cloudwall-collect-{scan_id}-{index}", pure=False,
                     retries=self.settings.dask_retries)
-                futures[future] = (provider, scope)
+                futures[future] = index
             pending = set(futures)
             left = remaining(deadline)
             try:
@@ -132,11 +136,20 @@ class DaskExecutor:
                         futures, loop=client.loop,
                         timeout=None if left is None else max(left, 0.001)):
                     pending.discard(future)
-                    provider, scope = futures[future]
-                    done(scope, self._outcome(future, provider, scope), True)
+                    index = futures[future]
+                    provider, scope = jobs[index]
+                    items = self._outcome(future, scope)
+                    if hasattr(provider, "merge_collected"):
+                        to_merge[index] = items
+                        items = []
+                    done(scope, items, True)
             except TimeoutError:  # the deadline passed
                 for future in pending:
-                    done(futures[future][1], [not_collected(futures[future][1])], False)
+                    scope = jobs[futures[future]][1]
+                    done(scope, [not_collected(scope)], False)
+            for index in sorted(to_merge):
+                provider, scope = jobs[index]
+                done(scope, list(provider.merge_collected(to_merge[index])), False)
             return not pending
         finally:
             # Ctrl-C, SIGTERM or the deadline: nothing queued on the cluster runs any more.
@@ -144,7 +157,7 @@ class DaskExecutor:
                 client.cancel(list(futures), force=True)
             client.close()
 
-    def _outcome(self, future: Any, provider: Provider, scope: Scope) -> list[CollectedItem]:
+    def _outcome(self, future: Any, scope: Scope) -> list[CollectedItem]:
         attempts = self.settings.dask_retries + 1
         if future.status == "finished":
             try:
@@ -153,8 +166,7 @@ class DaskExecutor:
                 return [_failed(scope, f"its result could not be read: {exc}",
                                 "install the same cloudwall version on the client and workers",
                                 "WorkerFailed")]
-            merge = getattr(provider, "merge_collected", None)
-            return list(merge(items)) if merge else list(items)
+            return list(items)
         if future.status == "cancelled":
             return [_failed(scope, "its task was cancelled on the Dask cluster",
                             "rerun the scan; check that nothing else cancels its tasks",

@@ -51,7 +51,10 @@ def test_projects_on_the_cluster_equal_a_local_scan(server, cluster):
     settings = ProviderSettings(gcp_endpoint=server.url, max_retries=0, request_timeout=5.0)
     executor = make_executor(ExecutorSettings("dask", cluster.scheduler_address))
     remote = collect_snapshot([GcpProvider(settings)], executor=executor)
-    local = collect_snapshot([GcpProvider(settings)], max_workers=4)
+    # A policy inherited by several projects is reported under the first project that reports
+    # it: discovery order on the cluster, completion order on local threads. One local thread
+    # completes in discovery order, so both scans are deterministic and must be equal.
+    local = collect_snapshot([GcpProvider(settings)], max_workers=1)
     assert len(remote.scopes) >= 2
     hierarchical = [rs.name for rs in remote.rule_sets
                     if rs.kind is RuleSetKind.GCP_HIERARCHICAL_POLICY]
