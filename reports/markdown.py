@@ -24,7 +24,13 @@ from reports.exposure_report import path_text, service_names
 from reports.summary import ordered_drift, ordered_findings, summary
 from reports.text import printable
 from scanner import attack
-from scanner.drift.describe import describe_rule, services_text, short_id
+from scanner.drift.describe import (
+    describe_rule,
+    entry_service_names,
+    family_label,
+    services_text,
+    short_id,
+)
 from scanner.model import DriftItem, Effect, Rule, ScanReport, Severity, utc_timestamp
 
 _TICKS = re.compile(r"`+")
@@ -65,8 +71,8 @@ def _reachable(entries: Iterable[Mapping[str, Any]]) -> list[str]:
     for e in entries:
         sources = "the whole internet" if e["internet"] else ", ".join(
             code(s, cell=True) for s in e["sources"])
-        rows.append([e["direction"], e["family"], code(e["what"], cell=True), sources,
-                     services_text(e["services"], 8) or "—"])
+        rows.append([e["direction"], family_label(e["family"]), code(e["what"], cell=True),
+                     sources, services_text(entry_service_names(e), 8) or "—"])
     if not rows:
         return []
     return _table(["direction", "family", "traffic", "from / to", "services"], rows)
