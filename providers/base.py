@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import ClassVar, Protocol
 
 from providers.paging import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, PageLimits
+from scanner.errors import ConfigError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
 
@@ -44,6 +46,27 @@ class ProviderSettings:
     max_pages: int = DEFAULT_MAX_PAGES
     max_items: int = DEFAULT_MAX_ITEMS
     demo_stage: str = "baseline"  # demo estate: baseline | changed
+
+
+# RFC 6750 b64token, which every cloud's access tokens are spelled in.
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_MAX_TOKEN = 16_384
+
+
+def bearer_token(value: str, variable: str) -> str:
+    """A bearer token from the environment, checked before it goes into an HTTP header: one
+    line of token characters (a stray space or line break would otherwise fail every request
+    later, per scope). The token itself is never quoted in the error."""
+    token = value.strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    if not token:
+        raise ConfigError(f"{variable} is set but empty", f"unset {variable} or set a token")
+    if len(token) > _MAX_TOKEN or not _TOKEN.fullmatch(token):
+        raise ConfigError(f"{variable} does not hold a bearer token (it has spaces, line breaks "
+                          "or other characters a token cannot contain)",
+                          f"set {variable} to the access token alone, on one line")
+    return token
 
 
 def page_limits(settings: ProviderSettings) -> PageLimits:

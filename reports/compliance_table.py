@@ -67,13 +67,14 @@ def summary_line(report: ComplianceReport) -> str:
 
 
 def render(report: ComplianceReport, style: Style = PLAIN) -> str:
-    parts = [f"Compliance of snapshot {printable(report.snapshot_id)} taken {report.taken_at}"]
+    parts = [style.fill(f"Compliance of snapshot {printable(report.snapshot_id)} taken "
+                        f"{report.taken_at}")]
     for fw in report.frameworks:
         f, s = fw.framework, fw.summary()
         version = f" {f.version}" if f.version else ""
-        parts.append(f"{printable(f.name)} ({printable(f.framework_id + version)}): "
-                     f"{s[PASS]} pass, {s[FAIL]} fail, {s[NOT_ASSESSED]} not assessed "
-                     f"of {s['controls']} controls")
+        parts.append(style.fill(f"{printable(f.name)} ({printable(f.framework_id + version)}): "
+                                f"{s[PASS]} pass, {s[FAIL]} fail, {s[NOT_ASSESSED]} not "
+                                f"assessed of {s['controls']} controls"))
         parts.append(_controls(fw, style))
         failing = _failing(fw, style)
         if failing:
@@ -85,5 +86,5 @@ def render(report: ComplianceReport, style: Style = PLAIN) -> str:
         parts.append(grid(["scope", "status"], [[
             "/".join(x for x in (s["provider"], s["account"], s["region"]) if x), s["status"]]
             for s in unread], style))
-    parts.append(summary_line(report))
+    parts.append(style.fill(summary_line(report)))
     return "\n\n".join(parts) + "\n"

@@ -80,7 +80,7 @@ def render_table(snapshot: Snapshot, analysis: ExposureAnalysis, style: Style = 
     else:
         parts.append("No asset is reachable from the internet or a broad public range.")
     if analysis.unknown_assets:
-        parts.append("Unknown (could not be decided from the snapshot; not safe)")
+        parts.append(style.fill("Unknown (could not be decided from the snapshot; not safe)"))
         rows = [[names.get(a) or a, analysis.unknown_reasons[a]] for a in analysis.unknown_assets]
         parts.append(grid(["asset", "why"], rows, style))
     if analysis.notes:
@@ -88,7 +88,7 @@ def render_table(snapshot: Snapshot, analysis: ExposureAnalysis, style: Style = 
         rows = [[names.get(a) or a, note]
                 for a, notes in sorted(analysis.notes.items()) for note in notes]
         parts.append(grid(["asset", "note"], rows, style))
-    parts.append(summary_line(snapshot, analysis))
+    parts.append(style.fill(summary_line(snapshot, analysis)))
     return "\n\n".join(parts) + "\n"
 
 

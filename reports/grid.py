@@ -48,6 +48,11 @@ class Style:
         found = styles.get(text.strip().lower()) if self.color else None
         return click.style(text, **found) if found else text
 
+    def fill(self, text: str) -> str:
+        """A line of prose (a title, the summary) wrapped at spaces to the terminal's width."""
+        text = printable(text)
+        return text if self.width is None else "\n".join(wrap(text, max(self.width, 20)))
+
 
 PLAIN = Style()
 

@@ -11,7 +11,7 @@ from typing import Any
 from reports.charts import bar_chart
 from reports.html_view import SEVERITIES, cloud_name, humanize, service_names, value_text
 from scanner import attack
-from scanner.drift.describe import describe_rule
+from scanner.drift.describe import describe_rule, entry_service_names, family_label
 from scanner.model import ChangeKind, DriftItem, Effect, utc_timestamp
 
 EFFECT_ORDER = (Effect.WIDENED, Effect.UNKNOWN, Effect.NARROWED, Effect.NEUTRAL)
@@ -44,12 +44,12 @@ def _rule_text(item: DriftItem, side: str) -> str:
 def _opened(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     return [{
         "direction": str(e.get("direction", "")),
-        "family": str(e.get("family", "")),
+        "family": family_label(e.get("family", "")),
         "what": str(e.get("what", "")),
         "sources": "the whole internet" if e.get("internet") else
         ", ".join(str(s) for s in e.get("sources", ())),
         "internet": "internet" if e.get("internet") else "",
-        "services": ", ".join(str(s) for s in e.get("services", ())),
+        "services": ", ".join(str(s) for s in entry_service_names(e)),
     } for e in entries]
 
 

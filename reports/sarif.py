@@ -65,13 +65,24 @@ def drift_rule_id(change: ChangeKind) -> str:
     return f"drift/{change.value}"
 
 
+# GitHub rejects an upload with more than 20 tags on a rule and shows 10; the full control list
+# is in the rule's properties.
+MAX_TAGS = 10
+# GitHub's documented bound on description and message text.
+MAX_TEXT = 1024
+
+
 def _tags(attack: tuple[str, ...], compliance: dict[str, tuple[str, ...]],
           providers: tuple[str, ...]) -> list[str]:
-    tags = ["security", "cloud-firewall", *providers]
+    tags = ["security", "cloud-firewall"]
     tags += [f"external/mitre-attack/{t}" for t in attack]
-    tags += [f"compliance/{fw}/{c}" for fw, controls in sorted(compliance.items())
-             for c in controls]
-    return tags
+    tags += [f"compliance/{fw}" for fw in sorted(compliance)]
+    tags += list(providers)
+    return list(dict.fromkeys(tags))[:MAX_TAGS]
+
+
+def _text(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
 def _relationships(attack: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -108,8 +119,8 @@ def policy_rule(info: PolicyInfo) -> dict[str, Any]:
     return {
         "id": info.policy_id,
         "name": info.policy_id.replace("-", ""),
-        "shortDescription": {"text": info.title},
-        "fullDescription": {"text": info.rationale or info.title},
+        "shortDescription": {"text": _text(info.title)},
+        "fullDescription": {"text": _text(info.rationale or info.title)},
         "help": _help(info),
         "defaultConfiguration": {"level": LEVEL[info.severity]},
         "relationships": _relationships(info.attack),
@@ -120,6 +131,8 @@ def policy_rule(info: PolicyInfo) -> dict[str, Any]:
             "problem.severity": "error" if info.severity.rank >= Severity.HIGH.rank
             else "warning",
             "tags": _tags(info.attack, dict(info.compliance), info.providers),
+            "compliance": {fw: list(c) for fw, c in info.compliance.items()},
+            "attack": list(info.attack),
             "source": info.source,
         },
     }
@@ -220,7 +233,7 @@ def _finding_result(finding: Finding, rule_index: int, where: _LogicalLocations
         "ruleIndex": rule_index,
         "kind": "fail",
         "level": LEVEL[finding.severity],
-        "message": {"text": message_text(text)},
+        "message": {"text": _text(message_text(text))},
         "locations": [_location(where, finding.provider, finding.account, finding.region,
                                 finding.resource_id, subject)],
         "partialFingerprints": {FINDING_FINGERPRINT: finding.finding_id},
@@ -249,7 +262,7 @@ def _drift_result(item: DriftItem, rule_index: int, where: _LogicalLocations
         "ruleIndex": rule_index,
         "kind": "fail" if item.effect in (Effect.WIDENED, Effect.UNKNOWN) else "informational",
         "level": LEVEL[item.severity],
-        "message": {"text": message_text(text)},
+        "message": {"text": _text(message_text(text))},
         "locations": [_location(where, item.provider, item.account, item.region,
                                 item.resource_id, item.rule_key)],
         "partialFingerprints": {DRIFT_FINGERPRINT: item.drift_id},
@@ -299,7 +312,10 @@ def to_document(report: ScanReport) -> dict[str, Any]:
     techniques = {t for info in infos.values() for t in info.attack} | {TECHNIQUE}
     snapshot = report.snapshot
     invocation: dict[str, Any] = {
-        "executionSuccessful": snapshot.complete,
+        # The analysis ran and its results stand; scopes it could not read are error
+        # notifications. (GitHub treats an unsuccessful execution as an upload with no results,
+        # which would hide every finding of the scopes that were read.)
+        "executionSuccessful": True,
         "toolExecutionNotifications": _notifications(report),
     }
     if report.generated_at:

@@ -73,7 +73,7 @@ def summary_line(report: ScanReport) -> str:
     line = (
         f"{scopes['total']} scopes ({scopes['ok']} ok, {not_read} not fully read), "
         f"{s['rule_sets']} rule sets, {s['rules']} rules, {s['assets']} assets; "
-        f"findings: {findings}; drift: {drift}"
+        f"findings: {findings}; {s['suppressed']} suppressed; drift: {drift}"
     )
     if report.filters:
         line += f" (filtered: {filter_text(report.filters)})"

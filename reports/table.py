@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from reports.grid import PLAIN, SEVERITY_STYLES, Style, grid
-from reports.summary import attribution_text, ordered_drift, ordered_findings, summary_line
+from reports.summary import (
+    attribution_text,
+    ordered_drift,
+    ordered_findings,
+    summary,
+    summary_line,
+)
 from reports.text import printable
 from scanner.drift.describe import short_id
 from scanner.model import DriftItem, Finding, Rule, ScanReport, Severity
@@ -19,12 +25,33 @@ def _rule_text(rule: Rule | None) -> str:
     return f"{rule.native_id}: {text}" if rule.native_id else text
 
 
+def _where(account: str, region: str) -> str:
+    return "/".join(x for x in (account, region) if x)
+
+
 def _finding_rows(findings: list[Finding]) -> list[list[str]]:
     return [
-        [f.severity.value.upper(), f.provider, f.policy_id, f.title,
+        [f.severity.value.upper(), f.provider, f.policy_id, f.title, _where(f.account, f.region),
          f.resource_name or f.resource_id, _rule_text(f.rule)]
         for f in ordered_findings(findings)
     ]
+
+
+def _suppressed(report: ScanReport, style: Style) -> list[str]:
+    """Counted always; listed when the report holds them (``--include-suppressed``)."""
+    count = summary(report)["suppressed"]
+    listed = ordered_findings(f for f in report.findings if f.suppressed)
+    if not count:
+        return []
+    if not listed:
+        return [style.fill(f"{count} suppressed findings are not listed (accepted exceptions; "
+                           "--include-suppressed lists them).")]
+    rows = [[f.severity.value.upper(), f.provider, f.policy_id, f.resource_name or f.resource_id,
+             (f.suppression or {}).get("reason", ""), (f.suppression or {}).get("owner", ""),
+             str((f.suppression or {}).get("expires", "")), f.finding_id] for f in listed]
+    return [f"Suppressed ({count}; accepted exceptions, not counted)",
+            grid(["severity", "cloud", "policy", "resource", "reason", "owner", "expires", "id"],
+                 rows, style, paint={0: SEVERITY_STYLES}, keep=(0, 1, 2, 6, 7))]
 
 
 def _drift_groups(drift, style: Style) -> list[str]:
@@ -71,17 +98,20 @@ def render(report: ScanReport, style: Style = PLAIN) -> str:
     active = [f for f in report.findings if not f.suppressed]
     if active:
         parts.append("Findings")
-        parts.append(grid(["severity", "cloud", "policy", "title", "resource", "rule"],
+        parts.append(grid(["severity", "cloud", "policy", "title", "account/region",
+                           "resource", "rule"],
                           _finding_rows(active), style, paint={0: SEVERITY_STYLES},
                           keep=(0, 1, 2)))
+    parts.extend(_suppressed(report, style))
     if report.drift:
         title = "Drift"
         if report.baseline_name:
             title += f" since baseline {printable(report.baseline_name)}"
-        parts.append(title + f" ({printable(report.baseline_snapshot_id)})")
+        parts.append(style.fill(title + f" ({printable(report.baseline_snapshot_id)})"))
         parts.extend(_drift_groups(report.drift, style))
     elif report.baseline_snapshot_id:
-        parts.append(f"No drift since baseline {printable(report.baseline_name or '')}.")
+        name = printable(report.baseline_name or "")
+        parts.append(style.fill(f"No drift since baseline {name}."))
     if report.exposures:
         parts.append("Exposed to the internet")
         names = {a.asset_id: a.name for a in snapshot.assets}
@@ -100,5 +130,5 @@ def render(report: ScanReport, style: Style = PLAIN) -> str:
         parts.append("Not collected (these scopes are unknown, not clean)")
         rows = [[e.scope_label(), e.code, e.reason, e.hint] for e in snapshot.errors]
         parts.append(grid(["scope", "code", "reason", "what to do"], rows, style))
-    parts.append(summary_line(report))
+    parts.append(style.fill(summary_line(report)))
     return "\n\n".join(parts) + "\n"

@@ -47,7 +47,8 @@ def summary_line(report: TrendReport) -> str:
 
 def render_table(report: TrendReport, style: Style = PLAIN) -> str:
     since = f" since {utc_timestamp(report.since)}" if report.since else ""
-    parts = [f"Trend of {len(report.points)} stored snapshots{since}; {_reference(report)}"]
+    parts = [style.fill(f"Trend of {len(report.points)} stored snapshots{since}; "
+                        f"{_reference(report)}")]
     if report.points:
         rows = []
         for p in report.points:
@@ -62,7 +63,7 @@ def render_table(report: TrendReport, style: Style = PLAIN) -> str:
             3: _alarm("critical"), 4: _alarm("high"), 9: _alarm("drift"),
             10: _alarm("drift"), 11: _alarm("exposed"), 12: _alarm("unread")},
             keep=tuple(range(len(headers)))))
-    parts.append(summary_line(report))
+    parts.append(style.fill(summary_line(report)))
     return "\n\n".join(parts) + "\n"
 
 

@@ -73,8 +73,9 @@ def _replace_atomically(path: Path, data: bytes, existing: os.stat_result | None
         # mkstemp makes the file private (0600): give it the existing file's permission bits
         # (set-id bits dropped: new content must not inherit them), or what a plain write
         # would get under the umask. Never anything wider.
-        os.fchmod(fd, existing.st_mode & 0o777 if existing else _new_file_mode())
-        if existing is not None:
+        if hasattr(os, "fchmod"):  # POSIX; Windows has no modes to keep
+            os.fchmod(fd, existing.st_mode & 0o777 if existing else _new_file_mode())
+        if existing is not None and hasattr(os, "fchown"):
             _keep_owner(fd, existing)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

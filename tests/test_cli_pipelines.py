@@ -107,6 +107,21 @@ def test_demo_and_an_incomplete_scan_match_the_schema(tmp_path):
     assert exposure["errors"] == document["errors"]
 
 
+def test_drift_details_name_families_and_services_as_exposures_do(estate):
+    document = valid(invoke(estate, "diff", "--baseline", "prod", "--format", "json").stdout,
+                     "scan")
+    opened = [e for d in document["drift"] for e in d["details"].get("opened", ())]
+    assert opened
+    from scanner.catalogue import SERVICES_BY_KEY
+
+    assert any(entry["services"] for entry in opened)
+    for entry in opened:
+        assert entry["family"] in ("ipv4", "ipv6")  # as in exposures and newly_exposed
+        # services are catalogue keys, as in exposures and findings; service_names their names
+        names = list(dict.fromkeys(SERVICES_BY_KEY[k].name for k in entry["services"]))
+        assert entry["service_names"] == names
+
+
 def test_exposure_json_matches_the_schema_with_the_same_keys_as_scan(estate):
     result = invoke(estate, "exposure", "--format", "json")
     assert result.exit_code in (0, 3), result.output

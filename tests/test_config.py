@@ -227,3 +227,22 @@ def test_the_readme_example_is_a_valid_configuration(tmp_path):
     assert 'org-role = "CloudwallAudit"' in result.stdout
     assert 'provider = ["aws", "azure", "gcp"]' in result.stdout
     assert 'store = "/var/lib/cloudwall/store.db"' in result.stdout
+
+
+def test_config_show_masks_credentials_in_urls(tmp_path):
+    write(tmp_path / "cloudwall.toml",
+          '[providers.azure]\nendpoint = "https://svc:hunter2@arm.example.net/"\n')
+    result = invoke("config", "show", "scan", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    assert "azure-endpoint" in result.output and "arm.example.net" in result.output
+
+
+def test_late_global_options_behave_as_if_given_first(tmp_path):
+    early = invoke("--quiet", "scan", "--provider", "demo", "--format", "json", cwd=tmp_path)
+    late = invoke("scan", "--provider", "demo", "--format", "json", "--quiet", cwd=tmp_path)
+    assert early.exit_code == late.exit_code == 0
+    assert early.stderr == late.stderr == ""
+    shown = invoke("config", "show", "--store", "late.db", cwd=tmp_path).output
+    assert 'store = "late.db"' in shown and "# cli" in shown
+    assert "--store" not in invoke("scan", "--help", cwd=tmp_path).output  # hidden there

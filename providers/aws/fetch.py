@@ -170,6 +170,7 @@ class ScopeReader:
     def __init__(self, make_client: ClientMaker, scope: Scope) -> None:
         self.make_client = make_client
         self.scope = scope
+        # The ClientFactory carries the scan's page limits; a bare client maker gets defaults.
         self.limits: PageLimits | None = getattr(make_client, "limits", None)
         self.raw: dict[str, Any] = {}
         self.errors: list[CollectionError] = []

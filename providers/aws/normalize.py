@@ -121,27 +121,45 @@ def network_acl(scope: Scope, acl: Json) -> RuleSet:
     )
 
 
-def _ip_sets(scope: Scope, raw: Json, key: str, list_type: str) -> Iterator[IpList]:
+def _ip_sets(scope: Scope, raw: Json, key: str,
+             list_type: str) -> Iterator[IpList | CollectionError]:
     detectors = raw.get("GuardDutyDetectors") or {}
     for detector_id, sets in sorted((raw.get(key) or {}).items()):
-        detector_status = (detectors.get(detector_id) or {}).get("Status", "")
+        detector = detectors.get(detector_id) if isinstance(detectors, Mapping) else None
+        detector_status = (detector or {}).get("Status", "") if isinstance(
+            detector, Mapping) else ""
+        if not isinstance(sets, Mapping):
+            yield _guarded(scope, key, f"the IP sets of detector {detector_id}",
+                           lambda s=sets: require_mapping(s, "IP sets"))
+            continue
         for set_id, item in sorted(sets.items()):
-            extra: dict[str, Any] = {"detector_status": detector_status} if detector_status else {}
-            if item.get("Tags"):
-                extra["tags"] = dict(item["Tags"])
-            yield IpList(
-                provider=PROVIDER,
-                account=scope.account,
-                region=scope.region,
-                list_id=set_id,
-                name=item.get("Name", ""),
-                list_type=list_type,
-                status=item.get("Status", ""),
-                location=item.get("Location", ""),
-                format=item.get("Format", ""),
-                detector_id=detector_id,
-                extra=extra,
-            )
+            yield _guarded(scope, key, f"IP set {set_id}",
+                           lambda i=item, s=set_id, d=detector_id, t=detector_status: _ip_list(
+                               scope, s, i, list_type, d, t))
+
+
+def _ip_list(scope: Scope, set_id: str, item: Json, list_type: str, detector_id: str,
+             detector_status: str) -> IpList:
+    require_mapping(item, "IP set")
+    # Whether a trusted list is active decides a finding: a status that is not text is a
+    # shape we do not understand, not an inactive list.
+    status = require_text(item, "Status", "IP set Status")
+    extra: dict[str, Any] = {"detector_status": detector_status} if detector_status else {}
+    if item.get("Tags"):
+        extra["tags"] = dict(item["Tags"])
+    return IpList(
+        provider=PROVIDER,
+        account=scope.account,
+        region=scope.region,
+        list_id=set_id,
+        name=str(item.get("Name", "")),
+        list_type=list_type,
+        status=status,
+        location=str(item.get("Location", "")),
+        format=str(item.get("Format", "")),
+        detector_id=detector_id,
+        extra=extra,
+    )
 
 
 def _guarded(scope: Scope, resource_type: str, resource_id: str, build):

@@ -10,8 +10,11 @@ import os
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from providers.base import bearer_token
 from scanner.errors import ConfigError
+from scanner.redact import redact
 
 TOKEN_ENV = "CLOUDWALL_AZURE_TOKEN"
 
@@ -55,9 +58,16 @@ def resolve_endpoint(cloud_name: str, endpoint: str | None) -> Endpoint:
     base_url = cloud.resource_manager
     if endpoint:
         base_url = endpoint.strip().rstrip("/")
+        try:
+            host = urlsplit(base_url).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise ConfigError(f"Azure endpoint {redact(endpoint)!r} is not a URL",
+                              "give it as https://management.example.com")
         if not base_url.lower().startswith("https://"):
             # Bearer tokens are never sent in clear text.
-            raise ConfigError(f"Azure endpoint {endpoint!r} is not an https:// URL",
+            raise ConfigError(f"Azure endpoint {redact(endpoint)!r} is not an https:// URL",
                               "Resource Manager is only reachable over HTTPS")
     return Endpoint(base_url, (cloud.scope,), cloud.authority)
 
@@ -70,9 +80,7 @@ class StaticTokenCredential:
     """
 
     def __init__(self, token: str, lifetime: int = 3600) -> None:
-        if not token.strip():
-            raise ConfigError(f"{TOKEN_ENV} is set but empty", f"unset {TOKEN_ENV} or set a token")
-        self._token = token.strip().removeprefix("Bearer ").strip()
+        self._token = bearer_token(token, TOKEN_ENV)
         self._expires_on = int(time.time()) + lifetime
 
     def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,

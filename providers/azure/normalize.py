@@ -442,10 +442,20 @@ def normalize_scope(scope: Scope,
     lbs = _indexed(scope, raw, "loadBalancers", bad)
     balancers = None
     if lbs is not None:
-        indexed = guarded(scope, "loadBalancers", "the load balancers",
-                          lambda: index_load_balancers(lbs, public_ips))
+        # Each load balancer alone first, so an error names the one that is bad. Which NICs
+        # it fronts is then unknown, so the index is dropped as a whole (every NIC's pools
+        # and NAT rules count as unresolved) rather than read without it.
+        bad_lbs = [checked for checked in (
+            guarded(scope, "loadBalancers", f"load balancer {label(lb, 'id')}",
+                    lambda b=lb: index_load_balancers([b], public_ips)) for lb in lbs)
+            if isinstance(checked, CollectionError)]
+        yield from bad_lbs
+        indexed = bad_lbs[0] if bad_lbs else guarded(
+            scope, "loadBalancers", "the load balancers",
+            lambda: index_load_balancers(lbs, public_ips))
         if isinstance(indexed, CollectionError):
-            yield indexed  # NICs then count every pool and NAT rule as unresolved
+            if not bad_lbs:
+                yield indexed  # NICs then count every pool and NAT rule as unresolved
         else:
             balancers = indexed
     nsg_nics: dict[str, set[str]] = {}

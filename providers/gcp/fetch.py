@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from providers.base import ProviderSettings, page_limits
+from providers.base import ProviderSettings, bearer_token, page_limits
 from providers.gcp.common import canonical
 from providers.paging import PagingError, guarded_pages
 from scanner.errors import ConfigError, ProviderError
+from scanner.redact import redact
 
 TOKEN_ENV = "CLOUDWALL_GCP_TOKEN"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -49,7 +50,7 @@ def credentials(settings: ProviderSettings):
     if token:
         from google.oauth2.credentials import Credentials
 
-        return Credentials(token.strip()), None
+        return Credentials(bearer_token(token, TOKEN_ENV)), None
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
@@ -107,11 +108,17 @@ def endpoint_url(value: str | None) -> str | None:
     text = value.strip()
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - parses the port: "host:x" or "[::1" raise ValueError here
+    except ValueError:
+        raise ConfigError(f"--gcp-endpoint {redact(value)!r} is not a URL",
+                          "give scheme and host only, e.g. https://private.googleapis.com") \
+            from None
     text = f"{parts.scheme}://{parts.netloc}"
     if (parts.scheme.lower() not in ("http", "https") or not parts.netloc
             or parts.path.strip("/") or parts.query or parts.fragment):
-        raise ConfigError(f"--gcp-endpoint {value!r} is not a base URL",
+        raise ConfigError(f"--gcp-endpoint {redact(value)!r} is not a base URL",
                           "give scheme and host only, e.g. https://private.googleapis.com or "
                           "http://127.0.0.1:8080")
     return text

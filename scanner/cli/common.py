@@ -67,15 +67,21 @@ def emit(text: str | bytes, output: str | None) -> None:
 
 
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
-    from scanner.cli.terminal import table_style
+    from scanner.cli.terminal import detail, table_style
 
     emit(render(fmt, report, table_style(output)), output)
+    if output:
+        detail(f"wrote the {fmt} report to {output}")
 
 
 def report_summary(report: ScanReport, fmt: str, output: str | None) -> None:
-    """The summary line, once: a table on the terminal already ends with it."""
-    from reports.summary import summary_line
-    from scanner.cli.terminal import say, stdout_is_terminal
+    """The summary line, once: a table on the terminal already ends with it. With --verbose,
+    first what was read: each scope with its status and why it was not read completely."""
+    from reports.summary import scope_rows, summary_line
+    from scanner.cli.terminal import detail, say, stdout_is_terminal
 
+    for row in scope_rows(report):
+        where = "/".join(x for x in (row["provider"], row["account"], row["region"]) if x)
+        detail(f"scope {where}: {row['status']}" + (f" ({row['error']})" if row["error"] else ""))
     if not (fmt == "table" and stdout_is_terminal(output)):
         say(summary_line(report))

@@ -9,8 +9,10 @@ from typing import Any
 
 import click
 
+from reports.text import printable
 from scanner.cli.configuration import Configuration, build, settings
 from scanner.config import CONFIG_ENV, CONFIG_NAME, find_config, read_config, user_config_path
+from scanner.redact import redact
 
 _SOURCE = click.core.ParameterSource
 
@@ -117,13 +119,14 @@ def config() -> None:
 
 
 def _render(value: Any) -> str:
+    """A TOML value, with any credentials in URLs masked and control characters filtered."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_render(v) for v in value) + "]"
-    return json.dumps(str(value))
+    return json.dumps(printable(redact(value)))
 
 
 @config.command("show")

@@ -80,7 +80,7 @@ def story_lines(report) -> list[str]:
         by = (f"by {printable(who.actor)} from {printable(who.source_address or '?')} "
               f"({printable(who.operation or '?')})" if who else "actor unknown")
         lines.append(f"[{item.provider}] {item.severity.value.upper()} "
-                     f"{printable(item.summary, 140)} -- {by}")
+                     f"{printable(item.summary)} -- {by}")
     return lines or ["no widening found"]
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 
 import click
-from tabulate import tabulate
 
 from policies.cases import run_cases
 from policies.conditions import CONDITIONS
 from policies.engine import available_policies
 from policies.packs import builtin_packs, load_pack
 from policies.policy import PolicySettings
+from reports.grid import SEVERITY_STYLES, grid
 from reports.text import printable
 from scanner.catalogue import SERVICES
+from scanner.cli.terminal import table_style
 from scanner.errors import EXIT_FINDINGS, ConfigError
 
 
@@ -67,9 +68,9 @@ def policies_list(policy_files, fmt, provider) -> None:
     rows = []
     for p in found:
         rows.append([p.policy_id, _severity(p), ",".join(p.meta.providers), p.kind,
-                     printable(p.meta.title, 60), _controls(p, 70)])
-    click.echo(tabulate(rows, headers=["id", "severity", "clouds", "kind", "title",
-                                       "controls"]))
+                     p.meta.title, _controls(p)])
+    click.echo(grid(["id", "severity", "clouds", "kind", "title", "controls"], rows,
+                    table_style(None), paint={1: SEVERITY_STYLES}, keep=(0, 1, 2, 3)))
 
 
 @policies.command("show")
@@ -142,9 +143,9 @@ def policies_test(ctx: click.Context, files, builtin: bool, verbose: bool) -> No
 @policies.command("conditions")
 def policies_conditions() -> None:
     """The condition vocabulary packs can use in `match`."""
-    rows = [[c.name, c.stage, _argument(c.schema), printable(c.help, 90)]
-            for c in CONDITIONS.values()]
-    click.echo(tabulate(rows, headers=["condition", "stage", "argument", "meaning"]))
+    rows = [[c.name, c.stage, _argument(c.schema), c.help] for c in CONDITIONS.values()]
+    click.echo(grid(["condition", "stage", "argument", "meaning"], rows, table_style(None),
+                    keep=(0, 1)))
 
 
 def _argument(schema) -> str:
@@ -160,4 +161,5 @@ def policies_services() -> None:
     """The port catalogue: service keys for `services`, `ports_any` and `ports_all`."""
     rows = [[s.key, s.name, "; ".join(f"{p}:{ports}" for p, ports in s.ports),
              s.severity.value] for s in SERVICES]
-    click.echo(tabulate(rows, headers=["key", "service", "ports", "severity"]))
+    click.echo(grid(["key", "service", "ports", "severity"], rows, table_style(None),
+                    paint={3: SEVERITY_STYLES}))

@@ -71,9 +71,14 @@ def report_filter(flags: Mapping[str, Any], known_policies: Sequence[str] | None
     matches no known policy is a typo, not an empty report."""
     try:
         severities = parse_severities(split_values(tuple(flags.get("severity") or ())))
+    except ValueError as exc:
+        raise ConfigError(f"--severity: {exc}",
+                          "one value is a minimum (--severity high); several are exactly "
+                          "those (--severity low,critical)") from None
+    try:
         tags = tuple(parse_tag(t) for t in flags.get("filter_tags") or ())
     except ValueError as exc:
-        raise ConfigError(str(exc), "see `--help` for the filter flags") from None
+        raise ConfigError(str(exc), "write it as --tag env=prod (env=* for any value)") from None
     policies = split_values(tuple(flags.get("filter_policies") or ()))
     if known_policies is not None:
         for pattern in policies:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from reports import format_names
+from reports.grid import grid
 from reports.text import printable
 from scanner.cli.common import emit, open_store
 from scanner.cli.export import export_options, run_exports, take_export_flags
@@ -16,7 +16,7 @@ from scanner.cli.policy_options import known_policy_ids, policy_options, policy_
 from scanner.cli.report_options import filter_options, gate_options, notify_options
 from scanner.cli.reporting import finish, prepare
 from scanner.cli.scan import AZURE_CLOUDS
-from scanner.cli.terminal import say
+from scanner.cli.terminal import say, table_style
 from scanner.engine import analyze, load_baseline
 from scanner.errors import ConfigError
 from scanner.model import utc_timestamp
@@ -47,8 +47,8 @@ def snapshots_list(ctx: click.Context) -> None:
          i.error_count, ",".join(printable(b) for b in i.baselines)]
         for i in open_store(ctx).list()
     ]
-    click.echo(tabulate(rows, headers=["id", "taken at", "providers", "scopes", "rule sets",
-                                       "rules", "errors", "baselines"]))
+    click.echo(grid(["id", "taken at", "providers", "scopes", "rule sets", "rules", "errors",
+                     "baselines"], rows, table_style(None)))
 
 
 @snapshots.command("show")
@@ -130,7 +130,7 @@ def baseline_set(ctx: click.Context, name: str, ref: str, note: str, force: bool
     result = store.save_as_baseline(snapshot, name, why, current_baseline.snapshot_id,
                                     [item.drift_id for item in accepted])
     for item in accepted:
-        click.echo(f"accepted {item.drift_id}: {printable(item.summary, 200)}")
+        click.echo(f"accepted {item.drift_id}: {printable(item.summary)}")
     click.echo(f"baseline {printable(result.name)} -> {result.snapshot_id} "
                f"(was {current_baseline.snapshot_id})")
 
@@ -152,9 +152,8 @@ def baseline_show(ctx: click.Context, name: str) -> None:
 @baseline.command("list")
 @click.pass_context
 def baseline_list(ctx: click.Context) -> None:
-    rows = [[printable(b.name), b.snapshot_id, b.set_at, printable(b.note, 60)]
-            for b in open_store(ctx).baselines()]
-    click.echo(tabulate(rows, headers=["name", "snapshot", "set at", "note"]))
+    rows = [[b.name, b.snapshot_id, b.set_at, b.note] for b in open_store(ctx).baselines()]
+    click.echo(grid(["name", "snapshot", "set at", "note"], rows, table_style(None)))
 
 
 @click.command()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import click
-from tabulate import tabulate
 
+from reports.grid import grid
 from reports.text import printable
 from scanner.cli.common import emit, open_store
+from scanner.cli.terminal import table_style
 from scanner.errors import ConfigError
 from scanner.store import BaselineEvent, parse_age
 
@@ -112,11 +113,11 @@ def baseline_log(ctx: click.Context, name: str, fmt: str, output: str | None) ->
         text = json.dumps({"baseline": name, "events": [e.to_dict() for e in events]},
                           indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     else:
-        text = tabulate([_row(e) for e in events],
-                        headers=["at", "action", "from", "to", "accepted", "note"]) + "\n"
+        text = grid(["at", "action", "from", "to", "accepted", "note"],
+                    [_row(e) for e in events], table_style(output)) + "\n"
     emit(text, output)
 
 
 def _row(event: BaselineEvent) -> list[str]:
     return [event.at, event.action, event.from_snapshot or "-", event.to_snapshot or "-",
-            ",".join(printable(a) for a in event.accepted) or "-", printable(event.note, 60)]
+            ",".join(printable(a) for a in event.accepted) or "-", event.note]

@@ -35,14 +35,32 @@ def _port_words(protocols: ProtocolSet, ports: PortSet) -> str:
     return f" {ports}"
 
 
-def service_names(protocols: ProtocolSet, ports: PortSet) -> list[str]:
+def _services(protocols: ProtocolSet, ports: PortSet) -> list:
     names = [ALL_PROTOCOLS] if protocols.is_all() else [
         n for n in protocols.names() if n in ("tcp", "udp", "sctp")]
-    out: dict[str, None] = {}
+    out: dict[object, None] = {}
     for name in names:
         for hit in services_in(name, ports):
-            out[hit.service.name] = None
+            out[hit.service] = None
     return list(out)
+
+
+def service_names(protocols: ProtocolSet, ports: PortSet) -> list[str]:
+    return list(dict.fromkeys(s.name for s in _services(protocols, ports)))
+
+
+def service_keys(protocols: ProtocolSet, ports: PortSet) -> list[str]:
+    """Catalogue keys (``ssh``), as findings' evidence and exposures name services."""
+    return list(dict.fromkeys(s.key for s in _services(protocols, ports)))
+
+
+def family_label(family: object) -> str:
+    """``IPv4`` for sentences and tables, from the JSON's ``ipv4``."""
+    return {"ipv4": "IPv4", "ipv6": "IPv6"}.get(str(family).lower(), str(family))
+
+
+def entry_service_names(entry: Mapping[str, Any]) -> list[str]:
+    return list(entry.get("service_names", entry.get("services")) or ())
 
 
 def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dict[str, Any]]:
@@ -52,11 +70,12 @@ def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dic
     internet_boxes = []
     for protocols, ports in whole:
         entries.append({
-            "direction": direction.value, "family": FAMILY_NAMES[family],
+            "direction": direction.value, "family": FAMILY_NAMES[family].lower(),
             "protocols": protocols.label(), "ports": ports.to_list(),
             "what": protocols.label() + _port_words(protocols, ports),
             "internet": True, "broad": True, "sources": ["internet"],
-            "services": service_names(protocols, ports),
+            "services": service_keys(protocols, ports),
+            "service_names": service_names(protocols, ports),
         })
         internet_boxes.append(Box(protocols, ports, PUBLIC_SPACE[family]))
     rest = space.difference(TrafficSpace(family, tuple(internet_boxes)))
@@ -73,11 +92,12 @@ def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dic
         return entries  # the private part of a /0: "the whole internet" already says it
     for protocols, ports in rest.grouped():
         entries.append({
-            "direction": direction.value, "family": FAMILY_NAMES[family],
+            "direction": direction.value, "family": FAMILY_NAMES[family].lower(),
             "protocols": protocols.label(), "ports": ports.to_list(),
             "what": protocols.label() + _port_words(protocols, ports),
             "internet": False, "broad": public_count >= _BROAD[family], "sources": sources,
-            "services": service_names(protocols, ports),
+            "services": service_keys(protocols, ports),
+            "service_names": service_names(protocols, ports),
         })
     return entries
 
@@ -98,9 +118,10 @@ def reach_sentence(entries: Iterable[Mapping[str, Any]], symbols: Iterable[str] 
     parts = []
     entries = list(entries)
     for entry in entries:
-        services = f" ({services_text(entry['services'])})" if entry["services"] else ""
+        names = entry_service_names(entry)
+        services = f" ({services_text(names)})" if names else ""
         if entry["internet"]:
-            where = f"the whole internet ({entry['family']})"
+            where = f"the whole internet ({family_label(entry['family'])})"
         else:
             where = ", ".join(entry["sources"])
         side = "from" if entry["direction"] == "ingress" else "to"

@@ -4,7 +4,8 @@
     content.py    content addressing: a snapshot cut into objects named by their SHA-256
     lifecycle.py  which snapshots a prune removes
     backend.py    what a backend provides (records and primitive operations)
-    sqlite.py     the SQLite backend (one private file); migrate.py: its schema 1 files
+    sqlite.py     the SQLite backend (one private file): sqlite_schema.py its file format,
+                  compression.py its object compression, migrate.py its schema 1 files
     files.py      private store files and folders; reading snapshot files
 """
 

@@ -154,7 +154,8 @@ class Store:
         except ValueError as exc:
             raise StoreError(
                 f"snapshot {snapshot_id} in {self.location} is unreadable ({exc})",
-                "restore the store from a backup, or re-import the snapshot from JSON",
+                "restore the store from a backup, re-import the snapshot from JSON, or remove "
+                f"it with `cloudwall snapshots delete {snapshot_id}`",
             ) from exc
 
     def delete_snapshots(self, refs: Sequence[str]) -> list[str]:

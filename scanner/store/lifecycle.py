@@ -47,8 +47,13 @@ def plan_prune(snapshots: Sequence[tuple[str, str]], baselines: Mapping[str, str
     pointed: dict[str, list[str]] = {}
     for name, snapshot_id in sorted(baselines.items()):
         pointed.setdefault(snapshot_id, []).append(name)
-    newest_kept = {sid for sid, _ in snapshots[len(snapshots) - keep:]} if keep else set()
-    cutoff = now - older_than if older_than is not None else None
+    newest_kept = {sid for sid, _ in snapshots[max(0, len(snapshots) - keep):]} if keep else set()
+    cutoff = None
+    if older_than is not None:
+        try:
+            cutoff = now - older_than
+        except OverflowError:  # an age reaching back before year 1: nothing is that old
+            cutoff = datetime.min.replace(tzinfo=timezone.utc)
     remove, protected = [], {}
     for snapshot_id, taken_at in snapshots:
         if snapshot_id in newest_kept:

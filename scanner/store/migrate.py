@@ -74,7 +74,7 @@ def take_backup(path: Path) -> Path:
 def migrate_v1(db: sqlite3.Connection, path: Path,
                store_objects: Callable[[SnapshotParts], int]) -> Path:
     """Rebuild a schema 1 store as schema 2 inside the caller's transaction."""
-    from scanner.store.sqlite import (
+    from scanner.store.sqlite_schema import (
         CONTENT_TABLES,
         SNAPSHOT_INDEXES,
         SNAPSHOTS_TABLE,

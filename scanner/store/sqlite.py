@@ -3,9 +3,10 @@
 Every write is one ``BEGIN IMMEDIATE`` transaction, so an interrupted scan leaves the store as it
 was and concurrent scans serialise instead of corrupting it (WAL mode, a busy timeout).
 
-Schema 2 stores snapshots by content (``scanner.store.content``): ``objects`` holds each distinct
-rule set, asset, subnet, network, ... once, zlib-compressed; ``manifests`` holds each distinct
-list of members (object row ids, delta-encoded); a snapshot row points to its manifest. Schema 1
+Schema 2 (``sqlite_schema``) stores snapshots by content (``scanner.store.content``): ``objects``
+holds each distinct rule set, asset, subnet, network, ... once, compressed against the store's
+dictionary (``scanner.store.compression``); ``manifests`` holds each distinct list of members
+(object row ids, delta-encoded); a snapshot row points to its manifest. Schema 1
 files (one compressed document per snapshot) are read as they are and migrated on their first
 write, after a private backup copy of the file is taken next to it (``scanner.store.migrate``).
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import stat
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -29,85 +29,32 @@ from scanner.store.backend import (
     GarbageCollected,
     SnapshotInfo,
 )
+from scanner.store.compression import cached, compress, decompress, sample_dictionary
 from scanner.store.content import SnapshotParts, assemble_document
 from scanner.store.files import create_private_file, is_regular_file, make_private_dirs
-
-STORE_SCHEMA_VERSION = 2
-READABLE_SCHEMAS = ("1", "2")
-_APPLICATION_ID = 0x43574C31  # "CWL1": marks the file as a cloudwall store
-_BUSY_TIMEOUT_MS = 30_000
-
-SNAPSHOTS_TABLE = """
-CREATE TABLE {name} (
-    seq INTEGER PRIMARY KEY,
-    snapshot_id TEXT NOT NULL UNIQUE,
-    taken_at TEXT NOT NULL,
-    providers TEXT NOT NULL,
-    scope_count INTEGER NOT NULL,
-    rule_set_count INTEGER NOT NULL,
-    rule_count INTEGER NOT NULL,
-    error_count INTEGER NOT NULL,
-    manifest_id INTEGER NOT NULL REFERENCES manifests (id)
-)"""
-CONTENT_TABLES = """
-CREATE TABLE objects (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, body BLOB NOT NULL);
-CREATE TABLE manifests (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE,
-                        members BLOB NOT NULL);
-CREATE TABLE baseline_events (
-    seq INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    at TEXT NOT NULL,
-    action TEXT NOT NULL,
-    from_snapshot TEXT,
-    to_snapshot TEXT,
-    note TEXT NOT NULL DEFAULT '',
-    accepted TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX baseline_events_name ON baseline_events (name, seq)
-"""
-SNAPSHOT_INDEXES = """
-CREATE INDEX snapshots_taken_at ON snapshots (taken_at, seq);
-CREATE INDEX snapshots_manifest ON snapshots (manifest_id)
-"""
-BASELINES_TABLE = """
-CREATE TABLE baselines (
-    name TEXT PRIMARY KEY,
-    snapshot_id TEXT NOT NULL REFERENCES snapshots (snapshot_id),
-    set_at TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT ''
-)"""
-
-
-def statements(script: str) -> list[str]:
-    return [s for s in script.split(";") if s.strip()]
-
-
-def compress(body: bytes) -> bytes:
-    return zlib.compress(body, 6)
-
-
-def encode_members(sections: dict[str, list[int]]) -> bytes:
-    """Object row ids per section as deltas: the ids of one scan are mostly consecutive, so the
-    list compresses to a few bytes per thousand members."""
-    previous, encoded = 0, {}
-    for name in sorted(sections):
-        deltas = []
-        for object_id in sections[name]:
-            deltas.append(object_id - previous)
-            previous = object_id
-        encoded[name] = deltas
-    return zlib.compress(json.dumps(encoded, separators=(",", ":")).encode(), 9)
-
-
-def decode_members(blob: bytes) -> dict[str, list[int]]:
-    previous, sections = 0, {}
-    for name, deltas in sorted(json.loads(zlib.decompress(blob)).items()):
-        ids = []
-        for delta in deltas:
-            previous += delta
-            ids.append(previous)
-        sections[name] = ids
-    return sections
+from scanner.store.sqlite_schema import (
+    APPLICATION_ID,
+    BASELINES_TABLE,
+    BUSY_TIMEOUT_MS,
+    CONTENT_TABLES,
+    DICTIONARIES_TABLE,
+    READABLE_SCHEMAS,
+    SNAPSHOT_INDEXES,
+    SNAPSHOTS_TABLE,
+    STORE_SCHEMA_VERSION,
+    corrupt_error,
+    damaged_error,
+    decode_members,
+    enable_wal,
+    encode_members,
+    is_blank,
+    open_error,
+    refuse_unusable_path,
+    seed_event,
+    statements,
+    transaction,
+    write_error,
+)
 
 
 class SqliteBackend(Backend):
@@ -135,15 +82,15 @@ class SqliteBackend(Backend):
             if create:
                 make_private_dirs(self.path.parent)
                 create_private_file(self.path)
-            db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"cannot open store {self.path}: {exc}",
                 "check the path and its permissions, or pass --store PATH",
             ) from exc
         try:
-            db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            if db.execute("PRAGMA application_id").fetchone()[0] != _APPLICATION_ID:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
                 if not create:
                     raise StoreError(f"{self.path} is not a cloudwall store",
                                      "pass --store with a cloudwall store file")
@@ -157,10 +104,10 @@ class SqliteBackend(Backend):
                 )
         except sqlite3.OperationalError as exc:
             db.close()
-            raise _open_error(self.path, exc) from exc
+            raise open_error(self.path, exc) from exc
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise _corrupt(self.path, exc) from exc
+            raise corrupt_error(self.path, exc) from exc
         except StoreError:
             db.close()
             raise
@@ -177,19 +124,19 @@ class SqliteBackend(Backend):
         Two scans may create the same new store at once: both see an empty file, one wins the
         write lock and creates the schema, the other then finds it there and leaves it alone.
         """
-        if not _is_blank(db):
+        if not is_blank(db):
             raise StoreError(
                 f"{self.path} is not a cloudwall store",
                 "pass --store with a cloudwall store file, or a new path to create one",
             )
         # Space freed by pruning goes back to the system; only settable before the first table.
         db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        with _transaction(db):
-            if db.execute("PRAGMA application_id").fetchone()[0] == _APPLICATION_ID:
+        with transaction(db):
+            if db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
                 return  # another process created it while we waited for the lock
-            if not _is_blank(db):
+            if not is_blank(db):
                 raise StoreError(f"{self.path} is not a cloudwall store", "pass a new --store path")
-            db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             for statement in statements(CONTENT_TABLES):
                 db.execute(statement)
@@ -207,19 +154,19 @@ class SqliteBackend(Backend):
         try:
             result = [row[0] for row in self._db.execute("PRAGMA quick_check(3)")]
         except sqlite3.OperationalError as exc:
-            raise _open_error(self.path, exc) from exc
+            raise open_error(self.path, exc) from exc
         except sqlite3.DatabaseError as exc:
-            raise _damaged(self.path, str(exc)) from exc
+            raise damaged_error(self.path, str(exc)) from exc
         if result != ["ok"]:
-            raise _damaged(self.path, "; ".join(result))
+            raise damaged_error(self.path, "; ".join(result))
 
     # --- transactions -------------------------------------------------------------------------
 
     @contextmanager
     def write(self) -> Iterator[None]:
         try:
-            _enable_wal(self._db)
-            with _transaction(self._db):
+            enable_wal(self._db)
+            with transaction(self._db):
                 self._migrated = False
                 yield
             if self._migrated:
@@ -228,10 +175,10 @@ class SqliteBackend(Backend):
                 after_migration(self._db)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise _open_error(self.path, exc) from exc
-            raise _write_error(self.path, exc) from exc
+                raise open_error(self.path, exc) from exc
+            raise write_error(self.path, exc) from exc
         except sqlite3.DatabaseError as exc:
-            raise _write_error(self.path, exc) from exc
+            raise write_error(self.path, exc) from exc
 
     @contextmanager
     def read(self) -> Iterator[None]:
@@ -336,7 +283,8 @@ class SqliteBackend(Backend):
             missing = [i for i in wanted if i not in bodies]
             if missing:
                 raise ValueError(f"{len(missing)} of its objects are missing")
-            plain = {i: zlib.decompress(body) for i, body in bodies.items()}
+            dictionary = cached(self._dictionary)
+            plain = {i: decompress(body, dictionary) for i, body in bodies.items()}
             return assemble_document(
                 snapshot_id, row[0],
                 {name: [plain[i] for i in ids] for name, ids in sections.items()})
@@ -365,17 +313,43 @@ class SqliteBackend(Backend):
         if row:  # the same content as an earlier snapshot: every object is there already
             return row[0]
         ids: dict[bytes, int] = {}
-        for name, body in parts.objects.items():
+        new = []
+        for name in parts.objects:
             found = db.execute("SELECT id FROM objects WHERE digest = ?", (name,)).fetchone()
             if found:
                 ids[name] = found[0]
             else:
+                new.append(name)
+        if new:
+            dictionary_id, dictionary = self._current_dictionary(parts)
+            for name in new:
+                blob = compress(parts.objects[name], dictionary_id, dictionary)
                 ids[name] = db.execute("INSERT INTO objects (digest, body) VALUES (?, ?)",
-                                       (name, compress(body))).lastrowid
+                                       (name, blob)).lastrowid
         members = encode_members({section: [ids[d] for d in digests]
                                   for section, digests in parts.sections.items()})
         return db.execute("INSERT INTO manifests (digest, members) VALUES (?, ?)",
                           (parts.manifest_digest, members)).lastrowid
+
+    def _current_dictionary(self, parts: SnapshotParts) -> tuple[int | None, bytes]:
+        """The store's compression dictionary, sampled from ``parts`` if it has none yet."""
+        db = self._db
+        db.execute(DICTIONARIES_TABLE)
+        row = db.execute("SELECT id, body FROM dictionaries ORDER BY id DESC LIMIT 1").fetchone()
+        if row:
+            return row[0], row[1]
+        sample = sample_dictionary(parts)
+        if not sample:
+            return None, b""
+        return db.execute("INSERT INTO dictionaries (body) VALUES (?)",
+                          (sample,)).lastrowid, sample
+
+    def _dictionary(self, dictionary_id: int) -> bytes:
+        row = self._db.execute("SELECT body FROM dictionaries WHERE id = ?",
+                               (dictionary_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"compression dictionary {dictionary_id} is missing")
+        return row[0]
 
     def delete_snapshots(self, snapshot_ids: Sequence[str]) -> None:
         self._upgrade()
@@ -444,86 +418,3 @@ class SqliteBackend(Backend):
         return [BaselineEvent(*row[:6], tuple(json.loads(row[6]))) for row in rows]
 
 
-def seed_event(baseline: Baseline) -> BaselineEvent:
-    """The history entry of a baseline set before history was recorded."""
-    return BaselineEvent(baseline.name, baseline.set_at, "set", None, baseline.snapshot_id,
-                         baseline.note)
-
-
-def refuse_unusable_path(path: Path) -> None:
-    """Only a regular file (or a new path) can be a store: SQLite would write into a device or
-    block on a FIFO, and a dangling symlink would create a file somewhere else."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        if path.is_symlink():
-            raise StoreError(f"{path} is a symbolic link to nothing",
-                             "point it at a store, or pass --store with another path") from None
-        return
-    except OSError as exc:
-        raise StoreError(f"cannot open store {path}: {exc.strerror}",
-                         "check the path and its permissions, or pass --store PATH") from exc
-    if not stat.S_ISREG(mode):
-        raise StoreError(f"{path} is not a regular file, so it cannot be a store",
-                         "pass --store with the path of a store file")
-
-
-def _enable_wal(db: sqlite3.Connection) -> None:
-    """WAL lets readers work while a scan writes. Switching needs a moment with no other
-    connection busy; if there is none now, a later write switches (the store is correct either
-    way, writers serialise in both modes)."""
-    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-        return
-    with suppress(sqlite3.OperationalError):
-        db.execute("PRAGMA journal_mode = WAL")
-
-
-def _is_blank(db: sqlite3.Connection) -> bool:
-    """No application id and no tables: a new file (or an empty database) we may set up."""
-    app_id = db.execute("PRAGMA application_id").fetchone()[0]
-    return app_id == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        # SQLite may already have rolled back (an interrupt, a full disk); a second ROLLBACK
-        # would raise and hide the real error.
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-
-
-def _open_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    if "locked" in str(exc) or "busy" in str(exc):
-        return StoreError(
-            f"store {path} is locked ({exc})",
-            "another cloudwall may be writing to it: wait for it, or pass another --store",
-        )
-    return _corrupt(path, exc)
-
-
-def _corrupt(path: Path, exc: sqlite3.Error) -> StoreError:
-    return StoreError(
-        f"{path} is corrupt or not a cloudwall store ({exc})",
-        "restore it from a backup, or pass --store with a new path",
-    )
-
-
-def _damaged(path: Path, detail: str) -> StoreError:
-    return StoreError(
-        f"store {path} is damaged (integrity check: {detail}); nothing was written to it",
-        "restore it from a backup (or salvage it with `sqlite3 FILE .recover`), or pass "
-        "--store with a new path",
-    )
-
-
-def _write_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    return StoreError(
-        f"cannot write to store {path}: {exc}",
-        "check free disk space and permissions; nothing was changed",
-    )

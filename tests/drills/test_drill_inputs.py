@@ -68,3 +68,36 @@ def test_a_malformed_suppression_is_exit_2_with_its_line(tmp_path, entry, fragme
                       str(path))
     line = _one_line_error(outcome, fragment)
     assert f"{path}:2" in line
+
+
+@pytest.mark.parametrize(("variable", "args"), [
+    ("CLOUDWALL_AZURE_TOKEN", ["--provider", "azure", "--subscription",
+                               "11111111-1111-4111-8111-111111111111", "--azure-endpoint",
+                               "https://127.0.0.1:9"]),
+    ("CLOUDWALL_GCP_TOKEN", ["--provider", "gcp", "--project", "p", "--gcp-endpoint",
+                             "http://127.0.0.1:9"]),
+])
+@pytest.mark.parametrize("token", ["abc\ndef", "two words", "tok\x1b[2Jen", "   "])
+def test_a_token_that_is_not_one_is_exit_2_and_never_quoted(monkeypatch, variable, args, token):
+    monkeypatch.setenv(variable, token)
+    outcome = run_cli("scan", *args, "--timeout", "1", "--format", "json")
+    line = _one_line_error(outcome, variable)
+    if token.strip():
+        assert token not in outcome.stderr and "\x1b" not in outcome.stderr
+    assert line
+
+
+@pytest.mark.parametrize(("flag", "value", "env"), [
+    ("--azure-endpoint", "https://[::1", {"CLOUDWALL_AZURE_TOKEN": "x"}),
+    ("--azure-endpoint", "https://", {"CLOUDWALL_AZURE_TOKEN": "x"}),
+    ("--gcp-endpoint", "http://[::1", {"CLOUDWALL_GCP_TOKEN": "x"}),
+    ("--gcp-endpoint", "http://host:port", {"CLOUDWALL_GCP_TOKEN": "x"}),
+])
+def test_a_malformed_endpoint_is_exit_2(monkeypatch, flag, value, env):
+    for key, setting in env.items():
+        monkeypatch.setenv(key, setting)
+    provider = "azure" if "azure" in flag else "gcp"
+    scope = ["--subscription", "11111111-1111-4111-8111-111111111111"] if provider == "azure" \
+        else ["--project", "p"]
+    outcome = run_cli("scan", "--provider", provider, *scope, flag, value, "--timeout", "1")
+    _one_line_error(outcome, "endpoint")

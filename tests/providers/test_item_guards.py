@@ -37,6 +37,8 @@ def _split(items):
     ("NetworkAcls", lambda r: r["NetworkAcls"][0]["Entries"][0].pop("CidrBlock"), "acl-1"),
     ("SecurityGroupRules", lambda r: r["SecurityGroupRules"][0].pop("CidrIpv4"), "sg-1"),
     ("RouteTables", lambda r: r["RouteTables"].append("rtb-2"), "route tables"),
+    ("GuardDutyIPSets", lambda r: r["GuardDutyIPSets"]["d1"]["ip1"].__setitem__(
+        "Status", ["ACTIVE"]), "IP set ip1"),
 ])
 def test_aws_a_bad_item_is_an_error_naming_it(key, breaks, named):
     raw = copy.deepcopy(AWS_BASE)
@@ -70,6 +72,8 @@ def test_azure_an_nsg_with_its_rules_outside_properties_is_an_error_not_clean():
     ("networkSecurityGroups", lambda r: r["networkSecurityGroups"][0]["properties"][
         "securityRules"][0]["properties"].__setitem__("direction", "Sideways")),
     ("publicIPAddresses", lambda r: r["publicIPAddresses"].append({"name": "no-id"})),
+    ("loadBalancers", lambda r: r["loadBalancers"][0]["properties"].__setitem__(
+        "frontendIPConfigurations", {"fe": 1})),
 ])
 def test_azure_a_bad_item_is_an_error_naming_it(key, breaks):
     raw = copy.deepcopy(AZURE_BASE)
@@ -77,6 +81,8 @@ def test_azure_a_bad_item_is_an_error_naming_it(key, breaks):
     errors, items = _split(azure_normalize(AZURE_SCOPE, raw))
     assert [e.resource_type for e in errors] == [key], [e.reason for e in errors]
     assert any(isinstance(i, RuleSet) for i in items)
+    if key == "loadBalancers":  # which NICs it fronts is unknown now, never "none"
+        assert any(i.extra.get("unresolved_public_ips") for i in items if isinstance(i, Asset))
 
 
 @pytest.mark.parametrize(("key", "breaks"), [

@@ -111,3 +111,60 @@ def test_code_spans_outlast_backticks_and_fenced_blocks_cannot_be_closed():
     text = render(replace(report, drift=(evil,)))
     assert not [t for t in tokens(text) if t.type == "heading_open" and
                 "pwned" in (t.map and text.splitlines()[t.map[0]] or "")]
+
+
+def _demo_report(baseline: str | None):
+    """The demo estate's changed stage, compared with its baseline stage when ``baseline``."""
+    from providers.base import ProviderSettings
+    from scanner.engine import ScanRequest, analyze, run_scan
+
+    current = run_scan(ScanRequest(("demo",), ProviderSettings(demo_stage="changed")), None)
+    if baseline is None:
+        return current
+    base = run_scan(ScanRequest(("demo",), ProviderSettings()), None).snapshot
+    return analyze(current.snapshot, (baseline, base))
+
+
+def test_title_says_what_the_report_holds():
+    plain = render(_demo_report(None))
+    assert plain.startswith("# Exposure and findings of snapshot `")
+    assert "drift" not in plain.splitlines()[0].lower()
+    assert "## Widenings" not in plain and "- **Drift:**" not in plain
+    compared = render(_demo_report("prod eu"))
+    assert compared.startswith("# Drift since baseline `prod eu`, exposure and findings\n")
+
+
+def test_accept_hints_name_the_real_baseline():
+    report = _demo_report("prod eu")
+    text = render(report)
+    hints = re.findall(r"accept it with `([^`]*)`", text)
+    assert hints and all(h.startswith("cloudwall baseline set 'prod eu' --accept CWD-")
+                         and h.endswith(f" --from-snapshot {report.snapshot.snapshot_id}")
+                         for h in hints)
+    from_file = render(_demo_report("baselines/prod.json"))
+    assert "the baseline was the file `baselines/prod.json`" in from_file
+    assert "cloudwall baseline set NAME --accept CWD-" in from_file
+
+
+def test_exposure_section_lists_every_exposed_machine_with_its_path():
+    report = _demo_report(None)
+    text = render(report)
+    section = text.split("## Exposure\n")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(report.exposures)
+    names = {a.asset_id: a.name for a in report.snapshot.assets}
+    for exposure in report.exposures:
+        assert f"`{names.get(exposure.asset_id) or exposure.asset_id}`" in section
+    assert "the whole internet" in section
+    assert all(row.count(" | ") == 7 for row in rows)  # eight cells, the path in the last
+
+
+def test_suppressed_findings_are_counted_and_listed_with_their_reason():
+    report = _demo_report(None)
+    quiet = replace(report.findings[0], suppressed=True,
+                    suppression={"reason": "bastion", "owner": "netops", "expires": "2027-01-01"})
+    text = render(replace(report, findings=(quiet, *report.findings[1:])))
+    section = text.split("## Suppressed findings (1)\n")[1].split("\n## ")[0]
+    assert "`bastion`" in section and "`netops`" in section and quiet.finding_id in section
+    assert "; 1 suppressed (accepted exceptions, not counted)" in text
+    assert "## Suppressed findings" not in render(report)

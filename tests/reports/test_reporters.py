@@ -200,16 +200,38 @@ def test_every_reporter_reports_what_matters(name):
 def test_csv_neutralises_formulas():
     rows = list(csv.reader(io.StringIO(as_text("csv"))))
     header, body = rows[0], rows[1:]
-    assert header[0] == "record"
+    assert header[0] == "kind"
     assert all(len(row) == len(header) for row in body)
     cells = [cell for row in body for cell in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
     assert any(c.startswith("'=HYPERLINK(") for c in cells)
     assert any(c.startswith("'+1+cmd") for c in cells)
     assert any(c.startswith("'@SUM") for c in cells)
-    records = [row[0] for row in body]
-    assert records.count("finding") == 4 and records.count("drift") == 3
-    assert records.count("error") == 2
+
+
+def test_csv_has_a_kind_per_record_and_no_overloaded_columns():
+    rows = list(csv.DictReader(io.StringIO(as_text("csv"))))
+    kinds = [row["kind"] for row in rows]
+    assert kinds.count("finding") == 4 and kinds.count("drift") == 3
+    assert kinds.count("exposure") == 1 and kinds.count("collection_error") == 2
+    assert kinds[-1] == "summary" and rows[-1]["suppressed"] == "1"
+    ssh = next(r for r in rows if r["kind"] == "finding" and r["policy_id"] == "CW-NET-001")
+    assert (ssh["account"], ssh["region"]) == ("111122223333", "eu-west-1")
+    assert (ssh["protocol"], ssh["ports"], ssh["peers"]) == ("tcp", "22", "0.0.0.0/0")
+    assert ssh["rule_id"] == "sgr-0a1b2c3d4e5f" and ssh["remediation"].startswith("?[31mRED")
+    assert ssh["change"] == ssh["effect"] == ""  # a finding has no drift fields
+    quiet = next(r for r in rows if r["kind"] == "finding" and r["policy_id"] == "CW-NET-010")
+    assert quiet["suppressed"] == "true" and quiet["suppression"].startswith("accepted")
+    modified = next(r for r in rows if r["id"] == "CWD-0002")
+    assert (modified["change"], modified["effect"]) == ("rule_modified", "widened")
+    assert modified["before"].startswith("allow ingress tcp 22 from 10.20.0.0/24")
+    assert modified["after"].startswith("allow ingress tcp 3389 from Internet")
+    assert modified["asset_id"] == "vm-1" and modified["policy_id"] == ""
+    exposure = next(r for r in rows if r["kind"] == "exposure")
+    assert (exposure["asset_id"], exposure["ports"], exposure["source"]) == (
+        "eni-0abc", "22", "internet")
+    error = next(r for r in rows if r["kind"] == "collection_error" and r["code"] == "403")
+    assert error["hint"] == "grant roles/compute.securityReviewer"
 
 
 def test_table_strips_control_characters_and_sorts_by_severity():
@@ -219,9 +241,11 @@ def test_table_strips_control_characters_and_sorts_by_severity():
     lines = table.splitlines()
     findings = [ln.split()[0] for ln in lines if ln.split()[:1] and ln.split()[0] in
                 {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"}]
-    # Findings then drift, each grouped and sorted by severity; suppressed findings left out.
-    assert findings == ["CRITICAL", "HIGH", "MEDIUM", "CRITICAL", "HIGH", "INFO"]
-    assert "CW-NET-010" not in table
+    # Findings, then the suppressed ones the report holds (apart, not counted), then drift;
+    # each sorted by severity.
+    assert findings == ["CRITICAL", "HIGH", "MEDIUM", "LOW", "CRITICAL", "HIGH", "INFO"]
+    suppressed = table.index("Suppressed (1; accepted exceptions, not counted)")
+    assert table.index("CW-NET-010") > suppressed > table.index("CW-NET-020")
     assert lines[-1].startswith("3 scopes (")
     assert "INCOMPLETE" in lines[-1]
 

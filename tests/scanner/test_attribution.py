@@ -34,7 +34,7 @@ class RecordedLog:
     name: ClassVar[str] = "aws"
     active = 0
     peak = 0
-    lock = threading.Lock()
+    lock = threading.Condition()
 
     def __init__(self, settings: ProviderSettings, events=(), name="aws") -> None:
         self.events = list(events)
@@ -51,7 +51,11 @@ class RecordedLog:
         with RecordedLog.lock:
             RecordedLog.active += 1
             RecordedLog.peak = max(RecordedLog.peak, RecordedLog.active)
-        time.sleep(0.05)
+            RecordedLog.lock.notify_all()
+            # Hold the first lookup until a second one is under way (bounded), so the overlap
+            # is observed however loaded the machine is; a serial runner never gets there.
+            RecordedLog.lock.wait_for(lambda: RecordedLog.peak >= 2, timeout=5)
+        time.sleep(0.05)  # room for a third, over-the-bound lookup to show up in `peak`
         with RecordedLog.lock:
             RecordedLog.active -= 1
         self.calls.append(([i.drift_id for i in items], since))

@@ -36,7 +36,7 @@ def test_demo_markdown_report_is_a_ticket(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--format", "markdown", "--output", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert text.startswith("# cloudwall drift report")
+    assert text.startswith("# Drift since baseline `demo`, exposure and findings\n")
     assert "## Widenings (T1562.007)" in text and "- **Actor:**" in text
 
 

@@ -35,6 +35,7 @@ from scanner.model import (
 )
 from scanner.netmath import PortSet
 from scanner.snapshot_document import DocumentError
+from scanner.store.compression import decompress
 
 
 def invoke(*args: str, store=None):
@@ -255,8 +256,12 @@ def test_foreign_store_data_is_refused_by_every_reader(tmp_path, demo):
     assert invoke("snapshots", "import", _write(tmp_path, demo), store=store).exit_code == 0
     # Every stored object holding a rule gets a string priority, whatever the store's layout.
     with sqlite3.connect(store) as db:
+        def dictionary(dictionary_id):
+            return db.execute("SELECT body FROM dictionaries WHERE id = ?",
+                              (dictionary_id,)).fetchone()[0]
+
         for object_id, body in db.execute("SELECT id, body FROM objects").fetchall():
-            value = json.loads(zlib.decompress(body))
+            value = json.loads(decompress(body, dictionary))
             if isinstance(value, dict) and value.get("rules"):
                 value["rules"][0]["priority"] = "high"
                 db.execute("UPDATE objects SET body = ? WHERE id = ?",
@@ -271,3 +276,7 @@ def test_foreign_store_data_is_refused_by_every_reader(tmp_path, demo):
         assert result.exit_code == 2, (args, result.output)
         assert "rules[0].priority" in result.stderr, result.stderr
         assert "Traceback" not in result.output
+    # ... and the snapshot can still be removed.
+    removed = invoke("snapshots", "delete", snapshot_id, store=store)
+    assert removed.exit_code == 0, removed.output
+    assert snapshot_id not in invoke("snapshots", "list", store=store).output

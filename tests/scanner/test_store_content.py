@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from dataclasses import replace
 
 import pytest
 
 from scanner.errors import StoreError
 from scanner.store import Store
+from scanner.store.compression import compress, decompress, sample_dictionary
 from scanner.store.content import (
     HEADER,
     assemble_document,
@@ -126,14 +128,15 @@ def test_the_file_does_not_keep_growing_under_save_and_prune(store_path):
 
 def test_deleting_gives_the_space_back(store_path):
     with Store(store_path) as store:
-        for n in range(10):  # nothing shared: every rule set is renamed in each
-            snapshot = estate(f"s-{n}", sets=60, minutes=n)
+        for n in range(10):  # nothing shared: every rule set and asset is renamed in each
+            snapshot = estate(f"s-{n}", sets=150, minutes=n)
             store.save(replace(snapshot, rule_sets=tuple(
-                replace(rs, name=f"{rs.name} v{n}") for rs in snapshot.rule_sets)))
+                replace(rs, name=f"{rs.name} v{n}") for rs in snapshot.rule_sets),
+                assets=tuple(replace(a, name=f"v{n}") for a in snapshot.assets)))
         store.backend.compact()
         full = store.size_bytes()
         store.delete_snapshots([f"s-{n}" for n in range(9)])
-        assert store.size_bytes() < full * 0.5, (full, store.size_bytes())
+        assert store.size_bytes() < full * 0.4, (full, store.size_bytes())
         assert store.backend._db.execute("PRAGMA freelist_count").fetchone()[0] < 5
         assert store.load("s-9").rule_sets[0].name == "group 0 v9"
 
@@ -148,3 +151,50 @@ def test_missing_objects_make_a_snapshot_unreadable_not_wrong(store_path):
     with Store(store_path) as store, pytest.raises(StoreError, match="unreadable") as caught:
         store.load("s-1")
     assert "missing" in str(caught.value) and caught.value.hint
+
+
+def test_objects_are_compressed_against_the_stores_own_dictionary(store_path):
+    snapshot = estate("s-1", sets=80)
+    parts = split_snapshot(snapshot)
+    sample = sample_dictionary(parts)
+    assert 0 < len(sample) <= 32 * 1024
+    plain = sum(len(compress(body, None, None)) for body in parts.objects.values())
+    primed = sum(len(compress(body, 1, sample)) for body in parts.objects.values())
+    assert primed < plain * 0.8, (primed, plain)
+    with Store(store_path) as store:
+        store.save(snapshot)
+        store.save(estate("s-2", sets=80, minutes=1, changed=5))
+    db = sqlite3.connect(store_path)
+    assert db.execute("SELECT count(*) FROM dictionaries").fetchone()[0] == 1
+    markers = {row[0] for row in db.execute("SELECT substr(body, 1, 1) FROM objects")}
+    assert markers == {b"\x01"}
+    # A store whose objects were written before dictionaries existed still reads.
+    db.execute("UPDATE objects SET body = ?", (compress(b'{"a":1}', None, None),))
+    db.execute("DROP TABLE dictionaries")
+    db.commit()
+    db.close()
+    with Store(store_path) as store:
+        with pytest.raises(StoreError):
+            store.load("s-1")  # every object now reads {"a": 1}: not a snapshot
+        store.save(estate("s-3", sets=5, minutes=2, changed=1))  # the table comes back
+    assert sqlite3.connect(store_path).execute(
+        "SELECT count(*) FROM dictionaries").fetchone()[0] == 1
+
+
+def test_a_missing_dictionary_makes_objects_unreadable(store_path):
+    with Store(store_path) as store:
+        store.save(estate("s-1", sets=5))
+    db = sqlite3.connect(store_path)
+    db.execute("DELETE FROM dictionaries")
+    db.commit()
+    db.close()
+    with Store(store_path) as store, pytest.raises(StoreError, match="dictionary"):
+        store.load("s-1")
+
+
+def test_compressed_bodies_round_trip_and_refuse_truncation():
+    body = canonical_json({"rules": [{"ports": ["22"], "protocol": "tcp"}] * 20})
+    for blob in (compress(body, None, None), compress(body, 7, b'{"ports":["22"]}')):
+        assert decompress(blob, lambda _id: b'{"ports":["22"]}') == body
+    with pytest.raises(zlib.error):
+        decompress(compress(body, 7, b"x")[:-6], lambda _id: b"x")
