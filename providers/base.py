@@ -81,6 +81,12 @@ class Provider(Protocol):
     """One cloud. Construction is cheap and does no I/O; credentials are resolved lazily."""
 
     name: ClassVar[str]
+    # What the provider was made from. With ``--executor dask`` the name and these settings
+    # (nothing secret) are all a worker receives to build the provider again; so ``collect``
+    # must work on a fresh instance, without this one's ``discover_scopes`` state. An adapter
+    # whose scopes may report the same item (a GCP hierarchical policy) also offers
+    # ``collect_unmerged(scope)`` and ``merge_collected(items)``, which the client applies.
+    settings: ProviderSettings
 
     def __init__(self, settings: ProviderSettings) -> None: ...
 

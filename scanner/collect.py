@@ -10,48 +10,18 @@ they return is used.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
-from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 
 from providers.base import ProgressCallback, Provider
+from scanner.executors import ScopeExecutor, not_collected, remaining
+from scanner.executors.local import ThreadExecutor
 from scanner.model import CollectedItem, CollectionError, Scope, Snapshot
-
-DEADLINE_CODE = "DeadlineExceeded"
-DEADLINE_REASON = "not collected: deadline reached"
-DEADLINE_HINT = "raise --deadline, or scan fewer accounts, regions or projects per run"
 
 
 def new_snapshot_id(taken_at: datetime) -> str:
     return taken_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
-
-
-def _collect_scope(provider: Provider, scope: Scope) -> list[CollectedItem]:
-    try:
-        return list(provider.collect(scope))
-    except Exception as exc:  # an adapter bug must not make the scope look clean
-        return [
-            CollectionError(
-                provider=scope.provider,
-                account=scope.account,
-                region=scope.region,
-                reason=f"unexpected error while collecting: {type(exc).__name__}: {exc}",
-                hint="rerun with --debug and report this as a bug",
-                code="InternalError",
-            )
-        ]
-
-
-def _not_collected(scope: Scope) -> CollectionError:
-    return CollectionError(provider=scope.provider, account=scope.account, region=scope.region,
-                           reason=DEADLINE_REASON, hint=DEADLINE_HINT, code=DEADLINE_CODE)
-
-
-def _remaining(deadline: float | None) -> float | None:
-    """Seconds left before ``deadline`` (a time.monotonic() instant); None: no limit."""
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def collect_snapshot(
@@ -60,39 +30,34 @@ def collect_snapshot(
     progress: ProgressCallback | None = None,
     taken_at: datetime | None = None,
     deadline: float | None = None,
+    executor: ScopeExecutor | None = None,
 ) -> Snapshot:
     """Discover every provider's scopes, collect them concurrently, return one snapshot.
 
     ``deadline`` is a ``time.monotonic()`` instant: discovery and collection still running then
     are recorded as not collected (code ``DeadlineExceeded``) and the snapshot is returned.
+    ``executor`` collects the scopes (scanner.executors); by default this process's threads.
     """
     taken_at = taken_at or datetime.now(timezone.utc).replace(microsecond=0)
     providers = list(providers)
     scopes: list[Scope] = []
     items: list[CollectedItem] = []
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="cloudwall")
+    runner = executor or ThreadExecutor()
     finished = False  # every job (listings included) ran to its end: nothing left to abandon
+    collected = 0
+
+    def done(scope: Scope, found: list[CollectedItem], completed: bool) -> None:
+        nonlocal collected
+        items.extend(found)
+        if completed:
+            collected += 1
+            if progress:
+                progress(scope.label(), collected, len(jobs))
+
     try:
         jobs, listed = _discover(pool, providers, deadline, scopes, items)
-        futures = {pool.submit(_collect_scope, p, s): s for p, s in jobs}
-        taken: set[Future] = set()
-        try:
-            for done, future in enumerate(as_completed(futures, _remaining(deadline)), start=1):
-                taken.add(future)
-                items.extend(future.result())
-                if progress:
-                    progress(futures[future].label(), done, len(futures))
-        except FuturesTimeout:
-            for future, scope in futures.items():
-                if future in taken:
-                    continue
-                if future.done() and not future.cancelled():
-                    items.extend(future.result())  # finished just as the deadline passed
-                else:
-                    future.cancel()
-                    items.append(_not_collected(scope))
-        else:
-            finished = listed
+        finished = runner.run(jobs, deadline, done, pool) and listed
     finally:
         # The implicit shutdown(wait=True) of a `with` block would sit out every queued scope
         # after Ctrl-C: cancel what has not started, and wait only when nothing is left to run.
@@ -112,7 +77,7 @@ def _discover(
     """Every provider's scopes (listed concurrently, under the deadline), in provider order,
     and whether every listing finished."""
     listings = [pool.submit(lambda p=p: list(p.discover_scopes())) for p in providers]
-    wait(listings, timeout=_remaining(deadline))
+    wait(listings, timeout=remaining(deadline))
     jobs: list[tuple[Provider, Scope]] = []
     listed = True
     for provider, listing in zip(providers, listings, strict=True):
@@ -121,7 +86,7 @@ def _discover(
             listed = False
             scope = Scope(provider.name, "")
             scopes.append(scope)
-            items.append(_not_collected(scope))
+            items.append(not_collected(scope))
             continue
         for entry in listing.result():
             if isinstance(entry, CollectionError):

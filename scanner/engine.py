@@ -16,6 +16,7 @@ from scanner import __version__
 from scanner.collect import collect_snapshot
 from scanner.drift.comparison import compare
 from scanner.errors import ConfigError
+from scanner.executors import ExecutorSettings, make_executor
 from scanner.exposure import analyze_exposure
 from scanner.filters import tag_index
 from scanner.model import ScanReport, Snapshot
@@ -36,6 +37,8 @@ class ScanRequest:
     # Seconds the whole collection may take; what is unfinished then is recorded as not
     # collected (None: no limit).
     deadline: float | None = None
+    # Where the scopes are collected: this process's threads, or a Dask cluster's workers.
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
 
 
 def is_snapshot_file(ref: str) -> bool:
@@ -62,8 +65,9 @@ def run_scan(
         adapters = [load_provider(name)(request.settings) for name in request.providers]
     except KeyError as exc:
         raise ConfigError(str(exc.args[0]), "see `cloudwall scan --help`") from exc
+    executor = make_executor(request.executor)
     snapshot = collect_snapshot(adapters, request.settings.max_workers, progress,
-                                deadline=deadline)
+                                deadline=deadline, executor=executor)
     if request.save and store is not None:
         store.save(snapshot)
     report = analyze(snapshot, baseline, policies=request.policies)

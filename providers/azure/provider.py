@@ -52,7 +52,7 @@ class AzureProvider:
     def __init__(self, settings: ProviderSettings, credential: Any = None) -> None:
         """``credential``: any ``azure.core.credentials.TokenCredential``; by default the token
         of ``CLOUDWALL_AZURE_TOKEN``, else ``DefaultAzureCredential``, made on first use."""
-        self._settings = settings
+        self.settings = self._settings = settings
         self._endpoint = resolve_endpoint(settings.azure_cloud, settings.azure_endpoint)
         self._credential = credential
         self._factory: ClientFactory | None = None

@@ -33,6 +33,7 @@ class DemoProvider:
             raise ConfigError(
                 f"unknown demo stage {settings.demo_stage!r}", f"use one of: {', '.join(STAGES)}"
             )
+        self.settings = settings
         self._stage = settings.demo_stage
         self._raw: dict[tuple[str, str, str], dict] = {}
 
@@ -45,7 +46,11 @@ class DemoProvider:
 
     def collect(self, scope: Scope) -> Iterator[CollectedItem]:
         adapter = importlib.import_module(f"providers.{scope.provider}")
-        yield from adapter.normalize_scope(scope, self._raw[scope.key])
+        raw = self._raw.get(scope.key)
+        if raw is None:  # a fresh instance (a Dask worker's): read the estate again
+            estate = importlib.import_module(f"providers.demo.{scope.provider}")
+            raw = {s.key: r for s, r in estate.estate(self._stage)}[scope.key]
+        yield from adapter.normalize_scope(scope, raw)
 
     def attribute(
         self, items: Sequence[DriftItem], since: datetime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -47,8 +47,15 @@ class GcpProvider:
             yield Scope("gcp", project, "", name=display_name)
 
     def collect(self, scope: Scope) -> Iterator[CollectedItem]:
-        raw = fetch_project(self.api, self.ancestry, scope.account)
-        for item in normalize_scope(scope, raw):
+        return self.merge_collected(self.collect_unmerged(scope))
+
+    def collect_unmerged(self, scope: Scope) -> Iterator[CollectedItem]:
+        """One project's items, every hierarchical policy it inherits included."""
+        return normalize_scope(scope, fetch_project(self.api, self.ancestry, scope.account))
+
+    def merge_collected(self, items: Iterable[CollectedItem]) -> Iterator[CollectedItem]:
+        """The items, less the hierarchical policies another project already reported."""
+        for item in items:
             if isinstance(item, RuleSet) and item.kind is RuleSetKind.GCP_HIERARCHICAL_POLICY:
                 with self._lock:
                     if item.resource_id in self._claimed:

@@ -19,12 +19,20 @@ from scanner.cli.terminal import say, terminal
 from scanner.durations import parse_duration
 from scanner.engine import ScanRequest, is_snapshot_file, run_scan
 from scanner.errors import ConfigError
+from scanner.executors import ExecutorSettings, executor_names
 
 AZURE_CLOUDS = ("public", "usgov", "china")
 
 
 def register(main: click.Group) -> None:
     main.add_command(scan)
+
+
+def _given(ctx: click.Context, *names: str) -> bool:
+    """Whether the user set any of these options on the command line (not from the
+    environment: a shared CLOUDWALL_DASK_SCHEDULER must not break local scans)."""
+    return any(ctx.get_parameter_source(n) is click.core.ParameterSource.COMMANDLINE
+               for n in names)
 
 
 def duration(value: str | None) -> float | None:
@@ -76,6 +84,16 @@ def duration(value: str | None) -> float | None:
 @click.option("--deadline", callback=lambda _c, _p, v: duration(v), metavar="DURATION",
               help="Stop collecting after this long (90s, 30m, 2h): scopes not finished by "
               "then are reported as not collected and the scan exits 3.")
+@click.option("--executor", "executor_name", type=click.Choice(executor_names()),
+              default="local", show_default=True, envvar="CLOUDWALL_EXECUTOR",
+              help="Where scopes are collected: this process's threads, or the workers of a "
+              "Dask cluster (needs cloudwall[dask]; workers use their own cloud credentials).")
+@click.option("--dask-scheduler", envvar="CLOUDWALL_DASK_SCHEDULER", metavar="ADDRESS",
+              help="With --executor dask: the scheduler, tcp://HOST:8786 "
+              "(env CLOUDWALL_DASK_SCHEDULER).")
+@click.option("--dask-retries", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="With --executor dask: attempts after the first for a scope whose task "
+              "fails or whose worker dies.")
 @click.option("--demo-stage", type=click.Choice(["baseline", "changed"]), default="baseline",
               show_default=True, help="Demo provider: the estate before or after the changes.")
 @click.option("--save", is_flag=True, help="Save the snapshot in the store.")
@@ -92,7 +110,8 @@ def duration(value: str | None) -> float | None:
 @click.pass_context
 def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
          subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
-         max_retries, request_timeout, max_pages, max_items, deadline, demo_stage, save,
+         max_retries, request_timeout, max_pages, max_items, deadline, executor_name,
+         dask_scheduler, dask_retries, demo_stage, save,
          baseline, attribute, **flags) -> None:
     """Snapshot live firewall configuration and report on it.
 
@@ -104,6 +123,10 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
                           "use --role-arn for one account or --org-role for the organization")
     if accounts and not org_role:
         raise ConfigError("--accounts needs --org-role", "add --org-role ROLE_NAME")
+    executor = ExecutorSettings(executor_name, dask_scheduler, dask_retries)
+    if executor_name != "dask" and _given(ctx, "dask_scheduler", "dask_retries"):
+        raise ConfigError("--dask-scheduler and --dask-retries need --executor dask",
+                          "add --executor dask")
     settings = ProviderSettings(
         profile=profile,
         regions=split_values(regions),
@@ -128,7 +151,7 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
     policies = policy_settings(flags)
     flt, targets = prepare(flags, known_policy_ids(policies))
     request = ScanRequest(tuple(dict.fromkeys(providers)), settings, save, baseline, attribute,
-                          policies=policies, deadline=deadline)
+                          policies=policies, deadline=deadline, executor=executor)
     # A baseline kept as a file needs no store; only --save may create one.
     needs_store = save or (baseline is not None and not is_snapshot_file(baseline))
     store = open_store(ctx, create=save) if needs_store else None

@@ -15,6 +15,7 @@ boto3 is pointed at it with ``AWS_ENDPOINT_URL_EC2`` / ``_GUARDDUTY`` / ``_CLOUD
 - Paging faults by EC2 action (``paging_faults``): ``repeat`` answers the first page with the
   same ``NextToken`` forever, ``cycle`` alternates two tokens, ``endless`` answers empty pages
   with a new token every time.
+- ``latency``: seconds added to every answer, as a real endpoint's round trip.
 - Without an upstream, STS ``GetCallerIdentity`` is answered for ``DEFAULT_ACCOUNT`` so a whole
   scan can run against in-memory estates alone.
 
@@ -99,6 +100,8 @@ class AwsStub:
             self.guardduty: dict[tuple[str, str], dict[str, dict]] = {}
             self.events: dict[tuple[str, str], list[dict]] = {}
             self.record_events = True
+            # Seconds added to every answer, as a real endpoint's round trip (benchmarks).
+            self.latency = 0.0
             # Serve in-memory estates from pre-rendered pages after the first read (benchmarks
             # time the client, not this server's XML writer).
             self.cache_pages = False
@@ -265,6 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = next((f for f in stub.faults if f.matches(service, region, action)), None)
             if fault is not None and fault.remaining is not None:
                 fault.remaining -= 1
+        if stub.latency:
+            time.sleep(stub.latency)
         if fault is not None:
             if fault.code == "Delay":
                 time.sleep(fault.delay)  # longer than the client waits: it has given up
