@@ -1,7 +1,10 @@
 """Who made a GCP drift item, from the Admin Activity audit log (Cloud Logging).
 
 ``attribution_from_entry`` is pure (raw LogEntry JSON -> Attribution); ``attribute`` looks the
-entries up with google-cloud-logging over HTTP/JSON, at the same endpoint as Compute.
+entries up with the Logging API's ``entries:list`` over HTTP/JSON, at the same endpoint as
+Compute. The call is made page by page through an authorized google-auth session rather than
+google-cloud-logging's iterator, which hides its pages: a log that answers empty pages with fresh
+tokens forever must stop at the shared page guard, not run on.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from providers.base import parse_timestamp
+from providers.base import page_limits, parse_timestamp
+from providers.paging import PageGuard
 from scanner.model import Attribution, DriftItem, RuleSet, RuleSetKind
 
 PROVIDER = "gcp"
 RETENTION = timedelta(days=400)  # Admin Activity audit logs are kept 400 days
 MAX_ENTRIES = 20  # the most recent matching changes per drift item
 LOG_NAME = "cloudaudit.googleapis.com%2Factivity"
+LOGGING_ENDPOINT = "https://logging.googleapis.com"
 
 Json = Mapping[str, Any]
 
@@ -93,7 +98,7 @@ def attribute(api: Any, items: Sequence[DriftItem], since: datetime,
     if since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     too_old = now - since > RETENTION
-    client = None
+    session = None
     for item in gcp_items:
         if not item.operations:
             out[item.drift_id] = _unavailable("no control-plane operation makes this change")
@@ -109,9 +114,9 @@ def attribute(api: Any, items: Sequence[DriftItem], since: datetime,
                 "audit log, and which organization was not read in this scan")
             continue
         try:
-            if client is None:
-                client = _logging_client(api)
-            entries = list(_entries(client, parent, log_filter(item, since, parent, resource)))
+            if session is None:
+                session = _logging_session(api)
+            entries = _entries(api, session, parent, log_filter(item, since, parent, resource))
         except Exception as exc:  # one failed lookup is a reason on that item, not a crash
             out[item.drift_id] = _unavailable(_failure_reason(exc))
             continue
@@ -122,19 +127,35 @@ def attribute(api: Any, items: Sequence[DriftItem], since: datetime,
     return out
 
 
-def _logging_client(api: Any):
-    from google.cloud import logging as cloud_logging
+def _logging_session(api: Any):
+    from google.auth.transport.requests import AuthorizedSession
 
-    return cloud_logging.Client(project="-", credentials=api.creds(), _use_grpc=False,
-                                client_options=api.client_options() or None)
+    return AuthorizedSession(api.creds())
 
 
-def _entries(client: Any, parent: str, filter_: str) -> Iterable[dict[str, Any]]:
-    from google.cloud.logging import DESCENDING
+def _entries(api: Any, session: Any, parent: str, filter_: str) -> list[dict[str, Any]]:
+    """The newest ``MAX_ENTRIES`` matching entries, newest first, read page by page."""
+    from google.api_core import exceptions
 
-    for entry in client.list_entries(resource_names=[parent], filter_=filter_,
-                                     order_by=DESCENDING, max_results=MAX_ENTRIES):
-        yield entry.to_api_repr()
+    url = f"{api.endpoint or LOGGING_ENDPOINT}/v2/entries:list"
+    body: dict[str, Any] = {"resourceNames": [parent], "filter": filter_,
+                            "orderBy": "timestamp desc", "pageSize": MAX_ENTRIES}
+    guard = PageGuard(f"audit log entries of {parent}", page_limits(api.settings))
+    found: list[dict[str, Any]] = []
+    while True:
+        response = session.post(url, json=body, timeout=api.settings.request_timeout)
+        if response.status_code != 200:
+            raise exceptions.from_http_response(response)
+        page = response.json()
+        entries = page.get("entries") or []
+        if not isinstance(entries, list):
+            raise ValueError("entries:list answered without a list of entries")
+        token = page.get("nextPageToken")
+        guard.page(len(entries), token)
+        found.extend(e for e in entries if isinstance(e, dict))
+        if not token or len(found) >= MAX_ENTRIES:
+            return found[:MAX_ENTRIES]
+        body["pageToken"] = token
 
 
 def _failure_reason(exc: BaseException) -> str:

@@ -226,6 +226,7 @@ class Handler(BaseHTTPRequestHandler):
             fault = self.server.fault_for(url.path)
             if fault in ("repeat", "endless"):
                 query.pop("pageToken", None)
+                body.pop("pageToken", None)  # entries:list pages through its POST body
             if fault == "error":
                 raise ApiError(500, _error(500, "Internal error. Please try again.",
                                            "INTERNAL", "backendError"))
@@ -234,6 +235,7 @@ class Handler(BaseHTTPRequestHandler):
                 payload["nextPageToken"] = "same-token"
             elif fault == "endless":
                 payload["items"] = {} if isinstance(payload.get("items"), dict) else []
+                payload.pop("entries", None)
                 payload["nextPageToken"] = f"fresh-{time.monotonic_ns()}"
         except ApiError as exc:
             status, payload, fault = exc.status, exc.body, None

@@ -1,5 +1,5 @@
 """Attribution from Admin Activity audit logs: the pure mapping, and lookups over real HTTP
-through google-cloud-logging's HTTP/JSON transport."""
+through the Logging API's entries:list, page by page under the shared page guard."""
 
 from __future__ import annotations
 
@@ -121,3 +121,25 @@ def test_demo_changes_are_attributed_from_the_demo_audit_events(gcp):
     assert actors[ChangeKind.ATTACHMENT_REMOVED] == {deployer}
     assert {a.operation for i in items for a in found[i.drift_id]} >= {
         "compute.firewallPolicies.patchRule", "v1.compute.firewalls.insert"}
+
+
+def test_an_audit_log_that_never_ends_is_a_reason_not_a_hang(gcp, settings_for):
+    """Empty pages with fresh tokens forever, or one token repeated: each lookup stops at the
+    page guard and says why in its reason; nothing hangs and no item is left out."""
+    provider, baseline, items = drift_on_alpha(gcp, settings_for)
+    bounded = GcpProvider(settings_for("alpha", max_pages=5))
+    since = baseline.taken_at - timedelta(minutes=1)
+    for fault, expected, pages in (("endless", "--max-pages", 5),
+                                   ("repeat", "repeats an earlier one", 2)):
+        gcp.estate.faults["/v2/entries:list"] = fault
+        gcp.requests.clear()
+        found = bounded.attribute(items, since)
+        assert set(found) == {i.drift_id for i in items}
+        looked_up = [i for i in items
+                     if "audit log lookup failed" in (found[i.drift_id][0].unavailable_reason
+                                                      or "")]
+        assert looked_up, found
+        for item in looked_up:
+            assert expected in found[item.drift_id][0].unavailable_reason
+        listed = [p for m, p in gcp.requests if p == "/v2/entries:list" and m == "POST"]
+        assert len(listed) == pages * len(looked_up)
