@@ -111,7 +111,8 @@ def main() -> None:
     for workers in (int(n) for n in args.workers.split(",")):
         with distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=args.threads, processes=True,
-                dashboard_address=None, host="127.0.0.1", silence_logs=logging.ERROR) as cluster:
+                dashboard_address="127.0.0.1:0", host="127.0.0.1",
+                silence_logs=logging.ERROR) as cluster:
             executor = make_executor(ExecutorSettings("dask", cluster.scheduler_address))
             timed(f"dask warm-up ({workers} worker)", executor)
             snapshot = timed(f"dask: {workers} worker(s) x {args.threads} threads", executor)

@@ -44,7 +44,7 @@ def cluster(shared_estate, moto_url, stub_server):
     env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_STS": stub_server.url,
            **{f"AWS_ENDPOINT_URL_{s}": stub_server.url for s in ("EC2", "GUARDDUTY")}}
     local = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
         host="127.0.0.1", env=env, silence_logs=logging.ERROR)
     yield local
     local.close()
@@ -234,7 +234,8 @@ def test_sigterm_stops_a_distributed_scan_at_once_and_cancels_its_tasks(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path, text=True)
     try:
         before = stub.pages("DescribeSecurityGroups")
-        wait_until(lambda: stub.pages("DescribeSecurityGroups") > before, timeout=60)
+        # Generous: on a loaded machine the client's start (dask, boto3) alone can take long.
+        wait_until(lambda: stub.pages("DescribeSecurityGroups") > before, timeout=180)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _stdout, stderr = process.communicate(timeout=60)

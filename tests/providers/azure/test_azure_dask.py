@@ -29,7 +29,7 @@ def estate(arm_server):
 @pytest.fixture(scope="module")
 def cluster(estate):
     local = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
         host="127.0.0.1", silence_logs=logging.ERROR,
         env={"REQUESTS_CA_BUNDLE": estate.ca_bundle, "CLOUDWALL_AZURE_TOKEN": estate.token})
     yield local

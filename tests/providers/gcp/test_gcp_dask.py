@@ -33,7 +33,7 @@ def server():
 @pytest.fixture(scope="module")
 def cluster(server):
     local = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
         host="127.0.0.1", env={"CLOUDWALL_GCP_TOKEN": server.estate.token},
         silence_logs=logging.ERROR)
     yield local
