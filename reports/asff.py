@@ -90,15 +90,6 @@ def _cut(text: object, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _kinds(snapshot: Snapshot) -> dict[tuple[str, str], str]:
-    kinds: dict[tuple[str, str], str] = {}
-    kinds.update(((r.provider, r.resource_id), r.kind.value) for r in snapshot.rule_sets)
-    kinds.update(((a.provider, a.asset_id), a.kind) for a in snapshot.assets)
-    kinds.update(((s.provider, s.subnet_id), "subnet") for s in snapshot.subnets)
-    kinds.update(((n.provider, n.network_id), "network") for n in snapshot.networks)
-    kinds.update(((i.provider, i.list_id), "ip_list") for i in snapshot.ip_lists)
-    return kinds
-
 
 def _resource(provider: str, account: str, region: str, resource_id: str, name: str,
               kind: str | None, details: Mapping[str, object]) -> dict[str, Any]:
@@ -277,7 +268,7 @@ class Item:
 def items(report: ScanReport) -> list[Item]:
     """Everything ASFF carries, in report order, each still to be given its home."""
     snapshot = report.snapshot
-    kinds = _kinds(snapshot)
+    kinds = snapshot.resource_kinds()
     infos = {p.policy_id: p for p in report.policies}
     observed = utc_timestamp(snapshot.taken_at)
     out = []

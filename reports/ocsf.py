@@ -136,16 +136,6 @@ def _cloud(snapshot: Snapshot, provider: str, account: str, region: str) -> Clou
                  account=_account(provider, account, names.get((provider, account), "")))
 
 
-def _kinds(snapshot: Snapshot) -> dict[tuple[str, str], str]:
-    """(provider, resource id) -> what the resource is, for resource types."""
-    kinds: dict[tuple[str, str], str] = {}
-    kinds.update(((r.provider, r.resource_id), r.kind.value) for r in snapshot.rule_sets)
-    kinds.update(((a.provider, a.asset_id), a.kind) for a in snapshot.assets)
-    kinds.update(((s.provider, s.subnet_id), "subnet") for s in snapshot.subnets)
-    kinds.update(((n.provider, n.network_id), "network") for n in snapshot.networks)
-    kinds.update(((i.provider, i.list_id), "ip_list") for i in snapshot.ip_lists)
-    return kinds
-
 
 def _attacks(techniques: tuple[str, ...]) -> list[MITREAttack]:
     attacks = []
@@ -331,7 +321,7 @@ def _error_event(report: ScanReport, error: CollectionError) -> CloudComplianceF
 
 
 def events(report: ScanReport) -> list[BaseModel]:
-    kinds = _kinds(report.snapshot)
+    kinds = report.snapshot.resource_kinds()
     infos = {p.policy_id: p for p in report.policies}
     out: list[BaseModel] = [_finding_event(report, f, infos.get(f.policy_id), kinds)
                             for f in ordered_findings(report.findings)]

@@ -761,6 +761,17 @@ class Snapshot:
     def rule_count(self) -> int:
         return sum(len(rs.rules) for rs in self.rule_sets)
 
+    def resource_kinds(self) -> dict[tuple[str, str], str]:
+        """(provider, resource id) -> what the resource is (rule set kind, asset kind, subnet,
+        network or ip_list), for reports that name a resource's type."""
+        kinds: dict[tuple[str, str], str] = {}
+        kinds.update(((r.provider, r.resource_id), r.kind.value) for r in self.rule_sets)
+        kinds.update(((a.provider, a.asset_id), a.kind) for a in self.assets)
+        kinds.update(((s.provider, s.subnet_id), "subnet") for s in self.subnets)
+        kinds.update(((n.provider, n.network_id), "network") for n in self.networks)
+        kinds.update(((i.provider, i.list_id), "ip_list") for i in self.ip_lists)
+        return kinds
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
