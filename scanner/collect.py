@@ -46,10 +46,19 @@ def collect_snapshot(
     runner = executor or ThreadExecutor()
     finished = False  # every job (listings included) ran to its end: nothing left to abandon
     collected = 0
+    merging: dict[Scope, Provider] = {}
+
+    # Scopes of a provider whose scopes may report the same item (a GCP hierarchical policy):
+    # held until all are in, then merged in discovery order, so which scope keeps a shared item
+    # does not depend on which scope finished first, whatever the executor.
+    held: dict[Scope, list[CollectedItem]] = {}
 
     def done(scope: Scope, found: list[CollectedItem], completed: bool) -> None:
         nonlocal collected
-        items.extend(found)
+        if scope in merging:
+            held[scope] = found
+        else:
+            items.extend(found)
         if completed:
             collected += 1
             if progress:
@@ -57,7 +66,10 @@ def collect_snapshot(
 
     try:
         jobs, listed = _discover(pool, providers, deadline, scopes, items)
+        merging = {scope: p for p, scope in jobs if hasattr(p, "merge_collected")}
         finished = runner.run(jobs, deadline, done, pool) and listed
+        for scope, provider in merging.items():  # jobs, and so this dict, keep discovery order
+            items.extend(provider.merge_collected(held.get(scope, [])))
     finally:
         # The implicit shutdown(wait=True) of a `with` block would sit out every queued scope
         # after Ctrl-C: cancel what has not started, and wait only when nothing is left to run.

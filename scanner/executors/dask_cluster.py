@@ -70,7 +70,7 @@ def collect_on_worker(version: str, scan_id: str, name: str, settings: ProviderS
     try:
         provider = _provider(scan_id, name, settings)
         # Items another scope of the same scan may also report (a GCP hierarchical policy) are
-        # de-duplicated by the client's provider, which sees every scope's items.
+        # merged on the client by collect_snapshot, which sees every scope's items.
         collect = getattr(provider, "collect_unmerged", provider.collect)
         return list(collect(scope))
     except Exception as exc:  # noqa: BLE001 - retried by Dask, then recorded for the scope
@@ -118,10 +118,6 @@ class DaskExecutor:
         client = self._connect(distributed)
         scan_id = secrets.token_hex(8)
         futures: dict[Any, int] = {}
-        # Scopes of a provider that merges what several scopes report (a GCP hierarchical
-        # policy): merged in discovery order once all are in, so the scope that keeps a shared
-        # item does not depend on which worker finished first.
-        to_merge: dict[int, list[CollectedItem]] = {}
         try:
             for index, (provider, scope) in enumerate(jobs):
                 future = client.submit(
@@ -136,20 +132,12 @@ class DaskExecutor:
                         futures, loop=client.loop,
                         timeout=None if left is None else max(left, 0.001)):
                     pending.discard(future)
-                    index = futures[future]
-                    provider, scope = jobs[index]
-                    items = self._outcome(future, scope)
-                    if hasattr(provider, "merge_collected"):
-                        to_merge[index] = items
-                        items = []
-                    done(scope, items, True)
+                    scope = jobs[futures[future]][1]
+                    done(scope, self._outcome(future, scope), True)
             except TimeoutError:  # the deadline passed
                 for future in pending:
                     scope = jobs[futures[future]][1]
                     done(scope, [not_collected(scope)], False)
-            for index in sorted(to_merge):
-                provider, scope = jobs[index]
-                done(scope, list(provider.merge_collected(to_merge[index])), False)
             return not pending
         finally:
             # Ctrl-C, SIGTERM or the deadline: nothing queued on the cluster runs any more.

@@ -13,7 +13,8 @@ from scanner.model import CollectedItem, CollectionError, Scope
 
 def collect_scope(provider: Provider, scope: Scope) -> list[CollectedItem]:
     try:
-        return list(provider.collect(scope))
+        # Items several scopes may report are merged by collect_snapshot, in discovery order.
+        return list(getattr(provider, "collect_unmerged", provider.collect)(scope))
     except Exception as exc:  # an adapter bug must not make the scope look clean
         return [
             CollectionError(

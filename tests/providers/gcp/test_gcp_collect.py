@@ -91,6 +91,18 @@ def test_hierarchical_policies_from_the_ancestry_once_per_scan(gcp, settings_for
     assert len(listed) == 1
 
 
+@pytest.mark.parametrize("slow", ["alpha", "beta"])
+def test_a_shared_policy_is_kept_by_the_first_project_discovered_whichever_finishes_first(
+        gcp, settings_for, slow):
+    """alpha and beta both inherit org-baseline: the snapshot files it under alpha, the first
+    project discovered, even when alpha is the project that finishes last."""
+    gcp.estate.delay[f"/projects/{slow}/global/firewalls"] = 1.0
+    snapshot = scan(settings_for("alpha", "beta"))
+    hierarchical = rule_sets(snapshot, RuleSetKind.GCP_HIERARCHICAL_POLICY)
+    owners = {rs.name: rs.account for rs in hierarchical.values()}
+    assert owners == {"org-baseline": "alpha", "prod-folder": "alpha"}
+
+
 def test_forbidden_and_disabled_projects_are_errors_and_the_rest_goes_on(gcp, settings_for):
     snapshot = scan(settings_for("alpha", "gamma", "delta"))
     errors = {e.account: e for e in snapshot.errors}
