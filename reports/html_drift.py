@@ -10,6 +10,7 @@ from typing import Any
 
 from reports.charts import bar_chart
 from reports.html_view import SEVERITIES, cloud_name, humanize, service_names, value_text
+from reports.summary import baseline_is_file
 from scanner import attack
 from scanner.drift.describe import describe_rule, entry_service_names, family_label
 from scanner.model import ChangeKind, DriftItem, Effect, utc_timestamp
@@ -17,15 +18,10 @@ from scanner.model import ChangeKind, DriftItem, Effect, utc_timestamp
 EFFECT_ORDER = (Effect.WIDENED, Effect.UNKNOWN, Effect.NARROWED, Effect.NEUTRAL)
 
 
-def is_file_baseline(name: str) -> bool:
-    """A --baseline given as an exported snapshot file rather than a stored name."""
-    return name.endswith(".json") or "/" in name or "\\" in name
-
-
 def accept_command(baseline_name: str | None, snapshot_id: str, drift_id: str) -> str:
     """The command that accepts one item into the stored baseline ("" for a baseline file,
     which cloudwall does not rewrite)."""
-    if not baseline_name or is_file_baseline(baseline_name):
+    if not baseline_name or baseline_is_file(baseline_name):
         return ""
     return (f"cloudwall baseline set {shlex.quote(baseline_name)} --accept "
             f"{shlex.quote(drift_id)} --from-snapshot {shlex.quote(snapshot_id)}")
@@ -134,7 +130,7 @@ def drift_view(drift: Iterable[DriftItem], baseline_name: str | None, snapshot_i
         "others": [_item(d, baseline_name, snapshot_id, asset_names) for d in others],
         "unknown_scopes": [_item(d, baseline_name, snapshot_id, asset_names)
                            for d in unknown_scope],
-        "file_baseline": bool(baseline_name) and is_file_baseline(baseline_name or ""),
+        "file_baseline": baseline_is_file(baseline_name),
         "chart": chart,
         "widened": sum(1 for d in items if d.effect is Effect.WIDENED),
     }

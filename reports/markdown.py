@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reports.exposure_report import path_text, service_names
-from reports.summary import ordered_drift, ordered_findings, summary
+from reports.summary import baseline_is_file, ordered_drift, ordered_findings, summary
 from reports.text import printable
 from scanner import attack
 from scanner.drift.describe import (
@@ -94,12 +94,6 @@ def _actors(item: DriftItem) -> list[str]:
         if a.unavailable_reason:
             lines.append(f"- **Actor:** not available: {code(a.unavailable_reason)}")
     return lines
-
-
-def baseline_is_file(name: str | None) -> bool:
-    """A baseline read from an exported file (``--baseline prod.json``) rather than the store:
-    its name is the path it was read from."""
-    return bool(name) and name.lower().endswith(".json")
 
 
 def accept_hint(report: ScanReport, drift_id: str) -> str:

@@ -103,3 +103,11 @@ def attribution_text(item: DriftItem) -> str:
         return "; ".join(names)
     reasons = [a.unavailable_reason for a in item.attribution if a.unavailable_reason]
     return f"unknown: {reasons[0]}" if reasons else ""
+
+
+def baseline_is_file(name: str | None) -> bool:
+    """Whether a report's baseline was an exported snapshot file (``--baseline prod.json``)
+    rather than a stored name, by the engine's rule (scanner.engine.is_snapshot_file) as far as
+    a report can apply it. A stored name may contain slashes (``team/prod``), so a slash proves
+    nothing."""
+    return bool(name) and name.lower().endswith(".json")

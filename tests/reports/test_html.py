@@ -190,6 +190,9 @@ def test_accept_command_names_the_real_baseline():
         "cloudwall baseline set 'my baseline' --accept")
     assert accept_command("baseline.json", "S1", "CWD-1") == ""  # a file is not rewritten
     assert accept_command(None, "S1", "CWD-1") == ""
+    # A stored baseline name may hold a slash; it is still a name, accepted like any other.
+    assert accept_command("team/prod", "S1", "CWD-1") == (
+        "cloudwall baseline set team/prod --accept CWD-1 --from-snapshot S1")
 
 
 def test_demo_accept_commands_use_the_demo_baseline(demo):
