@@ -1,0 +1,70 @@
+"""What an adapter offers ``cloudwall watch``: the firewall-changing calls in its audit log, and a
+re-read of just the objects such a call touched.
+
+An adapter that can be watched implements ``WatchSource`` next to ``Provider``; the watch loop
+finds it with ``isinstance(provider, WatchSource)``, so a provider without it is reported as not
+watchable rather than silently skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from scanner.model import Attribution, CollectedItem, CollectionError, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One call from the audit log that can change a firewall, its attachments or an IP list.
+
+    ``targets`` are the provider's own ids of the objects the call touched, as the adapter's
+    ``reread`` takes them (a security group id, an NSG's ARM id, a GCP firewall rule or firewall
+    policy resource name). ``failed`` calls (an error code in the log) changed nothing; they are
+    kept so the loop can count them, never re-read.
+    """
+
+    provider: str
+    account: str
+    region: str
+    event_id: str
+    operation: str
+    time: datetime  # when the call was made, UTC
+    targets: tuple[str, ...]
+    attribution: Attribution
+    failed: bool = False
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.provider, self.account, self.region)
+
+
+@dataclass(frozen=True, slots=True)
+class Reread:
+    """Fresh state of some objects of one scope.
+
+    ``items`` are normalised exactly as a full collection would produce them: the rule sets the
+    targets name, and the assets, subnets or networks attached to them, so the loop can replace
+    those objects in the latest snapshot. ``gone`` lists targets that no longer exist (deleted
+    since the call). A target that could not be read (denied, throttled) is a CollectionError in
+    ``items`` naming it, never a silent omission.
+    """
+
+    scope: Scope
+    items: tuple[CollectedItem, ...]
+    gone: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class WatchSource(Protocol):
+    def audit_events(self, scope: Scope, start: datetime,
+                     end: datetime) -> Iterator[AuditEvent | CollectionError]:
+        """Firewall-changing calls in ``scope`` made in [start, end), oldest first as the log
+        allows; a log that cannot be read yields a CollectionError for the scope."""
+        ...
+
+    def reread(self, scope: Scope, targets: Sequence[str]) -> Reread:
+        """The current state of ``targets`` in ``scope`` and what is attached to them."""
+        ...
