@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from scanner.jsonenc import encode
 from scanner.netmath import ALL_PORTS, PortSet, parse_network
 from scanner.redact import redact
 
@@ -807,8 +808,13 @@ class Snapshot:
             errors=tuple(CollectionError.from_dict(e) for e in data.get("errors", ())),
         )
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    def encode(self, pretty: bool | None = None) -> bytes:
+        """The snapshot document as UTF-8 JSON (scanner.jsonenc: sorted, compact unless
+        ``pretty`` or ``--pretty``)."""
+        return encode(self.to_dict(), pretty)
+
+    def to_json(self, pretty: bool | None = None) -> str:
+        return self.encode(pretty).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> Snapshot:
