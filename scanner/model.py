@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from scanner.jsonenc import encode
 from scanner.netmath import ALL_PORTS, PortSet, parse_network
 from scanner.redact import redact
 
@@ -705,6 +706,9 @@ class Snapshot:
     ip_lists: tuple[IpList, ...] = ()
     errors: tuple[CollectionError, ...] = ()
     providers: tuple[str, ...] = ()
+    # ``cloudwall watch``: the full snapshot this one re-read some objects of (None: a full
+    # scan). Everything no audit event named is as that scan found it.
+    partial_of: str | None = None
 
     @classmethod
     def from_items(
@@ -793,7 +797,7 @@ class Snapshot:
             "networks": [n.to_dict() for n in self.networks],
             "ip_lists": [i.to_dict() for i in self.ip_lists],
             "errors": [e.to_dict() for e in self.errors],
-        }
+        } | ({"partial_of": self.partial_of} if self.partial_of else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
@@ -813,10 +817,16 @@ class Snapshot:
             networks=tuple(Network.from_dict(n) for n in data.get("networks", ())),
             ip_lists=tuple(IpList.from_dict(i) for i in data.get("ip_lists", ())),
             errors=tuple(CollectionError.from_dict(e) for e in data.get("errors", ())),
+            partial_of=data.get("partial_of"),
         )
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    def encode(self, pretty: bool | None = None) -> bytes:
+        """The snapshot document as UTF-8 JSON (scanner.jsonenc: sorted, compact unless
+        ``pretty`` or ``--pretty``)."""
+        return encode(self.to_dict(), pretty)
+
+    def to_json(self, pretty: bool | None = None) -> str:
+        return self.encode(pretty).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> Snapshot:

@@ -249,7 +249,10 @@ def test_snapshot_json_has_schema_version_and_sorted_keys():
     data = json.loads(text)
     assert data["schema_version"] == SCHEMA_VERSION == 1
     assert data["taken_at"] == "2026-01-02T03:04:05Z"
-    assert text == json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    assert text == json.dumps(data, sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False) + "\n"
+    pretty = _minimal_snapshot().to_json(pretty=True)
+    assert pretty == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
     def keys_sorted(value) -> bool:
         if isinstance(value, dict):
