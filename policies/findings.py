@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from policies.admitted import PORT_PROTOCOLS, Flows
@@ -40,10 +41,16 @@ def _port_hits(evidence_ports: Mapping[str, Mapping[str, str]],
     return hits, protocols
 
 
+@lru_cache(maxsize=1024)
+def _wanted_ports(compliance: tuple) -> frozenset[int]:
+    """The ports a policy's compliance mappings ask about (computed once per policy)."""
+    return frozenset(p for ref in compliance for p in ref.when.ports)
+
+
 def facts_for(meta: PolicyMeta, provider: str, kind: str, default_rule_set: bool,
               evidence: Mapping[str, Any]) -> FindingFacts:
-    wanted = {p for ref in meta.compliance for p in ref.when.ports}
     ports = evidence.get("ports") or {}
+    wanted = _wanted_ports(meta.compliance) if ports else set()
     hits, protocols = _port_hits(ports, wanted) if ports else (set(), set())
     return FindingFacts(
         provider=provider,

@@ -24,9 +24,15 @@ from policies.registry import check
     attack=["T1562.007"],
 )
 def gcp_default_network(ctx, meta):
-    for network in ctx.snapshot.networks:
-        if network.provider == "gcp" and network.is_default:
-            prepopulated = sorted({
-                r.name for rs in ctx.snapshot.rule_sets if rs.network == network.network_id
-                for r in rs.rules if r.extra.get("prepopulated")})
-            yield network_finding(meta, network, {"prepopulated_rules": prepopulated})
+    defaults = [n for n in ctx.snapshot.networks if n.provider == "gcp" and n.is_default]
+    if not defaults:
+        return
+    # One pass over the rule sets for all default networks (not one per network).
+    prepopulated: dict[str, set[str]] = {n.network_id: set() for n in defaults}
+    for rule_set in ctx.snapshot.rule_sets:
+        names = prepopulated.get(rule_set.network)
+        if names is not None:
+            names.update(r.name for r in rule_set.rules if r.extra.get("prepopulated"))
+    for network in defaults:
+        yield network_finding(meta, network,
+                              {"prepopulated_rules": sorted(prepopulated[network.network_id])})
