@@ -67,7 +67,10 @@ class _Spaces:
 
     def overlap(self, a: Rule, b: Rule) -> bool:
         """Whether the two rules can match a common packet (interval tests only)."""
-        return self.outline(a).overlaps(self.outline(b))
+        mine = self._mine  # called for every pair of rules: lookups inlined
+        first = mine.get(id(a)) or self.outline(a)
+        second = mine.get(id(b)) or self.outline(b)
+        return first.overlaps(second)
 
     def outline(self, rule: Rule) -> Outline:
         found = self._mine.get(id(rule))

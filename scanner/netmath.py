@@ -27,6 +27,8 @@ def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
         if lo > hi:
             return ()
         return intervals if type(intervals[0]) is tuple else ((lo, hi),)
+    if type(intervals) is tuple and _normalized(intervals):
+        return intervals
     ordered = sorted((lo, hi) for lo, hi in intervals if lo <= hi)
     merged: list[list[int]] = []
     for lo, hi in ordered:
@@ -36,6 +38,20 @@ def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
         else:
             merged.append([lo, hi])
     return tuple((lo, hi) for lo, hi in merged)
+
+
+def _normalized(intervals: tuple) -> bool:
+    """Whether a tuple is already sorted, disjoint, non-adjacent (lo, hi) tuples: set operations
+    hand such tuples to constructors, which then need not sort them again."""
+    previous = None
+    for item in intervals:
+        if type(item) is not tuple:
+            return False
+        lo, hi = item
+        if lo > hi or (previous is not None and lo <= previous + 1):
+            return False
+        previous = hi
+    return True
 
 
 def union_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
