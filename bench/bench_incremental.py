@@ -1,11 +1,13 @@
 """Scheduled scans of a large estate: the analysis of a scan after the first, when little or
 nothing changed.
 
-    .venv/bin/python bench/bench_incremental.py [--rules 1000000] [--assets 100000]
-                                                [--changed 0.01] [--seed 7]
+    .venv/bin/python bench/bench_incremental.py [--estate exposure|policies] [--rules 1000000]
+                                [--assets 100000] [--distinct 0.1] [--changed 0.01] [--seed 7]
 
 The estate is the one of bench_exposure.py (interfaces in roles sharing security groups, NSGs
-and network tags on the three clouds). Three scans are analysed in one process, as a scheduler
+and network tags on the three clouds), or with ``--estate policies`` the templated one of
+bench_policies.py (``--distinct`` of its rule sets with content of their own; no assets, so
+its exposure analysis has nothing to walk). Three scans are analysed in one process, as a scheduler
 that keeps its analysis state between runs would: the first (everything judged), the next
 hourly scan of the unchanged estate (built again from scratch, as a new collection gives new
 objects with the same content) and one where ``--changed`` of the rule sets had one rule
@@ -40,7 +42,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_exposure import build  # noqa: E402
+import bench_exposure  # noqa: E402
+import bench_policies  # noqa: E402
 
 from policies import PolicySettings, evaluate, select_policies  # noqa: E402
 from policies.reuse import RuleSetMemo  # noqa: E402
@@ -120,20 +123,27 @@ class Scans:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rules", type=int, default=1_000_000)
+    parser.add_argument("--estate", choices=("exposure", "policies"), default="exposure")
     parser.add_argument("--assets", type=int, default=100_000)
+    parser.add_argument("--distinct", type=float, default=0.1)
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verify", action="store_true",
                         help="also compare each later scan with a full evaluation")
     args = parser.parse_args()
 
+    def build() -> Snapshot:
+        if args.estate == "policies":
+            return bench_policies.build(args.rules, args.seed, args.distinct)
+        return bench_exposure.build(args.assets, args.rules, args.seed)
+
     started = time.perf_counter()
-    first = build(args.assets, args.rules, args.seed)
+    first = build()
     print(f"estate: {len(first.assets):,} assets, {first.rule_count():,} rules in "
           f"{len(first.rule_sets):,} rule sets (built in {time.perf_counter() - started:.1f} s)")
     scans = Scans()
     before = scans.analyse("first scan", first, verify=False)
-    again = build(args.assets, args.rules, args.seed)  # the next collection: new objects
+    again = build()  # the next collection: new objects
     unchanged = scans.analyse("unchanged estate", again, args.verify)
     print(f"  findings equal to the first scan's: {unchanged == before}")
     changed = _changed(again, args.changed, args.seed)

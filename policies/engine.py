@@ -94,11 +94,10 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     findings: list[Finding] = []
     for rule_set in snapshot.rule_sets:
         findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge, finish))
-    memo.finish()
-    for policy in policies:
-        if policy.match is None and policy.judge_rule_set is None:
-            findings.extend(policy.evaluate(ctx, policy.meta))
-    return sorted(findings, key=_order)
+    others = [finding for policy in policies
+              if policy.match is None and policy.judge_rule_set is None
+              for finding in policy.evaluate(ctx, policy.meta)]
+    return memo.finish(findings, others, _order)
 
 
 def _fingerprint(policies: Sequence[Policy], settings: PolicySettings) -> str:
