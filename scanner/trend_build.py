@@ -19,6 +19,7 @@ from datetime import date, datetime, timezone
 from typing import Protocol
 
 from policies import PolicySettings, evaluate, select_policies
+from policies.reuse import RuleSetMemo
 from policies.suppressions import apply_suppressions, load_suppressions
 from scanner import __version__
 from scanner.drift.comparison import compare
@@ -49,6 +50,9 @@ class _Judge:
         self.suppressions = load_suppressions(settings.suppressions) \
             if settings.suppressions else []
         self.today = today
+        # Points are judged oldest first and neighbouring snapshots share most rule sets:
+        # only rule set content new since the previous point is judged again.
+        self.memo = RuleSetMemo()
 
     def exposure(self, snapshot: Snapshot) -> ExposureAnalysis:
         s = self.settings
@@ -56,7 +60,7 @@ class _Judge:
 
     def point(self, judged: _Judged, reference: _Judged | None) -> TrendPoint:
         snapshot, exposure = judged.snapshot, judged.exposure
-        findings = evaluate(snapshot, self.policies, self.settings, exposure)
+        findings = evaluate(snapshot, self.policies, self.settings, exposure, memo=self.memo)
         findings, _notices = apply_suppressions(findings, self.suppressions, self.today)
         active = Counter(f.severity.value for f in findings if not f.suppressed)
         drift = widened = None
