@@ -40,7 +40,10 @@ def _ingress(rng: random.Random, index: int, group_ids: list[str]) -> list[dict]
             port = rng.choice((22, 3389, 8080 + number))
             rules.append({"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
                           "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})
-    return rules
+    unique: dict[str, dict] = {}  # the API refuses a rule given twice
+    for rule in rules:
+        unique.setdefault(repr(sorted(rule.items())), rule)
+    return list(unique.values())
 
 
 def main() -> None:
