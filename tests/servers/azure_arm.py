@@ -3,9 +3,10 @@
 What it serves is an :class:`ArmEstate`: subscriptions, their Microsoft.Network resources as the
 real API shapes them (``properties`` nesting, ids, empty plural lists next to singular values),
 their Activity Log events, and management groups (listed with ``descendants``). Behaviour that
-the adapter must cope with is switchable per subscription and resource type: 403 with the real ``AuthorizationFailed`` body, 429 with
-``Retry-After``, 500s, slow answers, bodies cut short, and lists that never end (``nextLink``
-back to the same page, or new links on empty pages forever). Lists are paged with ``nextLink``
+the adapter must cope with is switchable per subscription and resource type: 403 with the
+real ``AuthorizationFailed`` body, 429 with ``Retry-After``, 500s, slow answers, bodies cut
+short, and lists that never end (``nextLink`` back to the same page, or new links on empty pages
+forever). Lists are paged with ``nextLink``
 URLs that carry the ``api-version`` (the SDK follows them as-is); a request without
 ``api-version`` or without the bearer token is refused as ARM refuses it. TLS uses a
 ``trustme`` certificate authority whose bundle is written to ``ca_bundle`` for
