@@ -42,9 +42,11 @@ HINTS = {
 }
 
 
-def to_json(message: Any) -> dict[str, Any]:
-    """A proto-plus message as the REST API's JSON object (camelCase keys)."""
-    return type(message).to_dict(message, preserving_proto_field_name=False)
+def to_json(message: Any, enum_names: bool = False) -> dict[str, Any]:
+    """A proto-plus message as the REST API's JSON object (camelCase keys; with
+    ``enum_names``, enums by name as the REST API spells them, such as ``"state": "ACTIVE"``)."""
+    return type(message).to_dict(message, preserving_proto_field_name=False,
+                                 use_integers_for_enums=not enum_names)
 
 
 def credentials(settings: ProviderSettings):
@@ -209,7 +211,7 @@ class GcpApi:
         """The projects directly below an organization or folder (projects.list)."""
         client = self.resource_manager("ProjectsClient")
         pager = client.list_projects(request={"parent": parent}, **self.call_options())
-        return [to_json(p) for page in self.pages(pager, f"projects of {parent}",
+        return [to_json(p, enum_names=True) for page in self.pages(pager, f"projects of {parent}",
                                                   lambda pg: len(pg.projects))
                 for p in page.projects]
 
@@ -217,7 +219,7 @@ class GcpApi:
         """The folders directly below an organization or folder (folders.list)."""
         client = self.resource_manager("FoldersClient")
         pager = client.list_folders(request={"parent": parent}, **self.call_options())
-        return [to_json(f) for page in self.pages(pager, f"folders of {parent}",
+        return [to_json(f, enum_names=True) for page in self.pages(pager, f"folders of {parent}",
                                                   lambda pg: len(pg.folders))
                 for f in page.folders]
 

@@ -35,7 +35,8 @@ def parse_node(value: str, kind: str) -> str:
     if re.fullmatch(r"[0-9]{1,32}", text):
         return f"{collection}/{text}"
     lister = "organizations" if kind == "organization" else "resource-manager folders"
-    raise ConfigError(f"--{kind} {value!r} is not a {kind} id",
+    article = "an" if kind == "organization" else "a"
+    raise ConfigError(f"--{kind} {value!r} is not {article} {kind} id",
                       f"give the numeric id, as `gcloud {lister} list` shows it")
 
 
