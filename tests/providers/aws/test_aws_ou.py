@@ -168,3 +168,16 @@ def test_accounts_are_sorted_by_state_as_the_api_spells_it():
                         "555555555555": ("e", "CLOSED")}
     assert account_state({"Status": "active"}) == "ACTIVE"
     assert account_state({}) == ""
+
+
+def test_ous_from_the_configuration_file(org, tmp_path):
+    team = new_ou(org, root_of(org), "team")
+    member = new_account(org, "member", team)
+    new_account(org, "elsewhere", root_of(org))
+    config = tmp_path / "cloudwall.toml"
+    config.write_text(f'[providers.aws]\norg-role = "{ROLE}"\nregions = ["us-east-1"]\n'
+                      f'ous = ["{team.upper()}"]\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "--store",
+                                       str(tmp_path / "s.db"), "scan", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [s["account"] for s in json.loads(result.stdout)["snapshot"]["scopes"]] == [member]
