@@ -274,6 +274,18 @@ def team_command() -> list[str]:
     return ["cloudwall", *container["args"]]
 
 
+def first_scan_job() -> dict:
+    return yaml.safe_load((TEAM / "once" / "first-scan.yaml").read_text())
+
+
+def first_scan_commands() -> list[list[str]]:
+    """The one-off Job's commands, in the order they run: the scan, then the baseline."""
+    pod = first_scan_job()["spec"]["template"]["spec"]
+    containers = [*pod["initContainers"], *pod["containers"]]
+    assert all("command" not in c for c in containers)  # the image's ENTRYPOINT is cloudwall
+    return [["cloudwall", *c["args"]] for c in containers]
+
+
 def team_config() -> str:
     return team("ConfigMap")["data"]["cloudwall.toml"]
 
@@ -412,6 +424,28 @@ def test_the_scan_cronjob_runs_on_the_cluster_with_the_store_from_the_secret():
     assert team("CronJob")["spec"]["concurrencyPolicy"] == "Forbid"
 
 
+def test_the_first_scan_job_is_wired_as_the_cronjob():
+    from scanner.cli.scan import scan
+
+    job = first_scan_job()
+    assert job["metadata"]["namespace"] == team("Namespace")["metadata"]["name"]
+    scan_argv, baseline_argv = first_scan_commands()
+    with scan.make_context("scan", scan_argv[3:], default_map={"providers": ["aws"]}) as ctx:
+        assert ctx.params["save"] is True and ctx.params["baseline"] is None
+        assert ctx.params["dask_scheduler"] == scheduler_address()
+    assert baseline_argv[1:] == ["baseline", "set", "prod", "--from-snapshot", "latest"]
+    assert "prod" in team_command()  # the baseline the CronJob compares with
+    cron = team_cronjob_pod()
+    pod = job["spec"]["template"]
+    assert pod["metadata"]["labels"] == cron["metadata"]["labels"]
+    for key in ("serviceAccountName", "securityContext", "volumes"):
+        assert pod["spec"][key] == cron["spec"][key], key
+    (cron_container,) = cron["spec"]["containers"]
+    for container in [*pod["spec"]["initContainers"], *pod["spec"]["containers"]]:
+        for key in ("image", "env", "securityContext", "volumeMounts"):
+            assert container[key] == cron_container[key], (container["name"], key)
+
+
 def test_the_team_configuration_is_valid(tmp_path):
     path = tmp_path / "team.toml"
     path.write_text(team_config())
@@ -423,8 +457,9 @@ def test_the_team_configuration_is_valid(tmp_path):
 
 
 def test_the_scan_cronjob_command_runs_on_a_dask_cluster(tmp_path):
-    """The CronJob's exact arguments, with the cluster's address replaced by a local Dask
-    cluster's and the PostgreSQL store by a scratch SQLite one, on the demo estate."""
+    """The first-scan Job's and the CronJob's exact arguments, with the cluster's address
+    replaced by a local Dask cluster's and the PostgreSQL store by a scratch SQLite one, on the
+    demo estate."""
     distributed = pytest.importorskip("distributed")
     import logging
 
@@ -437,11 +472,12 @@ def test_the_scan_cronjob_command_runs_on_a_dask_cluster(tmp_path):
                                   host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   silence_logs=logging.ERROR) as cluster:
         argv[argv.index(scheduler_address())] = cluster.scheduler_address
-        setup = ["cloudwall", "--config", str(config_path)]
-        assert run([*setup, "scan", "--save"], tmp_path, env).returncode in (0, 1)
-        done = run([*setup, "baseline", "set", "prod", "--from-snapshot", "latest"], tmp_path,
-                   env)
-        assert done.returncode == 0, done.stderr
+        # The set-up the README documents: the one-off Job's scan, then its baseline.
+        first_scan, set_baseline = first_scan_commands()
+        first_scan[first_scan.index(scheduler_address())] = cluster.scheduler_address
+        for step in (first_scan, set_baseline):
+            done = run(step, tmp_path, env)
+            assert done.returncode == 0, done.stderr
         unchanged = run(argv, tmp_path, env)
         assert unchanged.returncode == 0, unchanged.stderr
         report = json.loads(unchanged.stdout)
