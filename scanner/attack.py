@@ -196,3 +196,15 @@ TECHNIQUE_TACTICS = {
 def technique_url(technique: str) -> str:
     """The technique's page on attack.mitre.org (sub-techniques as ``T1562/007``)."""
     return "https://attack.mitre.org/techniques/" + technique.replace(".", "/") + "/"
+
+
+def watched_operations() -> frozenset[str]:
+    """Every control-plane operation some drift item can list: the audit-log events
+    ``cloudwall watch`` acts on (each cloud's names are its own, so one set serves all)."""
+    names: set[str] = set(GUARDDUTY_OPS) | set(_THREAT_LIST_OPS) | set(GCP_ENFORCEMENT_OPS)
+    for table in (_RULE_OPS, _SET_OPS, _ATTACH_OPS):
+        for ops in table.values():
+            names.update(ops)
+    for ops in (*_SG_BY_CHANGE.values(), *_SG_DESCRIPTION.values(), *_NACL_BY_CHANGE.values()):
+        names.update(ops)
+    return frozenset(names)
