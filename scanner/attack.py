@@ -151,6 +151,12 @@ def operations(change: ChangeKind, kind: RuleSetKind | None, direction: object =
     return _SET_OPS[kind]
 
 
+def change_operations(kind: RuleSetKind) -> tuple[str, ...]:
+    """Every control-plane operation that can change a rule set of ``kind``: its rules, the
+    rule set itself, and what it is attached to. What a watch reads from the audit logs."""
+    return tuple(dict.fromkeys(_RULE_OPS[kind] + _SET_OPS[kind] + _ATTACH_OPS[kind]))
+
+
 def detection_component(change: ChangeKind) -> str:
     """The ATT&CK DS0018 component a change matches: switching protection off is
     *Firewall Disable*, editing it is *Firewall Rule Modification*."""
