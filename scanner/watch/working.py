@@ -45,6 +45,13 @@ def object_key(item: CollectedItem) -> ObjectKey | None:
     return None
 
 
+def _within(key: ObjectKey, scope: tuple[str, str, str]) -> bool:
+    """Whether an object belongs to a scope: its account, and its region unless the scope
+    spans every region (an Azure subscription, a GCP project)."""
+    provider, account, region = scope
+    return key[1] == provider and key[2] == account and region in ("", key[3])
+
+
 def _objects(snapshot: Snapshot) -> Iterable[CollectedItem]:
     yield from snapshot.rule_sets
     yield from snapshot.assets
@@ -72,12 +79,12 @@ class Working:
         errors = [i for i in result.items if isinstance(i, CollectionError)]
         gone = set(result.gone)
         if gone:
-            for key in [k for k in self.objects if k[1:4] == scope and k[4] in gone]:
+            for key in [k for k in self.objects if _within(k, scope) and k[4] in gone]:
                 del self.objects[key]
         count = 0
         for item in result.items:
             key = object_key(item)
-            if key is None or key[1:4] != scope:
+            if key is None or not _within(key, scope):
                 continue  # an error (kept apart), or another scope's object: not ours to set
             self.objects[key] = item
             count += 1
