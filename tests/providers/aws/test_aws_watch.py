@@ -251,3 +251,58 @@ def test_the_queue_path_alerts_once_and_deletes_handled_messages(aws, estate, tm
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+# --- pure: CloudTrail records shaped as CloudTrail writes them -------------------------------
+
+def _record(name: str, request: dict, response: dict | None = None, **extra) -> dict:
+    return {"eventVersion": "1.09", "eventTime": "2026-12-06T12:00:05Z",
+            "eventSource": extra.pop("source", "ec2.amazonaws.com"), "eventName": name,
+            "awsRegion": REGION, "sourceIPAddress": "198.51.100.7",
+            "userIdentity": {"type": "AssumedRole",
+                             "arn": "arn:aws:sts::123456789012:assumed-role/ops/eve"},
+            "requestParameters": request, "responseElements": response,
+            "eventID": "5d7c0f36-3c4e-4f0e-9a38-0d5f4c7b1a11", "recipientAccountId":
+            "123456789012", **extra}
+
+
+def test_records_name_their_targets_as_cloudtrail_writes_them():
+    from providers.aws.watch import audit_event
+    from scanner.model import Scope
+
+    scope = Scope("aws", "123456789012", REGION)
+    authorize = _record("AuthorizeSecurityGroupIngress", {
+        "groupId": "sg-0123456789abcdef0",
+        "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                                     "groups": {}, "ipRanges": {"items": [
+                                         {"cidrIp": "0.0.0.0/0"}]}}]}},
+        {"requestId": "8f4b9c1e-0000-4000-8000-000000000001", "_return": True,
+         "securityGroupRuleSet": {"items": [{"groupId": "sg-0123456789abcdef0",
+                                             "securityGroupRuleId": "sgr-0fedcba9876543210",
+                                             "cidrIpv4": "0.0.0.0/0"}]}})
+    event = audit_event(scope, authorize)
+    assert event is not None and event.targets == ("sg-0123456789abcdef0",)
+    assert (event.operation, event.failed, event.attribution.actor) == (
+        "AuthorizeSecurityGroupIngress", False, "arn:aws:sts::123456789012:assumed-role/ops/eve")
+    assert event.event_id == "5d7c0f36-3c4e-4f0e-9a38-0d5f4c7b1a11"
+    modify = _record("ModifySecurityGroupRules", {"ModifySecurityGroupRulesRequest": {
+        "GroupId": "sg-0aaaaaaaaaaaaaaaa", "SecurityGroupRule": {
+            "SecurityGroupRuleId": "sgr-0bbbbbbbbbbbbbbbb",
+            "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389,
+                                  "CidrIpv4": "0.0.0.0/0"}}}})
+    assert audit_event(scope, modify).targets == ("sg-0aaaaaaaaaaaaaaaa",)
+    moved = _record("ModifyNetworkInterfaceAttribute", {
+        "networkInterfaceId": "eni-0ccccccccccccccc0",
+        "groupSet": {"items": [{"groupId": "sg-0ddddddddddddddd0"}]}})
+    assert audit_event(scope, moved).targets == ("eni-0ccccccccccccccc0", "sg-0ddddddddddddddd0")
+    ipset = _record("CreateIPSet", {"detectorId": "12abc34d567e8fa901bc2d34e56789f0",
+                                    "name": "trusted", "format": "TXT", "activate": True,
+                                    "location": "https://s3.amazonaws.com/b/trusted.txt"},
+                    {"ipSetId": "0cb0141ab9fbde177613ab9436212e90"},
+                    source="guardduty.amazonaws.com")
+    assert audit_event(scope, ipset).targets == (
+        "ipset/12abc34d567e8fa901bc2d34e56789f0/0cb0141ab9fbde177613ab9436212e90",)
+    denied = _record("AuthorizeSecurityGroupIngress", {"groupId": "sg-0123456789abcdef0"},
+                     errorCode="Client.UnauthorizedOperation")
+    assert audit_event(scope, denied).failed
+    assert audit_event(scope, _record("DescribeSecurityGroups", {})) is None
