@@ -185,6 +185,9 @@ class Watcher:
             if received.events or received.problems or received.receipts:
                 self.handle(received.events, [], {}, receipts=received.receipts,
                             notes=received.problems, source="queue")
+            if received.problems and not received.receipts:
+                # The queue itself could not be read: said once per pause, not in a busy loop.
+                self.stop.wait(min(max(0.0, until - time.monotonic()), 5.0))
 
     def _log_scopes(self) -> list[tuple[str, Scope]]:
         pushed = self.feed.provider if self.feed is not None else None

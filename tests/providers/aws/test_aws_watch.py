@@ -255,6 +255,7 @@ def test_the_queue_path_alerts_once_and_deletes_handled_messages(aws, estate, tm
 
 # --- pure: CloudTrail records shaped as CloudTrail writes them -------------------------------
 
+
 def _record(name: str, request: dict, response: dict | None = None, **extra) -> dict:
     return {"eventVersion": "1.09", "eventTime": "2026-12-06T12:00:05Z",
             "eventSource": extra.pop("source", "ec2.amazonaws.com"), "eventName": name,
