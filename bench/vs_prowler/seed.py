@@ -41,9 +41,12 @@ def _ingress(rng: random.Random, index: int, group_ids: list[str]) -> list[dict]
             port = rng.choice((22, 3389, 8080 + number))
             rules.append({"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
                           "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})
-    unique: dict[str, dict] = {}  # the API refuses a rule given twice
+    unique: dict[tuple, dict] = {}  # the API refuses a rule given twice (descriptions aside)
     for rule in rules:
-        unique.setdefault(repr(sorted(rule.items())), rule)
+        peer = next(value for key, value in rule.items() if key.endswith(("Ranges", "Pairs")))
+        target = {k: v for k, v in peer[0].items() if k != "Description"}
+        unique.setdefault((rule["IpProtocol"], rule["FromPort"], rule["ToPort"],
+                           repr(sorted(target.items()))), rule)
     return list(unique.values())
 
 
