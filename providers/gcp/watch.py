@@ -17,7 +17,12 @@ from typing import Any
 
 from providers.gcp.audit import LOG_NAME, attribution_from_entry
 from providers.gcp.common import PROVIDER, canonical, last_segment
-from providers.gcp.normalize import normalize_instance, normalize_policy, normalize_vpc_rules
+from providers.gcp.normalize import (
+    normalize_instance,
+    normalize_policy,
+    normalize_vpc_rules,
+    vpc_rule_set_id,
+)
 from providers.guard import guarded
 from providers.watching import AuditEvent
 from scanner.attack import change_operations
@@ -86,6 +91,17 @@ def _finished(entry: Mapping[str, Any]) -> bool:
     return bool(operation.get("last")) or not operation.get("first")
 
 
+def _targets(payload: Mapping[str, Any]) -> tuple[str, ...]:
+    """The object the call names, and for a VPC firewall rule whose request names its network
+    (an insert always does) also that network's rule set: the object drift reports it under."""
+    target = target_of(str(payload.get("resourceName") or ""))
+    request = payload.get("request")
+    network = request.get("network") if isinstance(request, Mapping) else None
+    if _kind(target) == "firewalls" and isinstance(network, str) and canonical(network):
+        return (target, vpc_rule_set_id(canonical(network)))
+    return (target,)
+
+
 def audit_event(scope: Scope, entry: Mapping[str, Any]) -> AuditEvent | None:
     """One Admin Activity LogEntry (Logging API JSON) as an AuditEvent; None when it is not a
     finished firewall-changing call."""
@@ -106,7 +122,7 @@ def audit_event(scope: Scope, entry: Mapping[str, Any]) -> AuditEvent | None:
         event_id=attribution.event_id,
         operation=method,
         time=attribution.time,
-        targets=(target_of(str(payload.get("resourceName") or "")),),
+        targets=_targets(payload),
         attribution=attribution,
         failed=bool(isinstance(status, Mapping) and status.get("code")),
     )

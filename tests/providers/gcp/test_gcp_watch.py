@@ -40,6 +40,13 @@ def test_a_firewall_patch_is_an_event_on_the_rule():
         ("mallory@evil.example", "198.51.100.9")
 
 
+def test_an_insert_also_targets_the_rule_set_of_the_network_it_names():
+    entry = _entry("v1.compute.firewalls.insert", f"{FW}/new", request={
+        "name": "new", "network": "https://www.googleapis.com/compute/v1/projects/alpha/global/"
+                                  "networks/prod"})
+    assert audit_event(SCOPE, entry).targets == (f"{FW}/new", PROD_RULES)
+
+
 def test_every_api_version_of_a_method_is_watched_and_others_are_not():
     assert audit_event(SCOPE, _entry("beta.compute.firewalls.insert")) is not None
     assert audit_event(SCOPE, _entry("alpha.compute.firewalls.delete")) is not None
@@ -128,7 +135,7 @@ def test_sdk_writes_are_read_back_once_each_across_pages(gcp, settings_for):
     end = datetime.now(timezone.utc) + timedelta(seconds=1)
     found = list(provider.audit_events(SCOPE, start, end))
     assert [(e.operation, e.targets) for e in found] == [
-        ("v1.compute.firewalls.insert", (f"{FW}/allow-ssh-{n}",)) for n in range(3)]
+        ("v1.compute.firewalls.insert", (f"{FW}/allow-ssh-{n}", PROD_RULES)) for n in range(3)]
     assert len({e.event_id for e in found}) == 3 and not any(e.failed for e in found)
     assert found[0].attribution.actor == "ops@alpha.iam.gserviceaccount.com"
     pages = [p for m, p in gcp.requests if p == "/v2/entries:list"]
