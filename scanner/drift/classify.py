@@ -314,8 +314,16 @@ def _raw_intersect(a: Sequence[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
     """``intersect`` on raw boxes. Intersections and differences of merged interval tuples are
     merged already, so cooking the result gives the very boxes ``intersect`` builds."""
     out = []
+    # A box with an empty side holds nothing and meets nothing (``_box_meets``).
+    b = [y for y in b if y[0] and y[1] and y[2]]
     for xp, xq, xa in a:
+        if not (xp and xq and xa):
+            continue
         for yp, yq, ya in b:
+            # Spans that do not reach each other first: most pairs stop here, cheaply.
+            if (xp[-1][1] < yp[0][0] or yp[-1][1] < xp[0][0] or xq[-1][1] < yq[0][0]
+                    or yq[-1][1] < xq[0][0] or xa[-1][1] < ya[0][0] or ya[-1][1] < xa[0][0]):
+                continue
             p = intersect_intervals(xp, yp)
             if not p:
                 continue
@@ -333,9 +341,16 @@ def _raw_minus(a: list[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
     then other ports, then other addresses), boxes a cut does not touch kept as they are."""
     pieces = a
     for cp, cq, ca in b:
+        if not (cp and cq and ca):
+            continue  # an empty cut meets nothing
         out: list[RawBox] = []
         for box in pieces:
             p, q, addresses = box
+            if (not (p and q and addresses) or p[-1][1] < cp[0][0] or cp[-1][1] < p[0][0] or q[-1][1] < cq[0][0]
+                    or cq[-1][1] < q[0][0] or addresses[-1][1] < ca[0][0]
+                    or ca[-1][1] < addresses[0][0]):
+                out.append(box)
+                continue
             common_p = intersect_intervals(p, cp)
             if not common_p:
                 out.append(box)
