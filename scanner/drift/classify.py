@@ -346,8 +346,8 @@ def _raw_minus(a: list[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
         out: list[RawBox] = []
         for box in pieces:
             p, q, addresses = box
-            if (not (p and q and addresses) or p[-1][1] < cp[0][0] or cp[-1][1] < p[0][0] or q[-1][1] < cq[0][0]
-                    or cq[-1][1] < q[0][0] or addresses[-1][1] < ca[0][0]
+            if (not (p and q and addresses) or p[-1][1] < cp[0][0] or cp[-1][1] < p[0][0]
+                    or q[-1][1] < cq[0][0] or cq[-1][1] < q[0][0] or addresses[-1][1] < ca[0][0]
                     or ca[-1][1] < addresses[0][0]):
                 out.append(box)
                 continue
