@@ -336,6 +336,12 @@ def _raw_intersect(a: Sequence[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
     return out
 
 
+def _raw_meets(a: Sequence[RawBox], b: Sequence[RawBox]) -> bool:
+    """``meets`` on raw boxes."""
+    return any(intervals_overlap(xp, yp) and intervals_overlap(xq, yq)
+               and intervals_overlap(xa, ya) for xp, xq, xa in a for yp, yq, ya in b)
+
+
 def _raw_minus(a: list[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
     """``minus`` on raw boxes: each box cut as ``Box.difference`` cuts it (other protocols,
     then other ports, then other addresses), boxes a cut does not touch kept as they are."""
@@ -558,9 +564,10 @@ def classify(before: State, after: State, universe: Universe,
                     # Rules that cannot meet the offered traffic decide none of it; machines
                     # that the remaining rules treat alike decide it alike.
                     bounds = _bounds(offered)
+                    raw_offered = _raw(offered)
                     relevant = [r for r in context if r.direction is direction
                                 and may_meet(r, bounds)
-                                and meets(offered, universe.space(r, family, wide))]
+                                and _raw_meets(raw_offered, universe.raw_space(r, family, wide))]
                     only = frozenset(id(r) for r in relevant)
                 seen: set[frozenset[int]] = set()
                 for machine in machines:

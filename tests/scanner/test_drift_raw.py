@@ -10,9 +10,11 @@ from scanner.drift.classify import (
     _cooked,
     _raw,
     _raw_intersect,
+    _raw_meets,
     _raw_minus,
     _union,
     intersect,
+    meets,
     minus,
 )
 from scanner.netmath import IPV4, AddressSet, PortSet
@@ -38,3 +40,4 @@ def test_raw_algebra_builds_the_same_boxes(a, b):
     assert _cooked(IPV4, _raw_minus(_raw(a), _raw(b))) == minus(a, b)
     assert _union(a, b) == a.union(b)
     assert _cooked(IPV4, _raw(a)) == a
+    assert _raw_meets(_raw(a), _raw(b)) == meets(a, b)
