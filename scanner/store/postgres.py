@@ -118,7 +118,7 @@ class PostgresBackend(Backend):
         detail = self._scrub(exc)
         if state in ("28P01", "28000") or "password" in detail or "authentication" in detail:
             return StoreError(f"authentication failed for store {self.location}", _AUTH_HINT)
-        if state == "3D000":
+        if state == "3D000" or ("database" in detail and "does not exist" in detail):
             return StoreError(f"there is no store at {self.location} (no such database)",
                               "create the database (see the README's team setup), or fix "
                               "the database name in --store")

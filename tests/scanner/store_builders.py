@@ -73,6 +73,31 @@ def file_state(path: Path) -> dict[str, str]:
     return out
 
 
+PG_TABLES = ("cloudwall_schema", "dictionaries", "objects", "manifests", "snapshots",
+             "baselines", "baseline_events")
+
+
+def database_state(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table of a PostgreSQL store (none when it has no tables yet)."""
+    import psycopg
+
+    out = {}
+    with psycopg.connect(url) as db:
+        for table in PG_TABLES:
+            if db.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+                continue
+            rows = db.execute(f"SELECT * FROM {table}").fetchall()
+            out[table] = sorted(tuple(bytes(v) if isinstance(v, memoryview) else v
+                                      for v in row) for row in rows)
+    return out
+
+
+def store_state(target) -> dict:
+    """What 'unchanged' means for a store: a file's bytes, a database's rows."""
+    target = str(target)
+    return database_state(target) if "://" in target else file_state(Path(target))
+
+
 V1_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE snapshots (
