@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +209,22 @@ def test_a_lost_connection_is_a_store_error_and_changes_nothing(postgres_server,
     store.close()
     with Store(postgres_url) as again:
         assert [i.snapshot_id for i in again.list()] == ["s-1"]
+
+
+# --- without a server -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("required", "outcome"), [("", "1 skipped"), ("require", "1 error")])
+def test_without_postgresql_the_tests_skip_with_a_reason_unless_required(tmp_path, required,
+                                                                          outcome):
+    env = {**os.environ, "CLOUDWALL_PG_BIN": str(tmp_path / "no-postgresql"),
+           "CLOUDWALL_POSTGRES_TESTS": required}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p",
+         "no:xdist", f"{__file__}::test_migrations_are_numbered_sql_files_applied_once_on_"
+         "first_write"],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+        timeout=120)
+    assert outcome in result.stdout, result.stdout
+    assert "no initdb/pg_ctl" in result.stdout and "apt-get install postgresql" in result.stdout
+    assert (result.returncode == 0) == (outcome == "1 skipped")

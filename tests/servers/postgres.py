@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL cluster for the store tests: ``initdb`` and ``pg_ctl`` from the system
-(Debian's ``postgresql`` package; on PATH or under ``/usr/lib/postgresql/*/bin``), a free
+(Debian's ``postgresql`` package; in ``$CLOUDWALL_PG_BIN``, on PATH or under
+``/usr/lib/postgresql/*/bin``), a free
 loopback port, the socket and data in a private temporary directory, stopped and removed at the
 end. Password authentication over TCP, so tests can present a wrong password.
 
@@ -29,7 +30,12 @@ _START_ATTEMPTS = 3  # a free port can be taken by another process before the se
 
 
 def server_binaries() -> Path | None:
-    """The folder holding initdb and pg_ctl: PATH first, else the newest Debian install."""
+    """The folder holding initdb and pg_ctl: ``$CLOUDWALL_PG_BIN`` if set, else PATH, else the
+    newest Debian install."""
+    if os.environ.get("CLOUDWALL_PG_BIN"):
+        folder = Path(os.environ["CLOUDWALL_PG_BIN"])
+        usable = all(os.access(folder / name, os.X_OK) for name in ("initdb", "pg_ctl"))
+        return folder if usable else None
     found = shutil.which("pg_ctl")
     if found and shutil.which("initdb", path=os.path.dirname(found)):
         return Path(found).parent
@@ -44,7 +50,8 @@ def server_binaries() -> Path | None:
 def unavailable() -> str | None:
     """Why the PostgreSQL tests cannot run here, or None."""
     if server_binaries() is None:
-        return "no initdb/pg_ctl on PATH or under /usr/lib/postgresql/*/bin"
+        return ("no initdb/pg_ctl in $CLOUDWALL_PG_BIN, on PATH or under "
+                "/usr/lib/postgresql/*/bin")
     try:
         import psycopg  # noqa: F401
     except ImportError:
