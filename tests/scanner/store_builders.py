@@ -55,13 +55,28 @@ def estate(snapshot_id: str, sets: int = 40, minutes: int = 0, changed: int | No
     return Snapshot.from_items(snapshot_id, when, [scope], items, providers=["aws"])
 
 
-def counts(path: Path) -> dict[str, int]:
-    db = sqlite3.connect(path)
+def execute(target, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one statement straight on a store's database, SQLite or PostgreSQL (``?``
+    placeholders), to look inside it or to damage it; committed."""
+    target = str(target)
+    if "://" in target:
+        import psycopg
+
+        with psycopg.connect(target, autocommit=True) as db:
+            cursor = db.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    db = sqlite3.connect(target)
     try:
-        return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("snapshots", "manifests", "objects")}
+        rows = db.execute(sql, params).fetchall()
+        db.commit()
+        return rows
     finally:
         db.close()
+
+
+def counts(target) -> dict[str, int]:
+    return {table: execute(target, f"SELECT count(*) FROM {table}")[0][0]
+            for table in ("snapshots", "manifests", "objects")}
 
 
 def file_state(path: Path) -> dict[str, str]:

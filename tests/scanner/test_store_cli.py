@@ -70,11 +70,11 @@ def test_nothing_creates_a_store_but_a_successful_save(tmp_path):
 def test_an_empty_database_is_not_a_store_to_read_and_stays_empty(postgres_url):
     for args in (("snapshots", "list"), ("baseline", "list"), ("baseline", "log", "prod"),
                  ("snapshots", "prune", "--keep", "3"), ("exposure",)):
-        result = cloudwall(postgres_url, *args)
-        assert result.returncode == 2, (args, result.stderr)
+        result = invoke(postgres_url, *args)
+        assert result.exit_code == 2, (args, result.output)
         one_line_error(result, "there is no store at postgresql://", "no cloudwall tables")
         assert store_state(postgres_url) == {}
-    assert cloudwall(postgres_url, "scan", "--provider", "demo", "--save").returncode in (0, 3)
+    assert invoke(postgres_url, "scan", "--provider", "demo", "--save").exit_code in (0, 3)
     assert len(store_state(postgres_url)["snapshots"]) == 1
 
 
