@@ -151,6 +151,12 @@ def operations(change: ChangeKind, kind: RuleSetKind | None, direction: object =
     return _SET_OPS[kind]
 
 
+def change_operations(kind: RuleSetKind) -> tuple[str, ...]:
+    """Every control-plane operation that can change a rule set of ``kind``: its rules, the
+    rule set itself, and what it is attached to. What a watch reads from the audit logs."""
+    return tuple(dict.fromkeys(_RULE_OPS[kind] + _SET_OPS[kind] + _ATTACH_OPS[kind]))
+
+
 def detection_component(change: ChangeKind) -> str:
     """The ATT&CK DS0018 component a change matches: switching protection off is
     *Firewall Disable*, editing it is *Firewall Rule Modification*."""
@@ -196,3 +202,15 @@ TECHNIQUE_TACTICS = {
 def technique_url(technique: str) -> str:
     """The technique's page on attack.mitre.org (sub-techniques as ``T1562/007``)."""
     return "https://attack.mitre.org/techniques/" + technique.replace(".", "/") + "/"
+
+
+def watched_operations() -> frozenset[str]:
+    """Every control-plane operation some drift item can list: the audit-log events
+    ``cloudwall watch`` acts on (each cloud's names are its own, so one set serves all)."""
+    names: set[str] = set(GUARDDUTY_OPS) | set(_THREAT_LIST_OPS) | set(GCP_ENFORCEMENT_OPS)
+    for table in (_RULE_OPS, _SET_OPS, _ATTACH_OPS):
+        for ops in table.values():
+            names.update(ops)
+    for ops in (*_SG_BY_CHANGE.values(), *_SG_DESCRIPTION.values(), *_NACL_BY_CHANGE.values()):
+        names.update(ops)
+    return frozenset(names)

@@ -697,6 +697,9 @@ class Snapshot:
     ip_lists: tuple[IpList, ...] = ()
     errors: tuple[CollectionError, ...] = ()
     providers: tuple[str, ...] = ()
+    # ``cloudwall watch``: the full snapshot this one re-read some objects of (None: a full
+    # scan). Everything no audit event named is as that scan found it.
+    partial_of: str | None = None
 
     @classmethod
     def from_items(
@@ -785,7 +788,7 @@ class Snapshot:
             "networks": [n.to_dict() for n in self.networks],
             "ip_lists": [i.to_dict() for i in self.ip_lists],
             "errors": [e.to_dict() for e in self.errors],
-        }
+        } | ({"partial_of": self.partial_of} if self.partial_of else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
@@ -805,6 +808,7 @@ class Snapshot:
             networks=tuple(Network.from_dict(n) for n in data.get("networks", ())),
             ip_lists=tuple(IpList.from_dict(i) for i in data.get("ip_lists", ())),
             errors=tuple(CollectionError.from_dict(e) for e in data.get("errors", ())),
+            partial_of=data.get("partial_of"),
         )
 
     def to_json(self) -> str:

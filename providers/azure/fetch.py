@@ -129,8 +129,38 @@ def list_resources(client: Any, subscription_id: str, resource_type: ResourceTyp
     return items
 
 
+def get_resource(client: Any, resource_id: str,
+                 api_version: str = NETWORK_API_VERSION) -> dict[str, Any] | None:
+    """One Microsoft.Network resource by ARM id, as ARM JSON; None when it does not exist (404).
+
+    Sent through the same pipeline as the lists (``client`` is a ``NetworkManagementClient``
+    at the base URL); any other error is raised as the SDK's ``HttpResponseError``.
+    """
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+
+    request = HttpRequest("GET", quote(resource_id, safe="/"), params={"api-version": api_version},
+                          headers={"Accept": "application/json"})
+    response = client.send_request(request, stream=True)
+    response.read()
+    if response.status_code == 404 and _error_code(response.content) != "SubscriptionNotFound":
+        # ResourceNotFound, or ResourceGroupNotFound: deleted with its resource group.
+        return None
+    if response.status_code != 200:
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    return _page_json(response.content, resource_id)
+
+
 class MalformedPage(Exception):
     """A list page that is not the JSON the API documents (cut short, not an object...)."""
+
+
+def _error_code(content: bytes) -> str:
+    try:
+        return str(json.loads(content)["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 def _page_json(content: bytes, what: str) -> dict[str, Any]:

@@ -7,12 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from providers.azure import audit, fetch
+from providers.azure import audit, fetch, watch
 from providers.azure.auth import resolve_endpoint
 from providers.azure.fetch import CallFailure, ClientFactory
 from providers.azure.normalize import normalize_scope
 from providers.base import ProviderSettings, page_limits
 from providers.paging import LOOP_HINT, PAGING_HINT
+from providers.watching import AuditEvent, Reread
 from scanner.errors import ProviderError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
@@ -179,3 +180,35 @@ class AzureProvider:
         finally:
             for client in clients.values():
                 client.close()
+
+    # -- watching (providers.watching.WatchSource) ---------------------------------------------
+
+    def audit_events(self, scope: Scope, start: datetime,
+                     end: datetime) -> Iterator[AuditEvent | CollectionError]:
+        """The subscription's finished NSG, rule and attachment writes made in [start, end)."""
+        factory = self._clients()
+        try:
+            with factory.monitor(scope.account) as client:
+                events = fetch.list_activity_events(client, watch.activity_filter(start, end),
+                                                    page_limits(self._settings))
+        except Exception as exc:
+            failure = fetch.describe_failure(exc)
+            if failure is None:
+                raise
+            yield self._error(scope.account, failure, fetch.ACTIVITY_LOG_PERMISSION,
+                              "activityLog")
+            return
+        yield from watch.audit_events(scope, events, start, end)
+
+    def reread(self, scope: Scope, targets: Sequence[str]) -> Reread:
+        """NSGs (or rules), NICs, subnets or virtual networks by ARM id, with what they are
+        attached to, normalised as a full collection would."""
+        factory = self._clients()
+        base_url = factory.endpoint.base_url
+        with factory.network(scope.account) as client:
+            items, gone = watch.reread(
+                scope, targets, lambda resource_id: fetch.get_resource(client, resource_id),
+                watch.resource_errors(scope, fetch.describe_failure,
+                                      lambda failure, permission: _hint(failure, permission,
+                                                                        base_url)))
+        return Reread(scope, tuple(items), tuple(gone))

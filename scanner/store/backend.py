@@ -140,3 +140,13 @@ class Backend(ABC):
     def baseline_events(self, name: str) -> list[BaselineEvent]:
         """The baseline's history, oldest first."""
 
+    # --- state ----------------------------------------------------------------------------
+    @abstractmethod
+    def get_state(self, key: str) -> str | None:
+        """The text last put under ``key`` (None: never put). Long-running commands keep
+        their progress here (``cloudwall watch``: checkpoints and seen event ids)."""
+
+    @abstractmethod
+    def put_state(self, key: str, value: str) -> None:
+        """Replace the text under ``key``."""
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -99,11 +99,24 @@ class Store:
 
     # --- snapshots ----------------------------------------------------------------------------
 
-    def save(self, snapshot: Snapshot) -> None:
+    def save(self, snapshot: Snapshot, state: Mapping[str, str] | None = None) -> None:
+        """Store ``snapshot``; with ``state``, put those keys (``put_state``) in the same
+        transaction, so progress recorded with a snapshot is never ahead of or behind it."""
         check_snapshot_id(snapshot.snapshot_id)
         parts = split_snapshot(snapshot)
         with self._write():
             self._insert(parts)
+            for key, value in (state or {}).items():
+                self.backend.put_state(key, value)
+
+    def state(self, key: str) -> str | None:
+        """The text last put under ``key``, or None."""
+        with self.backend.read():
+            return self.backend.get_state(key)
+
+    def put_state(self, key: str, value: str) -> None:
+        with self._write():
+            self.backend.put_state(key, value)
 
     def _insert(self, parts) -> None:
         if self.backend.has_snapshot(parts.snapshot_id):

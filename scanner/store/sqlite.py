@@ -42,6 +42,7 @@ from scanner.store.sqlite_schema import (
     READABLE_SCHEMAS,
     SNAPSHOT_INDEXES,
     SNAPSHOTS_TABLE,
+    STATE_TABLE,
     STORE_SCHEMA_VERSION,
     corrupt_error,
     damaged_error,
@@ -416,4 +417,18 @@ class SqliteBackend(Backend):
         ).fetchall()
         return [BaselineEvent(*row[:6], tuple(json.loads(row[6]))) for row in rows]
 
+    # --- state --------------------------------------------------------------------------------
 
+    def get_state(self, key: str) -> str | None:
+        has_table = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'state'").fetchone()
+        if not has_table:  # a store no long-running command has written to yet
+            return None
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_state(self, key: str, value: str) -> None:
+        self._upgrade()
+        self._db.execute(STATE_TABLE)
+        self._db.execute("INSERT INTO state (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))

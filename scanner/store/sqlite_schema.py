@@ -37,6 +37,8 @@ CREATE TABLE {name} (
 # made before they existed.
 DICTIONARIES_TABLE = ("CREATE TABLE IF NOT EXISTS dictionaries "
                       "(id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+# Progress of long-running commands, by key (``Backend.get_state``); created on first use.
+STATE_TABLE = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 CONTENT_TABLES = """
 CREATE TABLE objects (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, body BLOB NOT NULL);
 CREATE TABLE manifests (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE,

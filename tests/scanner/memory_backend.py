@@ -26,6 +26,7 @@ class _State:
     objects: dict[bytes, bytes] = field(default_factory=dict)
     baselines: dict[str, Baseline] = field(default_factory=dict)
     events: list[BaselineEvent] = field(default_factory=list)
+    state: dict[str, str] = field(default_factory=dict)
 
 
 class MemoryBackend(Backend):
@@ -122,3 +123,9 @@ class MemoryBackend(Backend):
 
     def baseline_events(self, name: str) -> list[BaselineEvent]:
         return [e for e in self.state.events if e.name == name]
+
+    def get_state(self, key: str) -> str | None:
+        return self.state.state.get(key)
+
+    def put_state(self, key: str, value: str) -> None:
+        self.state.state[key] = value

@@ -490,3 +490,24 @@ def test_unchanged_estate_has_no_drift_and_ids_are_stable():
     changed = replace(base, rules=base.rules[1:])
     assert compare(snap(base), snap(changed))[0].drift_id == \
         compare(snap(base), snap(changed))[0].drift_id
+
+
+def test_the_watched_operations_hold_every_operation_a_drift_item_can_list():
+    from scanner import attack
+    from scanner.model import Direction
+
+    watched = attack.watched_operations()
+    for change in ChangeKind:
+        for kind in (None, *RuleSetKind):
+            for direction in (None, Direction.INGRESS, Direction.EGRESS):
+                for description_only in (False, True):
+                    for list_type in (None, "threat", "trusted"):
+                        try:
+                            ops = attack.operations(change, kind, direction, description_only,
+                                                    list_type)
+                        except KeyError:  # no such change for that kind
+                            continue
+                        assert set(ops) <= watched, (change, kind, ops)
+    assert {"AuthorizeSecurityGroupIngress", "CreateIPSet",
+            "v1.compute.firewalls.patch"} <= watched
+    assert "DescribeSecurityGroups" not in watched

@@ -100,3 +100,25 @@ def test_prune_by_age_alone(store):
         store.save(estate(f"s-{n}", sets=2, minutes=60 * n))
     plan = store.plan_prune(keep=None, older_than=timedelta(hours=11), now=now)
     assert plan.remove == ("s-0",)
+
+
+def test_state_is_kept_by_key_and_written_with_a_snapshot_or_not_at_all(store):
+    assert store.state("watch:prod") is None
+    store.put_state("watch:prod", '{"a": 1}')
+    store.put_state("watch:prod", '{"a": 2}')
+    store.put_state("other", "x")
+    assert (store.state("watch:prod"), store.state("other")) == ('{"a": 2}', "x")
+    store.save(estate("s-1", sets=1), state={"watch:prod": '{"a": 3}'})
+    assert store.state("watch:prod") == '{"a": 3}'
+    with pytest.raises(StoreError, match="already in the store"):
+        store.save(estate("s-1", sets=1), state={"watch:prod": '{"a": 4}'})
+    assert store.state("watch:prod") == '{"a": 3}'  # the failed save wrote no state either
+
+
+def test_a_partial_snapshot_keeps_its_mark_through_the_store(store):
+    from dataclasses import replace
+
+    partial = replace(estate("p-2", sets=2), partial_of="s-1")
+    store.save(partial)
+    assert store.load("p-2").partial_of == "s-1"
+    assert store.load("p-2").to_json() == partial.to_json()

@@ -390,6 +390,23 @@ class ArmEstate:
         self.page_size = 2
         self.next_link_base: str | None = None  # nextLinks to another host (a hostile server)
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        # Who the Activity Log says made the writes the server accepts.
+        self.caller = "ops@contoso.com"
+        self.client_ip = "203.0.113.10"
+
+    def log_call(self, sub: str, resource_id: str, operation: str,
+                 status: str = "Succeeded", when: datetime | None = None) -> list[dict]:
+        """Append the Activity Log events of one call, as ARM logs them: a Started event, then
+        the outcome, both under one correlation id, each with its own eventDataId."""
+        began = when or datetime.now(timezone.utc)
+        with self.lock:
+            started = activity_event(resource_id, operation, self.caller, began,
+                                     self.client_ip, "Started",
+                                     correlation_id=str(uuid.uuid4()))
+            ended = activity_event(resource_id, operation, self.caller, began, self.client_ip,
+                                   status, correlation_id=started["correlationId"])
+            self.events.setdefault(sub, []).extend([started, ended])
+        return [started, ended]
 
     def add_subscription(self, sub: str, name: str, state: str = "Enabled") -> None:
         with self.lock:
@@ -435,7 +452,15 @@ _EVENTS_PATH = re.compile(
     r"^/subscriptions/([^/]+)/providers/microsoft\.insights/eventtypes/management/values$", re.I)
 _FILTER = re.compile(
     r"^eventTimestamp ge '([^']+)'(?: and eventTimestamp le '([^']+)')?"
-    r" and resourceUri eq '([^']+)'$", re.I)
+    r" and (resourceUri|resourceProvider) eq '([^']+)'$", re.I)
+_RESOURCE_PATH = re.compile(
+    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/microsoft\.network/([^/]+)/"
+    r"([^/]+)$", re.I)
+_RULE_PATH = re.compile(
+    r"^(/subscriptions/([^/]+)/resourceGroups/[^/]+/providers/microsoft\.network/"
+    r"networkSecurityGroups/([^/]+))/securityRules/([^/]+)$", re.I)
+RULE_WRITE = "Microsoft.Network/networkSecurityGroups/securityRules/write"
+RULE_DELETE = "Microsoft.Network/networkSecurityGroups/securityRules/delete"
 
 
 def _parse_time(text: str) -> datetime:
@@ -445,6 +470,12 @@ def _parse_time(text: str) -> datetime:
         digits = "".join(c for c in rest if c.isdigit())
         value = f"{head}.{digits[:6]}{rest[len(digits):]}"
     return datetime.fromisoformat(value).astimezone(timezone.utc)
+
+
+def _event_field(event: dict[str, Any], field: str) -> str:
+    if field == "resourceuri":
+        return event["resourceId"]
+    return (event.get("resourceProviderName") or {}).get("value", "")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -518,6 +549,11 @@ class _Handler(BaseHTTPRequestHandler):
         if match:
             self._events(match.group(1), path, query)
             return
+        match = _RESOURCE_PATH.match(path)
+        if match:
+            self._resource(match.group(1), match.group(2), match.group(3), match.group(4),
+                           path)
+            return
         self._send(404, _error("InvalidResourceType", f"The resource type could not be found "
                                                       f"for path '{path}'."))
 
@@ -577,6 +613,101 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._page(estate.resources[sub][key], path, query)
 
+    def _resource(self, sub: str, rg: str, kind: str, name: str, path: str) -> None:
+        """One resource by id, as ARM answers ``GET {id}``."""
+        estate = self.server.estate
+        key = next((k for k in NETWORK_TYPES if k.lower() == kind.lower()), kind)
+        if self._gate(sub, key, f"Microsoft.Network/{key}/read"):
+            return
+        with estate.lock:
+            found = next((json.dumps(o) for o in estate.resources[sub].get(key, [])
+                          if o["id"].lower() == path.lower()), None)
+        if found is None:
+            self._send(404, _error(
+                "ResourceNotFound", f"The Resource 'Microsoft.Network/{kind}/{name}' under "
+                f"resource group '{rg}' was not found. For more details please go to "
+                "https://aka.ms/ARMResourceNotFound"))
+            return
+        self._send_raw(200, found.encode())
+
+    def _authorised_write(self) -> tuple[str, dict[str, list[str]], Any] | None:
+        """(path, query, rule path match) of a security rule write, or None once answered."""
+        parts = urlsplit(self.path)
+        path, query = parts.path, parse_qs(parts.query)
+        estate = self.server.estate
+        with estate.lock:
+            estate.requests.append((path, query))
+        if self.headers.get("Authorization") != f"Bearer {self.server.token}":
+            self._send(401, _error("AuthenticationFailed", "Authentication failed."))
+            return None
+        if "api-version" not in query:
+            self._send(400, _error("MissingApiVersionParameter",
+                                   "The api-version query parameter (?api-version=) is required "
+                                   "for all requests."))
+            return None
+        match = _RULE_PATH.match(path)
+        if match is None:
+            self._send(405, _error("MethodNotAllowed", f"Writes to '{path}' are not served."))
+            return None
+        return path, query, match
+
+    def do_PUT(self) -> None:  # noqa: N802 (the http.server API)
+        """Create or replace a security rule, and log the call as Activity Log events."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        found = self._authorised_write()
+        if found is None:
+            return
+        _, _, match = found
+        nsg_id, sub, nsg_name, rule_name = match.groups()
+        if self._gate(sub, "networkSecurityGroups", RULE_WRITE):
+            return
+        rule = {"name": rule_name, "id": f"{nsg_id}/securityRules/{rule_name}", "etag": _ETAG,
+                "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+                "properties": {**(body.get("properties") or {}),
+                               "provisioningState": "Succeeded"}}
+        estate = self.server.estate
+        with estate.lock:
+            try:
+                props = estate.get(sub, "networkSecurityGroups", nsg_name)["properties"]
+            except KeyError:
+                props = None
+            if props is not None:
+                rules = props.setdefault("securityRules", [])
+                index = next((i for i, r in enumerate(rules)
+                              if r["name"].lower() == rule_name.lower()), None)
+                if index is None:
+                    rules.append(rule)
+                else:
+                    rules[index] = rule
+                estate.log_call(sub, rule["id"], RULE_WRITE)
+        if props is None:
+            self._send(404, _error("ResourceNotFound", f"The Resource 'Microsoft.Network/"
+                                   f"networkSecurityGroups/{nsg_name}' was not found."))
+            return
+        self._send(201 if index is None else 200, rule)
+
+    def do_DELETE(self) -> None:  # noqa: N802 (the http.server API)
+        found = self._authorised_write()
+        if found is None:
+            return
+        _, _, match = found
+        nsg_id, sub, nsg_name, rule_name = match.groups()
+        if self._gate(sub, "networkSecurityGroups", RULE_DELETE):
+            return
+        estate = self.server.estate
+        with estate.lock:
+            try:
+                props = estate.get(sub, "networkSecurityGroups", nsg_name)["properties"]
+            except KeyError:
+                props = {}
+            rules = props.get("securityRules") or []
+            kept = [r for r in rules if r["name"].lower() != rule_name.lower()]
+            if len(kept) != len(rules):
+                props["securityRules"] = kept
+                estate.log_call(sub, f"{nsg_id}/securityRules/{rule_name}", RULE_DELETE)
+        self._send_raw(200 if len(kept) != len(rules) else 204, b"")
+
     def _endless(self, mode: str, path: str, query: dict[str, list[str]]) -> None:
         keep = [(k, v[0]) for k, v in query.items() if k != "$skiptoken"]
         token = "same" if mode == "repeat" else uuid.uuid4().hex
@@ -596,10 +727,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         since = _parse_time(match.group(1))
         until = _parse_time(match.group(2)) if match.group(2) else None
-        uri = match.group(3).lower()
+        field, wanted = match.group(3).lower(), match.group(4).lower()
         with estate.lock:
             events = [e for e in estate.events.get(sub, [])
-                      if e["resourceId"].lower() == uri
+                      if _event_field(e, field).lower() == wanted
                       and _parse_time(e["eventTimestamp"]) >= since
                       and (until is None or _parse_time(e["eventTimestamp"]) <= until)]
         events.sort(key=lambda e: e["eventTimestamp"], reverse=True)  # newest first, as ARM
