@@ -185,7 +185,7 @@ class PostgresBackend(Backend):
                 "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
                 "WHERE c.relkind = 'r' AND c.oid IN (SELECT to_regclass(t) FROM unnest("
                 "ARRAY['objects', 'manifests', 'snapshots', 'baselines', 'baseline_events', "
-                "'dictionaries', 'cloudwall_schema']) AS t)").fetchone()
+                "'dictionaries', 'state', 'cloudwall_schema']) AS t)").fetchone()
         except self._pg.Error:
             return None
         return int(row[0]) if row and row[0] is not None else None
@@ -406,3 +406,13 @@ class PostgresBackend(Backend):
             "SELECT name, at, action, from_snapshot, to_snapshot, note, accepted "
             "FROM baseline_events WHERE name = %s ORDER BY seq", (name,))
         return [BaselineEvent(*row[:6], tuple(row[6])) for row in rows]
+
+    # --- state --------------------------------------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM state WHERE key = %s", (key,))
+        return rows[0][0] if rows else None
+
+    def put_state(self, key: str, value: str) -> None:
+        self._db.execute("INSERT INTO state (key, value) VALUES (%s, %s) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))

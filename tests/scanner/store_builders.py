@@ -89,7 +89,7 @@ def file_state(path: Path) -> dict[str, str]:
 
 
 PG_TABLES = ("cloudwall_schema", "dictionaries", "objects", "manifests", "snapshots",
-             "baselines", "baseline_events")
+             "baselines", "baseline_events", "state")
 
 
 def database_state(url: str) -> dict[str, list[tuple]]:

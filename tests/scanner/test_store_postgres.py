@@ -156,6 +156,27 @@ def test_migrations_are_numbered_sql_files_applied_once_on_first_write(postgres_
     assert len(database_state(postgres_url)["cloudwall_schema"]) == latest_version()
 
 
+def test_an_older_database_is_brought_up_to_date_on_first_use_keeping_its_data(postgres_url):
+    import psycopg
+
+    first = migrations()[0]
+    assert latest_version() > first.version
+    # The database as the first version of the PostgreSQL store left it, with a snapshot.
+    with Store(postgres_url) as store:
+        store.save(estate("s-1", sets=2))
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        for migration in migrations()[1:]:
+            db.execute("DELETE FROM cloudwall_schema WHERE version = %s", (migration.version,))
+        db.execute("DROP TABLE state")
+    assert "state" not in database_state(postgres_url)
+    with Store(postgres_url, create=False) as store:
+        assert store.load("s-1") == estate("s-1", sets=2)
+        store.put_state("watch:prod", "x")
+        assert store.state("watch:prod") == "x"
+    versions = [row[0] for row in database_state(postgres_url)["cloudwall_schema"]]
+    assert versions == [m.version for m in migrations()]
+
+
 def test_a_database_with_a_newer_schema_is_refused_and_left_alone(postgres_url):
     import psycopg
 
