@@ -9,11 +9,18 @@ time to build the snapshot, the time of ``analyze_exposure``, how many distinct 
 combinations were walked, the exposures found, and peak memory (process maximum RSS, and the
 Python heap peak of the analysis alone measured with tracemalloc in a second run unless
 ``--no-tracemalloc``); ``--graph`` also builds and times the networkx exposure graph.
+
+The reuse rate is assets per equivalence class (assets with the same filtering share one walk).
+``--rescan`` then analyses the same estate again, rebuilt as new objects as the next scan's
+would be, with the ``ExposureMemo`` of a first analysis: the cost of an unchanged scheduled
+scan. ``--scaling 25000,50000,100000`` instead runs the analysis at those asset counts (ten
+rules per asset) and prints the exponent of CPU time against size (1.0 is linear).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import resource
 import sys
@@ -24,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scanner.exposure import analyze_exposure, graph  # noqa: E402
+from scanner.exposure import ExposureMemo, analyze_exposure, graph  # noqa: E402
 from scanner.model import (  # noqa: E402
     Action,
     Asset,
@@ -241,7 +248,14 @@ def main() -> None:
     parser.add_argument("--no-tracemalloc", action="store_true")
     parser.add_argument("--graph", action="store_true",
                         help="also build the exposure graph (networkx) and time it")
+    parser.add_argument("--rescan", action="store_true",
+                        help="time an unchanged second scan reusing the first one's classes")
+    parser.add_argument("--scaling", default="",
+                        help="comma-separated asset counts: fit time against size")
     args = parser.parse_args()
+    if args.scaling:
+        scaling([int(n) for n in args.scaling.split(",")], args.seed)
+        return
 
     started = time.perf_counter()
     snapshot = build(args.assets, args.rules, args.seed)
@@ -261,8 +275,23 @@ def main() -> None:
     print(f"analyze_exposure: {elapsed:.1f}s wall, {cpu:.1f}s CPU; {exposed:,} exposed assets, "
           f"{len(analysis.exposures):,} exposures {by_cloud}, "
           f"{len(analysis.unknown_assets):,} unknown, {len(analysis.live_rules):,} live rules")
+    print(f"equivalence classes: {analysis.classes:,}; reuse rate {_rate(analysis):.1f} "
+          "assets per class")
     print(f"max RSS after analysis: {_rss_mb():.0f} MB (+{_rss_mb() - rss_before:.0f} MB "
           "over the snapshot)")
+
+    if args.rescan:
+        memo = ExposureMemo()
+        started, cpu = time.perf_counter(), time.process_time()
+        analyze_exposure(snapshot, memo=memo)
+        print(f"first scan with a memo (digests included): {time.perf_counter() - started:.1f}s "
+              f"wall, {time.process_time() - cpu:.1f}s CPU")
+        again = build(args.assets, args.rules, args.seed)  # the next scan's objects, same content
+        started, cpu = time.perf_counter(), time.process_time()
+        repeat = analyze_exposure(again, memo=memo)
+        print(f"unchanged rescan: {time.perf_counter() - started:.1f}s wall, "
+              f"{time.process_time() - cpu:.1f}s CPU; {repeat.reused:,} of {repeat.classes:,} "
+              f"classes reused; same answer: {repeat == analysis}")
 
     if args.graph:
         started = time.perf_counter()
@@ -280,6 +309,30 @@ def main() -> None:
         tracemalloc.stop()
         print(f"analysis heap peak (tracemalloc): {peak / 2**20:.0f} MB "
               f"(that run took {traced:.1f}s under tracing)")
+
+
+def _rate(analysis) -> float:
+    return (analysis.assets_checked - len(analysis.unknown_assets)) / max(1, analysis.classes)
+
+
+def scaling(sizes: list[int], seed: int) -> None:
+    points = []
+    for assets in sizes:
+        snapshot = build(assets, assets * 10, seed)
+        started, cpu = time.perf_counter(), time.process_time()
+        analysis = analyze_exposure(snapshot)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        points.append((assets, cpu))
+        print(f"{assets:>9,} assets, {snapshot.rule_count():>10,} rules: {wall:6.1f}s wall, "
+              f"{cpu:6.1f}s CPU, {analysis.classes:,} classes (reuse {_rate(analysis):.1f}), "
+              f"max RSS {_rss_mb():.0f} MB")
+        del snapshot, analysis
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(t) for _, t in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+             / sum((x - mx) ** 2 for x in xs))
+    print(f"CPU time grows as size^{slope:.2f} (least squares over {len(points)} sizes)")
 
 
 if __name__ == "__main__":

@@ -313,5 +313,5 @@ def to_document(report: ScanReport) -> list[dict[str, Any]]:
     return [item.build(file_home(report, item), updated) for item in items(report)]
 
 
-def render(report: ScanReport) -> str:
+def render(report: ScanReport) -> bytes:
     return dumps_array(to_document(report))

@@ -7,6 +7,6 @@ from reports.json_report import dumps
 from scanner.compliance_model import ComplianceReport
 
 
-def render(report: ComplianceReport) -> str:
+def render(report: ComplianceReport) -> bytes:
     # Failing rules quote cloud names and descriptions: the same escaping as every JSON report.
     return dumps(report.to_dict())

@@ -112,5 +112,5 @@ def to_document(snapshot: Snapshot, analysis: ExposureAnalysis,
 
 
 def render_json(snapshot: Snapshot, analysis: ExposureAnalysis,
-                filters: Mapping[str, Any] | None = None) -> str:
+                filters: Mapping[str, Any] | None = None) -> bytes:
     return dumps(to_document(snapshot, analysis, filters))

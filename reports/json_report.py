@@ -9,6 +9,7 @@ from typing import Any
 from reports.summary import scope_rows, summary
 from scanner import TOOL_NAME
 from scanner.catalogue import SERVICES_BY_KEY
+from scanner.jsonenc import encode, encode_lines
 from scanner.model import Exposure, ScanReport, Snapshot, utc_timestamp
 
 # 2: one contract for every command (``kind``; ``exposures``/``exposure_unknown`` in every
@@ -102,31 +103,16 @@ def service_names(exposure: Exposure) -> list[str]:
     return [SERVICES_BY_KEY[k].name if k in SERVICES_BY_KEY else k for k in exposure.services]
 
 
-# json.dumps escapes C0 controls but leaves C1 controls (U+0080-U+009F, which include an 8-bit
-# CSI), bidi overrides, zero-width and line-separator characters raw; escaping them keeps the
-# same JSON value and keeps a report printed to a terminal from driving or disguising it.
-_ESCAPES = {
-    c: f"\\u{c:04x}"
-    for c in [*range(0x7F, 0xA0), *range(0x200B, 0x2010), *range(0x2028, 0x202F),
-              *range(0x2066, 0x206A), 0xFEFF]
-}
+def dumps(document: Any) -> bytes:
+    """A report document as JSON (compact, or indented with ``--pretty``): scanner.jsonenc."""
+    return encode(document)
 
 
-def dumps(document: Any, indent: int | None = 2) -> str:
-    """A report document as JSON text, with the characters above escaped. ``indent=None`` is
-    compact, which the C encoder writes several times faster than indented text."""
-    separators = None if indent is not None else (",", ":")
-    text = json.dumps(document, sort_keys=True, indent=indent, ensure_ascii=False,
-                      separators=separators)
-    return text.translate(_ESCAPES) + "\n"
-
-
-def dumps_array(items: Iterable[Any]) -> str:
+def dumps_array(items: Iterable[Any]) -> bytes:
     """A JSON array with one compact element per line: fast to write for large reports, and a
-    diff still shows which element changed."""
-    lines = [dumps(item, indent=None).rstrip("\n") for item in items]
-    return ("[\n" + ",\n".join(lines) + "\n]\n") if lines else "[]\n"
+    diff still shows which element changed (indented whole with ``--pretty``)."""
+    return encode_lines(items)
 
 
-def render(report: ScanReport) -> str:
+def render(report: ScanReport) -> bytes:
     return dumps(to_document(report))

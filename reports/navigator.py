@@ -175,5 +175,5 @@ def to_document(report: ScanReport) -> dict[str, Any]:
     }
 
 
-def render(report: ScanReport) -> str:
+def render(report: ScanReport) -> bytes:
     return dumps(to_document(report))

@@ -334,5 +334,5 @@ def to_document(report: ScanReport) -> list[dict[str, Any]]:
     return [e.model_dump(mode="json", exclude_none=True) for e in events(report)]
 
 
-def render(report: ScanReport) -> str:
+def render(report: ScanReport) -> bytes:
     return dumps_array(to_document(report))

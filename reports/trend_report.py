@@ -90,5 +90,5 @@ def render_csv(report: TrendReport) -> str:
     return out.getvalue()
 
 
-def render_json(report: TrendReport) -> str:
+def render_json(report: TrendReport) -> bytes:
     return dumps(report.to_dict())

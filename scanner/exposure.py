@@ -17,21 +17,23 @@ not collected, its scope failed) is *unknown*: never reported as safe.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from scanner.catalogue import services_in
+from scanner.exposure_classes import ExposureMemo
 from scanner.model import Asset, Exposure, PathStep, RuleRef, Snapshot
 from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, AddressSet, PortSet
-from scanner.reach import reacher
+from scanner.reach import class_key, reacher
 from scanner.reach.base import (
     FAMILY_NAMES,
     Piece,
     Reach,
     SnapshotIndex,
     UnknownExposure,
+    Walk,
     merge_paths,
     public_offer,
 )
@@ -60,6 +62,10 @@ class ExposureAnalysis:
     assets_checked: int = 0
     trusted_cidrs: tuple[str, ...] = ()
     broad_prefix: int = 8
+    # Equivalence classes walked or reused (assets with the same layers share one), and how
+    # many of them came from the memo of an earlier scan: figures, not part of the answer.
+    classes: int = field(default=0, compare=False)
+    reused: int = field(default=0, compare=False)
     _by_asset: Mapping[str, tuple[Exposure, ...]] = field(
         default_factory=dict, repr=False, compare=False)
 
@@ -174,6 +180,9 @@ class _Group:
     admitters: tuple[RuleRef, ...] = ()
 
 
+_Template = tuple[str, tuple["_Group", ...], tuple[str, ...]]  # via, groups, notes
+
+
 def _holds(intervals, value: int) -> bool:
     return any(lo <= value <= hi for lo, hi in intervals)
 
@@ -282,8 +291,13 @@ def analyze_exposure(
     trusted_cidrs: Sequence[str] = (),
     broad_prefix: int = 8,
     broad_prefix_v6: int = 32,
+    memo: ExposureMemo | None = None,
 ) -> ExposureAnalysis:
-    """The effective exposure of every asset in ``snapshot``, from the snapshot alone."""
+    """The effective exposure of every asset in ``snapshot``, from the snapshot alone.
+
+    Assets are walked once per equivalence class (``scanner.reach.class_key``) and the answer
+    is bound to every member. With ``memo`` (kept from the previous scan) classes whose content
+    did not change are not walked at all."""
     trusted = {family: _trusted(trusted_cidrs, family) for family in (IPV4, IPV6)}
     offers = {family: public_offer(family, trusted[family]) for family in (IPV4, IPV6)}
     # (whole internet, broad) address counts per family
@@ -292,14 +306,32 @@ def analyze_exposure(
                  2 ** (bits - prefix))
         for family, bits, prefix in ((IPV4, 32, broad_prefix), (IPV6, 128, broad_prefix_v6))
     }
+    settings = (tuple(trusted_cidrs), broad_prefix, broad_prefix_v6)
     index = SnapshotIndex(snapshot)
     cache: dict[Any, Any] = {}
     # walk key -> (via, groups, notes): one evaluation per distinct combination of layers
-    templates: dict[Any, tuple[str, list[_Group], tuple[str, ...]]] = {}
+    templates: dict[Any, _Template] = {}
+
+    def answer(walks: Sequence[Walk]) -> _ClassAnswer:
+        found: list[_Template] = []
+        for walk in walks:
+            template = templates.get(walk.key)
+            if template is None:
+                reach = walk.run()  # the pieces are dropped once grouped: memory stays flat
+                whole, broad = limits[reach.family]
+                template = (reach.via, tuple(_groups(reach, whole, broad)), reach.notes)
+                templates[walk.key] = template
+            found.append(template)
+        notes = tuple(dict.fromkeys(n for _, _, walk_notes in found for n in walk_notes))
+        return _ClassAnswer(tuple(found), notes)
+
+    if memo is not None:
+        memo.begin()
+    classes: dict[Hashable, _ClassAnswer | None] = {}  # None: members are walked one by one
+    # class (or lone asset) -> its answer and members, in the order of each's first member
+    bound: dict[Hashable, tuple[_ClassAnswer, list[str]]] = {}
     exposures: list[Exposure] = []
     by_asset: dict[str, tuple[Exposure, ...]] = {}
-    live: dict[tuple[str, str], set[str]] = {}
-    reached: dict[int, tuple[_Group, set[str]]] = {}  # id(group) -> (group, assets)
     unknown: dict[str, str] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for asset in snapshot.assets:
@@ -311,50 +343,83 @@ def analyze_exposure(
         if error is not None:
             unknown[asset.asset_id] = f"{error.scope_label()} could not be read: {error.reason}"
             continue
-        try:
-            walks = walker(asset, index, offers, cache)
-        except UnknownExposure as exc:
-            unknown[asset.asset_id] = exc.reason
-            continue
-        mine: list[Exposure] = []
-        asset_notes: list[str] = []
-        for walk in walks:
-            template = templates.get(walk.key)
-            if template is None:
-                reach = walk.run()  # the pieces are dropped once grouped: memory stays flat
-                whole, broad = limits[reach.family]
-                template = (reach.via, _groups(reach, whole, broad), reach.notes)
-                templates[walk.key] = template
-            via, groups, walk_notes = template
-            asset_notes.extend(walk_notes)
+        found = class_key(asset, index)
+        mine: _ClassAnswer | None = None
+        key: Hashable = None
+        if found is not None:
+            key, refs = found
+            if key in classes:
+                mine = classes[key]
+            else:
+                content = None
+                if memo is not None:
+                    content = memo.content_key(settings, key,
+                                               tuple(index.rule_sets[i] for i in refs))
+                    mine = memo.get(content)
+                if mine is None:
+                    try:
+                        mine = answer(walker(asset, index, offers, cache))
+                    except UnknownExposure:
+                        mine = None  # the reason may name the asset: each member says its own
+                    else:
+                        if memo is not None:
+                            memo.put(content, mine)
+                classes[key] = mine
+        if mine is None:
+            try:
+                mine = answer(walker(asset, index, offers, cache))
+            except UnknownExposure as exc:
+                unknown[asset.asset_id] = exc.reason
+                continue
+            key = ("asset", asset.asset_id)
+        entry = bound.get(key)
+        if entry is None:
+            entry = bound[key] = (mine, [])
+        entry[1].append(asset.asset_id)
+        if mine.notes:
+            notes[asset.asset_id] = mine.notes
+        own = [_exposure(asset, via, group) for via, groups, _ in mine.walks for group in groups]
+        if own:
+            by_asset[asset.asset_id] = tuple(own)
+            exposures.extend(own)
+    if memo is not None:
+        memo.end()
+    live: dict[tuple[str, str], set[str]] = {}
+    # rule -> (family, source, protocols, ports) -> assets reached that way through it
+    reached: dict[tuple[str, str], dict[tuple, set[str]]] = {}
+    for mine, members in bound.values():
+        for _, groups, _ in mine.walks:
             for group in groups:
-                mine.append(_exposure(asset, via, group))
-                for key in group.admitted_by:
-                    live.setdefault(key, set()).add(asset.asset_id)
-                reached.setdefault(id(group), (group, set()))[1].add(asset.asset_id)
-        if asset_notes:
-            notes[asset.asset_id] = tuple(dict.fromkeys(asset_notes))
-        if mine:
-            by_asset[asset.asset_id] = tuple(mine)
-            exposures.extend(mine)
-    rule_reach: dict[tuple[str, str], list[RuleReach]] = {}
-    for group, assets in reached.values():
-        entry = RuleReach(FAMILY_NAMES[group.family], group.source, group.protocols,
-                          group.ports, frozenset(assets))
-        for key in group.admitted_by:
-            rule_reach.setdefault(key, []).append(entry)
+                traffic = (group.family, group.source, group.protocols, group.ports)
+                for rule in group.admitted_by:
+                    live.setdefault(rule, set()).update(members)
+                    reached.setdefault(rule, {}).setdefault(traffic, set()).update(members)
     return ExposureAnalysis(
         exposures=tuple(exposures),
-        live_rules={key: frozenset(ids) for key, ids in live.items()},
-        rule_reach={key: tuple(found) for key, found in rule_reach.items()},
+        live_rules={rule: frozenset(ids) for rule, ids in live.items()},
+        rule_reach={rule: tuple(RuleReach(FAMILY_NAMES[family], source, protocols, ports,
+                                          frozenset(ids))
+                                for (family, source, protocols, ports), ids in found.items())
+                    for rule, found in reached.items()},
         unknown_assets=tuple(sorted(unknown)),
         unknown_reasons=unknown,
         notes=notes,
         assets_checked=len(snapshot.assets),
         trusted_cidrs=tuple(trusted_cidrs),
         broad_prefix=broad_prefix,
+        classes=len(bound),
+        reused=memo.stats.reused if memo is not None else 0,
         _by_asset=by_asset,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _ClassAnswer:
+    """The exposure of one equivalence class: per walk (via, groups, notes), and the notes of
+    all walks once each, as every member carries them."""
+
+    walks: tuple[_Template, ...]
+    notes: tuple[str, ...]
 
 
 def _exposure(asset: Asset, via: str, group: _Group) -> Exposure:
@@ -433,6 +498,7 @@ def graph(snapshot: Snapshot, analysis: ExposureAnalysis):
 
 __all__ = [
     "ExposureAnalysis",
+    "ExposureMemo",
     "Piece",
     "RuleReach",
     "Reach",

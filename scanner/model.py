@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from scanner.jsonenc import encode
 from scanner.netmath import ALL_PORTS, PortSet, parse_network
 from scanner.redact import redact
 
@@ -107,8 +108,16 @@ def _dt_from_str(text: str) -> datetime:
 
 def fingerprint(*parts: object) -> str:
     """A short, stable content hash; the same parts give the same id in every run."""
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    if all(type(part) is str for part in parts):
+        # Every finding id is one of these: the JSON array of strings spelt directly (the
+        # same text json.dumps gives) skips the generic encoder.
+        text = "[" + ",".join(map(_json_string, parts)) + "]"
+    else:
+        text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+_json_string = json.encoder.encode_basestring_ascii
 
 
 @dataclass(frozen=True, slots=True)
@@ -811,8 +820,13 @@ class Snapshot:
             partial_of=data.get("partial_of"),
         )
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    def encode(self, pretty: bool | None = None) -> bytes:
+        """The snapshot document as UTF-8 JSON (scanner.jsonenc: sorted, compact unless
+        ``pretty`` or ``--pretty``)."""
+        return encode(self.to_dict(), pretty)
+
+    def to_json(self, pretty: bool | None = None) -> str:
+        return self.encode(pretty).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> Snapshot:

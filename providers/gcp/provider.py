@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from providers.base import ProviderSettings
 from providers.gcp.fetch import Ancestry, GcpApi, discover_projects, fetch_project
+from providers.gcp.hierarchy import projects_below
 from providers.gcp.normalize import normalize_scope
 from scanner.model import (
     Attribution,
@@ -41,10 +42,23 @@ class GcpProvider:
 
     def discover_scopes(self) -> Iterator[Scope | CollectionError]:
         self.api.creds()  # missing credentials stop the scan here, with a hint
-        for project, display_name in discover_projects(
-            self.api, self.ancestry, self.settings.projects
-        ):
-            yield Scope("gcp", project, "", name=display_name)
+        nodes = (*self.settings.organizations, *self.settings.folders)
+        if not nodes:
+            for project, display_name in discover_projects(
+                self.api, self.ancestry, self.settings.projects
+            ):
+                yield Scope("gcp", project, "", name=display_name)
+            return
+        # --organization / --folder: the projects below them, and any named with --project.
+        named = discover_projects(self.api, self.ancestry, self.settings.projects) \
+            if self.settings.projects else []
+        below = projects_below(self.api, self.ancestry, nodes)
+        seen: set[str] = set()
+        for project, display_name in (*named, *below.projects):
+            if project not in seen:
+                seen.add(project)
+                yield Scope("gcp", project, "", name=display_name)
+        yield from below.errors
 
     def collect(self, scope: Scope) -> Iterator[CollectedItem]:
         return self.merge_collected(self.collect_unmerged(scope))

@@ -26,6 +26,7 @@ from scanner.cli.interrupts import (
 from scanner.cli.terminal import Terminal
 from scanner.cli.version import print_version
 from scanner.errors import EXIT_BUG, EXIT_USAGE, CloudwallError
+from scanner.jsonenc import set_pretty
 from scanner.redact import redact
 
 # Modules whose ``register(main)`` adds their commands.
@@ -141,9 +142,12 @@ def print_traceback() -> None:
 @click.option("--no-color", is_flag=True, help="No colour in tables (also: NO_COLOR=1).")
 @click.option("--wide", is_flag=True,
               help="Never wrap table columns to the terminal's width.")
+@click.option("--pretty", is_flag=True,
+              help="Indent JSON output (reports, SARIF, OCSF, ASFF, snapshot exports); "
+              "compact by default.")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, debug: bool, store_path: str | None,
-         quiet: bool, verbose: bool, no_color: bool, wide: bool) -> None:
+         quiet: bool, verbose: bool, no_color: bool, wide: bool, pretty: bool) -> None:
     """cloudwall: posture scanner for live cloud firewall configuration.
 
     Exit codes: 0 ok; 1 a gate tripped (--fail-on, --fail-on-drift); 2 usage, config or input
@@ -166,6 +170,7 @@ def start_session(ctx: click.Context) -> None:
         raise click.UsageError("--quiet and --verbose cannot be combined")
     ctx.obj["debug"] = params["debug"]
     ctx.obj["store_path"] = params["store_path"]
+    set_pretty(params["pretty"])
     ctx.obj["terminal"] = Terminal(quiet=params["quiet"], verbose=params["verbose"],
                                    no_color=params["no_color"], wide=params["wide"])
     # Named with --store on this command line (not just inherited from CLOUDWALL_STORE).

@@ -44,10 +44,11 @@ from scanner.store.locations import is_url
 # when `[scan] provider` is not given.
 PROVIDER_KEYS: dict[str, dict[str, str]] = {
     "aws": {"profile": "profile", "regions": "regions", "role-arn": "role-arn",
-            "org-role": "org-role", "accounts": "accounts"},
-    "azure": {"subscriptions": "subscription", "cloud": "azure-cloud",
-              "endpoint": "azure-endpoint"},
-    "gcp": {"projects": "project", "endpoint": "gcp-endpoint"},
+            "org-role": "org-role", "accounts": "accounts", "ous": "ou"},
+    "azure": {"subscriptions": "subscription", "management-groups": "management-group",
+              "cloud": "azure-cloud", "endpoint": "azure-endpoint"},
+    "gcp": {"projects": "project", "organizations": "organization", "folders": "folder",
+            "endpoint": "gcp-endpoint"},
     "demo": {"stage": "demo-stage"},
 }
 # [providers.<cloud>] keys that set an SDK's own environment variable when it is not already

@@ -51,7 +51,7 @@ def exposure(ctx: click.Context, ref: str, trusted: tuple[str, ...], broad_prefi
     snapshot, analysis = filter_exposure(
         stored, analyze_exposure(stored, cidrs, broad_prefix), flt)
 
-    def render(fmt: str, path: str | None) -> str:
+    def render(fmt: str, path: str | None) -> str | bytes:
         if fmt == "json":
             return render_json(snapshot, analysis, flt.to_dict())
         if fmt == "dot":

@@ -16,6 +16,7 @@ from reports.text import printable
 from scanner.catalogue import SERVICES
 from scanner.cli.terminal import table_style
 from scanner.errors import EXIT_FINDINGS, ConfigError
+from scanner.jsonenc import encode
 
 
 def register(main: click.Group) -> None:
@@ -57,7 +58,7 @@ def policies_list(policy_files, fmt, provider) -> None:
     if provider:
         found = [p for p in found if provider in p.meta.providers]
     if fmt == "json":
-        click.echo(json.dumps([p.meta.to_dict() for p in found], indent=2, sort_keys=True))
+        click.echo(encode([p.meta.to_dict() for p in found]), nl=False)
         return
     if fmt == "markdown":
         click.echo("| id | severity | clouds | title | controls |\n| --- | --- | --- | --- | --- |")

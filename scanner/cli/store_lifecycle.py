@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from reports.grid import grid
@@ -11,6 +9,7 @@ from reports.text import printable
 from scanner.cli.common import emit, open_store
 from scanner.cli.terminal import table_style
 from scanner.errors import ConfigError
+from scanner.jsonenc import encode
 from scanner.store import BaselineEvent, parse_age
 
 
@@ -110,8 +109,8 @@ def baseline_log(ctx: click.Context, name: str, fmt: str, output: str | None) ->
     """Every set, move, accepted drift and deletion of baseline NAME, oldest first."""
     events = open_store(ctx).baseline_log(name)
     if fmt == "json":
-        text = json.dumps({"baseline": name, "events": [e.to_dict() for e in events]},
-                          indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        text: str | bytes = encode({"baseline": name,
+                                    "events": [e.to_dict() for e in events]})
     else:
         text = grid(["at", "action", "from", "to", "accepted", "note"],
                     [_row(e) for e in events], table_style(output)) + "\n"

@@ -29,6 +29,7 @@ from scanner.netmath import (
     subtract_intervals,
 )
 from scanner.reach.base import (
+    ClassKey,
     Piece,
     Reach,
     SnapshotIndex,
@@ -61,6 +62,22 @@ class _AclPart:
     pieces: tuple[Piece, ...]
     blocked: tuple[tuple[tuple[RawBox, ...], str], ...]  # inbound allowed, reply denied
     partial: frozenset[PathStep]  # reply steps that serve only some client ports
+
+
+def class_key(asset: Asset, index: SnapshotIndex) -> ClassKey | None:
+    """What ``reach`` reads of the asset, resolved: the subnet's network ACL and internet
+    routes, the set of security groups, and which families have a public address. Interfaces
+    with equal keys have the same exposure (None: decide this one on its own)."""
+    subnet = index.subnets.get(asset.subnet or "")
+    if subnet is None or not subnet.rule_set_ids:
+        return None
+    group_ids = tuple(sorted(set(asset.rule_set_ids)))
+    refs = (subnet.rule_set_ids[0], *group_ids)
+    if any(i not in index.rule_sets for i in refs):
+        return None
+    key = ("aws", refs[0], subnet.internet_routes, group_ids,
+           has_public(asset.public_addresses, IPV4), has_public(asset.ipv6_addresses, IPV6))
+    return key, refs
 
 
 def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox, ...]],

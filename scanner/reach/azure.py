@@ -17,6 +17,7 @@ from typing import Any
 from scanner.model import Asset, Direction, Peer, PeerKind, Rule, RuleSet
 from scanner.netmath import IPV4, IPV6, address_in
 from scanner.reach.base import (
+    ClassKey,
     Piece,
     Reach,
     SnapshotIndex,
@@ -36,6 +37,35 @@ LAYER_NIC = "azure_nsg_nic"
 LOAD_BALANCER_FIELD = "load_balancer_public_addresses"
 _LOCAL_TAGS = {"virtualnetwork", "azureloadbalancer"}
 _Part = tuple[tuple[Piece, ...], tuple[str, ...]]  # what a level admits, and its notes
+
+
+def class_key(asset: Asset, index: SnapshotIndex) -> ClassKey | None:
+    """What ``reach`` reads of the NIC, resolved: the subnet's and the NIC's NSGs, the public
+    IP SKU, how each family is reached, and which targeted rules of those NSGs apply to it.
+    NICs with equal keys have the same exposure (None: decide this one on its own)."""
+    if asset.extra.get("unresolved_public_ips"):
+        return None
+    subnet = index.subnets.get(asset.subnet or "")
+    if subnet is None:
+        return None
+    nsgs = (subnet.rule_set_ids[0] if subnet.rule_set_ids else None,
+            asset.rule_set_ids[0] if asset.rule_set_ids else None)
+    found = [index.rule_sets.get(i) for i in nsgs if i is not None]
+    if any(rs is None for rs in found):
+        return None
+    applies = _applies_to(asset)
+    targeted = tuple(applies(r) for rs in found if rs is not None
+                     for r in index.ordered(rs, Direction.INGRESS) if r.targets)
+    vias = []
+    for family in (IPV4, IPV6):
+        if has_public(asset.public_addresses, family):
+            vias.append("public_ip")
+        elif has_public(asset.extra.get(LOAD_BALANCER_FIELD) or (), family):
+            vias.append("load_balancer")
+        else:
+            vias.append("")
+    key = ("azure", nsgs, asset.extra.get("public_ip_sku") or "", tuple(vias), targeted)
+    return key, tuple(i for i in nsgs if i is not None)
 
 
 def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox, ...]],

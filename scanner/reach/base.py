@@ -46,6 +46,12 @@ FAMILY_NAMES = {IPV4: "ipv4", IPV6: "ipv6"}
 _NOT_A_LAYER = ("guardduty", "cloudtrail", "audit", "activitylog", "activity_log", "logging")
 
 
+# An equivalence class of assets: a hashable key of everything a cloud's walk reads of an
+# asset (rule set ids resolved from its subnet or network, flags, targets that apply), and the
+# rule sets it names, whose content makes the key's answer (see ``scanner.exposure_classes``).
+ClassKey = tuple[Hashable, tuple[str, ...]]
+
+
 class UnknownExposure(Exception):  # noqa: N818 - a verdict, not a failure of cloudwall
     """The asset's exposure cannot be decided from the snapshot (the reason says why)."""
 

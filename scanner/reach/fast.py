@@ -87,6 +87,13 @@ def _and(a: Intervals, b: Intervals) -> Intervals:
         lo, hi = a[0]
         if b[0][0] >= lo and b[-1][1] <= hi:
             return b
+        if len(b) == 1:  # the commonest case: one span each (a port range, a protocol)
+            x, y = b[0]
+            if x <= lo and hi <= y:
+                return a
+            x = x if x > lo else lo
+            y = y if y < hi else hi
+            return ((x, y),) if x <= y else ()
     if len(b) <= 8 or len(a) * 4 > len(b):
         return intersect_intervals(a, b)
     out: list[tuple[int, int]] = []

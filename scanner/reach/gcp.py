@@ -18,6 +18,7 @@ from typing import Any
 from scanner.model import Action, Asset, Direction, Network, PeerKind, Rule, RuleSet, RuleSetKind
 from scanner.netmath import IPV4, IPV6
 from scanner.reach.base import (
+    ClassKey,
     Piece,
     Reach,
     SnapshotIndex,
@@ -62,6 +63,21 @@ def levels_of(network: Network, index: SnapshotIndex, asset: Asset) -> list[Rule
 def _in_region(rule_set: RuleSet, asset: Asset) -> bool:
     """A regional network firewall policy applies to instances of its region only."""
     return rule_set.region in ("", "global") or rule_set.region == asset.region
+
+
+def class_key(asset: Asset, index: SnapshotIndex) -> ClassKey | None:
+    """What ``reach`` reads of the interface, resolved: its network (enforcement order and
+    levels), region (regional policies), tags, service accounts, and which families have an
+    external address. Interfaces with equal keys have the same exposure (None: decide this
+    one on its own)."""
+    network = index.networks.get(asset.network or "")
+    if network is None or any(i not in index.rule_sets for i in network.rule_set_ids):
+        return None
+    tags = frozenset(asset.network_tags) | frozenset(asset.extra.get(SECURE_TAGS_FIELD) or ())
+    key = ("gcp", network.network_id, network.enforcement_order, network.rule_set_ids,
+           asset.region, tags, frozenset(asset.service_accounts),
+           has_public(asset.public_addresses, IPV4), has_public(asset.ipv6_addresses, IPV6))
+    return key, network.rule_set_ids
 
 
 def reach(asset: Asset, index: SnapshotIndex, offers: Mapping[int, tuple[RawBox, ...]],

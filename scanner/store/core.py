@@ -300,7 +300,7 @@ class Store:
 
     def export(self, ref: str, path: str | os.PathLike[str]) -> str:
         snapshot = self.load(ref)
-        write_output(path, snapshot.to_json())
+        write_output(path, snapshot.encode())
         return snapshot.snapshot_id
 
     def import_file(self, path: str | os.PathLike[str]) -> Snapshot:

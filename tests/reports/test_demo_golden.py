@@ -126,8 +126,9 @@ def test_exposure(fmt):
 
         from scanner import __version__
 
-        output = output.replace(f'"version": "{__version__}"', '"version": "0.1.0"')
-        output = re.sub(r'"generated_at": "[^"]*"', f'"generated_at": "{utc_timestamp(T1)}"',
+        output = output.decode("utf-8").replace(f'"version":"{__version__}"',
+                                                '"version":"0.1.0"')
+        output = re.sub(r'"generated_at":"[^"]*"', f'"generated_at":"{utc_timestamp(T1)}"',
                         output, count=1)
     check(f"exposure.{fmt}", output)
 

@@ -296,8 +296,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _action(self, service: str, method: str, body: bytes) -> str:
         if "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
             return parse_qs(body.decode()).get("Action", [""])[0]  # EC2, STS, IAM: Query
-        if service == "cloudtrail":
-            return self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+        if self.headers.get("X-Amz-Target"):  # JSON protocols: CloudTrail, Organizations
+            return self.headers["X-Amz-Target"].rsplit(".", 1)[-1]
         if service == "guardduty":
             return _guardduty_action(method, urlsplit(self.path).path)
         if service == "securityhub":

@@ -3,7 +3,8 @@
 Compute Engine (``/compute/v1``): networks, firewalls, networks.getEffectiveFirewalls, the
 aggregated lists of network firewall policies and instances, and organization/folder firewall
 policies (``locations/global/firewallPolicies?parentId=``). Resource Manager v3: projects:search,
-projects.get, folders.get. Cloud Logging v2: entries:list with the filter subset cloudwall sends.
+projects.get, folders.get, and projects.list / folders.list by parent. Cloud Logging v2:
+entries:list with the filter subset cloudwall sends.
 
 Behaviour copied from the real APIs: ``pageToken``/``nextPageToken`` paging with a small page
 size, aggregated lists that name every scope and carry a ``NO_RESULTS_ON_PAGE`` warning where a
@@ -44,10 +45,11 @@ class Project:
     instances: dict[str, list[Json]] = field(default_factory=dict)  # zone -> instances
     zones: list[str] = field(default_factory=list)  # every zone, with or without instances
     regions: list[str] = field(default_factory=list)
+    state: str = "ACTIVE"  # or DELETE_REQUESTED
 
     def resource(self) -> Json:
         return {"name": f"projects/{self.number}", "parent": self.parent,
-                "projectId": self.project_id, "state": "ACTIVE",
+                "projectId": self.project_id, "state": self.state,
                 "displayName": self.display_name or self.project_id,
                 "createTime": "2026-01-12T10:00:00.000Z", "updateTime":
                 "2026-01-12T10:00:00.000Z", "etag": "W/\"1a2b3c\"", "labels": {}}
@@ -71,6 +73,7 @@ class Estate:
     service_disabled: set[str] = field(default_factory=set)  # Compute API not enabled
     forbid_hierarchy: bool = False  # organization policies and folders unreadable
     forbid_search: bool = False
+    forbid_listing: set[str] = field(default_factory=set)  # parents whose lists answer 403
     forbid_logging: bool = False
     throttle: dict[str, int] = field(default_factory=dict)  # path substring -> 429s to send
     delay: dict[str, float] = field(default_factory=dict)  # path substring -> seconds to stall
@@ -296,6 +299,8 @@ class GcpServer(ThreadingHTTPServer):
             if e.forbid_hierarchy:
                 raise ApiError(403, forbidden_body("resourcemanager.projects.get", path[4:]))
             return project.resource()
+        if path in ("/v3/projects", "/v3/folders"):
+            return self._children(path.rsplit("/", 1)[1], query)
         if m := re.fullmatch(r"/v3/(folders/[^/]+)", path):
             if e.forbid_hierarchy or m[1] not in e.folders:
                 raise ApiError(403, forbidden_body("resourcemanager.folders.get", m[1]))
@@ -325,6 +330,32 @@ class GcpServer(ThreadingHTTPServer):
                                                  key=lambda p: p.project_id)]
         page, token = _page(projects, query.get("pageToken"), self.estate.page_size)
         out: Json = {"projects": page}
+        if token:
+            out["nextPageToken"] = token
+        return out
+
+    def _children(self, kind: str, query: dict) -> Json:
+        """projects.list / folders.list: the direct children of one organization or folder,
+        without those pending deletion unless ``showDeleted``; a parent the caller cannot see,
+        or that does not exist, answers 403 as Resource Manager does."""
+        e = self.estate
+        parent = query.get("parent", "")
+        known = set(e.folders) | {f["parent"] for f in e.folders.values()} | {
+            p.parent for p in e.projects.values()}
+        if not parent:
+            raise ApiError(400, _error(400, "Request contains an invalid argument.",
+                                       "INVALID_ARGUMENT", "badRequest"))
+        if e.forbid_hierarchy or parent in e.forbid_listing or parent not in known:
+            raise ApiError(403, forbidden_body(f"resourcemanager.{kind}.list", parent))
+        deleted = query.get("showDeleted", "false").lower() == "true"
+        if kind == "projects":
+            items = [p.resource() for p in sorted(e.projects.values(), key=lambda p: p.number)
+                     if p.parent == parent and (deleted or p.state == "ACTIVE")]
+        else:
+            items = [f for name, f in sorted(e.folders.items()) if f["parent"] == parent
+                     and (deleted or f.get("state", "ACTIVE") == "ACTIVE")]
+        page, token = _page(items, query.get("pageToken"), e.page_size)
+        out: Json = {kind: page}
         if token:
             out["nextPageToken"] = token
         return out
