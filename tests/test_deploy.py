@@ -242,6 +242,84 @@ def test_shell_completion_scripts_as_the_readme_documents(shell):
     assert f"_CLOUDWALL_COMPLETE={shell}_source cloudwall" in readme
 
 
+# --- the watch service -------------------------------------------------------------------------
+
+
+def watch_deployment() -> dict:
+    (found,) = [m for m in yaml.safe_load_all((DEPLOY / "kubernetes" / "watch.yaml").read_text())
+                if m["kind"] == "Deployment"]
+    return found
+
+
+def watch_commands() -> dict[str, list[str]]:
+    unit = (DEPLOY / "systemd" / "cloudwall-watch.service").read_text()
+    (line,) = re.findall(r"^ExecStart=(.+)$", unit, re.MULTILINE)
+    (container,) = watch_deployment()["spec"]["template"]["spec"]["containers"]
+    assert "command" not in container  # the image's ENTRYPOINT is cloudwall
+    return {"systemd": ["cloudwall", *shlex.split(line)[1:]],
+            "kubernetes": ["cloudwall", *container["args"]]}
+
+
+@pytest.mark.parametrize("recipe", ["systemd", "kubernetes"])
+def test_the_watch_command_line_is_accepted(recipe, tmp_path):
+    """Every option of the recipe's command parses (durations, gate, provider); with no
+    baseline in the store it stops at that, with the documented one-line error and exit 2."""
+    argv = watch_commands()[recipe]
+    assert argv[1] == "watch" and argv[argv.index("--baseline") + 1] == "prod"
+    from scanner.store import Store
+
+    Store(tmp_path / "s.db").close()  # an empty store: no baseline yet
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLOUDWALL_STORE": str(tmp_path / "s.db")}
+    result = run(argv, tmp_path, env)
+    assert result.returncode == 2, result.stderr
+    assert "no baseline named 'prod'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_watch_deployment_is_one_hardened_writer_sharing_the_scan_store():
+    deployment = watch_deployment()
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["serviceAccountName"] == of_kind("ServiceAccount")["metadata"]["name"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["store"]["persistentVolumeClaim"]["claimName"] == \
+        of_kind("PersistentVolumeClaim")["metadata"]["name"]
+    assert volumes["config"]["configMap"]["name"] == of_kind("ConfigMap")["metadata"]["name"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["CLOUDWALL_NOTIFY"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    # The batch in progress is finished and saved after SIGTERM: more than a scan's grace.
+    assert pod["terminationGracePeriodSeconds"] >= 60
+
+
+def test_the_watch_unit_counts_a_sigterm_stop_as_success():
+    unit = (DEPLOY / "systemd" / "cloudwall-watch.service").read_text()
+    assert re.search(r"^SuccessExitStatus=143$", unit, re.MULTILINE)
+    assert re.search(r"^Restart=on-failure$", unit, re.MULTILINE)
+    scan_unit = (DEPLOY / "systemd" / "cloudwall-scan.service").read_text()
+    for line in ("Environment=CLOUDWALL_STORE=/var/lib/cloudwall/store.db", "User=cloudwall",
+                 "ProtectSystem=strict", "NoNewPrivileges=yes"):
+        assert line in unit and line in scan_unit
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed (apt-get install systemd)")
+def test_the_watch_unit_passes_systemd_analyze_verify(tmp_path):
+    executable = shutil.which("cloudwall", path=str(Path(sys.executable).parent))
+    assert executable, "cloudwall is not installed in this environment"
+    service = (DEPLOY / "systemd" / "cloudwall-watch.service").read_text()
+    (tmp_path / "cloudwall-watch.service").write_text(
+        service.replace("/usr/local/bin/cloudwall", executable))
+    result = subprocess.run(["systemd-analyze", "verify", "cloudwall-watch.service"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines()
+                  if "cloudwall-watch" in line]
+    assert result.returncode == 0 and not complaints, result.stdout + result.stderr
+
+
 # --- the team setup on Kubernetes: a Dask cluster, the scan CronJob, the PostgreSQL Secret ----
 
 TEAM = DEPLOY / "kubernetes" / "team"

@@ -28,6 +28,7 @@ from providers.aws.normalize import normalize_scope
 from providers.aws.organization import accounts_under, inactive_error
 from providers.base import ProviderSettings
 from providers.paging import PagingError
+from providers.watching import AuditEvent, Reread
 from scanner.errors import CloudwallError, ConfigError, ProviderError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
@@ -230,6 +231,32 @@ class AwsProvider:
         raw, errors = fetch_scope(account.clients, scope)
         yield from errors
         yield from normalize_scope(scope, raw)
+
+    # --- the WatchSource protocol (providers.watching) -----------------------------------
+
+    def audit_events(self, scope: Scope, start: datetime,
+                     end: datetime) -> Iterator[AuditEvent | CollectionError]:
+        from providers.aws.watch import lookup_events
+
+        account = self.accounts().get(scope.account)
+        if account is None or account.clients is None:
+            yield self._not_entered(scope, account)
+            return
+        yield from lookup_events(account.clients, scope, start, end)
+
+    def reread(self, scope: Scope, targets: Sequence[str]) -> Reread:
+        from providers.aws.watch import reread
+
+        account = self.accounts().get(scope.account)
+        if account is None or account.clients is None:
+            return Reread(scope, (self._not_entered(scope, account),))
+        return reread(account.clients, scope, targets)
+
+    @staticmethod
+    def _not_entered(scope: Scope, account: Account | None) -> CollectionError:
+        return account.error if account and account.error else CollectionError(
+            provider=PROVIDER, account=scope.account, region=scope.region,
+            reason="the account is not part of this scan", code="NotFound")
 
     def attribute(self, items: Sequence[DriftItem],
                   since: datetime) -> Mapping[str, tuple[Attribution, ...]]:

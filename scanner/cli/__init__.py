@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "scanner.cli.report",
     "scanner.cli.version",
     "scanner.cli.config_command",
+    "scanner.cli.watch",
 ]
 
 
