@@ -1,14 +1,19 @@
 """Policy evaluation at scale: every built-in policy over a synthetic snapshot of 1M+ rules.
 
-    .venv/bin/python bench/bench_policies.py [--rules 1000000] [--seed 7] [--tracemalloc]
+    .venv/bin/python bench/bench_policies.py [--rules 1000000] [--distinct 0.1] [--seed 7]
+                                             [--tracemalloc]
 
 The snapshot mixes the three clouds the way estates look: AWS security groups (union, 4-16
 rules) and network ACLs (first match, 12 entries and the ``*`` deny), Azure NSGs (5-25 rules and
 the default rules), and GCP VPC firewall rules per network (10-50 rules and the implied rules),
 with group references, tags, disabled rules, IPv6 sources, protocol "all", port ranges and the
-Internet tag; 8% of first-match rules are denies. Every built-in pack and Python
+Internet tag; 8% of first-match rules are denies. Estates are templated: by default 10% of the
+rule sets have content of their own (``--distinct``) and the others repeat the rules of one of
+those (a layout deployed again in another account, region or network), each with its own id,
+name and attachments; ``--distinct 1`` makes every rule set unique. Every built-in pack and Python
 check runs (the exposure analysis is benchmarked by bench_exposure.py; without it the asset-level
-check has nothing to judge). Prints the rule count, build and evaluation wall times, findings
+check has nothing to judge). Prints the rule count, build and evaluation wall times, the reuse
+rate (rule sets whose findings were bound from an equal content instead of judged), findings
 per policy, and peak memory (process maximum RSS; with --tracemalloc also the Python heap peak
 of the evaluation alone, which makes it run slower).
 """
@@ -28,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policies import PolicySettings, evaluate, select_policies  # noqa: E402
+from policies.reuse import RuleSetMemo  # noqa: E402
 from scanner.model import (  # noqa: E402
     Action,
     Attachment,
@@ -95,8 +101,11 @@ def _final(direction: Direction, action: Action, priority: int, name: str) -> Ru
                 is_default=True, logging=False)
 
 
-def build(total: int, seed: int) -> Snapshot:
+def build(total: int, seed: int, distinct: float = 1.0) -> Snapshot:
+    """About ``total`` rules; ``distinct``: the share of rule sets with rules of their own (the
+    others take the rules of an earlier rule set of the same kind)."""
     rng = random.Random(seed)
+    layouts: dict[str, list[tuple[Rule, ...]]] = {}
     items: list = []
     scopes = [Scope("aws", "111122223333", "us-east-1"), Scope("azure", "sub-1"),
               Scope("gcp", "proj-1")]
@@ -105,19 +114,29 @@ def build(total: int, seed: int) -> Snapshot:
     while count < total:
         index += 1
         cloud = ("aws", "aws", "azure", "gcp")[index % 4]
+        kind = "acl" if cloud == "aws" and index % 8 == 0 else cloud
+        # (with every rule set distinct the random stream is the one of the plain estate)
+        reused = layouts.get(kind) if distinct < 1 and rng.random() >= distinct else None
+
+        def layout(rules: list[Rule], kind: str = kind, reused: list | None = reused) -> tuple:
+            if reused:
+                return rng.choice(reused)
+            layouts.setdefault(kind, []).append(tuple(rules))
+            return tuple(rules)
+
         if cloud == "aws" and index % 8 == 0:
             rules = [_rule(rng, cloud, i, 100 + 10 * i) for i in range(12)]
             rules += [_final(Direction.INGRESS, Action.DENY, 32767, "ingress:*"),
                       _final(Direction.EGRESS, Action.DENY, 32767, "egress:*")]
             items.append(RuleSet("aws", "111122223333", "us-east-1", RuleSetKind.AWS_NETWORK_ACL,
-                                 f"acl-{index}", f"acl-{index}", tuple(rules),
+                                 f"acl-{index}", f"acl-{index}", layout(rules),
                                  (Attachment("subnet", f"subnet-{index}"),), "vpc-1"))
         elif cloud == "aws":
             rules = [_rule(rng, cloud, i, None) for i in range(rng.randint(4, 16))]
             attached = () if index % 50 == 0 else (Attachment("network_interface", f"eni-{index}"),)
             items.append(RuleSet("aws", "111122223333", "us-east-1",
                                  RuleSetKind.AWS_SECURITY_GROUP, f"sg-{index}", f"sg-{index}",
-                                 tuple(rules), attached, "vpc-1", is_default=index % 97 == 0))
+                                 layout(rules), attached, "vpc-1", is_default=index % 97 == 0))
         elif cloud == "azure":
             rules = [_rule(rng, cloud, i, 100 + 10 * i) for i in range(rng.randint(5, 25))]
             rules += [
@@ -131,7 +150,7 @@ def build(total: int, seed: int) -> Snapshot:
                 _final(Direction.EGRESS, Action.DENY, 65500, "defaultSecurityRules/DenyAllOut"),
             ]
             items.append(RuleSet("azure", "sub-1", "westeurope", RuleSetKind.AZURE_NSG,
-                                 f"nsg-{index}", f"nsg-{index}", tuple(rules),
+                                 f"nsg-{index}", f"nsg-{index}", layout(rules),
                                  (Attachment("subnet", f"subnet-{index}"),)))
         else:
             network = f"projects/proj-1/global/networks/n{index}"
@@ -140,7 +159,7 @@ def build(total: int, seed: int) -> Snapshot:
             rules += [_final(Direction.INGRESS, Action.DENY, 65535, "implied-deny-ingress/all"),
                       _final(Direction.EGRESS, Action.ALLOW, 65535, "implied-allow-egress/all")]
             items.append(RuleSet("gcp", "proj-1", "global", RuleSetKind.GCP_VPC_FIREWALL,
-                                 f"{network}/firewalls", f"n{index}", tuple(rules),
+                                 f"{network}/firewalls", f"n{index}", layout(rules),
                                  (Attachment("network", network),), network))
             items.append(Network("gcp", "proj-1", "global", network, f"n{index}",
                                  is_default=index % 40 == 3,
@@ -158,12 +177,14 @@ def _rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rules", type=int, default=1_000_000)
+    parser.add_argument("--distinct", type=float, default=0.1,
+                        help="share of rule sets with content of their own (1: all unique)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tracemalloc", action="store_true")
     args = parser.parse_args()
 
     started = time.perf_counter()
-    snapshot = build(args.rules, args.seed)
+    snapshot = build(args.rules, args.seed, args.distinct)
     built = time.perf_counter() - started
     print(f"snapshot: {snapshot.rule_count():,} rules in {len(snapshot.rule_sets):,} rule sets "
           f"({Counter(r.provider for r in snapshot.rule_sets)}); built in {built:.1f} s; "
@@ -174,7 +195,8 @@ def main() -> None:
     if args.tracemalloc:
         tracemalloc.start()
     started, cpu = time.perf_counter(), time.process_time()
-    findings = evaluate(snapshot, policies, settings)
+    memo = RuleSetMemo()
+    findings = evaluate(snapshot, policies, settings, memo=memo)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     heap = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
     rate = snapshot.rule_count() / elapsed
@@ -182,6 +204,9 @@ def main() -> None:
           f"({rate:,.0f} rules/s); "
           f"{len(findings):,} findings; max RSS {_rss_mib():,.0f} MiB"
           + (f"; evaluation heap peak {heap:,.0f} MiB" if heap is not None else ""))
+    print(f"reuse: {memo.judged:,} distinct rule sets judged, {memo.bound:,} bound from an "
+          f"equal content: reuse rate {memo.reuse_rate:.1%} (estate: --distinct "
+          f"{args.distinct:g})")
     for policy_id, n in sorted(Counter(f.policy_id for f in findings).items()):
         print(f"  {policy_id:14} {n:>9,}")
 

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 from policies.admitted import FAMILY_NAMES, NO_FLOWS, Flows
 from policies.findings import peer_values, rule_set_finding, service_keys
-from policies.liveness import add_exposure, verdict
-from scanner.model import Direction, Finding, RuleRef
+from policies.liveness import Judgement
+from scanner.model import Direction, RuleRef
 from scanner.netmath import PUBLIC_SIZE, PUBLIC_SPACE, AddressSet, PortSet
 from scanner.traffic import Box, ProtocolSet, TrafficSpace
 
@@ -178,7 +178,7 @@ def contributors(ctx: EvaluationContext, found: Pool, judged: Mapping[int, Flows
 
 
 def judge_pools(match: Match, meta: PolicyMeta, ctx: EvaluationContext, view: RuleSetView,
-                single_hits: Mapping[int, Mapping[int, Flows]]) -> Iterator[Finding]:
+                single_hits: Mapping[int, Mapping[int, Flows]]) -> Iterator[Judgement]:
     """Rule set findings of one ``source: internet`` policy: what only pooled allows open.
 
     ``single_hits``: per rule (``id``), per family, what the policy already reported on that
@@ -226,8 +226,7 @@ def judge_pools(match: Match, meta: PolicyMeta, ctx: EvaluationContext, view: Ru
             "peers": sorted({p for ref in refs for p in ref.peers}),
             "contributing_rules": [ref.to_dict() for ref in refs],
         }
-        add_exposure(evidence, verdict(ctx, rule_set, [entry.rule for entry, _ in named],
-                                       evidence))
         subject = f"rule-set:{pooled.direction.value}:{pooled.target}"
-        yield rule_set_finding(meta, rule_set, evidence, match.severity_for(meta, evidence),
-                               subject=subject)
+        yield Judgement(rule_set_finding(meta, rule_set, evidence,
+                                         match.severity_for(meta, evidence), subject=subject),
+                        subject, tuple(entry.rule for entry, _ in named))

@@ -204,6 +204,9 @@ class EvaluationContext:
     def release(self, rule_set: RuleSet) -> None:
         """Forget a rule set's view once every policy has judged it."""
         self._views.pop(rule_set.resource_id, None)
+        verdicts = self._indexes.get("shadow_verdicts")
+        if verdicts is not None:
+            verdicts.pop(rule_set.resource_id, None)
 
     def levels_for(self, entry: RuleEntry, family: int) -> Levels:
         rule = entry.rule

@@ -1,5 +1,6 @@
-"""Run policies over a snapshot: every rule set is visited once for all pack policies, its
-rules' admitted traffic computed once and shared, then Python checks run on the context."""
+"""Run policies over a snapshot: every rule set is visited once for all pack policies and rule
+set checks, its rules' admitted traffic computed once and shared, and each distinct rule set
+content judged once (``policies.reuse``); then the other Python checks run on the context."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from policies.context import EvaluationContext
-from policies.matching import judge_rule_set
+from policies.liveness import Judgement, with_exposure
+from policies.matching import judge_rule_set_content
 from policies.packs import Pack, builtin_packs, check_unique, load_pack
 from policies.policy import Policy, PolicySettings
 from policies.registry import python_checks
+from policies.reuse import RuleSetMemo, content_key
 from policies.suppressions import apply_suppressions, load_suppressions
 from scanner.errors import ConfigError
-from scanner.model import Finding, Snapshot
+from scanner.model import Finding, RuleSet, Snapshot, fingerprint
 
 
 def all_packs(settings: PolicySettings | None = None) -> list[Pack]:
@@ -54,22 +57,58 @@ def check_settings(settings: PolicySettings) -> None:
 
 
 def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
-             settings: PolicySettings | None = None, exposure: object = None) -> list[Finding]:
-    """Findings of ``policies`` on ``snapshot`` (no suppressions applied)."""
+             settings: PolicySettings | None = None, exposure: object = None,
+             memo: RuleSetMemo | None = None, exposure_key: str | None = None
+             ) -> list[Finding]:
+    """Findings of ``policies`` on ``snapshot`` (no suppressions applied).
+
+    ``memo``: the ``RuleSetMemo`` of the previous evaluation, to judge again only the rule sets
+    whose content changed (it is updated for the next one). ``exposure_key``: a fingerprint of
+    everything ``exposure`` was computed from (or of the analysis itself); when it equals the
+    previous evaluation's, unchanged rule sets keep their findings with their exposure verdicts
+    as they were. Without a memo every distinct content is still judged only once."""
     ctx = EvaluationContext(snapshot, settings, exposure)
     policies = list(policies)
-    packed = [p for p in policies if p.match is not None]
+    per_rule_set = [p for p in policies if p.match is not None or p.judge_rule_set is not None]
+    memo = memo if memo is not None else RuleSetMemo()
+    memo.start(_fingerprint(per_rule_set, ctx.settings),
+               "none" if exposure is None else exposure_key)
+    with_name = any(p.match is not None and p.match.reads_rule_set_name for p in per_rule_set)
+
+    def judge(rule_set: RuleSet) -> list[Judgement]:
+        found: list[Judgement] = []
+        for policy in per_rule_set:
+            meta, match = policy.meta, policy.match
+            if not meta.applies_to(rule_set.provider):
+                continue
+            if match is None:
+                found.extend(policy.judge_rule_set(ctx, meta, rule_set))
+            elif match.accepts_rule_set(rule_set):
+                found.extend(judge_rule_set_content(match, meta, ctx, rule_set))
+        ctx.release(rule_set)
+        return found
+
+    def finish(rule_set: RuleSet, judged: Judgement) -> Finding:
+        return with_exposure(ctx, rule_set, judged)
+
     findings: list[Finding] = []
     for rule_set in snapshot.rule_sets:
-        for policy in packed:
-            meta, match = policy.meta, policy.match
-            if meta.applies_to(rule_set.provider) and match.accepts_rule_set(rule_set):
-                findings.extend(judge_rule_set(match, meta, ctx, rule_set))
-        ctx.release(rule_set)
+        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge, finish))
+    memo.finish()
     for policy in policies:
-        if policy.match is None:
+        if policy.match is None and policy.judge_rule_set is None:
             findings.extend(policy.evaluate(ctx, policy.meta))
     return sorted(findings, key=_order)
+
+
+def _fingerprint(policies: Sequence[Policy], settings: PolicySettings) -> str:
+    """What the findings of a rule set depend on besides its content: the policies as defined
+    (metadata, match) and the settings."""
+    from scanner import __version__
+
+    return fingerprint(__version__, repr(settings),
+                       *(repr((p.policy_id, p.kind, sorted(p.definition.items()), p.meta))
+                         for p in policies))
 
 
 def _order(finding: Finding) -> tuple:

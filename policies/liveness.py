@@ -11,10 +11,20 @@ about what the internet reaches.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from scanner.model import Asset, Direction, ExposureVerdict, Rule, RuleRef, RuleSet, RuleSetKind
+from scanner.model import (
+    Asset,
+    Direction,
+    ExposureVerdict,
+    Finding,
+    Rule,
+    RuleRef,
+    RuleSet,
+    RuleSetKind,
+)
 from scanner.netmath import IPV4, IPV6, PUBLIC_SPACE, PortSet
 from scanner.traffic import (
     Box,
@@ -32,6 +42,30 @@ FAMILY_NUMBERS = {"ipv4": IPV4, "ipv6": IPV6}
 MAX_ASSETS = 32  # public assets examined for the reason a finding is latent
 # (protocols, ports or None for protocols admitted whole) per family name
 Traffic = Mapping[str, Sequence[tuple[ProtocolSet, PortSet | None]]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Judgement:
+    """A finding as judged from a rule set's content, with what it takes to bind it to the
+    assets: ``subject`` (what its id is made of, besides policy and rule set) and the rules
+    whose reach decides whether it is live (None: it gets no exposure verdict)."""
+
+    finding: Finding
+    subject: str
+    exposure_rules: tuple[Rule, ...] | None = None
+
+
+def with_exposure(ctx: EvaluationContext, rule_set: RuleSet, judged: Judgement) -> Finding:
+    """The finding with its exposure verdict in the evidence, when there is one."""
+    finding = judged.finding
+    if judged.exposure_rules is None:
+        return finding
+    found = verdict(ctx, rule_set, judged.exposure_rules, finding.evidence)
+    if found is None:
+        return finding
+    evidence = dict(finding.evidence)
+    add_exposure(evidence, found)
+    return dataclasses.replace(finding, evidence=evidence)
 
 
 def add_exposure(evidence: dict[str, Any], found: ExposureVerdict | None) -> None:

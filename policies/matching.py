@@ -10,7 +10,7 @@ from policies.admitted import FAMILY_NAMES, Flows
 from policies.combined import judge_pools
 from policies.context import FAMILIES, EvaluationContext, RuleSetView
 from policies.findings import peer_values, rule_finding, rule_set_finding, service_keys
-from policies.liveness import add_exposure, verdict
+from policies.liveness import Judgement, with_exposure
 from policies.policy import PolicyMeta
 from scanner.catalogue import SERVICES_BY_KEY
 from scanner.model import Action, Finding, Rule, RuleSet, Severity
@@ -36,6 +36,8 @@ class Match:
     # Its rule conditions are only `direction` and `action` (already in ``directions`` and
     # ``actions``): policies alike in this share one view of a rule set's pooled allows.
     only_direction_action: bool = False
+    # A ``rule_set_name`` condition: rule sets alike in content may still be judged apart.
+    reads_rule_set_name: bool = False
     # id(flows) -> (flows, verdict); the flows object is kept so a reused id never matches.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -127,12 +129,21 @@ class Match:
 def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
                    rule_set: RuleSet) -> Iterator[Finding]:
     """Findings of one pack policy on one rule set (its provider and rule set checks passed)."""
+    for judged in judge_rule_set_content(match, meta, ctx, rule_set):
+        yield with_exposure(ctx, rule_set, judged)
+
+
+def judge_rule_set_content(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
+                           rule_set: RuleSet) -> Iterator[Judgement]:
+    """What ``judge_rule_set`` finds, from the rule set's content alone: the exposure verdict
+    is left to ``with_exposure`` (it depends on the assets, not on the rules), so the result
+    can serve every rule set with the same content (``policies.reuse``)."""
     if match.subject == "rule_set":
-        yield rule_set_finding(meta, rule_set, {
+        yield Judgement(rule_set_finding(meta, rule_set, {
             "rules": sum(1 for r in rule_set.rules if not r.is_default),
             "attachments": len(rule_set.attachments),
             "default_rule_set": rule_set.is_default,
-        })
+        }), "")
         return
     view = ctx.view(rule_set)
     public_only = bool(match.levels) and "any" not in match.levels
@@ -148,9 +159,9 @@ def judge_rule_set(match: Match, meta: PolicyMeta, ctx: EvaluationContext,
             single_hits[id(rule)] = hits
         if evidence is None:
             continue
-        if match.levels:
-            add_exposure(evidence, verdict(ctx, rule_set, (rule,), evidence))
-        yield rule_finding(meta, rule_set, rule, evidence, match.severity_for(meta, evidence))
+        yield Judgement(rule_finding(meta, rule_set, rule, evidence,
+                                     match.severity_for(meta, evidence)),
+                        rule.identity(), (rule,) if match.levels else None)
     if pooled:
         # What the allows open together, beyond what each rule's own finding says.
         yield from judge_pools(match, meta, ctx, view, single_hits)

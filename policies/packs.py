@@ -316,7 +316,14 @@ def compile_match(src: Source, path: PathKey, value: Any, subject: str,
     return Match(subject, tuple(stages["rule_set"]), tuple(stages["rule"]), levels, families,
                  tuple(stages["scoping"]), tuple(stages["traffic"]), severity_from_services,
                  directions, actions, aggregate=bool(AGGREGATE_CONDITIONS & set(value)),
-                 only_direction_action=not other_rule_checks)
+                 only_direction_action=not other_rule_checks,
+                 reads_rule_set_name=_names_rule_set(value))
+
+
+def _names_rule_set(value: Mapping[str, Any]) -> bool:
+    """Whether the match looks at the rule set's name (itself or inside ``unless``)."""
+    unless = value.get("unless")
+    return "rule_set_name" in value or (isinstance(unless, dict) and "rule_set_name" in unless)
 
 
 def _unless(src: Source, path: PathKey, value: Any):

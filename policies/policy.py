@@ -186,6 +186,9 @@ class Policy:
     definition: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     match: Any = None  # pack policies: the compiled ``policies.matching.Match``
     needs_exposure: bool = False  # judges assets through the exposure analysis
+    # Python checks declared with ``registry.rule_set_check``: one rule set's findings, from its
+    # content alone (``judge(ctx, meta, rule_set) -> Iterator[Judgement]``).
+    judge_rule_set: Any = None
 
     @property
     def policy_id(self) -> str:

@@ -232,15 +232,15 @@ def cached_verdicts(ctx, rule_set: RuleSet) -> list[Verdict]:
     return found
 
 
-def shadow_findings(ctx, meta, kind: str, severity_for=None):
+def shadow_judgements(ctx, meta, kind: str, rule_set: RuleSet, severity_for=None):
+    """The findings of one shadowing check on one rule set, from its content alone."""
     from policies.findings import rule_finding
+    from policies.liveness import Judgement
 
-    for rule_set in ctx.snapshot.rule_sets:
-        if not meta.applies_to(rule_set.provider):
+    for verdict in cached_verdicts(ctx, rule_set):
+        if verdict.kind != kind:
             continue
-        for verdict in cached_verdicts(ctx, rule_set):
-            if verdict.kind != kind:
-                continue
-            evidence = {"reason": verdict.reason, "decided_by": list(verdict.by)}
-            severity = severity_for(verdict) if severity_for else None
-            yield rule_finding(meta, rule_set, verdict.rule, evidence, severity)
+        evidence = {"reason": verdict.reason, "decided_by": list(verdict.by)}
+        severity = severity_for(verdict) if severity_for else None
+        yield Judgement(rule_finding(meta, rule_set, verdict.rule, evidence, severity),
+                        verdict.rule.identity())

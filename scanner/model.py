@@ -108,8 +108,16 @@ def _dt_from_str(text: str) -> datetime:
 
 def fingerprint(*parts: object) -> str:
     """A short, stable content hash; the same parts give the same id in every run."""
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    if all(type(part) is str for part in parts):
+        # Every finding id is one of these: the JSON array of strings spelt directly (the
+        # same text json.dumps gives) skips the generic encoder.
+        text = "[" + ",".join(map(_json_string, parts)) + "]"
+    else:
+        text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+_json_string = json.encoder.encode_basestring_ascii
 
 
 @dataclass(frozen=True, slots=True)

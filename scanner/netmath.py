@@ -19,6 +19,14 @@ Interval = tuple[int, int]
 
 def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     """Sort and coalesce inclusive integer intervals (adjacent ones join: 1-2 and 3-4 is 1-4)."""
+    if type(intervals) is tuple and len(intervals) < 2:
+        # The common case (one range, or none) needs no sorting: hot on every set built.
+        if not intervals:
+            return ()
+        lo, hi = intervals[0]
+        if lo > hi:
+            return ()
+        return intervals if type(intervals[0]) is tuple else ((lo, hi),)
     ordered = sorted((lo, hi) for lo, hi in intervals if lo <= hi)
     merged: list[list[int]] = []
     for lo, hi in ordered:
@@ -28,6 +36,34 @@ def merge_intervals(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
         else:
             merged.append([lo, hi])
     return tuple((lo, hi) for lo, hi in merged)
+
+
+def union_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    """The union of two normalized interval tuples (as ``merge_intervals`` returns them), in
+    one pass over both: no sorting."""
+    if not a:
+        return b
+    if not b:
+        return a
+    out: list[Interval] = []
+    i = j = 0
+    na, nb = len(a), len(b)
+    cur_lo, cur_hi = a[0] if a[0][0] <= b[0][0] else b[0]
+    while i < na or j < nb:
+        if j >= nb or (i < na and a[i][0] <= b[j][0]):
+            lo, hi = a[i]
+            i += 1
+        else:
+            lo, hi = b[j]
+            j += 1
+        if lo <= cur_hi + 1:
+            if hi > cur_hi:
+                cur_hi = hi
+        else:
+            out.append((cur_lo, cur_hi))
+            cur_lo, cur_hi = lo, hi
+    out.append((cur_lo, cur_hi))
+    return tuple(out)
 
 
 def intersect_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
@@ -124,17 +160,19 @@ class PortSet:
     def __bool__(self) -> bool:
         return bool(self.intervals)
 
+    # Results of the set operations on normalized operands are normalized already: they are
+    # built without the checks and sorting of the constructor (hot in the policy engine).
     def union(self, other: PortSet) -> PortSet:
-        return PortSet(self.intervals + other.intervals)
+        return _port_set(union_intervals(self.intervals, other.intervals))
 
     def intersection(self, other: PortSet) -> PortSet:
-        return PortSet(intersect_intervals(self.intervals, other.intervals))
+        return _port_set(intersect_intervals(self.intervals, other.intervals))
 
     def difference(self, other: PortSet) -> PortSet:
-        return PortSet(subtract_intervals(self.intervals, other.intervals))
+        return _port_set(subtract_intervals(self.intervals, other.intervals))
 
     def overlaps(self, other: PortSet) -> bool:
-        return bool(intersect_intervals(self.intervals, other.intervals))
+        return intervals_overlap(self.intervals, other.intervals)
 
     def covers(self, other: PortSet) -> bool:
         return not subtract_intervals(other.intervals, self.intervals)
@@ -160,6 +198,15 @@ class PortSet:
 
 ALL_PORTS = PortSet(((0, MAX_PORT),))
 NO_PORTS = PortSet(())
+
+
+def _port_set(intervals: tuple[Interval, ...]) -> PortSet:
+    """A PortSet of intervals known to be normalized and within range."""
+    if not intervals:
+        return NO_PORTS
+    made = object.__new__(PortSet)
+    object.__setattr__(made, "intervals", intervals)
+    return made
 
 
 def _parse_interval(text: str) -> Interval:
@@ -277,6 +324,14 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
+@lru_cache(maxsize=65536)
+def cidr_span(text: str) -> tuple[int, int, int]:
+    """(family, first, last address as integers) of a CIDR: worked out once per distinct
+    text, as estates repeat the same few sources on most of their rules."""
+    net = parse_network(text)
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
 def is_network(text: str) -> bool:
     try:
         parse_network(text)
@@ -299,22 +354,33 @@ class AddressSet:
     def from_cidrs(cls, family: int, cidrs: Iterable[str]) -> AddressSet:
         spans = []
         for cidr in cidrs:
-            net = parse_network(cidr)
-            if net.version == family:
-                spans.append((int(net.network_address), int(net.broadcast_address)))
+            version, lo, hi = cidr_span(cidr)
+            if version == family:
+                spans.append((lo, hi))
         return cls(family, tuple(spans))
+
+    @classmethod
+    def _normalized(cls, family: int, intervals: tuple[Interval, ...]) -> AddressSet:
+        """Built from intervals known to be normalized (results of the set operations)."""
+        made = object.__new__(cls)
+        object.__setattr__(made, "family", family)
+        object.__setattr__(made, "intervals", intervals)
+        return made
 
     def count(self) -> int:
         return sum(hi - lo + 1 for lo, hi in self.intervals)
 
     def intersection(self, other: AddressSet) -> AddressSet:
-        return AddressSet(self.family, intersect_intervals(self.intervals, other.intervals))
+        return AddressSet._normalized(self.family,
+                                      intersect_intervals(self.intervals, other.intervals))
 
     def difference(self, other: AddressSet) -> AddressSet:
-        return AddressSet(self.family, subtract_intervals(self.intervals, other.intervals))
+        return AddressSet._normalized(self.family,
+                                      subtract_intervals(self.intervals, other.intervals))
 
     def union(self, other: AddressSet) -> AddressSet:
-        return AddressSet(self.family, self.intervals + other.intervals)
+        return AddressSet._normalized(self.family,
+                                      union_intervals(self.intervals, other.intervals))
 
     def covers(self, other: AddressSet) -> bool:
         return not subtract_intervals(other.intervals, self.intervals)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from policies.registry import check
-from policies.shadow import shadow_findings
+from policies.registry import rule_set_check
+from policies.shadow import shadow_judgements
 
 
-@check(
+@rule_set_check(
     id="CW-SHADOW-003",
     title="Rule is fully covered by other rules",
     severity="info",
@@ -17,5 +17,5 @@ from policies.shadow import shadow_findings
                             "the intended ones."},
     compliance={"pci-dss-4.0": ["1.2.1"], "nist-800-53": ["CM-6"]},
 )
-def covered_rule(ctx, meta):
-    return shadow_findings(ctx, meta, "covered")
+def covered_rule(ctx, meta, rule_set):
+    return shadow_judgements(ctx, meta, "covered", rule_set)

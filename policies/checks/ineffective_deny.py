@@ -3,8 +3,8 @@ rules after it deny the same traffic anyway."""
 
 from __future__ import annotations
 
-from policies.registry import check
-from policies.shadow import shadow_findings
+from policies.registry import rule_set_check
+from policies.shadow import shadow_judgements
 from scanner.model import Severity
 
 
@@ -14,7 +14,7 @@ def _severity(verdict):
     return Severity.MEDIUM if "allow" in verdict.reason else Severity.INFO
 
 
-@check(
+@rule_set_check(
     id="CW-SHADOW-002",
     title="Deny rule never takes effect",
     severity="medium",
@@ -27,5 +27,5 @@ def _severity(verdict):
     compliance={"nist-800-53": ["CM-6", "SC-7"], "pci-dss-4.0": ["1.2.1"]},
     attack=["T1562.007"],
 )
-def ineffective_deny(ctx, meta):
-    return shadow_findings(ctx, meta, "ineffective_deny", _severity)
+def ineffective_deny(ctx, meta, rule_set):
+    return shadow_judgements(ctx, meta, "ineffective_deny", rule_set, _severity)

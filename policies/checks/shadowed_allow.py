@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from policies.registry import check
-from policies.shadow import shadow_findings
+from policies.registry import rule_set_check
+from policies.shadow import shadow_judgements
 
 
-@check(
+@rule_set_check(
     id="CW-SHADOW-001",
     title="Allow rule never takes effect (shadowed by earlier deny rules)",
     severity="low",
@@ -21,5 +21,5 @@ from policies.shadow import shadow_findings
                         "--priority=N"},
     compliance={"nist-800-53": ["CM-6"], "pci-dss-4.0": ["1.2.1"]},
 )
-def shadowed_allow(ctx, meta):
-    return shadow_findings(ctx, meta, "shadowed_allow")
+def shadowed_allow(ctx, meta, rule_set):
+    return shadow_judgements(ctx, meta, "shadowed_allow", rule_set)

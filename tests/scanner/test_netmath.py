@@ -22,8 +22,10 @@ from scanner.netmath import (
     cidrs_cover,
     cidrs_overlap,
     coverage,
+    merge_intervals,
     protocol_covers,
     protocol_overlaps,
+    union_intervals,
 )
 
 # Ports drawn from both ends of the range so intervals touch 0 and 65535, where off-by-one
@@ -335,3 +337,48 @@ def test_protocol_overlap_and_cover():
     assert protocol_overlaps("tcp", "all") and protocol_overlaps("all", "udp")
     assert protocol_overlaps("tcp", "tcp") and not protocol_overlaps("tcp", "udp")
     assert protocol_covers("all", "tcp") and not protocol_covers("tcp", "all")
+
+
+# --- interval helpers -------------------------------------------------------------------------
+
+_raw_intervals = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=6)
+
+
+def _points(intervals) -> set[int]:
+    return {p for lo, hi in intervals for p in range(lo, hi + 1)}
+
+
+def _assert_normalized(intervals) -> None:
+    assert isinstance(intervals, tuple)
+    for lo, hi in intervals:
+        assert type((lo, hi)) is tuple and lo <= hi
+    for (_, hi), (lo, _) in zip(intervals, intervals[1:], strict=False):
+        assert lo > hi + 1
+
+
+@given(_raw_intervals)
+def test_merge_intervals_normalizes_any_input(raw):
+    # Lists, tuples of one (possibly reversed) pair and lists inside tuples all come out
+    # as one canonical tuple of tuples; reversed pairs are empty.
+    for given_form in (raw, tuple(raw), tuple(list(i) for i in raw)):
+        merged = merge_intervals(given_form)
+        _assert_normalized(merged)
+        assert _points(merged) == _points(raw)
+
+
+@given(_raw_intervals, _raw_intervals)
+def test_union_intervals_is_the_merge_of_both(a, b):
+    a, b = merge_intervals(a), merge_intervals(b)
+    union = union_intervals(a, b)
+    _assert_normalized(union)
+    assert union == merge_intervals(a + b)
+
+
+@given(st.lists(_V4_CIDR, max_size=4), st.lists(_V4_CIDR, max_size=4))
+def test_address_set_operations_stay_canonical(a, b):
+    x, y = AddressSet.from_cidrs(IPV4, a), AddressSet.from_cidrs(IPV4, b)
+    for result in (x.union(y), x.intersection(y), x.difference(y)):
+        _assert_normalized(result.intervals)
+        # The same set built through the checking constructor is the same value.
+        assert result == AddressSet(IPV4, result.intervals)
+        assert hash(result) == hash(AddressSet(IPV4, result.intervals))

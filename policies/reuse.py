@@ -1,0 +1,172 @@
+"""Judging each distinct rule set once, and keeping what did not change from one scan to the next.
+
+Estates are templated: the same security group, NSG or firewall layout repeats across accounts,
+regions and networks. Whatever the pack policies and the rule set checks
+(``registry.rule_set_check``) find on a rule set follows from its content alone: its provider,
+kind, default flag, attachment count, rules (in order, with their ids) and, only when a selected
+policy looks at names, its name. So a rule set is judged once per distinct content and the
+findings are bound to every other rule set with that content: the resource fields and finding
+ids are theirs, the rules are theirs (equal, with the same ids), and the rule set ids named in
+the evidence are theirs. The exposure verdict depends on the assets, not on the rules: it is
+added to each bound finding afterwards (``liveness.with_exposure``).
+
+A ``RuleSetMemo`` kept from one evaluation to the next (same policies and settings) does the same
+across scans: a rule set whose content did not change keeps its findings; only new or changed
+content is judged. When the exposure analysis is the same as the previous one too (the caller
+says so with the same ``exposure_key``), a rule set that did not change keeps its findings with
+their exposure verdicts, and nothing at all is recomputed for it. Content that is no longer in
+the snapshot is forgotten after each evaluation, so the memo holds one snapshot's worth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from policies.liveness import Judgement
+from scanner.model import Finding, Rule, RuleSet
+
+
+def content_key(rule_set: RuleSet, with_name: bool) -> Hashable:
+    """Everything of a rule set that policies judging its content can see; not its identity
+    (resource id, account, region; the name only when ``with_name``)."""
+    return (rule_set.provider, rule_set.kind, rule_set.is_default, len(rule_set.attachments),
+            rule_set.name if with_name else None, rule_set.rules)
+
+
+def _identity(rule_set: RuleSet) -> tuple[str, str, str, str]:
+    return (rule_set.resource_id, rule_set.account, rule_set.region, rule_set.name)
+
+
+@dataclasses.dataclass(slots=True)
+class _Judged:
+    """One distinct content, judged on ``rule_set``."""
+
+    rule_set: RuleSet
+    judgements: tuple[Judgement, ...]
+    # Per judgement: the index of its finding's rule in ``rule_set.rules`` (None: no rule), and
+    # of each rule that decides its exposure (None: no verdict).
+    rule_index: tuple[int | None, ...]
+    exposure_index: tuple[tuple[int, ...] | None, ...]
+    # identity -> the findings, exposure included, that rule set got in this memo's last
+    # evaluation (kept while the exposure analysis stays the same)
+    final: dict[tuple[str, str, str, str], tuple[Finding, ...]] = dataclasses.field(
+        default_factory=dict)
+
+
+class RuleSetMemo:
+    """The findings of each distinct rule set content, for one set of policies and settings.
+
+    Counters of the last evaluation: ``judged`` (distinct contents judged), ``bound`` (rule sets
+    that took the findings of an equal content judged before, in this snapshot or the
+    previous one), ``kept`` (of those, rule sets that kept their findings with their exposure
+    verdicts as they were)."""
+
+    def __init__(self) -> None:
+        self.fingerprint: str | None = None
+        self.exposure_key: str | None = None
+        self._current: dict[Hashable, _Judged] = {}
+        self._previous: dict[Hashable, _Judged] = {}
+        self._keep_final = False
+        self.judged = self.bound = self.kept = 0
+
+    @property
+    def rule_sets(self) -> int:
+        return self.judged + self.bound
+
+    @property
+    def reuse_rate(self) -> float:
+        """Share of the rule sets of the last evaluation that were not judged again."""
+        return self.bound / self.rule_sets if self.rule_sets else 0.0
+
+    def start(self, fingerprint: str, exposure_key: str | None) -> None:
+        """Begin an evaluation: what was judged under another fingerprint is dropped; the
+        previous findings with exposure are kept only for the same, known exposure."""
+        if fingerprint != self.fingerprint:
+            self._current = {}
+        self._keep_final = exposure_key is not None and exposure_key == self.exposure_key
+        self._previous, self._current = self._current, {}
+        self.fingerprint, self.exposure_key = fingerprint, exposure_key
+        self.judged = self.bound = self.kept = 0
+
+    def findings(self, rule_set: RuleSet, key: Hashable,
+                 judge: Callable[[RuleSet], Sequence[Judgement]],
+                 finish: Callable[[RuleSet, Judgement], Finding]) -> tuple[Finding, ...]:
+        """The findings of ``rule_set``: judged (``judge``) if its content is new, else bound
+        from an equal content; ``finish`` adds the exposure verdict."""
+        found = self._current.get(key)
+        if found is None:
+            found = self._previous.pop(key, None)
+            if found is not None:
+                if not self._keep_final:
+                    found.final.clear()
+                self._current[key] = found
+        if found is None:
+            judgements = tuple(judge(rule_set))
+            found = _judged(rule_set, judgements)
+            self._current[key] = found
+            self.judged += 1
+            mine = judgements
+        else:
+            self.bound += 1
+            identity = _identity(rule_set)
+            kept = found.final.get(identity)
+            if kept is not None:
+                self.kept += 1
+                return kept
+            mine = _bind(found, rule_set)
+        out = tuple(finish(rule_set, j) for j in mine)
+        found.final[_identity(rule_set)] = out
+        return out
+
+    def finish(self) -> None:
+        """End an evaluation: content not seen in it is forgotten."""
+        self._previous = {}
+
+
+def _judged(rule_set: RuleSet, judgements: tuple[Judgement, ...]) -> _Judged:
+    position = {id(rule): i for i, rule in enumerate(rule_set.rules)}
+
+    def index(rule: Rule | None) -> int | None:
+        return None if rule is None else position[id(rule)]
+
+    return _Judged(
+        rule_set, judgements,
+        tuple(index(j.finding.rule) for j in judgements),
+        tuple(None if j.exposure_rules is None else tuple(position[id(r)]
+                                                          for r in j.exposure_rules)
+              for j in judgements))
+
+
+def _bind(judged: _Judged, rule_set: RuleSet) -> tuple[Judgement, ...]:
+    """The judgements of an equal content, as they are for ``rule_set``."""
+    if _identity(judged.rule_set) == _identity(rule_set):
+        return judged.judgements
+    rules = rule_set.rules
+    out = []
+    for judgement, index, exposure in zip(judged.judgements, judged.rule_index,
+                                          judged.exposure_index, strict=True):
+        f = judgement.finding
+        # Every field spelt out (dataclasses.replace is several times slower, and this runs
+        # once per finding of every repeated rule set).
+        out.append(Judgement(
+            Finding(Finding.make_id(f.policy_id, rule_set.resource_id, judgement.subject),
+                    f.policy_id, f.title, f.severity, f.provider, rule_set.account,
+                    rule_set.region, rule_set.resource_id, rule_set.name,
+                    None if index is None else rules[index], f.asset_id,
+                    _rebound_evidence(f.evidence, rule_set.resource_id), f.attack,
+                    f.compliance, f.remediation, f.suppressed, f.suppression),
+            judgement.subject,
+            None if exposure is None else tuple(rules[i] for i in exposure)))
+    return tuple(out)
+
+
+def _rebound_evidence(evidence: Any, resource_id: str) -> dict[str, Any]:
+    """Evidence naming contributing rules (``policies.combined``) names them in their own rule
+    set; everything else in it is about the content."""
+    out = dict(evidence)
+    refs = out.get("contributing_rules")
+    if refs:
+        out["contributing_rules"] = [{**ref, "rule_set_id": resource_id} for ref in refs]
+    return out
