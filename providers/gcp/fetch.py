@@ -268,6 +268,41 @@ class GcpApi:
             raise UnreachableScopes("instances", unreachable, items)
         return items
 
+    # -- single objects, for re-reads (google.api_core.exceptions.NotFound when deleted) --------
+
+    def firewall(self, project: str, name: str) -> dict[str, Any]:
+        client = self.compute("FirewallsClient")
+        return to_json(client.get(project=project, firewall=name, **self.call_options()))
+
+    def network_firewalls(self, project: str, network_link: str) -> list[dict[str, Any]]:
+        """The VPC firewall rules of one network: one filtered list (the ``network`` field holds
+        the network's full URL, compared exactly)."""
+        quoted = network_link.replace("\\", "\\\\").replace('"', '\\"')
+        pager = self.compute("FirewallsClient").list(
+            request={"project": project, "filter": f'network = "{quoted}"'},
+            **self.call_options())
+        return self.items(pager, "firewalls")
+
+    def instance(self, project: str, zone: str, name: str) -> dict[str, Any]:
+        client = self.compute("InstancesClient")
+        return to_json(client.get(project=project, zone=zone, instance=name,
+                                  **self.call_options()))
+
+    def network_firewall_policy(self, project: str, region: str | None,
+                                name: str) -> dict[str, Any]:
+        if region:
+            client = self.compute("RegionNetworkFirewallPoliciesClient")
+            found = client.get(project=project, region=region, firewall_policy=name,
+                               **self.call_options())
+        else:
+            client = self.compute("NetworkFirewallPoliciesClient")
+            found = client.get(project=project, firewall_policy=name, **self.call_options())
+        return to_json(found)
+
+    def hierarchical_policy(self, name: str) -> dict[str, Any]:
+        client = self.compute("FirewallPoliciesClient")
+        return to_json(client.get(firewall_policy=name, **self.call_options()))
+
     def hierarchical_policies(self, node: str) -> list[dict[str, Any]]:
         client = self.compute("FirewallPoliciesClient")
         pager = client.list(request={"parent_id": node}, **self.call_options())

@@ -38,6 +38,7 @@ import click
 from providers import provider_names
 from scanner.config import ConfigFile
 from scanner.errors import CloudwallError, ConfigError
+from scanner.store.locations import is_url
 
 # [providers.<cloud>] keys -> the `scan` option they set. A provider with a section is scanned
 # when `[scan] provider` is not given.
@@ -140,10 +141,11 @@ def _check_value(cf: ConfigFile, key_path: tuple[str, ...], command: click.Comma
 
 
 def _relative_to(cf: ConfigFile, value: Any) -> Any:
-    """Paths in the file are relative to the file, wherever cloudwall is run from."""
+    """Paths in the file are relative to the file, wherever cloudwall is run from; a URL
+    (``store = "postgresql://..."``) is not a path."""
     if isinstance(value, list):
         return [_relative_to(cf, v) for v in value]
-    if isinstance(value, str) and value != "-" and not os.path.isabs(value):
+    if isinstance(value, str) and value != "-" and not os.path.isabs(value) and not is_url(value):
         return str(cf.path.parent / os.path.expanduser(value))
     return value
 

@@ -82,6 +82,9 @@ def watch(ctx: click.Context, baseline, providers, interval, overlap, full_every
     of every watched scope, re-reads only what the firewall calls touched, and prints each new
     drift item against the baseline once, as a JSON line, with who made it. Checkpoints are
     kept in the store: a restart neither misses nor repeats an alert.
+
+    SIGTERM or Ctrl-C stops it after the current batch is saved (exit 143 or 130); a second
+    one stops at once. Usage, configuration and store errors exit 2.
     """
     from scanner.collect import collect_snapshot
     from scanner.watch.alerts import Alerts, Webhooks

@@ -100,6 +100,7 @@ class Watcher:
         self.judge = Judge(self.baseline)
         self.state = WatchState()
         self.working: Working | None = None
+        self.saved_id = ""
         self.scopes: dict[str, Scope] = {}
 
     # --- starting and full scans ----------------------------------------------------------
@@ -141,6 +142,7 @@ class Watcher:
 
     def _use(self, snapshot: Snapshot) -> None:
         self.working = Working(snapshot)
+        self.saved_id = snapshot.snapshot_id  # the stored snapshot alerts refer to
         self.scopes = {scope_key(*s.key): s for s in snapshot.scopes
                        if s.provider in self.sources}
 
@@ -254,8 +256,9 @@ class Watcher:
             reread += count
             unread += failed
         now = self.clock()
-        snapshot = self.working.snapshot(new_snapshot_id(now.replace(microsecond=0)),
-                                         now.replace(microsecond=0))
+        # Nothing re-read: nothing new to store, and lines name the last stored snapshot.
+        snapshot_id = new_snapshot_id(now.replace(microsecond=0)) if results else self.saved_id
+        snapshot = self.working.snapshot(snapshot_id, now.replace(microsecond=0))
         alerted = []
         if results:
             touched = {(s.provider, s.account) for s in (self.scopes[k] for k in results)}
@@ -270,6 +273,7 @@ class Watcher:
         ).pruned(timedelta(seconds=self.settings.overlap), now)
         if results:
             self.store.save(snapshot, {self._key: self.state.to_json()})
+            self.saved_id = snapshot.snapshot_id
         else:
             self.store.put_state(self._key, self.state.to_json())
         if receipts and self.feed is not None:

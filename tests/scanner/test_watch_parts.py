@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from providers.watching import AuditEvent
 from scanner.gates import DriftGate
@@ -103,3 +107,20 @@ def test_alerts_are_json_lines_and_one_webhook_post_per_batch():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_provider_without_an_audit_log_reader_is_refused_before_watching(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    store = str(tmp_path / "store.db")
+
+    def cloudwall(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "scanner.cli", "--store", store, *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    assert cloudwall("scan", "--provider", "demo", "--save").returncode in (0, 1)
+    assert cloudwall("baseline", "set", "prod", "--from-snapshot", "latest").returncode == 0
+    refused = cloudwall("watch", "--baseline", "prod", "--provider", "demo")
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines()[0] == (
+        "error: cannot watch demo: its adapter reads no audit log")

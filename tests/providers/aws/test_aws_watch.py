@@ -307,3 +307,16 @@ def test_records_name_their_targets_as_cloudtrail_writes_them():
                      errorCode="Client.UnauthorizedOperation")
     assert audit_event(scope, denied).failed
     assert audit_event(scope, _record("DescribeSecurityGroups", {})) is None
+
+
+def test_a_queue_that_cannot_be_read_is_reported(aws):
+    provider = AwsProvider(ProviderSettings(regions=(REGION,), max_retries=0))
+    account = next(iter(provider.accounts().values()))
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="gone-soon")["QueueUrl"]
+    sqs.delete_queue(QueueUrl=url)
+    feed = EventQueue(url, account.clients, [], REGION)
+    received = feed.receive(0)
+    assert received.events == () and received.receipts == ()
+    (problem,) = received.problems
+    assert problem.startswith("cannot read the queue (") and "NonExistentQueue" in problem

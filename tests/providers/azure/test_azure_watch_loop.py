@@ -47,3 +47,6 @@ def test_an_sdk_rule_write_is_alerted_once_by_the_watch_loop(arm, tmp_path):
     assert unread and {(u["account"], u["code"]) for u in unread} == {
         (SUB_LOCKED, "AuthorizationFailed")}
     assert store.load("latest").partial_of == full.snapshot_id
+    # Every line names a snapshot that is in the store (an interval that re-read nothing
+    # names the last one stored).
+    assert all(store.load(line["snapshot_id"]) for line in lines)
