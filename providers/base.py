@@ -28,12 +28,17 @@ class ProviderSettings:
     role_arn: str | None = None
     org_role: str | None = None
     accounts: tuple[str, ...] = ()
+    ous: tuple[str, ...] = ()  # with org_role: the accounts below these OUs (or the root)
     # Azure
     subscriptions: tuple[str, ...] = ()  # empty: every subscription the credential can see
+    management_groups: tuple[str, ...] = ()  # every subscription below these, as well
     azure_cloud: str = "public"  # public | usgov | china
     azure_endpoint: str | None = None
     # GCP
     projects: tuple[str, ...] = ()  # empty: every project the credential can see
+    # Every active project below these nodes, as well ("organizations/N", "folders/N").
+    organizations: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()
     gcp_endpoint: str | None = None
     # All
     max_workers: int = 8

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 
 import pytest
+
+from tests.servers import postgres
 
 _SCRATCH = tempfile.mkdtemp(prefix="cloudwall-tests-")
 
@@ -38,6 +41,9 @@ _HERMETIC = {
     # No developer's own configuration file: the per-user config directory is a scratch one.
     "XDG_CONFIG_HOME": os.path.join(_SCRATCH, "config"),
     "CLOUDWALL_CACHE_DIR": os.path.join(_SCRATCH, "cache"),
+    # PostgreSQL (libpq): no developer's password file or service file.
+    "PGPASSFILE": os.path.join(_SCRATCH, "pgpass"),
+    "PGSERVICEFILE": os.path.join(_SCRATCH, "pg_service.conf"),
 }
 _CLEARED = (
     "AWS_PROFILE",
@@ -61,6 +67,15 @@ _CLEARED = (
     "HTTP_PROXY",
     "https_proxy",
     "http_proxy",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "PGSERVICE",
+    "PGOPTIONS",
+    "PGSSLMODE",
 )
 for _name in list(os.environ):
     if _name.startswith("AWS_ENDPOINT_URL_") or _name in _CLEARED:
@@ -74,3 +89,41 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 def store_path(tmp_path):
     """A fresh store file for one test."""
     return tmp_path / "store.db"
+
+
+# --- the store, on every backend ----------------------------------------------------------------
+
+POSTGRES_REQUIRED = os.environ.get("CLOUDWALL_POSTGRES_TESTS") == "require"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL cluster of this test process's own (each xdist worker starts one), or a
+    skip saying how to get one; ``CLOUDWALL_POSTGRES_TESTS=require`` (as ``.ci/run`` sets it)
+    turns that skip into a failure."""
+    reason = postgres.unavailable()
+    if reason:
+        message = f"PostgreSQL store tests: {reason}; to run them, {postgres.HOW_TO_ENABLE}"
+        if POSTGRES_REQUIRED:
+            pytest.fail(f"CLOUDWALL_POSTGRES_TESTS=require, but {message}")
+        pytest.skip(message)
+    with postgres.running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A new, empty database for one test; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path):
+    """``--store`` for one test, on each backend: a new SQLite file, a new PostgreSQL
+    database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return request.getfixturevalue("postgres_url")

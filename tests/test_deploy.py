@@ -240,3 +240,331 @@ def test_shell_completion_scripts_as_the_readme_documents(shell):
     assert "_CLOUDWALL_COMPLETE" in result.stdout
     readme = (ROOT / "README.md").read_text()
     assert f"_CLOUDWALL_COMPLETE={shell}_source cloudwall" in readme
+
+
+# --- the watch service -------------------------------------------------------------------------
+
+
+def watch_deployment() -> dict:
+    (found,) = [m for m in yaml.safe_load_all((DEPLOY / "kubernetes" / "watch.yaml").read_text())
+                if m["kind"] == "Deployment"]
+    return found
+
+
+def watch_commands() -> dict[str, list[str]]:
+    unit = (DEPLOY / "systemd" / "cloudwall-watch.service").read_text()
+    (line,) = re.findall(r"^ExecStart=(.+)$", unit, re.MULTILINE)
+    (container,) = watch_deployment()["spec"]["template"]["spec"]["containers"]
+    assert "command" not in container  # the image's ENTRYPOINT is cloudwall
+    return {"systemd": ["cloudwall", *shlex.split(line)[1:]],
+            "kubernetes": ["cloudwall", *container["args"]]}
+
+
+@pytest.mark.parametrize("recipe", ["systemd", "kubernetes"])
+def test_the_watch_command_line_is_accepted(recipe, tmp_path):
+    """Every option of the recipe's command parses (durations, gate, provider); with no
+    baseline in the store it stops at that, with the documented one-line error and exit 2."""
+    argv = watch_commands()[recipe]
+    assert argv[1] == "watch" and argv[argv.index("--baseline") + 1] == "prod"
+    from scanner.store import Store
+
+    Store(tmp_path / "s.db").close()  # an empty store: no baseline yet
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLOUDWALL_STORE": str(tmp_path / "s.db")}
+    result = run(argv, tmp_path, env)
+    assert result.returncode == 2, result.stderr
+    assert "no baseline named 'prod'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_watch_deployment_is_one_hardened_writer_sharing_the_scan_store():
+    deployment = watch_deployment()
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["serviceAccountName"] == of_kind("ServiceAccount")["metadata"]["name"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["store"]["persistentVolumeClaim"]["claimName"] == \
+        of_kind("PersistentVolumeClaim")["metadata"]["name"]
+    assert volumes["config"]["configMap"]["name"] == of_kind("ConfigMap")["metadata"]["name"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["CLOUDWALL_NOTIFY"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    # The batch in progress is finished and saved after SIGTERM: more than a scan's grace.
+    assert pod["terminationGracePeriodSeconds"] >= 60
+
+
+def test_the_watch_unit_counts_a_sigterm_stop_as_success():
+    unit = (DEPLOY / "systemd" / "cloudwall-watch.service").read_text()
+    assert re.search(r"^SuccessExitStatus=143$", unit, re.MULTILINE)
+    assert re.search(r"^Restart=on-failure$", unit, re.MULTILINE)
+    scan_unit = (DEPLOY / "systemd" / "cloudwall-scan.service").read_text()
+    for line in ("Environment=CLOUDWALL_STORE=/var/lib/cloudwall/store.db", "User=cloudwall",
+                 "ProtectSystem=strict", "NoNewPrivileges=yes"):
+        assert line in unit and line in scan_unit
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed (apt-get install systemd)")
+def test_the_watch_unit_passes_systemd_analyze_verify(tmp_path):
+    executable = shutil.which("cloudwall", path=str(Path(sys.executable).parent))
+    assert executable, "cloudwall is not installed in this environment"
+    service = (DEPLOY / "systemd" / "cloudwall-watch.service").read_text()
+    (tmp_path / "cloudwall-watch.service").write_text(
+        service.replace("/usr/local/bin/cloudwall", executable))
+    result = subprocess.run(["systemd-analyze", "verify", "cloudwall-watch.service"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines()
+                  if "cloudwall-watch" in line]
+    assert result.returncode == 0 and not complaints, result.stdout + result.stderr
+
+
+# --- the team setup on Kubernetes: a Dask cluster, the scan CronJob, the PostgreSQL Secret ----
+
+TEAM = DEPLOY / "kubernetes" / "team"
+# What `kubectl apply -f DIR` reads from a directory.
+APPLIED = (".yaml", ".yml", ".json")
+
+
+def team_manifests() -> list[dict]:
+    return [doc for path in sorted(TEAM.iterdir()) if path.suffix in APPLIED
+            for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def team(kind: str, name: str | None = None) -> dict:
+    (found,) = [m for m in team_manifests() if m["kind"] == kind
+                and name in (None, m["metadata"]["name"])]
+    return found
+
+
+def team_secret() -> dict:
+    return yaml.safe_load((TEAM / "store-secret.yaml.example").read_text())
+
+
+def team_cronjob_pod() -> dict:
+    return team("CronJob")["spec"]["jobTemplate"]["spec"]["template"]
+
+
+def team_command() -> list[str]:
+    (container,) = team_cronjob_pod()["spec"]["containers"]
+    assert "command" not in container  # the image's ENTRYPOINT is cloudwall
+    return ["cloudwall", *container["args"]]
+
+
+def first_scan_job() -> dict:
+    return yaml.safe_load((TEAM / "once" / "first-scan.yaml").read_text())
+
+
+def first_scan_commands() -> list[list[str]]:
+    """The one-off Job's commands, in the order they run: the scan, then the baseline."""
+    pod = first_scan_job()["spec"]["template"]["spec"]
+    containers = [*pod["initContainers"], *pod["containers"]]
+    assert all("command" not in c for c in containers)  # the image's ENTRYPOINT is cloudwall
+    return [["cloudwall", *c["args"]] for c in containers]
+
+
+def team_config() -> str:
+    return team("ConfigMap")["data"]["cloudwall.toml"]
+
+
+def scheduler_address() -> str:
+    cluster = team("DaskCluster")
+    # The operator names the scheduler's Service <cluster>-scheduler.
+    name, namespace = cluster["metadata"]["name"], cluster["metadata"]["namespace"]
+    return f"tcp://{name}-scheduler.{namespace}.svc.cluster.local:8786"
+
+
+def pod_specs() -> dict[str, dict]:
+    cluster = team("DaskCluster")["spec"]
+    return {"scheduler": cluster["scheduler"]["spec"], "worker": cluster["worker"]["spec"],
+            "scan": team_cronjob_pod()["spec"]}
+
+
+def test_team_manifests_apply_in_order_into_one_namespace():
+    files = sorted(p.name for p in TEAM.iterdir() if p.suffix in APPLIED)
+    first = yaml.safe_load((TEAM / files[0]).read_text())
+    assert first["kind"] == "Namespace"  # kubectl applies a directory in name order
+    namespace = first["metadata"]["name"]
+    documents = team_manifests()
+    assert all(d["metadata"].get("namespace") == namespace for d in documents
+               if d["kind"] != "Namespace")
+    keys = [(d["kind"], d["metadata"]["name"]) for d in documents]
+    assert len(keys) == len(set(keys))
+    # The example Secret holds a placeholder password: never applied with the directory.
+    assert "Secret" not in {d["kind"] for d in documents}
+    assert team_secret()["metadata"]["namespace"] == namespace
+
+
+def test_dask_cluster_is_an_operator_resource_with_a_reachable_scheduler():
+    cluster = team("DaskCluster")
+    assert cluster["apiVersion"] == "kubernetes.dask.org/v1"
+    spec = cluster["spec"]
+    (scheduler,) = spec["scheduler"]["spec"]["containers"]
+    assert scheduler["command"] == ["dask", "scheduler"]
+    ports = {p["name"]: p["containerPort"] for p in scheduler["ports"]}
+    assert ports["tcp-comm"] == 8786
+    service = spec["scheduler"]["service"]
+    assert service["selector"] == {"dask.org/cluster-name": cluster["metadata"]["name"],
+                                   "dask.org/component": "scheduler"}
+    assert {(p["port"], p["targetPort"]) for p in service["ports"]} >= {(8786, "tcp-comm")}
+    (worker,) = spec["worker"]["spec"]["containers"]
+    assert worker["command"] == ["dask", "worker"] and spec["worker"]["replicas"] >= 1
+    assert "$(DASK_WORKER_NAME)" in worker["args"]
+    local = worker["args"][worker["args"].index("--local-directory") + 1]
+    assert local.startswith("/tmp/")  # the only writable place
+    # One image everywhere: a worker refuses tasks from another cloudwall version.
+    images = {c["image"] for pod in pod_specs().values() for c in pod["containers"]}
+    assert len(images) == 1
+
+
+def test_workers_and_the_scan_use_their_own_cloud_identity_the_scheduler_none():
+    accounts = {a["metadata"]["name"]: a for a in team_manifests()
+                if a["kind"] == "ServiceAccount"}
+    clouds = {"eks.amazonaws.com/role-arn", "iam.gke.io/gcp-service-account",
+              "azure.workload.identity/client-id"}
+    pods = pod_specs()
+    for role in ("worker", "scan"):
+        account = accounts[pods[role]["serviceAccountName"]]
+        assert clouds <= set(account["metadata"]["annotations"]), role
+    worker_labels = team("DaskCluster")["spec"]["worker"]["metadata"]["labels"]
+    assert worker_labels["azure.workload.identity/use"] == "true"
+    assert team_cronjob_pod()["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    scheduler_account = accounts[pods["scheduler"]["serviceAccountName"]]
+    assert not clouds & set(scheduler_account["metadata"].get("annotations") or {})
+    assert scheduler_account["automountServiceAccountToken"] is False
+    assert pods["worker"]["serviceAccountName"] != pods["scan"]["serviceAccountName"]
+
+
+def test_every_team_pod_is_non_root_with_a_read_only_root_filesystem():
+    for role, pod in pod_specs().items():
+        assert pod["securityContext"]["runAsNonRoot"] is True, role
+        assert pod["securityContext"]["runAsUser"] != 0, role
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, role
+            assert security["allowPrivilegeEscalation"] is False, role
+            assert security["capabilities"]["drop"] == ["ALL"], role
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            assert "emptyDir" in volumes[mounts["/tmp"]], role
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            assert env["HOME"] == "/tmp", role
+
+
+def test_only_the_cluster_and_the_scan_jobs_reach_the_scheduler():
+    policy = team("NetworkPolicy")
+    cluster = team("DaskCluster")["metadata"]["name"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"dask.org/cluster-name": cluster}
+    allowed = [peer["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"]
+               for peer in rule["from"] if "podSelector" in peer]
+    scan_labels = team_cronjob_pod()["metadata"]["labels"]
+    assert any(labels.items() <= scan_labels.items() for labels in allowed)
+    assert {"dask.org/cluster-name": cluster} in allowed
+    # Anything else only on the HTTP port, and only from the operator's namespace.
+    for rule in policy["spec"]["ingress"]:
+        if any("namespaceSelector" in peer for peer in rule["from"]):
+            assert [p["port"] for p in rule["ports"]] == [8787]
+
+
+def test_the_scan_cronjob_runs_on_the_cluster_with_the_store_from_the_secret():
+    from urllib.parse import urlsplit
+
+    from scanner.cli.scan import scan
+
+    argv = team_command()
+    assert argv[1:3] == ["--quiet", "scan"]
+    with scan.make_context("scan", argv[3:], default_map={"providers": ["aws"]}) as ctx:
+        params = ctx.params
+    assert params["executor_name"] == "dask"
+    assert params["dask_scheduler"] == scheduler_address()
+    assert params["baseline"] == "prod" and params["fail_on_drift"].word == "widened"
+    (container,) = team_cronjob_pod()["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    secret = team_secret()
+    for name in ("CLOUDWALL_STORE", "PGPASSWORD"):
+        ref = env[name]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == secret["metadata"]["name"]
+        assert ref["key"] in secret["stringData"]
+    url = urlsplit(secret["stringData"][env["CLOUDWALL_STORE"]["valueFrom"]["secretKeyRef"][
+        "key"]])
+    assert url.scheme == "postgresql" and url.username and url.password is None
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "password"
+    # No other secret is set in the clear.
+    assert all("value" not in e for e in container["env"]
+               if "PASSWORD" in e["name"] or "SECRET" in e["name"] or "KEY" in e["name"])
+    pod = team_cronjob_pod()["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    config_dir = str(Path(env["CLOUDWALL_CONFIG"]["value"]).parent)
+    assert volumes[mounts[config_dir]]["configMap"]["name"] == team("ConfigMap")["metadata"][
+        "name"]
+    assert team("CronJob")["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_the_first_scan_job_is_wired_as_the_cronjob():
+    from scanner.cli.scan import scan
+
+    job = first_scan_job()
+    assert job["metadata"]["namespace"] == team("Namespace")["metadata"]["name"]
+    scan_argv, baseline_argv = first_scan_commands()
+    with scan.make_context("scan", scan_argv[3:], default_map={"providers": ["aws"]}) as ctx:
+        assert ctx.params["save"] is True and ctx.params["baseline"] is None
+        assert ctx.params["dask_scheduler"] == scheduler_address()
+    assert baseline_argv[1:] == ["baseline", "set", "prod", "--from-snapshot", "latest"]
+    assert "prod" in team_command()  # the baseline the CronJob compares with
+    cron = team_cronjob_pod()
+    pod = job["spec"]["template"]
+    assert pod["metadata"]["labels"] == cron["metadata"]["labels"]
+    for key in ("serviceAccountName", "securityContext", "volumes"):
+        assert pod["spec"][key] == cron["spec"][key], key
+    (cron_container,) = cron["spec"]["containers"]
+    for container in [*pod["spec"]["initContainers"], *pod["spec"]["containers"]]:
+        for key in ("image", "env", "securityContext", "volumeMounts"):
+            assert container[key] == cron_container[key], (container["name"], key)
+
+
+def test_the_team_configuration_is_valid(tmp_path):
+    path = tmp_path / "team.toml"
+    path.write_text(team_config())
+    shown = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(path),
+                            "config", "show", "scan"], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert 'org-role = "CloudwallAudit"' in shown.stdout
+
+
+def test_the_scan_cronjob_command_runs_on_a_dask_cluster(tmp_path):
+    """The first-scan Job's and the CronJob's exact arguments, with the cluster's address
+    replaced by a local Dask cluster's and the PostgreSQL store by a scratch SQLite one, on the
+    demo estate."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    argv = team_command()
+    config_path = tmp_path / "cloudwall.toml"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLOUDWALL_STORE": str(tmp_path / "s.db"),
+           "CLOUDWALL_CONFIG": str(config_path)}
+    config_path.write_text(demo_config(team_config(), "baseline"))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                  silence_logs=logging.ERROR) as cluster:
+        argv[argv.index(scheduler_address())] = cluster.scheduler_address
+        # The set-up the README documents: the one-off Job's scan, then its baseline.
+        first_scan, set_baseline = first_scan_commands()
+        first_scan[first_scan.index(scheduler_address())] = cluster.scheduler_address
+        for step in (first_scan, set_baseline):
+            done = run(step, tmp_path, env)
+            assert done.returncode == 0, done.stderr
+        unchanged = run(argv, tmp_path, env)
+        assert unchanged.returncode == 0, unchanged.stderr
+        report = json.loads(unchanged.stdout)
+        assert report["baseline"] is not None and report["drift"] == []
+        config_path.write_text(demo_config(team_config(), "changed"))
+        changed = run(argv, tmp_path, env)
+        # The scopes were collected by the cluster's worker, not by the scan's own process.
+        collected = cluster.scheduler.task_prefixes.get("cloudwall-collect")
+        assert collected is not None and sum(collected.state_counts.values()) >= 2
+    assert changed.returncode == 1, changed.stderr
+    assert any(item["severity"] == "critical" for item in json.loads(changed.stdout)["drift"])
+    assert "Traceback" not in unchanged.stderr + changed.stderr

@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--prowler", default="prowler",
                         help="the Prowler requirement to install (e.g. prowler==5.46.0)")
+    parser.add_argument("--tools", default="prowler,cloudwall",
+                        help="which tools to run, comma-separated")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     work = args.work.resolve()
@@ -174,8 +176,12 @@ def main() -> None:
                 "cloudwall": [str(cloudwall_py), "-m", "scanner.cli", "--quiet", "--store",
                               str(work / "cloudwall.db"), "scan", "--provider", "aws",
                               "--regions", REGION, "--format", "json", "--output",
-                              str(work / f"cloudwall-{size}.json")],
+                              str(work / f"cloudwall-{size}.json"),
+                              # moto answers slowly at thousands of groups (past boto3's
+                              # default 60 s read timeout at 5,000)
+                              "--timeout", "900"],
             }
+            runs = {tool: argv for tool, argv in runs.items() if tool in args.tools.split(",")}
             for rep in range(args.reps):
                 for tool, argv in runs.items():
                     figures = timed(argv, env, work / f"{tool}-{size}-{rep}.log", moto.pid)
@@ -189,24 +195,31 @@ def main() -> None:
             moto.wait(timeout=10)
         except subprocess.TimeoutExpired:
             moto.kill()
-    print_table(sizes, results)
+    print_table(sizes, [tool for tool in ("prowler", "cloudwall") if tool in args.tools],
+                results)
     print(f"load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} "
           f"{os.getloadavg()[2]:.1f} on {os.cpu_count()} cores")
 
 
-def print_table(sizes: list[int], results: list[tuple[int, str, dict[str, float]]]) -> None:
+def print_table(sizes: list[int], tools: list[str],
+                results: list[tuple[int, str, dict[str, float]]]) -> None:
+    """Best of the repetitions; the moto share is its CPU over the tool's wall time (of one
+    core); ``exit`` is the worst exit code (cloudwall's 3: a read failed, say a timeout)."""
     def best(size: int, tool: str) -> dict[str, float]:
         runs = [r for s, t, r in results if s == size and t == tool]
         return {key: min(r[key] for r in runs) for key in ("wall", "cpu", "rss")} | {
-            "moto": sum(r["moto"] for r in runs) / sum(r["wall"] for r in runs)}
+            "moto": sum(r["moto"] for r in runs) / sum(r["wall"] for r in runs),
+            "code": max(r["code"] for r in runs)}
 
-    print("\n| SGs | tool | wall s | CPU s | peak RSS MiB | moto CPU share |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("\n| SGs | tool | wall s | CPU s | peak RSS MiB | moto CPU share | exit |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for size in sizes:
-        for tool in ("prowler", "cloudwall"):
+        for tool in tools:
             b = best(size, tool)
             print(f"| {size:,} | {tool} | {b['wall']:.1f} | {b['cpu']:.1f} | {b['rss']:.0f} | "
-                  f"{b['moto']:.0%} |")
+                  f"{b['moto']:.0%} | {b['code']} |")
+    if len(tools) < 2:
+        return
     print("\n| SGs | Prowler / cloudwall wall | CPU | peak RSS |")
     print("|---:|---:|---:|---:|")
     for size in sizes:

@@ -8,8 +8,10 @@ the other reads of the scope go on.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from providers.aws.resources import (
@@ -214,8 +216,10 @@ class ScopeReader:
 
     def read_ec2(self) -> None:
         ec2 = self.make_client("ec2", self.scope.region)
-        for resource in EC2_RESOURCES:
-            if resource.name == "Instances":
+        for resource in _read_order(EC2_RESOURCES):
+            if resource.name == "SecurityGroups" and "SecurityGroupRules" in self.raw:
+                self._read(resource, lambda r=resource: self._groups_without_permissions(ec2, r))
+            elif resource.name == "Instances":
                 self._read(resource, lambda r=resource: [
                     instance
                     for reservation in _pages(ec2, r.operation, r.result_key, r.page_size,
@@ -225,6 +229,36 @@ class ScopeReader:
                 self._read(resource, lambda r=resource: _pages(
                     ec2, r.operation, r.result_key, r.page_size, self.limits))
         self.read_prefix_list_entries(ec2, referenced_prefix_lists(self.raw))
+
+    def _groups_without_permissions(self, ec2: Any, resource: Resource) -> list:
+        """The security groups, their rules already read as rule rows.
+
+        DescribeSecurityGroups sends every rule again (IpPermissions, without the rule ids that
+        drift keys rules by; only DescribeSecurityGroupRules has those, and only
+        DescribeSecurityGroups has the groups' names, VPCs, descriptions and tags, and the groups
+        without rules). Parsing those rules a second time cost as much CPU as the rule rows
+        themselves (bench/README.md), so they are cut from the answers before boto3 parses
+        them. A group with no rule row (created after the rows were read, or with no rules at
+        all) is read again whole, so its rules are never lost.
+        """
+        with _permissions_trimmed(ec2):
+            groups = _pages(ec2, resource.operation, resource.result_key, resource.page_size,
+                            self.limits)
+        with_rows = {row.get("GroupId") for row in self.raw["SecurityGroupRules"]
+                     if isinstance(row, Mapping)}
+        bare = [g["GroupId"] for g in groups if isinstance(g, Mapping)
+                and isinstance(g.get("GroupId"), str) and g["GroupId"] not in with_rows]
+        whole: dict[str, Any] = {}
+        for start in range(0, len(bare), FILTER_VALUES):
+            chunk = bare[start:start + FILTER_VALUES]
+            for group in _pages(ec2, resource.operation, resource.result_key,
+                                resource.page_size, self.limits,
+                                Filters=[{"Name": "group-id", "Values": chunk}]):
+                whole[group.get("GroupId")] = group
+        if not whole:
+            return groups
+        return [whole.get(g.get("GroupId"), g) if isinstance(g, Mapping) else g
+                for g in groups]
 
     def read_prefix_list_entries(self, ec2: Any, list_ids: Iterable[str]) -> None:
         entries: dict[str, list] = {}
@@ -271,6 +305,40 @@ class ScopeReader:
                 return out
 
             self._read(resource, read_sets)
+
+
+def _read_order(resources: Iterable[Resource]) -> list[Resource]:
+    """The table's order, but the rule rows before the groups: whether the rows could be read
+    decides how the groups are read (``_groups_without_permissions``)."""
+    return sorted(resources, key=lambda r: r.name == "SecurityGroups")
+
+
+# Values one EC2 filter takes in a request.
+FILTER_VALUES = 200
+# The two rule lists of a DescribeSecurityGroups item. EC2 answers are XML without namespace
+# prefixes, and text inside them is escaped (``&lt;``), so these tags only ever match elements;
+# neither list nests inside the other.
+_PERMISSIONS = re.compile(
+    rb"<(ipPermissions|ipPermissionsEgress)>.*?</\1>|<ipPermissions(?:Egress)?\s*/>", re.S)
+
+
+@contextmanager
+def _permissions_trimmed(ec2: Any) -> Iterator[None]:
+    """DescribeSecurityGroups answers without their IpPermissions(Egress), for this thread's
+    calls on ``ec2`` while the block runs."""
+    thread = threading.get_ident()
+
+    def trim(response_dict: dict, **_: Any) -> None:
+        body = response_dict.get("body")
+        if threading.get_ident() == thread and isinstance(body, bytes):
+            response_dict["body"] = _PERMISSIONS.sub(b"", body)
+
+    event = "before-parse.ec2.DescribeSecurityGroups"
+    ec2.meta.events.register(event, trim)
+    try:
+        yield
+    finally:
+        ec2.meta.events.unregister(event, trim)
 
 
 def referenced_prefix_lists(raw: dict[str, Any]) -> set[str]:

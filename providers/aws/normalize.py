@@ -21,6 +21,7 @@ from typing import Any
 
 from providers.aws import rules as rule_norm
 from providers.aws.network import interface, normalize_subnets, normalize_vpc
+from providers.aws.rules import intern_text
 from providers.guard import (
     ShapeError,
     checked_payload,
@@ -46,7 +47,7 @@ Json = Mapping[str, Any]
 
 
 def tag_map(tags: Sequence[Json] | None) -> dict[str, str]:
-    return {t.get("Key", ""): t.get("Value", "") for t in tags or ()}
+    return {intern_text(t.get("Key", "")): intern_text(t.get("Value", "")) for t in tags or ()}
 
 
 def prefix_entries(raw: Json) -> dict[str, tuple[str, ...]]:
@@ -79,7 +80,7 @@ def security_group(scope: Scope, group: Json, rows: Sequence[Json] | None,
     """``rows``: this group's SecurityGroupRule rows (None or empty: use IpPermissions)."""
     require_text(require_mapping(group, "security group"), "GroupId")
     tags = tag_map(group.get("Tags"))
-    extra = {k: group[k] for k in ("OwnerId", "SecurityGroupArn") if group.get(k)}
+    extra = {k: intern_text(group[k]) for k in ("OwnerId", "SecurityGroupArn") if group.get(k)}
     return RuleSet(
         provider=PROVIDER,
         account=scope.account,
@@ -89,7 +90,7 @@ def security_group(scope: Scope, group: Json, rows: Sequence[Json] | None,
         name=group.get("GroupName", ""),
         rules=_group_rules(group, rows, entries),
         attachments=tuple(Attachment("network_interface", e) for e in sorted(set(enis))),
-        network=group.get("VpcId"),
+        network=intern_text(group.get("VpcId")),
         is_default=group.get("GroupName") == "default",
         description=group.get("Description") or "",
         tags=tags,
@@ -114,10 +115,10 @@ def network_acl(scope: Scope, acl: Json) -> RuleSet:
         name=tags.get("Name", ""),
         rules=rules,
         attachments=tuple(Attachment("subnet", s) for s in associations),
-        network=acl.get("VpcId"),
+        network=intern_text(acl.get("VpcId")),
         is_default=bool(acl.get("IsDefault")),
         tags=tags,
-        extra={"OwnerId": acl["OwnerId"]} if acl.get("OwnerId") else {},
+        extra={"OwnerId": intern_text(acl["OwnerId"])} if acl.get("OwnerId") else {},
     )
 
 

@@ -2,7 +2,8 @@
 
 Credentials come from boto3's standard chain (environment, shared config and ``--profile``,
 SSO, container and instance roles). ``--role-arn`` assumes one role first; ``--org-role NAME``
-assumes that role in every active account of the AWS Organization (``--accounts`` picks some).
+assumes that role in every active account of the AWS Organization (``--accounts`` picks some,
+``--ou`` takes those below organizational units).
 An account that cannot be entered, or whose regions cannot be listed, is reported as a
 CollectionError, never skipped.
 """
@@ -24,8 +25,10 @@ from providers.aws.fetch import (
     fetch_scope,
 )
 from providers.aws.normalize import normalize_scope
+from providers.aws.organization import accounts_under, inactive_error
 from providers.base import ProviderSettings
 from providers.paging import PagingError
+from providers.watching import AuditEvent, Reread
 from scanner.errors import CloudwallError, ConfigError, ProviderError
 from scanner.model import Attribution, CollectedItem, CollectionError, DriftItem, Scope
 
@@ -107,12 +110,26 @@ class AwsProvider:
             return {target: self._assume(base_clients, home, target, self.settings.role_arn, "")}
         if not self.settings.org_role:
             return {own: Account(own, _alias(base_clients, home), base_clients)}
-        members = self._org_accounts(base_clients, home)
-        wanted = self.settings.accounts or tuple(members)
         out: dict[str, Account] = {}
+        if self.settings.ous:
+            # --ou: the accounts below the OUs, and any named with --accounts as well.
+            below = accounts_under(base_clients, home, self.settings.ous)
+            members = self._org_accounts(base_clients, home) if self.settings.accounts else {}
+            members.update(below.active)
+            wanted = (*self.settings.accounts, *below.active)
+            for error in below.errors:
+                out[error.account] = Account(error.account, "", None, error)
+            for account_id, (name, state) in below.inactive.items():
+                out[account_id] = Account(account_id, name, None,
+                                          inactive_error(account_id, name, state))
+        else:
+            members = self._org_accounts(base_clients, home)
+            wanted = self.settings.accounts or tuple(members)
         jobs = []
         with ThreadPoolExecutor(max_workers=max(1, self.settings.max_workers)) as pool:
             for account_id in dict.fromkeys(wanted):
+                if account_id in out:
+                    continue
                 if account_id not in members:
                     out[account_id] = Account(account_id, "", None, CollectionError(
                         provider=PROVIDER, account=account_id, region="",
@@ -214,6 +231,32 @@ class AwsProvider:
         raw, errors = fetch_scope(account.clients, scope)
         yield from errors
         yield from normalize_scope(scope, raw)
+
+    # --- the WatchSource protocol (providers.watching) -----------------------------------
+
+    def audit_events(self, scope: Scope, start: datetime,
+                     end: datetime) -> Iterator[AuditEvent | CollectionError]:
+        from providers.aws.watch import lookup_events
+
+        account = self.accounts().get(scope.account)
+        if account is None or account.clients is None:
+            yield self._not_entered(scope, account)
+            return
+        yield from lookup_events(account.clients, scope, start, end)
+
+    def reread(self, scope: Scope, targets: Sequence[str]) -> Reread:
+        from providers.aws.watch import reread
+
+        account = self.accounts().get(scope.account)
+        if account is None or account.clients is None:
+            return Reread(scope, (self._not_entered(scope, account),))
+        return reread(account.clients, scope, targets)
+
+    @staticmethod
+    def _not_entered(scope: Scope, account: Account | None) -> CollectionError:
+        return account.error if account and account.error else CollectionError(
+            provider=PROVIDER, account=scope.account, region=scope.region,
+            reason="the account is not part of this scan", code="NotFound")
 
     def attribute(self, items: Sequence[DriftItem],
                   since: datetime) -> Mapping[str, tuple[Attribution, ...]]:

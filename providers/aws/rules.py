@@ -8,6 +8,7 @@ read), and ``NetworkAclEntry`` items of ``describe_network_acls``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -66,15 +67,31 @@ def _protocol_fields(ip_protocol: Any, from_port: Any, to_port: Any) -> dict[str
 
 
 def prefix_list_peer(pl_id: str, entries: PrefixEntries) -> Peer:
-    return Peer(PeerKind.PREFIX_LIST, pl_id, tuple(entries.get(pl_id, ())))
+    return Peer(PeerKind.PREFIX_LIST, sys.intern(pl_id), tuple(entries.get(pl_id, ())))
 
 
+# Estates repeat the same few peers (0.0.0.0/0, the VPCs' ranges, shared groups) across
+# thousands of rules, each parsed from the answer as a new string. Peers are immutable, so one
+# object (and one interned string) serves every rule naming it.
+@lru_cache(maxsize=65536)
+def cidr_peer(value: str) -> Peer:
+    return Peer.cidr(sys.intern(value))
+
+
+@lru_cache(maxsize=65536)
 def group_peer(group_id: str, owner: str | None) -> Peer:
-    return Peer(PeerKind.SECURITY_GROUP, group_id, (), owner or None)
+    return Peer(PeerKind.SECURITY_GROUP, sys.intern(group_id), (),
+                sys.intern(owner) if owner else None)
+
+
+def intern_text(value: Any) -> Any:
+    """Ids and names that repeat across many objects (VPC and account ids, tag keys) shared as
+    one string; anything that is not a string is returned as it is."""
+    return sys.intern(value) if type(value) is str else value
 
 
 def _tag_map(tags: Sequence[Json] | None) -> dict[str, str]:
-    return {t.get("Key", ""): t.get("Value", "") for t in tags or ()}
+    return {intern_text(t.get("Key", "")): intern_text(t.get("Value", "")) for t in tags or ()}
 
 
 def security_group_rule(row: Json, entries: PrefixEntries) -> Rule:
@@ -84,9 +101,9 @@ def security_group_rule(row: Json, entries: PrefixEntries) -> Rule:
     extra: dict[str, Any] = {}
     peers: list[Peer] = []
     if row.get("CidrIpv4"):
-        peers.append(Peer.cidr(row["CidrIpv4"]))
+        peers.append(cidr_peer(row["CidrIpv4"]))
     if row.get("CidrIpv6"):
-        peers.append(Peer.cidr(row["CidrIpv6"]))
+        peers.append(cidr_peer(row["CidrIpv6"]))
     if row.get("PrefixListId"):
         peers.append(prefix_list_peer(row["PrefixListId"], entries))
         if row["PrefixListId"] not in entries:
@@ -98,7 +115,7 @@ def security_group_rule(row: Json, entries: PrefixEntries) -> Rule:
                           ("VpcPeeringConnectionId", "vpc_peering_connection_id"),
                           ("PeeringStatus", "peering_status")):
             if ref.get(key):
-                extra[name] = ref[key]
+                extra[name] = intern_text(ref[key])
     if not peers:
         # A row always names its peer; one without would read as admitting nothing.
         raise ShapeError(f"security group rule {row.get('SecurityGroupRuleId')!r} names no "
@@ -128,9 +145,9 @@ def permission_rules(permission: Json, egress: bool, entries: PrefixEntries) -> 
     direction = Direction.EGRESS if egress else Direction.INGRESS
     peers: list[tuple[Peer, str, dict[str, Any]]] = []
     for item in optional_mappings(permission, "IpRanges"):
-        peers.append((Peer.cidr(item["CidrIp"]), item.get("Description") or "", {}))
+        peers.append((cidr_peer(item["CidrIp"]), item.get("Description") or "", {}))
     for item in optional_mappings(permission, "Ipv6Ranges"):
-        peers.append((Peer.cidr(item["CidrIpv6"]), item.get("Description") or "", {}))
+        peers.append((cidr_peer(item["CidrIpv6"]), item.get("Description") or "", {}))
     for item in optional_mappings(permission, "PrefixListIds"):
         extra = {} if item["PrefixListId"] in entries else {"prefix_list_unresolved": True}
         peers.append((prefix_list_peer(item["PrefixListId"], entries),
@@ -174,7 +191,7 @@ def nacl_entry(entry: Json) -> Rule:
         action=Action.ALLOW if action == "allow" else Action.DENY,
         protocol=protocol,
         ports=ports,
-        peers=(Peer.cidr(cidr),) if cidr else (),
+        peers=(cidr_peer(cidr),) if cidr else (),
         priority=number,
         native_id=f"{direction.value}:{number}",
         name="*" if number >= NACL_DEFAULT_RULE_NUMBER else str(number),

@@ -93,32 +93,45 @@ def list_resources(client: Any, subscription_id: str, resource_type: ResourceTyp
     pages or items: :class:`PagingError`); a page that is not a JSON object with a ``value``
     list is an error, never an empty list.
     """
+    subscription = quote(subscription_id, safe="")
+    return list_pages(
+        client, f"/subscriptions/{subscription}/providers/Microsoft.Network/{resource_type.key}",
+        api_version, resource_type.key, base_url, limits)
+
+
+def list_pages(client: Any, path: str, api_version: str, what: str, base_url: str,
+               limits: PageLimits | None = None) -> list[dict[str, Any]]:
+    """Every item of one ARM list at ``path``, all pages, as the REST API sent them.
+
+    ``client`` is any ARM management client at ``base_url`` (its pipeline sends the request).
+    The ``nextLink`` chain is followed under the shared page guard (a link seen before, too
+    many pages or items: :class:`PagingError`), never to another host; a page that is not a
+    JSON object with a ``value`` list is an error, never an empty list.
+    """
     from azure.core.exceptions import HttpResponseError
     from azure.core.rest import HttpRequest
     from azure.mgmt.core.exceptions import ARMErrorFormat
 
-    subscription = quote(subscription_id, safe="")
-    request: Any = HttpRequest(
-        "GET", f"/subscriptions/{subscription}/providers/Microsoft.Network/{resource_type.key}",
-        params={"api-version": api_version}, headers={"Accept": "application/json"})
+    request: Any = HttpRequest("GET", path, params={"api-version": api_version},
+                               headers={"Accept": "application/json"})
     home = urlsplit(base_url).netloc.lower()
     items: list[dict[str, Any]] = []
-    guard = PageGuard(resource_type.key, limits)
+    guard = PageGuard(what, limits)
     while request is not None:
         # Streamed, so the pipeline does not decode the JSON once more for nobody.
         response = client.send_request(request, stream=True)
         response.read()
         if response.status_code != 200:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        page = _page_json(response.content, resource_type.key)
+        page = _page_json(response.content, what)
         values = page.get("value")
         if values is None:
             values = []
         if not isinstance(values, list):
-            raise MalformedPage(f"{resource_type.key}: 'value' is not a list")
+            raise MalformedPage(f"{what}: 'value' is not a list")
         link = page.get("nextLink")
         if link is not None and not isinstance(link, str):
-            raise MalformedPage(f"{resource_type.key}: 'nextLink' is not a string")
+            raise MalformedPage(f"{what}: 'nextLink' is not a string")
         guard.page(len(values), link)
         items.extend(values)
         if link and urlsplit(link).netloc.lower() != home:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from providers.azure import audit, fetch, watch
+from providers.azure import audit, fetch, management_groups, watch
 from providers.azure.auth import resolve_endpoint
 from providers.azure.fetch import CallFailure, ClientFactory
 from providers.azure.normalize import normalize_scope
@@ -45,6 +45,16 @@ def _hint(failure: CallFailure, permission: str, base_url: str) -> str:
     if failure.code in ("Timeout", "ConnectionError"):
         return f"no answer from {base_url}: check connectivity or raise --timeout"
     return "rerun later; if it persists, rerun with --debug"
+
+
+def _group_hint(failure: CallFailure, group: str, base_url: str) -> str:
+    if failure.status == 403:
+        return (f"needs Management Group Reader on {group} "
+                f"({management_groups.PERMISSION})")
+    if failure.status == 404:
+        return ("check the management group id (its name, not its display name) with "
+                "`az account management-group list`")
+    return _hint(failure, management_groups.PERMISSION, base_url)
 
 
 class AzureProvider:
@@ -98,9 +108,13 @@ class AzureProvider:
 
     def discover_scopes(self) -> Iterator[Scope | CollectionError]:
         self._check_credential()
-        if self._settings.subscriptions:
-            for sub in dict.fromkeys(s.strip().lower() for s in self._settings.subscriptions):
-                yield Scope(PROVIDER, sub, "")
+        named = dict.fromkeys(s.strip().lower() for s in self._settings.subscriptions)
+        for sub in named:
+            yield Scope(PROVIDER, sub, "")
+        if self._settings.management_groups:
+            yield from self._below_groups(set(named))
+            return
+        if named:
             return
         try:
             with self._clients().subscriptions() as client:
@@ -122,6 +136,30 @@ class AzureProvider:
                                       "--subscription", code=f"Subscription{state}")
             else:
                 yield scope
+
+    def _below_groups(self, seen: set[str]) -> Iterator[Scope | CollectionError]:
+        """The subscriptions below each ``--management-group``, each once; a group that cannot
+        be listed is an error naming it (what is below it is unknown, not empty)."""
+        factory = self._clients()
+        with factory.subscriptions() as client:
+            for group in dict.fromkeys(self._settings.management_groups):
+                try:
+                    descendants = management_groups.list_descendants(
+                        client, group, factory.endpoint.base_url, page_limits(self._settings))
+                except Exception as exc:
+                    failure = fetch.describe_failure(exc)
+                    if failure is None:
+                        raise
+                    yield CollectionError(
+                        PROVIDER, group, "",
+                        f"cannot list the subscriptions below management group {group}: "
+                        f"{failure.reason}", _group_hint(failure, group, factory.endpoint.base_url),
+                        code=failure.code)
+                    continue
+                for sub, name in management_groups.subscriptions_in(descendants):
+                    if sub not in seen:
+                        seen.add(sub)
+                        yield Scope(PROVIDER, sub, "", name=name)
 
     def collect(self, scope: Scope) -> Iterator[CollectedItem]:
         raw: dict[str, Any] = {}

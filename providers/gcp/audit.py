@@ -20,6 +20,7 @@ from scanner.model import Attribution, DriftItem, RuleSet, RuleSetKind
 PROVIDER = "gcp"
 RETENTION = timedelta(days=400)  # Admin Activity audit logs are kept 400 days
 MAX_ENTRIES = 20  # the most recent matching changes per drift item
+PAGE_SIZE = 1000  # the most entries:list hands out per page
 LOG_NAME = "cloudaudit.googleapis.com%2Factivity"
 LOGGING_ENDPOINT = "https://logging.googleapis.com"
 
@@ -115,8 +116,8 @@ def attribute(api: Any, items: Sequence[DriftItem], since: datetime,
             continue
         try:
             if session is None:
-                session = _logging_session(api)
-            entries = _entries(api, session, parent, log_filter(item, since, parent, resource))
+                session = logging_session(api)
+            entries = list_entries(api, session, parent, log_filter(item, since, parent, resource))
         except Exception as exc:  # one failed lookup is a reason on that item, not a crash
             out[item.drift_id] = _unavailable(_failure_reason(exc))
             continue
@@ -127,20 +128,24 @@ def attribute(api: Any, items: Sequence[DriftItem], since: datetime,
     return out
 
 
-def _logging_session(api: Any):
+def logging_session(api: Any):
     from google.auth.transport.requests import AuthorizedSession
 
     return AuthorizedSession(api.creds())
 
 
-def _entries(api: Any, session: Any, parent: str, filter_: str) -> list[dict[str, Any]]:
-    """The newest ``MAX_ENTRIES`` matching entries, newest first, read page by page."""
+def list_entries(api: Any, session: Any, parent: str | Sequence[str], filter_: str,
+             order_by: str = "timestamp desc", limit: int | None = MAX_ENTRIES,
+             ) -> list[dict[str, Any]]:
+    """The matching entries in ``order_by`` order, read page by page: the first ``limit``, or
+    every one when ``limit`` is None (still bounded by the page guard)."""
     from google.api_core import exceptions
 
+    parents = [parent] if isinstance(parent, str) else list(parent)
     url = f"{api.endpoint or LOGGING_ENDPOINT}/v2/entries:list"
-    body: dict[str, Any] = {"resourceNames": [parent], "filter": filter_,
-                            "orderBy": "timestamp desc", "pageSize": MAX_ENTRIES}
-    guard = PageGuard(f"audit log entries of {parent}", page_limits(api.settings))
+    body: dict[str, Any] = {"resourceNames": parents, "filter": filter_, "orderBy": order_by,
+                            "pageSize": limit or PAGE_SIZE}
+    guard = PageGuard(f"audit log entries of {', '.join(parents)}", page_limits(api.settings))
     found: list[dict[str, Any]] = []
     while True:
         response = session.post(url, json=body, timeout=api.settings.request_timeout)
@@ -153,8 +158,8 @@ def _entries(api: Any, session: Any, parent: str, filter_: str) -> list[dict[str
         token = page.get("nextPageToken")
         guard.page(len(entries), token)
         found.extend(e for e in entries if isinstance(e, dict))
-        if not token or len(found) >= MAX_ENTRIES:
-            return found[:MAX_ENTRIES]
+        if not token or (limit is not None and len(found) >= limit):
+            return found if limit is None else found[:limit]
         body["pageToken"] = token
 
 

@@ -36,12 +36,17 @@ HINTS = {
         "compute.firewallPolicies.list on the organization (roles/browser and "
         "roles/compute.orgFirewallPolicyUser)"),
     "effectiveFirewalls": f"needs compute.networks.getEffectiveFirewalls: {ROLE_HINT}",
+    "hierarchy": ("needs resourcemanager.projects.list and resourcemanager.folders.list on the "
+                  "organization or folder (roles/browser); check the id with "
+                  "`gcloud resource-manager folders list`"),
 }
 
 
-def to_json(message: Any) -> dict[str, Any]:
-    """A proto-plus message as the REST API's JSON object (camelCase keys)."""
-    return type(message).to_dict(message, preserving_proto_field_name=False)
+def to_json(message: Any, enum_names: bool = False) -> dict[str, Any]:
+    """A proto-plus message as the REST API's JSON object (camelCase keys; with
+    ``enum_names``, enums by name as the REST API spells them, such as ``"state": "ACTIVE"``)."""
+    return type(message).to_dict(message, preserving_proto_field_name=False,
+                                 use_integers_for_enums=not enum_names)
 
 
 def credentials(settings: ProviderSettings):
@@ -202,6 +207,22 @@ class GcpApi:
         client = self.resource_manager("ProjectsClient")
         return to_json(client.get_project(name=f"projects/{project_id}", **self.call_options()))
 
+    def list_projects(self, parent: str) -> list[dict[str, Any]]:
+        """The projects directly below an organization or folder (projects.list)."""
+        client = self.resource_manager("ProjectsClient")
+        pager = client.list_projects(request={"parent": parent}, **self.call_options())
+        return [to_json(p, enum_names=True) for page in self.pages(pager, f"projects of {parent}",
+                                                  lambda pg: len(pg.projects))
+                for p in page.projects]
+
+    def list_folders(self, parent: str) -> list[dict[str, Any]]:
+        """The folders directly below an organization or folder (folders.list)."""
+        client = self.resource_manager("FoldersClient")
+        pager = client.list_folders(request={"parent": parent}, **self.call_options())
+        return [to_json(f, enum_names=True) for page in self.pages(pager, f"folders of {parent}",
+                                                  lambda pg: len(pg.folders))
+                for f in page.folders]
+
     def get_folder(self, name: str) -> dict[str, Any]:
         client = self.resource_manager("FoldersClient")
         return to_json(client.get_folder(name=name, **self.call_options()))
@@ -247,6 +268,41 @@ class GcpApi:
             raise UnreachableScopes("instances", unreachable, items)
         return items
 
+    # -- single objects, for re-reads (google.api_core.exceptions.NotFound when deleted) --------
+
+    def firewall(self, project: str, name: str) -> dict[str, Any]:
+        client = self.compute("FirewallsClient")
+        return to_json(client.get(project=project, firewall=name, **self.call_options()))
+
+    def network_firewalls(self, project: str, network_link: str) -> list[dict[str, Any]]:
+        """The VPC firewall rules of one network: one filtered list (the ``network`` field holds
+        the network's full URL, compared exactly)."""
+        quoted = network_link.replace("\\", "\\\\").replace('"', '\\"')
+        pager = self.compute("FirewallsClient").list(
+            request={"project": project, "filter": f'network = "{quoted}"'},
+            **self.call_options())
+        return self.items(pager, "firewalls")
+
+    def instance(self, project: str, zone: str, name: str) -> dict[str, Any]:
+        client = self.compute("InstancesClient")
+        return to_json(client.get(project=project, zone=zone, instance=name,
+                                  **self.call_options()))
+
+    def network_firewall_policy(self, project: str, region: str | None,
+                                name: str) -> dict[str, Any]:
+        if region:
+            client = self.compute("RegionNetworkFirewallPoliciesClient")
+            found = client.get(project=project, region=region, firewall_policy=name,
+                               **self.call_options())
+        else:
+            client = self.compute("NetworkFirewallPoliciesClient")
+            found = client.get(project=project, firewall_policy=name, **self.call_options())
+        return to_json(found)
+
+    def hierarchical_policy(self, name: str) -> dict[str, Any]:
+        client = self.compute("FirewallPoliciesClient")
+        return to_json(client.get(firewall_policy=name, **self.call_options()))
+
     def hierarchical_policies(self, node: str) -> list[dict[str, Any]]:
         client = self.compute("FirewallPoliciesClient")
         pager = client.list(request={"parent_id": node}, **self.call_options())
@@ -259,8 +315,10 @@ class GcpApi:
         return to_json(response)
 
 
-def describe_failure(exc: BaseException, project: str, resource_type: str | None) -> dict:
-    """An exception as a ``{resourceType, code, reason, hint}`` record for the normalizer."""
+def describe_failure(exc: BaseException, project: str, resource_type: str | None,
+                     what: str | None = None) -> dict:
+    """An exception as a ``{resourceType, code, reason, hint}`` record for the normalizer;
+    ``what`` names what could not be read when it is not (a resource type of) a project."""
     import requests
     from google.api_core import exceptions
     from google.auth.exceptions import RefreshError
@@ -293,7 +351,8 @@ def describe_failure(exc: BaseException, project: str, resource_type: str | None
         code, hint = "Timeout", "no answer in time: raise --timeout or retry later"
     elif isinstance(exc, requests.exceptions.ConnectionError):
         code, hint = "ConnectionError", "cannot reach the API endpoint: check --gcp-endpoint"
-    what = f"{resource_type} of project {project}" if resource_type else f"project {project}"
+    if what is None:
+        what = f"{resource_type} of project {project}" if resource_type else f"project {project}"
     return {"resourceType": resource_type, "code": code,
             "reason": f"could not read {what}: {reason}", "hint": hint}
 

@@ -9,7 +9,9 @@ from typing import ClassVar
 
 from providers.base import ProviderSettings
 from providers.gcp.fetch import Ancestry, GcpApi, discover_projects, fetch_project
+from providers.gcp.hierarchy import projects_below
 from providers.gcp.normalize import normalize_scope
+from providers.watching import AuditEvent, Reread
 from scanner.model import (
     Attribution,
     CollectedItem,
@@ -41,10 +43,23 @@ class GcpProvider:
 
     def discover_scopes(self) -> Iterator[Scope | CollectionError]:
         self.api.creds()  # missing credentials stop the scan here, with a hint
-        for project, display_name in discover_projects(
-            self.api, self.ancestry, self.settings.projects
-        ):
-            yield Scope("gcp", project, "", name=display_name)
+        nodes = (*self.settings.organizations, *self.settings.folders)
+        if not nodes:
+            for project, display_name in discover_projects(
+                self.api, self.ancestry, self.settings.projects
+            ):
+                yield Scope("gcp", project, "", name=display_name)
+            return
+        # --organization / --folder: the projects below them, and any named with --project.
+        named = discover_projects(self.api, self.ancestry, self.settings.projects) \
+            if self.settings.projects else []
+        below = projects_below(self.api, self.ancestry, nodes)
+        seen: set[str] = set()
+        for project, display_name in (*named, *below.projects):
+            if project not in seen:
+                seen.add(project)
+                yield Scope("gcp", project, "", name=display_name)
+        yield from below.errors
 
     def collect(self, scope: Scope) -> Iterator[CollectedItem]:
         return self.merge_collected(self.collect_unmerged(scope))
@@ -73,3 +88,44 @@ class GcpProvider:
         with self._lock:
             parents = dict(self._parents)
         return attribute(self.api, items, since, parents)
+
+    # -- watching (providers.watching.WatchSource) ---------------------------------------------
+
+    def audit_events(self, scope: Scope, start: datetime,
+                     end: datetime) -> Iterator[AuditEvent | CollectionError]:
+        """The project's finished firewall, policy and instance-tag calls made in [start, end),
+        and the organization and folder policy calls logged in its ancestors' logs."""
+        from providers.gcp import watch
+        from providers.gcp.audit import list_entries, logging_session
+
+        project = scope.account
+        errors = watch.log_errors(scope)
+        entries: list[dict] = []
+        try:
+            session = logging_session(self.api)
+            entries += list_entries(self.api, session, f"projects/{project}",
+                                    watch.project_filter(project, start, end),
+                                    "timestamp asc", None)
+        except Exception as exc:
+            yield errors(f"projects/{project}", exc)
+            return
+        try:
+            nodes = self.ancestry.of(project)
+            if nodes:
+                entries += list_entries(self.api, session, nodes,
+                                        watch.nodes_filter(nodes, start, end),
+                                        "timestamp asc", None)
+        except Exception as exc:  # the project's own events are still reported
+            yield errors("the organization and folders above it (their firewall policy changes "
+                         "are not watched)", exc)
+        yield from watch.audit_events(scope, entries, start, end)
+
+    def reread(self, scope: Scope, targets: Sequence[str]) -> Reread:
+        """Firewall rules (as their network's rule set), firewall policies and instances by
+        resource name, normalised as a full collection would."""
+        from providers.gcp import watch
+        from providers.gcp.fetch import describe_failure
+
+        items, gone = watch.reread(self.api, scope, targets,
+                                   watch.errors_for(scope, describe_failure))
+        return Reread(scope, tuple(items), tuple(gone))

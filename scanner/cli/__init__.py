@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "scanner.cli.report",
     "scanner.cli.version",
     "scanner.cli.config_command",
+    "scanner.cli.watch",
 ]
 
 
@@ -130,8 +131,10 @@ def print_traceback() -> None:
     "--store",
     "store_path",
     type=click.Path(dir_okay=False),
+    metavar="PATH|URL",
     envvar="CLOUDWALL_STORE",
-    help="Snapshot store file (env CLOUDWALL_STORE; default: per-user data directory).",
+    help="Snapshot store: a SQLite file, or a postgresql:// URL for a shared store (env "
+    "CLOUDWALL_STORE; default: a file in the per-user data directory).",
 )
 @click.option("--quiet", "-q", is_flag=True,
               help="Print only errors on stderr (no progress, summary or warnings).")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -12,7 +11,7 @@ from scanner.errors import ConfigError
 from scanner.model import ScanReport
 from scanner.netmath import is_network
 from scanner.outputs import is_stdout, write_output
-from scanner.store import Store, default_store_path
+from scanner.store import Store, default_store
 
 
 def split_values(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -30,15 +29,22 @@ def trusted_cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
     return cidrs
 
 
-def store_path(ctx: click.Context) -> Path:
-    return Path(ctx.obj.get("store_path") or default_store_path())
+def store_target(ctx: click.Context) -> str:
+    """--store (or $CLOUDWALL_STORE, or the configuration file) as given: a path or a URL."""
+    return ctx.obj.get("store_path") or default_store()
+
+
+def store_key(store: Store) -> str:
+    """The store, named without secrets, as caches key it: a file by its real path, a
+    database by its location (no password)."""
+    return str(store.path.resolve()) if store.path is not None else store.location
 
 
 def open_store(ctx: click.Context, create: bool = False, write: bool = False) -> Store:
     """The store. Only commands that save something create it, so a mistyped --store path is
     an error rather than a new empty store; commands that write check it first, so a damaged
     store is refused before anything (a scan included) is done."""
-    store = Store(store_path(ctx), create=create)
+    store = Store(store_target(ctx), create=create)
     ctx.call_on_close(store.close)
     if write or create:
         store.check_writable()

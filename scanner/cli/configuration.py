@@ -38,15 +38,17 @@ import click
 from providers import provider_names
 from scanner.config import ConfigFile
 from scanner.errors import CloudwallError, ConfigError
+from scanner.store.locations import is_url
 
 # [providers.<cloud>] keys -> the `scan` option they set. A provider with a section is scanned
 # when `[scan] provider` is not given.
 PROVIDER_KEYS: dict[str, dict[str, str]] = {
     "aws": {"profile": "profile", "regions": "regions", "role-arn": "role-arn",
-            "org-role": "org-role", "accounts": "accounts"},
-    "azure": {"subscriptions": "subscription", "cloud": "azure-cloud",
-              "endpoint": "azure-endpoint"},
-    "gcp": {"projects": "project", "endpoint": "gcp-endpoint"},
+            "org-role": "org-role", "accounts": "accounts", "ous": "ou"},
+    "azure": {"subscriptions": "subscription", "management-groups": "management-group",
+              "cloud": "azure-cloud", "endpoint": "azure-endpoint"},
+    "gcp": {"projects": "project", "organizations": "organization", "folders": "folder",
+            "endpoint": "gcp-endpoint"},
     "demo": {"stage": "demo-stage"},
 }
 # [providers.<cloud>] keys that set an SDK's own environment variable when it is not already
@@ -139,10 +141,11 @@ def _check_value(cf: ConfigFile, key_path: tuple[str, ...], command: click.Comma
 
 
 def _relative_to(cf: ConfigFile, value: Any) -> Any:
-    """Paths in the file are relative to the file, wherever cloudwall is run from."""
+    """Paths in the file are relative to the file, wherever cloudwall is run from; a URL
+    (``store = "postgresql://..."``) is not a path."""
     if isinstance(value, list):
         return [_relative_to(cf, v) for v in value]
-    if isinstance(value, str) and value != "-" and not os.path.isabs(value):
+    if isinstance(value, str) and value != "-" and not os.path.isabs(value) and not is_url(value):
         return str(cf.path.parent / os.path.expanduser(value))
     return value
 

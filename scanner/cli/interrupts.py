@@ -48,6 +48,23 @@ def install_handlers() -> None:
     signal.signal(signal.SIGTERM, _raise_interrupted)
 
 
+def stop_after_batch(stop: threading.Event) -> None:
+    """``cloudwall watch``: the first SIGINT or SIGTERM sets ``stop`` (the watcher finishes
+    its current batch, saves, and returns; the run still exits 130/143); a second one stops
+    at once, as for every other command. Call from the main thread."""
+
+    def handler(signum: int, frame) -> None:
+        global received
+        if stop.is_set():
+            _raise_interrupted(signum, frame)
+        if received is None:
+            received = signum
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def final_code(code: int) -> int:
     """The exit code, or the shell's code for the signal that stopped the run."""
     return 128 + received if received is not None else code

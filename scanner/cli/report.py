@@ -138,7 +138,7 @@ def report_trend(ctx: click.Context, since: str | None, baseline_name: str | Non
     Drift is counted against the previous stored snapshot of the same clouds (what changed in
     each interval; the first has none), or with --baseline NAME against that baseline (what
     has accumulated since)."""
-    from scanner.cli.common import store_path
+    from scanner.cli.common import store_key
     from scanner.trend import parse_since
     from scanner.trend_build import build_trend
     from scanner.trend_cache import TrendCache, default_cache_path
@@ -150,7 +150,7 @@ def report_trend(ctx: click.Context, since: str | None, baseline_name: str | Non
     store = open_store(ctx)
     points = None
     if cache:
-        points = TrendCache(default_cache_path(), str(store_path(ctx).resolve()))
+        points = TrendCache(default_cache_path(), store_key(store))
         ctx.call_on_close(points.close)
     progress = terminal_progress() if not ctx.find_root().obj["terminal"].quiet else None
     result = build_trend(store, since=cutoff, baseline=baseline_name, settings=settings,

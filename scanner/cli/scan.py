@@ -5,7 +5,10 @@ from __future__ import annotations
 import click
 
 from providers import provider_names
+from providers.aws.organization import parse_ou
+from providers.azure.management_groups import parse_group
 from providers.base import ProviderSettings
+from providers.gcp.hierarchy import parse_node
 from providers.paging import DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES
 from reports import format_names
 from scanner.cli.common import open_store, split_values
@@ -54,14 +57,26 @@ def duration(value: str | None) -> float | None:
 @click.option("--org-role", help="AWS: assume this role name in every active account of the "
               "organization.")
 @click.option("--accounts", multiple=True, help="AWS: with --org-role, only these account ids.")
+@click.option("--ou", "ous", multiple=True, metavar="OU_ID",
+              help="AWS: with --org-role, the active accounts below this organizational unit, "
+              "child OUs included (repeatable; the root r-xxxx for all).")
 @click.option("--subscription", "subscriptions", multiple=True,
               help="Azure: subscription id (repeatable); default all visible.")
+@click.option("--management-group", "management_groups", multiple=True, metavar="ID",
+              help="Azure: every subscription below this management group, child groups "
+              "included (repeatable).")
 @click.option("--azure-cloud", type=click.Choice(AZURE_CLOUDS), default="public",
               show_default=True, help="Azure: national cloud.")
 @click.option("--azure-endpoint", envvar="CLOUDWALL_AZURE_ENDPOINT",
               help="Azure: Resource Manager base URL (env CLOUDWALL_AZURE_ENDPOINT).")
 @click.option("--project", "projects", multiple=True,
               help="GCP: project id (repeatable); default all visible.")
+@click.option("--organization", "organizations", multiple=True, metavar="ID",
+              help="GCP: every active project of this organization, in any folder "
+              "(repeatable).")
+@click.option("--folder", "folders", multiple=True, metavar="ID",
+              help="GCP: every active project below this folder, subfolders included "
+              "(repeatable).")
 @click.option("--gcp-endpoint", envvar="CLOUDWALL_GCP_ENDPOINT",
               help="GCP: base URL for every Google API called (env CLOUDWALL_GCP_ENDPOINT).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
@@ -108,8 +123,9 @@ def duration(value: str | None) -> float | None:
 @policy_options
 @export_options
 @click.pass_context
-def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts,
-         subscriptions, azure_cloud, azure_endpoint, projects, gcp_endpoint, concurrency,
+def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, accounts, ous,
+         subscriptions, management_groups, azure_cloud, azure_endpoint, projects,
+         organizations, folders, gcp_endpoint, concurrency,
          max_retries, request_timeout, max_pages, max_items, deadline, executor_name,
          dask_scheduler, dask_retries, demo_stage, save,
          baseline, attribute, **flags) -> None:
@@ -123,6 +139,9 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
                           "use --role-arn for one account or --org-role for the organization")
     if accounts and not org_role:
         raise ConfigError("--accounts needs --org-role", "add --org-role ROLE_NAME")
+    if ous and not org_role:
+        raise ConfigError("--ou needs --org-role",
+                          "add --org-role ROLE_NAME: the role assumed in each account found")
     executor = ExecutorSettings(executor_name, dask_scheduler, dask_retries)
     if executor_name != "dask" and _given(ctx, "dask_scheduler", "dask_retries"):
         raise ConfigError("--dask-scheduler and --dask-retries need --executor dask",
@@ -133,10 +152,16 @@ def scan(ctx: click.Context, providers, profile, regions, role_arn, org_role, ac
         role_arn=role_arn,
         org_role=org_role,
         accounts=split_values(accounts),
+        ous=tuple(dict.fromkeys(parse_ou(v) for v in split_values(ous))),
         subscriptions=split_values(subscriptions),
+        management_groups=tuple(dict.fromkeys(
+            parse_group(v) for v in split_values(management_groups))),
         azure_cloud=azure_cloud,
         azure_endpoint=azure_endpoint,
         projects=split_values(projects),
+        organizations=tuple(dict.fromkeys(
+            parse_node(v, "organization") for v in split_values(organizations))),
+        folders=tuple(dict.fromkeys(parse_node(v, "folder") for v in split_values(folders))),
         gcp_endpoint=gcp_endpoint,
         max_workers=concurrency,
         max_retries=max_retries,

@@ -43,7 +43,9 @@ from scanner.netmath import (
     PORT_PROTOCOLS,
     AddressSet,
     PortSet,
+    intersect_intervals,
     intervals_overlap,
+    subtract_intervals,
 )
 from scanner.traffic import (
     ALL_PROTOCOL_SET,
@@ -127,6 +129,14 @@ class Universe:
     atoms: tuple[str, ...] = ()
     # (id(rule), family, wide) -> (rule, its space); the rule is kept so its id stays its own.
     spaces: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def raw_space(self, rule: Rule, family: int, wide: bool) -> list[RawBox]:
+        """``space`` as raw interval boxes (cached alike)."""
+        key = (id(rule), family, wide, "raw")
+        hit = self.spaces.get(key)
+        if hit is None:
+            hit = self.spaces[key] = (rule, _raw(self.space(rule, family, wide)))
+        return hit[1]
 
     def space(self, rule: Rule, family: int, wide: bool) -> TrafficSpace:
         key = (id(rule), family, wide)
@@ -259,12 +269,14 @@ class State:
 
 def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
          offered: TrafficSpace) -> Outcome:
+    # On plain interval tuples (see ``_raw_intersect``): the same boxes, in the same order, as
+    # ``intersect`` and ``minus`` give on traffic spaces, without a frozen object per step.
     family = offered.family
-    remaining = offered
+    remaining = _raw(offered)
     union = kind is RuleSetKind.AWS_SECURITY_GROUP
-    decided: dict[Action, list[TrafficSpace]] = {a: [] for a in Action}
+    decided: dict[Action, list[RawBox]] = {a: [] for a in Action}
     for rule in ordered:
-        if remaining.is_empty():
+        if not remaining:
             break
         if probe.only is not None and id(rule) not in probe.only:
             continue
@@ -272,19 +284,103 @@ def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
             continue
         if union and rule.action is not Action.ALLOW:
             continue
-        match = probe.universe.space(rule, family, probe.wide)
-        if not meets(remaining, match):
+        match = probe.universe.raw_space(rule, family, probe.wide)
+        hit = _raw_intersect(remaining, match)
+        if not hit:
             continue
-        hit = intersect(remaining, match)
-        if hit.is_empty():
-            continue
-        decided[rule.action].append(hit)
-        remaining = minus(remaining, match)
-    allowed = union_all(family, decided[Action.ALLOW])
+        decided[rule.action].extend(hit)
+        remaining = _raw_minus(remaining, match)
+    allowed = _cooked(family, decided[Action.ALLOW])
     if union:
-        return Outcome(allowed, remaining, TrafficSpace.empty(family))
-    return Outcome(allowed, union_all(family, decided[Action.DENY]),
-                   union_all(family, [*decided[Action.GOTO_NEXT], remaining]))
+        return Outcome(allowed, _cooked(family, remaining), TrafficSpace.empty(family))
+    return Outcome(allowed, _cooked(family, decided[Action.DENY]),
+                   _cooked(family, [*decided[Action.GOTO_NEXT], *remaining]))
+
+
+RawBox = tuple[tuple, tuple, tuple]  # (protocols, ports, addresses), each merged intervals
+
+
+def _raw(space: TrafficSpace) -> list[RawBox]:
+    return [(b.protocols.intervals, b.ports.intervals, b.addresses.intervals)
+            for b in space.boxes]
+
+
+def _cooked(family: int, boxes: Sequence[RawBox]) -> TrafficSpace:
+    return TrafficSpace(family, tuple(Box(ProtocolSet(p), PortSet(q), AddressSet(family, a))
+                                      for p, q, a in boxes))
+
+
+def _raw_intersect(a: Sequence[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
+    """``intersect`` on raw boxes. Intersections and differences of merged interval tuples are
+    merged already, so cooking the result gives the very boxes ``intersect`` builds."""
+    out = []
+    # A box with an empty side holds nothing and meets nothing (``_box_meets``).
+    b = [y for y in b if y[0] and y[1] and y[2]]
+    for xp, xq, xa in a:
+        if not (xp and xq and xa):
+            continue
+        for yp, yq, ya in b:
+            # Spans that do not reach each other first: most pairs stop here, cheaply.
+            if (xp[-1][1] < yp[0][0] or yp[-1][1] < xp[0][0] or xq[-1][1] < yq[0][0]
+                    or yq[-1][1] < xq[0][0] or xa[-1][1] < ya[0][0] or ya[-1][1] < xa[0][0]):
+                continue
+            p = intersect_intervals(xp, yp)
+            if not p:
+                continue
+            q = intersect_intervals(xq, yq)
+            if not q:
+                continue
+            addresses = intersect_intervals(xa, ya)
+            if addresses:
+                out.append((p, q, addresses))
+    return out
+
+
+def _raw_meets(a: Sequence[RawBox], b: Sequence[RawBox]) -> bool:
+    """``meets`` on raw boxes."""
+    return any(intervals_overlap(xp, yp) and intervals_overlap(xq, yq)
+               and intervals_overlap(xa, ya) for xp, xq, xa in a for yp, yq, ya in b)
+
+
+def _raw_minus(a: list[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
+    """``minus`` on raw boxes: each box cut as ``Box.difference`` cuts it (other protocols,
+    then other ports, then other addresses), boxes a cut does not touch kept as they are."""
+    pieces = a
+    for cp, cq, ca in b:
+        if not (cp and cq and ca):
+            continue  # an empty cut meets nothing
+        out: list[RawBox] = []
+        for box in pieces:
+            p, q, addresses = box
+            if (not (p and q and addresses) or p[-1][1] < cp[0][0] or cp[-1][1] < p[0][0]
+                    or q[-1][1] < cq[0][0] or cq[-1][1] < q[0][0] or addresses[-1][1] < ca[0][0]
+                    or ca[-1][1] < addresses[0][0]):
+                out.append(box)
+                continue
+            common_p = intersect_intervals(p, cp)
+            if not common_p:
+                out.append(box)
+                continue
+            common_q = intersect_intervals(q, cq)
+            if not common_q:
+                out.append(box)
+                continue
+            if not intersect_intervals(addresses, ca):
+                out.append(box)
+                continue
+            other_p = subtract_intervals(p, cp)
+            if other_p:
+                out.append((other_p, q, addresses))
+            other_q = subtract_intervals(q, cq)
+            if other_q:
+                out.append((common_p, other_q, addresses))
+            other_a = subtract_intervals(addresses, ca)
+            if other_a:
+                out.append((common_p, common_q, other_a))
+        pieces = out
+        if not pieces:
+            break
+    return pieces
 
 
 class RuleSetState(State):
@@ -347,11 +443,22 @@ class ChainState(State):
 def shift(before: Outcome, after: Outcome) -> tuple[TrafficSpace, TrafficSpace]:
     """(traffic that moved up, traffic that moved down) between two outcomes."""
     family = before.allowed.family
-    up = intersect(after.allowed, union_all(family, [before.denied, before.passed]))
-    up = union_all(family, [up, intersect(after.passed, before.denied)])
-    down = intersect(before.allowed, union_all(family, [after.denied, after.passed]))
-    down = union_all(family, [down, intersect(before.passed, after.denied)])
-    return up, down
+    was_denied, was_passed = _raw(before.denied), _raw(before.passed)
+    now_denied, now_passed = _raw(after.denied), _raw(after.passed)
+    up = (_raw_intersect(_raw(after.allowed), was_denied + was_passed)
+          + _raw_intersect(now_passed, was_denied))
+    down = (_raw_intersect(_raw(before.allowed), now_denied + now_passed)
+            + _raw_intersect(was_passed, now_denied))
+    return _cooked(family, up), _cooked(family, down)
+
+
+def _union(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
+    """``a.union(b)``: the boxes of ``a``, then what of ``b`` is not in ``a``, cut the same
+    way ``TrafficSpace.difference`` cuts it."""
+    if not b.boxes:
+        return a
+    return TrafficSpace(a.family, a.boxes + _cooked(a.family,
+                                                   _raw_minus(_raw(b), _raw(a))).boxes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +494,7 @@ NEUTRAL = Classification(Effect.NEUTRAL)
 def _merge_spaces(a, b):
     out = dict(a)
     for key, space in b.items():
-        out[key] = out[key].union(space) if key in out else space
+        out[key] = _union(out[key], space) if key in out else space
     return out
 
 
@@ -395,7 +502,7 @@ def _footprint(rules: Sequence[Rule], family: int, universe: Universe,
                wide: bool) -> TrafficSpace:
     offered = TrafficSpace.empty(family)
     for rule in rules:
-        offered = offered.union(universe.space(rule, family, wide))
+        offered = _union(offered, universe.space(rule, family, wide))
     return offered
 
 
@@ -457,9 +564,10 @@ def classify(before: State, after: State, universe: Universe,
                     # Rules that cannot meet the offered traffic decide none of it; machines
                     # that the remaining rules treat alike decide it alike.
                     bounds = _bounds(offered)
+                    raw_offered = _raw(offered)
                     relevant = [r for r in context if r.direction is direction
                                 and may_meet(r, bounds)
-                                and meets(offered, universe.space(r, family, wide))]
+                                and _raw_meets(raw_offered, universe.raw_space(r, family, wide))]
                     only = frozenset(id(r) for r in relevant)
                 seen: set[frozenset[int]] = set()
                 for machine in machines:
@@ -476,9 +584,9 @@ def classify(before: State, after: State, universe: Universe,
                         symbols.update(universe.symbol_names(up))
                     key = (direction, family)
                     if not up.is_empty():
-                        opened[key] = opened[key].union(up) if key in opened else up
+                        opened[key] = _union(opened[key], up) if key in opened else up
                     if not down.is_empty():
-                        closed[key] = closed[key].union(down) if key in closed else down
+                        closed[key] = _union(closed[key], down) if key in closed else down
     if opened:
         effect = Effect.WIDENED
     elif approximate:

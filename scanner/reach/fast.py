@@ -94,6 +94,15 @@ def _and(a: Intervals, b: Intervals) -> Intervals:
             x = x if x > lo else lo
             y = y if y < hi else hi
             return ((x, y),) if x <= y else ()
+        if len(b) <= 8:  # one span clipping a few: a plain scan beats the two-pointer walk
+            out = []
+            for x, y in b:
+                if y < lo:
+                    continue
+                if x > hi:
+                    break
+                out.append((x if x > lo else lo, y if y < hi else hi))
+            return tuple(out)
     if len(b) <= 8 or len(a) * 4 > len(b):
         return intersect_intervals(a, b)
     out: list[tuple[int, int]] = []

@@ -4,8 +4,12 @@
     content.py    content addressing: a snapshot cut into objects named by their SHA-256
     lifecycle.py  which snapshots a prune removes
     backend.py    what a backend provides (records and primitive operations)
+    locations.py  which backend a --store value names (a path, or a URL by its scheme)
     sqlite.py     the SQLite backend (one private file): sqlite_schema.py its file format,
-                  compression.py its object compression, migrate.py its schema 1 files
+                  migrate.py its schema 1 files
+    postgres.py   the PostgreSQL backend (a shared database): postgres_schema.py and
+                  pg_migrations/ its versioned schema
+    compression.py, members.py  how both database backends encode objects and manifests
     files.py      private store files and folders; reading snapshot files
 """
 
@@ -25,12 +29,15 @@ STORE_ENV = "CLOUDWALL_STORE"
 
 
 def default_store_path() -> Path:
-    """``$CLOUDWALL_STORE``, else the per-user data directory."""
-    if os.environ.get(STORE_ENV):
-        return Path(os.environ[STORE_ENV])
-    import platformdirs  # only needed when no path was given
+    """The per-user SQLite store, when neither --store nor ``$CLOUDWALL_STORE`` names one."""
+    import platformdirs  # only needed when no store was named
 
     return Path(platformdirs.user_data_dir("cloudwall")) / "cloudwall.db"
+
+
+def default_store() -> str:
+    """``$CLOUDWALL_STORE`` (a path or a URL, kept as given), else the per-user store."""
+    return os.environ.get(STORE_ENV) or str(default_store_path())
 
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "PrunePlan",
     "SnapshotInfo",
     "Store",
+    "default_store",
     "default_store_path",
     "parse_age",
     "read_snapshot_file",

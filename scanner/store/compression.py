@@ -1,4 +1,4 @@
-"""How the SQLite backend compresses object bodies: zlib, primed with a dictionary.
+"""How the store backends compress object bodies: zlib, primed with a dictionary.
 
 Objects are small (one rule set, one asset), so compressed one by one they would repeat every
 key name and common value that a whole-snapshot compression shares. A preset dictionary gives

@@ -28,6 +28,7 @@ from scanner.store.backend import (
 from scanner.store.content import split_snapshot
 from scanner.store.files import read_snapshot_file
 from scanner.store.lifecycle import PrunePlan, plan_prune
+from scanner.store.locations import is_url
 
 _SNAPSHOT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -55,7 +56,8 @@ def check_baseline_name(name: str) -> None:
 class Store:
     """Snapshots and named baselines kept by one backend.
 
-    ``Store(path)`` opens (and, unless ``create=False``, creates) the SQLite store at ``path``;
+    ``Store(target)`` opens (and, unless ``create=False``, creates) the store ``target`` names:
+    a SQLite file path, or a URL whose scheme picks the backend (``scanner.store.locations``);
     ``Store(backend=...)`` uses any other backend.
     """
 
@@ -64,11 +66,12 @@ class Store:
         if backend is None:
             if path is None:
                 raise TypeError("Store needs a path or a backend")
-            from scanner.store.sqlite import SqliteBackend
+            from scanner.store.locations import open_backend
 
-            backend = SqliteBackend(Path(path), create=create)
+            backend = open_backend(path, create)
         self.backend = backend
-        self.path = Path(path) if path is not None else None
+        # The file of a SQLite store; None for a database server or another backend.
+        self.path = Path(path) if path is not None and not is_url(path) else None
         self._checked = False
 
     @property

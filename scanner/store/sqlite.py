@@ -32,6 +32,7 @@ from scanner.store.backend import (
 from scanner.store.compression import cached, compress, decompress, sample_dictionary
 from scanner.store.content import SnapshotParts, assemble_document
 from scanner.store.files import create_private_file, is_regular_file, make_private_dirs
+from scanner.store.members import decode_members, encode_members
 from scanner.store.sqlite_schema import (
     APPLICATION_ID,
     BASELINES_TABLE,
@@ -45,9 +46,7 @@ from scanner.store.sqlite_schema import (
     STORE_SCHEMA_VERSION,
     corrupt_error,
     damaged_error,
-    decode_members,
     enable_wal,
-    encode_members,
     is_blank,
     open_error,
     refuse_unusable_path,

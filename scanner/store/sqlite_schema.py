@@ -7,10 +7,8 @@ member list), ``snapshots`` (one row per snapshot, pointing to its manifest), ``
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import stat
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -72,30 +70,6 @@ CREATE TABLE baselines (
 
 def statements(script: str) -> list[str]:
     return [s for s in script.split(";") if s.strip()]
-
-
-def encode_members(sections: dict[str, list[int]]) -> bytes:
-    """Object row ids per section as deltas: the ids of one scan are mostly consecutive, so the
-    list compresses to a few bytes per thousand members."""
-    previous, encoded = 0, {}
-    for name in sorted(sections):
-        deltas = []
-        for object_id in sections[name]:
-            deltas.append(object_id - previous)
-            previous = object_id
-        encoded[name] = deltas
-    return zlib.compress(json.dumps(encoded, separators=(",", ":")).encode(), 9)
-
-
-def decode_members(blob: bytes) -> dict[str, list[int]]:
-    previous, sections = 0, {}
-    for name, deltas in sorted(json.loads(zlib.decompress(blob)).items()):
-        ids = []
-        for delta in deltas:
-            previous += delta
-            ids.append(previous)
-        sections[name] = ids
-    return sections
 
 
 def seed_event(baseline: Baseline) -> BaselineEvent:

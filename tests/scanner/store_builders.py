@@ -55,13 +55,28 @@ def estate(snapshot_id: str, sets: int = 40, minutes: int = 0, changed: int | No
     return Snapshot.from_items(snapshot_id, when, [scope], items, providers=["aws"])
 
 
-def counts(path: Path) -> dict[str, int]:
-    db = sqlite3.connect(path)
+def execute(target, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one statement straight on a store's database, SQLite or PostgreSQL (``?``
+    placeholders), to look inside it or to damage it; committed."""
+    target = str(target)
+    if "://" in target:
+        import psycopg
+
+        with psycopg.connect(target, autocommit=True) as db:
+            cursor = db.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    db = sqlite3.connect(target)
     try:
-        return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("snapshots", "manifests", "objects")}
+        rows = db.execute(sql, params).fetchall()
+        db.commit()
+        return rows
     finally:
         db.close()
+
+
+def counts(target) -> dict[str, int]:
+    return {table: execute(target, f"SELECT count(*) FROM {table}")[0][0]
+            for table in ("snapshots", "manifests", "objects")}
 
 
 def file_state(path: Path) -> dict[str, str]:
@@ -71,6 +86,31 @@ def file_state(path: Path) -> dict[str, str]:
         if candidate.exists() and candidate.stat().st_size:
             out[candidate.name] = hashlib.sha256(candidate.read_bytes()).hexdigest()
     return out
+
+
+PG_TABLES = ("cloudwall_schema", "dictionaries", "objects", "manifests", "snapshots",
+             "baselines", "baseline_events", "state")
+
+
+def database_state(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table of a PostgreSQL store (none when it has no tables yet)."""
+    import psycopg
+
+    out = {}
+    with psycopg.connect(url) as db:
+        for table in PG_TABLES:
+            if db.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+                continue
+            rows = db.execute(f"SELECT * FROM {table}").fetchall()
+            out[table] = sorted(tuple(bytes(v) if isinstance(v, memoryview) else v
+                                      for v in row) for row in rows)
+    return out
+
+
+def store_state(target) -> dict:
+    """What 'unchanged' means for a store: a file's bytes, a database's rows."""
+    target = str(target)
+    return database_state(target) if "://" in target else file_state(Path(target))
 
 
 V1_SCHEMA = """

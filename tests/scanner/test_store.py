@@ -28,7 +28,13 @@ from scanner.model import (
     Snapshot,
 )
 from scanner.netmath import PortSet
-from scanner.store import Store, default_store_path, read_snapshot_file, write_atomic
+from scanner.store import (
+    Store,
+    default_store,
+    default_store_path,
+    read_snapshot_file,
+    write_atomic,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -316,10 +322,13 @@ def test_an_empty_file_becomes_a_store(tmp_path):
         assert store.list() == []
 
 
-def test_default_store_path_follows_the_environment(monkeypatch, tmp_path):
+def test_default_store_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CLOUDWALL_STORE", str(tmp_path / "env.db"))
-    assert default_store_path() == tmp_path / "env.db"
+    assert default_store() == str(tmp_path / "env.db")
+    monkeypatch.setenv("CLOUDWALL_STORE", "postgresql://cw@db.internal:5432/cw")
+    assert default_store() == "postgresql://cw@db.internal:5432/cw"  # a URL, kept as given
     monkeypatch.delenv("CLOUDWALL_STORE")
+    assert default_store() == str(default_store_path())
     assert default_store_path().name == "cloudwall.db"
     assert "cloudwall" in str(default_store_path().parent)
 

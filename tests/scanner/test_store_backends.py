@@ -1,5 +1,6 @@
-"""The store's rules, held against every backend: SQLite and a second one in memory. A new
-backend (PostgreSQL) joins the ``backend`` fixture and must pass the same tests."""
+"""The store's rules, held against every backend: SQLite, PostgreSQL (a real server the suite
+starts, ``tests/servers/postgres.py``) and a reference one in memory. A new backend joins the
+``store`` fixture and must pass the same tests."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from tests.scanner.memory_backend import MemoryBackend
 from tests.scanner.store_builders import T0, estate
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
 def store(request, tmp_path):
     if request.param == "sqlite":
         opened = Store(tmp_path / "store.db")
+    elif request.param == "postgresql":
+        opened = Store(request.getfixturevalue("postgres_url"))
     else:
         opened = Store(backend=MemoryBackend())
     yield opened

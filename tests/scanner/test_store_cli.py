@@ -1,5 +1,6 @@
 """The store from the command line: refusals that create and change nothing, integrity checks
-before writes, lifecycle commands, baseline history, the demo's respect for a named store."""
+before writes, lifecycle commands, baseline history, the demo's respect for a named store; on
+SQLite and PostgreSQL (``store_target``) wherever the behaviour is not one backend's own."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 from scanner.cli import main
 from scanner.store import Store
-from tests.scanner.store_builders import estate, file_state
+from tests.scanner.store_builders import estate, store_state
 
 
 def invoke(store, *args):
@@ -34,9 +35,9 @@ def one_line_error(result, *fragments):
 
 
 @pytest.fixture
-def filled(tmp_path):
+def filled(store_target):
     """A store with six hourly snapshots (s-0 oldest), s-1 the baseline prod."""
-    path = tmp_path / "store.db"
+    path = store_target
     with Store(path) as store:
         for n in range(6):
             store.save(estate(f"s-{n}", sets=4, minutes=60 * n, changed=n % 4))
@@ -66,6 +67,17 @@ def test_nothing_creates_a_store_but_a_successful_save(tmp_path):
     assert path.exists()
 
 
+def test_an_empty_database_is_not_a_store_to_read_and_stays_empty(postgres_url):
+    for args in (("snapshots", "list"), ("baseline", "list"), ("baseline", "log", "prod"),
+                 ("snapshots", "prune", "--keep", "3"), ("exposure",)):
+        result = invoke(postgres_url, *args)
+        assert result.exit_code == 2, (args, result.output)
+        one_line_error(result, "there is no store at postgresql://", "no cloudwall tables")
+        assert store_state(postgres_url) == {}
+    assert invoke(postgres_url, "scan", "--provider", "demo", "--save").exit_code in (0, 3)
+    assert len(store_state(postgres_url)["snapshots"]) == 1
+
+
 def test_an_empty_file_is_not_a_store_to_read(tmp_path):
     path = tmp_path / "store.db"
     path.touch()
@@ -82,11 +94,11 @@ def test_a_failed_import_leaves_the_store_byte_identical(filled, tmp_path):
     dup = tmp_path / "dup.json"
     with Store(filled) as store:
         store.export("s-2", dup)
-    before = file_state(filled)
+    before = store_state(filled)
     for path in (bad, dup, tmp_path / "absent.json"):
         result = invoke(filled, "snapshots", "import", str(path))
         assert result.exit_code == 2, result.output
-    assert file_state(filled) == before
+    assert store_state(filled) == before
 
 
 def corrupt(path):
@@ -128,11 +140,11 @@ def test_a_damaged_store_is_refused_for_writes_and_left_as_it_is(tmp_path):
 
 
 def test_delete_refuses_a_baseline_snapshot_and_deletes_all_or_none(filled):
-    before = file_state(filled)
+    before = store_state(filled)
     result = invoke(filled, "snapshots", "delete", "s-0", "s-1")
     assert result.exit_code == 2
     one_line_error(result, "snapshot s-1 is the baseline prod", "nothing was deleted")
-    assert file_state(filled) == before
+    assert store_state(filled) == before
     result = invoke(filled, "snapshots", "delete", "s-0", "s-2")
     assert result.exit_code == 0, result.output
     assert result.stdout.split("\n")[:2] == ["deleted s-0", "deleted s-2"]
@@ -142,14 +154,14 @@ def test_delete_refuses_a_baseline_snapshot_and_deletes_all_or_none(filled):
 
 
 def test_prune_is_a_dry_run_unless_applied(filled):
-    before = file_state(filled)
+    before = store_state(filled)
     for extra in ((), ("--dry-run",)):
         result = invoke(filled, "snapshots", "prune", "--keep", "2", *extra)
         assert result.exit_code == 0, result.output
         assert result.stdout.splitlines() == ["would delete s-0", "would delete s-2",
                                               "would delete s-3", "kept s-1: baseline prod"]
         assert "nothing was deleted" in result.stderr and "--apply" in result.stderr
-        assert file_state(filled) == before
+        assert store_state(filled) == before
     result = invoke(filled, "snapshots", "prune", "--keep", "2", "--apply")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:3] == ["deleted s-0", "deleted s-2", "deleted s-3"]
@@ -178,11 +190,11 @@ def test_prune_by_age_keeps_recent_snapshots(filled):
     (("--keep", "-1"), "-1"),
 ])
 def test_prune_usage_errors(filled, args, fragment):
-    before = file_state(filled)
+    before = store_state(filled)
     result = invoke(filled, "snapshots", "prune", *args)
     assert result.exit_code == 2, result.output
     one_line_error(result, fragment)
-    assert file_state(filled) == before
+    assert store_state(filled) == before
 
 
 # --- baselines --------------------------------------------------------------------------------
@@ -218,28 +230,28 @@ def test_baseline_history_table_and_json(filled):
 
 
 def test_baseline_delete_unknown(filled):
-    before = file_state(filled)
+    before = store_state(filled)
     result = invoke(filled, "baseline", "delete", "qa")
     assert result.exit_code == 2
     one_line_error(result, "no baseline named 'qa'")
-    assert file_state(filled) == before
+    assert store_state(filled) == before
 
 
 # --- the demo and a named store -------------------------------------------------------------
 
 
-def test_the_demo_never_moves_a_named_stores_baseline_unasked(tmp_path):
-    path = tmp_path / "store.db"
+def test_the_demo_never_moves_a_named_stores_baseline_unasked(store_target):
+    path = store_target
     assert invoke(path, "demo").exit_code in (0, 3)
     with Store(path) as store:
         first = store.baseline("demo").snapshot_id
         count = len(store.list())
-    before = file_state(path)
+    before = store_state(path)
     result = invoke(path, "demo")
     assert result.exit_code == 2
     one_line_error(result, "already has a baseline 'demo'", first)
     assert "--force" in result.stderr
-    assert file_state(path) == before
+    assert store_state(path) == before
     assert invoke(path, "demo", "--force").exit_code in (0, 3)
     with Store(path) as store:
         assert store.baseline("demo").snapshot_id != first

@@ -1,5 +1,6 @@
 """Content-addressed storage: unchanged scans cost a row, changes cost what changed, deletion
-collects what nothing uses, and every snapshot comes back byte for byte."""
+collects what nothing uses, and every snapshot comes back byte for byte; on SQLite and
+PostgreSQL (``store_target``) except where a test is about the SQLite file itself."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from scanner.store.content import (
     digest,
     split_snapshot,
 )
-from tests.scanner.store_builders import counts, estate
+from tests.scanner.store_builders import counts, estate, execute
 
 
 def test_a_snapshot_splits_into_objects_and_reassembles_exactly():
@@ -48,44 +49,44 @@ def test_the_manifest_names_the_content_not_the_snapshot():
     assert split_snapshot(swapped).manifest_digest != split_snapshot(first).manifest_digest
 
 
-def test_unchanged_scans_store_the_estate_once(store_path):
-    with Store(store_path) as store:
+def test_unchanged_scans_store_the_estate_once(store_target):
+    with Store(store_target) as store:
         store.save(estate("s-00"))
-        one = counts(store_path)
+        one = counts(store_target)
         for n in range(1, 24):
             store.save(estate(f"s-{n:02d}", minutes=60 * n))
-        assert counts(store_path) == {**one, "snapshots": 24}
+        assert counts(store_target) == {**one, "snapshots": 24}
         assert one == {"snapshots": 1, "manifests": 1, "objects": len(
             split_snapshot(estate("x")).objects)}
         assert [i.snapshot_id for i in store.list()] == [f"s-{n:02d}" for n in range(24)]
         assert store.load("s-17") == estate("s-17", minutes=60 * 17)
 
 
-def test_a_change_stores_only_what_changed(store_path):
-    with Store(store_path) as store:
+def test_a_change_stores_only_what_changed(store_target):
+    with Store(store_target) as store:
         store.save(estate("s-1"))
-        before = counts(store_path)
+        before = counts(store_target)
         store.save(estate("s-2", minutes=5, changed=3))
-        after = counts(store_path)
+        after = counts(store_target)
         assert after["objects"] == before["objects"] + 1  # the one edited security group
         assert after["manifests"] == 2
         assert store.load("s-2").rule_sets[3].rules[0].peers[0].value == "0.0.0.0/0"
         assert store.load("s-1") == estate("s-1")
 
 
-def test_identical_members_inside_one_snapshot_come_back_twice(store_path):
+def test_identical_members_inside_one_snapshot_come_back_twice(store_target):
     snapshot = estate("s-1", sets=2)
     doubled = replace(snapshot, rule_sets=(snapshot.rule_sets[0], *snapshot.rule_sets))
-    with Store(store_path) as store:
+    with Store(store_target) as store:
         store.save(doubled)
         assert store.load("s-1") == doubled
         assert store.load("s-1").to_json() == doubled.to_json()
 
 
-def test_export_and_import_are_byte_identical_to_the_json_form(store_path, tmp_path):
+def test_export_and_import_are_byte_identical_to_the_json_form(store_target, tmp_path):
     snapshot = estate("s-1", sets=12, changed=4)
     exported, again = tmp_path / "a.json", tmp_path / "b.json"
-    with Store(store_path) as store:
+    with Store(store_target) as store:
         store.save(snapshot)
         store.export("s-1", exported)
     assert exported.read_text(encoding="utf-8") == snapshot.to_json()
@@ -95,22 +96,22 @@ def test_export_and_import_are_byte_identical_to_the_json_form(store_path, tmp_p
     assert again.read_bytes() == exported.read_bytes()
 
 
-def test_deleting_collects_objects_nothing_uses_and_keeps_shared_ones(store_path):
-    with Store(store_path) as store:
+def test_deleting_collects_objects_nothing_uses_and_keeps_shared_ones(store_target):
+    with Store(store_target) as store:
         store.save(estate("s-1"))
         store.save(estate("s-2", minutes=1, changed=1))
         store.save(estate("s-3", minutes=2))  # the same content as s-1
-        full = counts(store_path)
+        full = counts(store_target)
         store.delete_snapshots(["s-1"])
-        assert counts(store_path) == {**full, "snapshots": 2}  # s-3 still uses all of it
+        assert counts(store_target) == {**full, "snapshots": 2}  # s-3 still uses all of it
         store.delete_snapshots(["s-2"])
-        assert counts(store_path) == {"snapshots": 1, "manifests": 1,
+        assert counts(store_target) == {"snapshots": 1, "manifests": 1,
                                       "objects": full["objects"] - 1}
         assert store.load("s-3") == estate("s-3", minutes=2)
         store.delete_snapshots(["s-3"])
-        assert counts(store_path) == {"snapshots": 0, "manifests": 0, "objects": 0}
-    db = sqlite3.connect(store_path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert counts(store_target) == {"snapshots": 0, "manifests": 0, "objects": 0}
+    if store.path is not None:
+        assert execute(store_target, "PRAGMA integrity_check") == [("ok",)]
 
 
 def test_the_file_does_not_keep_growing_under_save_and_prune(store_path):
@@ -141,14 +142,11 @@ def test_deleting_gives_the_space_back(store_path):
         assert store.load("s-9").rule_sets[0].name == "group 0 v9"
 
 
-def test_missing_objects_make_a_snapshot_unreadable_not_wrong(store_path):
-    with Store(store_path) as store:
+def test_missing_objects_make_a_snapshot_unreadable_not_wrong(store_target):
+    with Store(store_target) as store:
         store.save(estate("s-1", sets=3))
-    db = sqlite3.connect(store_path)
-    db.execute("DELETE FROM objects WHERE id = (SELECT max(id) FROM objects)")
-    db.commit()
-    db.close()
-    with Store(store_path) as store, pytest.raises(StoreError, match="unreadable") as caught:
+    execute(store_target, "DELETE FROM objects WHERE id = (SELECT max(id) FROM objects)")
+    with Store(store_target) as store, pytest.raises(StoreError, match="unreadable") as caught:
         store.load("s-1")
     assert "missing" in str(caught.value) and caught.value.hint
 
@@ -181,14 +179,11 @@ def test_objects_are_compressed_against_the_stores_own_dictionary(store_path):
         "SELECT count(*) FROM dictionaries").fetchone()[0] == 1
 
 
-def test_a_missing_dictionary_makes_objects_unreadable(store_path):
-    with Store(store_path) as store:
+def test_a_missing_dictionary_makes_objects_unreadable(store_target):
+    with Store(store_target) as store:
         store.save(estate("s-1", sets=5))
-    db = sqlite3.connect(store_path)
-    db.execute("DELETE FROM dictionaries")
-    db.commit()
-    db.close()
-    with Store(store_path) as store, pytest.raises(StoreError, match="dictionary"):
+    execute(store_target, "DELETE FROM dictionaries")
+    with Store(store_target) as store, pytest.raises(StoreError, match="dictionary"):
         store.load("s-1")
 
 

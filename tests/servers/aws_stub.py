@@ -7,7 +7,8 @@ boto3 is pointed at it with ``AWS_ENDPOINT_URL_EC2`` / ``_GUARDDUTY`` / ``_CLOUD
   from an estate held in memory (the benchmark's thousands of groups); every other call is
   forwarded to moto unchanged, and recorded as a CloudTrail management event.
 - GuardDuty (REST JSON): detectors, trusted IP sets and threat intel sets, paginated.
-- CloudTrail (JSON 1.1): ``LookupEvents`` over the recorded events, newest first, paginated.
+- CloudTrail (JSON 1.1): ``LookupEvents`` over the recorded events, newest first, paginated;
+  ``hold``/``release`` keep events back and deliver them late, out of order or twice.
 - Faults by (service, region, action): an error code (AccessDenied, throttling, a disabled
   region, InternalError) for a number of calls or for good, a delay that outlasts the client's
   timeout, or a body cut short (``Truncated``: the XML ends half-way, with a matching
@@ -100,6 +101,10 @@ class AwsStub:
             self.guardduty: dict[tuple[str, str], dict[str, dict]] = {}
             self.events: dict[tuple[str, str], list[dict]] = {}
             self.record_events = True
+            # While holding, recorded events are kept back from LookupEvents (an event history
+            # that lags); ``release`` delivers them late, with their original times.
+            self.holding = False
+            self.held: list[tuple[tuple[str, str], dict]] = []
             # Seconds added to every answer, as a real endpoint's round trip (benchmarks).
             self.latency = 0.0
             # Serve in-memory estates from pre-rendered pages after the first read (benchmarks
@@ -225,7 +230,24 @@ class AwsStub:
             "CloudTrailEvent": json.dumps(detail),
         }
         with self._lock:
-            self.events.setdefault((account, region), []).append(event)
+            if self.holding:
+                self.held.append(((account, region), event))
+            else:
+                self.events.setdefault((account, region), []).append(event)
+
+    def hold(self) -> None:
+        with self._lock:
+            self.holding = True
+
+    def release(self, duplicate: bool = False) -> None:
+        """Deliver the held events (newest first, so they arrive out of order); with
+        ``duplicate``, each one twice, as CloudTrail may."""
+        with self._lock:
+            self.holding = False
+            for where, event in reversed(self.held):
+                for _ in range(2 if duplicate else 1):
+                    self.events.setdefault(where, []).append(dict(event))
+            self.held = []
 
     def page(self, items: list, max_results: Any, token: Any) -> tuple[list, str | None]:
         size = self.page_size
@@ -296,8 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _action(self, service: str, method: str, body: bytes) -> str:
         if "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
             return parse_qs(body.decode()).get("Action", [""])[0]  # EC2, STS, IAM: Query
-        if service == "cloudtrail":
-            return self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+        if self.headers.get("X-Amz-Target"):  # JSON protocols: CloudTrail, Organizations
+            return self.headers["X-Amz-Target"].rsplit(".", 1)[-1]
         if service == "guardduty":
             return _guardduty_action(method, urlsplit(self.path).path)
         if service == "securityhub":
@@ -399,8 +421,11 @@ class _Handler(BaseHTTPRequestHandler):
             resources += [{"ResourceType": "AWS::EC2::SecurityGroup", "ResourceName": v}
                           for k, v in params.items() if k.startswith("SecurityGroupId.")]
             request = {k: v for k, v in params.items() if k not in ("Action", "Version")}
+            # The ids a create call returns, as CloudTrail's responseElements carry them.
+            created = {name.decode(): value.decode() for name, value in re.findall(
+                rb"<(groupId|networkAclId|networkInterfaceId)>([^<]+)</", answer)}
             stub.record(account, region, access_key, "ec2.amazonaws.com", action, request,
-                        resources, None, self.client_address[0])
+                        resources, created or None, self.client_address[0])
         self._send(status, answer, headers.get("Content-Type", "text/xml"))
 
     def _ec2_page(self, action: str, params: dict, body: bytes, account: str,
@@ -544,6 +569,10 @@ class _Handler(BaseHTTPRequestHandler):
                           if any(r["ResourceName"] == value for r in e["Resources"])]
             elif key == "EventName":
                 events = [e for e in events if e["EventName"] == value]
+            elif key == "EventSource":
+                events = [e for e in events if e["EventSource"] == value]
+            elif key == "ReadOnly":
+                events = [e for e in events if e["ReadOnly"] == value]
         events = [e for e in events if (start is None or e["EventTime"] >= start - 1)
                   and (end is None or e["EventTime"] <= end + 1)]
         events.sort(key=lambda e: -e["EventTime"])

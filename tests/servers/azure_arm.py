@@ -1,11 +1,12 @@
 """A local HTTPS server that speaks the Azure Resource Manager REST API, for the Azure adapter.
 
 What it serves is an :class:`ArmEstate`: subscriptions, their Microsoft.Network resources as the
-real API shapes them (``properties`` nesting, ids, empty plural lists next to singular values)
-and their Activity Log events. Behaviour that the adapter must cope with is switchable per
-subscription and resource type: 403 with the real ``AuthorizationFailed`` body, 429 with
-``Retry-After``, 500s, slow answers, bodies cut short, and lists that never end (``nextLink``
-back to the same page, or new links on empty pages forever). Lists are paged with ``nextLink``
+real API shapes them (``properties`` nesting, ids, empty plural lists next to singular values),
+their Activity Log events, and management groups (listed with ``descendants``). Behaviour that
+the adapter must cope with is switchable per subscription and resource type: 403 with the
+real ``AuthorizationFailed`` body, 429 with ``Retry-After``, 500s, slow answers, bodies cut
+short, and lists that never end (``nextLink`` back to the same page, or new links on empty pages
+forever). Lists are paged with ``nextLink``
 URLs that carry the ``api-version`` (the SDK follows them as-is); a request without
 ``api-version`` or without the bearer token is refused as ARM refuses it. TLS uses a
 ``trustme`` certificate authority whose bundle is written to ``ca_bundle`` for
@@ -386,6 +387,11 @@ class ArmEstate:
         # (empty pages, each with a new nextLink)
         self.paging_faults: dict[tuple[str, str], str] = {}
         self.listing_forbidden = False  # GET /subscriptions answers 403
+        # Management groups: id -> (display name, parent group id or None for the root), the
+        # group each subscription sits in, and groups whose descendants answer 403.
+        self.groups: dict[str, tuple[str, str | None]] = {}
+        self.group_of: dict[str, str] = {}
+        self.forbidden_groups: set[str] = set()
         self.retry_after = "1"
         self.page_size = 2
         self.next_link_base: str | None = None  # nextLinks to another host (a hostile server)
@@ -413,6 +419,39 @@ class ArmEstate:
             self.subscriptions[sub] = subscription(sub, name, state)
             self.resources.setdefault(sub, {key: [] for key in NETWORK_TYPES})
             self.events.setdefault(sub, [])
+
+    def add_group(self, group: str, name: str, parent: str | None = None) -> None:
+        with self.lock:
+            self.groups[group] = (name, parent)
+
+    def place(self, sub: str, group: str) -> None:
+        """Move a subscription into a management group."""
+        with self.lock:
+            self.group_of[sub] = group
+
+    def descendants(self, group: str) -> list[dict[str, Any]]:
+        """Every group and subscription below ``group``, as the descendants API lists them:
+        parents before children, each with its parent's id."""
+        with self.lock:
+            out, level = [], [group]
+            while level:
+                following = []
+                for parent in level:
+                    parent_id = {"id": f"{_GROUPS}/{parent}"}
+                    for child, (name, above) in self.groups.items():
+                        if above == parent:
+                            out.append({"id": f"{_GROUPS}/{child}", "type": _GROUP_TYPE,
+                                        "name": child, "properties": {
+                                            "displayName": name, "parent": parent_id}})
+                            following.append(child)
+                    for sub, home in self.group_of.items():
+                        if home == parent:
+                            out.append({"id": f"/subscriptions/{sub}", "type":
+                                        f"{_GROUP_TYPE}/subscriptions", "name": sub,
+                                        "properties": {"displayName": self.subscriptions[sub][
+                                            "displayName"], "parent": parent_id}})
+                level = following
+            return out
 
     def add(self, sub: str, key: str, *objects: dict[str, Any]) -> None:
         with self.lock:
@@ -447,6 +486,10 @@ def _forbidden(sub: str, action: str) -> dict[str, Any]:
         "please refresh your credentials.")
 
 
+_GROUPS = "/providers/Microsoft.Management/managementGroups"
+_GROUP_TYPE = "Microsoft.Management/managementGroups"
+_DESCENDANTS_PATH = re.compile(
+    r"^/providers/microsoft\.management/managementgroups/([^/]+)/descendants$", re.I)
 _NETWORK_PATH = re.compile(r"^/subscriptions/([^/]+)/providers/microsoft\.network/([^/]+)$", re.I)
 _EVENTS_PATH = re.compile(
     r"^/subscriptions/([^/]+)/providers/microsoft\.insights/eventtypes/management/values$", re.I)
@@ -541,6 +584,10 @@ class _Handler(BaseHTTPRequestHandler):
                 items = list(estate.subscriptions.values())
             self._page(items, path, query)
             return
+        match = _DESCENDANTS_PATH.match(path)
+        if match:
+            self._descendants(match.group(1), path, query)
+            return
         match = _NETWORK_PATH.match(path)
         if match:
             self._network(match.group(1), match.group(2), path, query)
@@ -612,6 +659,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_raw(200, data[: max(1, len(data) // 2)])
             return
         self._page(estate.resources[sub][key], path, query)
+
+    def _descendants(self, group: str, path: str, query: dict[str, list[str]]) -> None:
+        estate = self.server.estate
+        with estate.lock:
+            known = group in estate.groups
+            forbidden = group in estate.forbidden_groups
+        if forbidden:
+            self._send(403, _error(
+                "AuthorizationFailed",
+                f"The client 'scanner@contoso.com' does not have authorization to perform "
+                f"action 'Microsoft.Management/managementGroups/descendants/read' over scope "
+                f"'{_GROUPS}/{group}' or the scope is invalid."))
+            return
+        if not known:
+            self._send(404, _error("NotFound", f"'{_GROUPS}/{group}' not found"))
+            return
+        self._page(estate.descendants(group), path, query)
 
     def _resource(self, sub: str, rg: str, kind: str, name: str, path: str) -> None:
         """One resource by id, as ARM answers ``GET {id}``."""

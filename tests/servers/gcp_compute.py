@@ -3,7 +3,11 @@
 Compute Engine (``/compute/v1``): networks, firewalls, networks.getEffectiveFirewalls, the
 aggregated lists of network firewall policies and instances, and organization/folder firewall
 policies (``locations/global/firewallPolicies?parentId=``). Resource Manager v3: projects:search,
-projects.get, folders.get. Cloud Logging v2: entries:list with the filter subset cloudwall sends.
+projects.get, folders.get, and projects.list / folders.list by parent. Cloud Logging v2:
+entries:list with the filter subset cloudwall sends. Single objects by name (firewalls,
+instances, network and hierarchical firewall policies), and the writes a watch test makes
+(firewalls insert/patch/delete, instances.setTags), each answered with a DONE operation and
+logged in the project's Admin Activity log as Compute logs it.
 
 Behaviour copied from the real APIs: ``pageToken``/``nextPageToken`` paging with a small page
 size, aggregated lists that name every scope and carry a ``NO_RESULTS_ON_PAGE`` warning where a
@@ -44,10 +48,11 @@ class Project:
     instances: dict[str, list[Json]] = field(default_factory=dict)  # zone -> instances
     zones: list[str] = field(default_factory=list)  # every zone, with or without instances
     regions: list[str] = field(default_factory=list)
+    state: str = "ACTIVE"  # or DELETE_REQUESTED
 
     def resource(self) -> Json:
         return {"name": f"projects/{self.number}", "parent": self.parent,
-                "projectId": self.project_id, "state": "ACTIVE",
+                "projectId": self.project_id, "state": self.state,
                 "displayName": self.display_name or self.project_id,
                 "createTime": "2026-01-12T10:00:00.000Z", "updateTime":
                 "2026-01-12T10:00:00.000Z", "etag": "W/\"1a2b3c\"", "labels": {}}
@@ -71,6 +76,7 @@ class Estate:
     service_disabled: set[str] = field(default_factory=set)  # Compute API not enabled
     forbid_hierarchy: bool = False  # organization policies and folders unreadable
     forbid_search: bool = False
+    forbid_listing: set[str] = field(default_factory=set)  # parents whose lists answer 403
     forbid_logging: bool = False
     throttle: dict[str, int] = field(default_factory=dict)  # path substring -> 429s to send
     delay: dict[str, float] = field(default_factory=dict)  # path substring -> seconds to stall
@@ -79,7 +85,38 @@ class Estate:
     # pages, each with a new token), "truncate" (the JSON cut half-way), "error" (500s).
     faults: dict[str, str] = field(default_factory=dict)
     page_size: int = 3
+    log_page_size: int = 1000  # entries:list hands out at most this many a page
     token: str = "test-token"
+    # Who the audit log says made the writes the server accepts.
+    caller: str = "ops@alpha.iam.gserviceaccount.com"
+    caller_ip: str = "203.0.113.30"
+
+    def log_call(self, project: str, method: str, resource: str, request: Json | None = None,
+                 error: Json | None = None, when: datetime | None = None) -> list[Json]:
+        """Append the Admin Activity entries of one call as Compute logs a long-running one:
+        an entry when it is accepted (``operation.first``) and one when it is done
+        (``operation.last``), one operation id, each entry its own insertId. A call refused
+        at once (``error``: a google.rpc.Status) is one entry without an operation."""
+        moment = when or datetime.now(timezone.utc)
+        stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        entries = []
+        phases = [None] if error else ["first", "last"]
+        operation = f"operation-{payloads.numeric_id(method, resource, stamp)}"
+        for n, phase in enumerate(phases):
+            entry = payloads.audit_entry(method, resource, stamp, self.caller, self.caller_ip,
+                                         log_parent=f"projects/{project}", request=request)
+            entry["insertId"] = f"-{payloads.numeric_id(operation, str(n))[-12:]}"
+            entry["resource"]["labels"]["project_id"] = project
+            if error:
+                entry["protoPayload"]["status"] = error
+                entry["severity"] = "ERROR"
+                del entry["operation"]
+            else:
+                entry["operation"] = {"id": operation, "producer": "compute.googleapis.com",
+                                      phase: True}
+            entries.append(entry)
+        self.log_entries.extend(entries)
+        return entries
 
     def policy(self, short_name: str) -> Json:
         return next(p for p in self.hierarchical_policies + [
@@ -163,7 +200,8 @@ def _aggregated(kind: str, self_link: str, scoped: list[tuple[str, Json]], scope
 
 
 # Logging filter: the subset cloudwall writes (AND of field comparisons).
-_CLAUSE = re.compile(r'([\w.]+)\s*(>=|=|:)\s*(\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|"(?:[^"\\]|\\.)*")')
+_CLAUSE = re.compile(r'([\w.]+)\s*(>=|<|=|:)\s*'
+                     r'(\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|"(?:[^"\\]|\\.)*")')
 
 
 def _field(entry: Json, path: str) -> str:
@@ -190,6 +228,8 @@ def matches(entry: Json, filter_text: str) -> bool:
             return False
         if op == ">=" and not _instant(value) >= _instant(options[0]):
             return False
+        if op == "<" and not _instant(value) < _instant(options[0]):
+            return False
     return True
 
 
@@ -211,6 +251,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve("POST")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
         url = urlparse(self.path)
@@ -296,12 +342,19 @@ class GcpServer(ThreadingHTTPServer):
             if e.forbid_hierarchy:
                 raise ApiError(403, forbidden_body("resourcemanager.projects.get", path[4:]))
             return project.resource()
+        if path in ("/v3/projects", "/v3/folders"):
+            return self._children(path.rsplit("/", 1)[1], query)
         if m := re.fullmatch(r"/v3/(folders/[^/]+)", path):
             if e.forbid_hierarchy or m[1] not in e.folders:
                 raise ApiError(403, forbidden_body("resourcemanager.folders.get", m[1]))
             return e.folders[m[1]]
         if path == "/v2/entries:list" and method == "POST":
             return self._entries(body)
+        if m := re.fullmatch(r"/compute/v1/locations/global/firewallPolicies/([^/]+)", path):
+            if e.forbid_hierarchy:
+                raise ApiError(403, forbidden_body("compute.firewallPolicies.get", m[1]))
+            return _one(f"locations/global/firewallPolicies/{m[1]}",
+                        [p for p in e.hierarchical_policies if p["name"] == m[1]])
         if path == "/compute/v1/locations/global/firewallPolicies":
             parent = query.get("parentId", "")
             if e.forbid_hierarchy:
@@ -310,6 +363,8 @@ class GcpServer(ThreadingHTTPServer):
             return _list("compute#firewallPolicyList", f"{COMPUTE}/locations/global/"
                          "firewallPolicies", items, query, e.page_size)
         if m := re.fullmatch(r"/compute/v1/projects/([^/]+)/(.+)", path):
+            if method != "GET":
+                return self._write(m[1], method, m[2], body)
             return self._compute(m[1], m[2], query)
         raise ApiError(404, _error(404, f"The requested URL {path} was not found.",
                                    "NOT_FOUND", "notFound"))
@@ -325,6 +380,32 @@ class GcpServer(ThreadingHTTPServer):
                                                  key=lambda p: p.project_id)]
         page, token = _page(projects, query.get("pageToken"), self.estate.page_size)
         out: Json = {"projects": page}
+        if token:
+            out["nextPageToken"] = token
+        return out
+
+    def _children(self, kind: str, query: dict) -> Json:
+        """projects.list / folders.list: the direct children of one organization or folder,
+        without those pending deletion unless ``showDeleted``; a parent the caller cannot see,
+        or that does not exist, answers 403 as Resource Manager does."""
+        e = self.estate
+        parent = query.get("parent", "")
+        known = set(e.folders) | {f["parent"] for f in e.folders.values()} | {
+            p.parent for p in e.projects.values()}
+        if not parent:
+            raise ApiError(400, _error(400, "Request contains an invalid argument.",
+                                       "INVALID_ARGUMENT", "badRequest"))
+        if e.forbid_hierarchy or parent in e.forbid_listing or parent not in known:
+            raise ApiError(403, forbidden_body(f"resourcemanager.{kind}.list", parent))
+        deleted = query.get("showDeleted", "false").lower() == "true"
+        if kind == "projects":
+            items = [p.resource() for p in sorted(e.projects.values(), key=lambda p: p.number)
+                     if p.parent == parent and (deleted or p.state == "ACTIVE")]
+        else:
+            items = [f for name, f in sorted(e.folders.items()) if f["parent"] == parent
+                     and (deleted or f.get("state", "ACTIVE") == "ACTIVE")]
+        page, token = _page(items, query.get("pageToken"), e.page_size)
+        out: Json = {kind: page}
         if token:
             out["nextPageToken"] = token
         return out
@@ -346,8 +427,19 @@ class GcpServer(ThreadingHTTPServer):
             return _list("compute#networkList", f"{base}/global/networks", project.networks,
                          query, size)
         if rest == "global/firewalls":
-            return _list("compute#firewallList", f"{base}/global/firewalls", project.firewalls,
+            return _list("compute#firewallList", f"{base}/global/firewalls",
+                         [f for f in project.firewalls if _selected(f, query.get("filter"))],
                          query, size)
+        if m := re.fullmatch(r"global/firewalls/([^/]+)", rest):
+            return _one(f"projects/{project_id}/{rest}",
+                        [f for f in project.firewalls if f["name"] == m[1]])
+        if m := re.fullmatch(r"zones/([^/]+)/instances/([^/]+)", rest):
+            return _one(f"projects/{project_id}/{rest}",
+                        [i for i in project.instances.get(m[1], []) if i["name"] == m[2]])
+        if re.fullmatch(r"(global|regions/[^/]+)/firewallPolicies/[^/]+", rest):
+            return _one(f"projects/{project_id}/{rest}",
+                        [p for p in project.network_policies
+                         if p["selfLink"].endswith(f"/projects/{project_id}/{rest}")])
         if m := re.fullmatch(r"global/networks/([^/]+)/getEffectiveFirewalls", rest):
             return self._effective(project, m[1])
         if rest == "aggregated/firewallPolicies":
@@ -364,6 +456,61 @@ class GcpServer(ThreadingHTTPServer):
                                scoped, scopes, "instances", query, size, e.unreachable)
         raise ApiError(404, _error(404, f"The requested URL was not found: {rest}", "NOT_FOUND",
                                    "notFound"))
+
+    def _write(self, project_id: str, method: str, rest: str, body: Json) -> Json:
+        """Firewall insert, patch and delete, and instances.setTags: the estate changes and
+        the call is logged in the project's Admin Activity log, as Compute does."""
+        e = self.estate
+        project = e.projects.get(project_id)
+        if project is None or project_id in e.forbidden:
+            raise ApiError(403, forbidden_body("compute.firewalls.create",
+                                               f"projects/{project_id}"))
+        base = f"{COMPUTE}/projects/{project_id}"
+        name = rest.rsplit("/", 1)[-1]
+        if method == "POST" and rest == "global/firewalls":
+            rule = {"kind": "compute#firewall",
+                    "id": payloads.numeric_id(project_id, "firewall", body["name"]),
+                    "creationTimestamp": payloads.CREATED, "priority": 1000,
+                    "direction": "INGRESS", "logConfig": {"enable": False}, "disabled": False,
+                    **body, "selfLink": f"{base}/global/firewalls/{body['name']}"}
+            project.firewalls.append(rule)
+            return self._done(project_id, "v1.compute.firewalls.insert",
+                              f"projects/{project_id}/global/firewalls/{body['name']}", body)
+        if m := re.fullmatch(r"global/firewalls/([^/]+)", rest):
+            if not any(f["name"] == m[1] for f in project.firewalls):
+                raise ApiError(404, _not_found(f"projects/{project_id}/{rest}"))
+            if method == "PATCH":
+                project.firewall(m[1]).update(body)
+            elif method == "DELETE":
+                project.firewalls = [f for f in project.firewalls if f["name"] != m[1]]
+            else:
+                raise ApiError(405, _error(405, "Method not allowed", "INVALID_ARGUMENT",
+                                           "badRequest"))
+            verb = {"PATCH": "patch", "DELETE": "delete"}[method]
+            return self._done(project_id, f"v1.compute.firewalls.{verb}",
+                              f"projects/{project_id}/{rest}", body)
+        if m := re.fullmatch(r"zones/([^/]+)/instances/([^/]+)/setTags", rest):
+            found = [i for i in project.instances.get(m[1], []) if i["name"] == m[2]]
+            if not found:
+                raise ApiError(404, _not_found(f"projects/{project_id}/zones/{m[1]}/"
+                                               f"instances/{m[2]}"))
+            found[0]["tags"] = {"items": list(body.get("items") or []),
+                                "fingerprint": "newTagsFp0="}
+            return self._done(project_id, "v1.compute.instances.setTags",
+                              f"projects/{project_id}/zones/{m[1]}/instances/{m[2]}", body)
+        raise ApiError(404, _error(404, f"The requested URL was not found: {rest} ({name})",
+                                   "NOT_FOUND", "notFound"))
+
+    def _done(self, project_id: str, method: str, resource: str, request: Json) -> Json:
+        """The call's Operation, already DONE (so the client does not poll), logged."""
+        (first, _last) = self.estate.log_call(project_id, method, resource, request)
+        operation = first["operation"]["id"]
+        return {"kind": "compute#operation", "id": payloads.numeric_id(operation),
+                "name": operation, "operationType": method.rsplit(".", 1)[-1],
+                "targetLink": f"{COMPUTE}/{resource}", "status": "DONE", "progress": 100,
+                "insertTime": first["timestamp"], "startTime": first["timestamp"],
+                "endTime": first["timestamp"], "user": self.estate.caller,
+                "selfLink": f"{COMPUTE}/projects/{project_id}/global/operations/{operation}"}
 
     def _effective(self, project: Project, network_name: str) -> Json:
         """Firewalls of the network, then the hierarchical policies of the project's ancestry
@@ -401,11 +548,32 @@ class GcpServer(ThreadingHTTPServer):
                  and matches(entry, body.get("filter", ""))]
         found.sort(key=lambda x: x["timestamp"], reverse=body.get("orderBy", "").endswith(
             "desc"))
-        page, token = _page(found, body.get("pageToken"), int(body.get("pageSize") or 50))
+        size = min(int(body.get("pageSize") or 50), e.log_page_size)
+        page, token = _page(found, body.get("pageToken"), size)
         out: Json = {"entries": page}
         if token:
             out["nextPageToken"] = token
         return out
+
+
+def _not_found(resource: str) -> Json:
+    return _error(404, f"The resource '{resource}' was not found", "NOT_FOUND", "notFound")
+
+
+def _one(resource: str, found: list[Json]) -> Json:
+    """``get`` of one resource: it, or the API's 404."""
+    if not found:
+        raise ApiError(404, _not_found(resource))
+    return found[0]
+
+
+# Compute list filters: the ``field = "literal"`` comparisons cloudwall sends, ANDed.
+_LIST_CLAUSE = re.compile(r'(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _selected(resource: Json, filter_text: str | None) -> bool:
+    return all(str(resource.get(name, "")) == json.loads(f'"{value}"')
+               for name, value in _LIST_CLAUSE.findall(filter_text or ""))
 
 
 def _policy_scope(policy: Json) -> str:

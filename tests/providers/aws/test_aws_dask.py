@@ -233,9 +233,10 @@ def test_sigterm_stops_a_distributed_scan_at_once_and_cancels_its_tasks(
          "--dask-scheduler", cluster.scheduler_address, "--save", "--format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path, text=True)
     try:
-        before = stub.pages("DescribeSecurityGroups")
+        # The rule rows are read mid-way through a scope (the groups come after them).
+        before = stub.pages("DescribeSecurityGroupRules")
         # Generous: on a loaded machine the client's start (dask, boto3) alone can take long.
-        wait_until(lambda: stub.pages("DescribeSecurityGroups") > before, timeout=180)
+        wait_until(lambda: stub.pages("DescribeSecurityGroupRules") > before, timeout=180)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _stdout, stderr = process.communicate(timeout=60)

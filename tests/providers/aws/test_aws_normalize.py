@@ -454,3 +454,29 @@ def test_snapshot_round_trip_keeps_everything():
     snapshot = Snapshot.from_items("s1", datetime(2026, 1, 1, tzinfo=timezone.utc), [SCOPE],
                                    items, ["aws"])
     assert Snapshot.from_json(snapshot.to_json()) == snapshot
+
+
+def test_repeated_peers_and_ids_are_shared_not_copied():
+    """Each row's strings are new objects when parsed from an answer: equal peers become one
+    Peer object and repeated ids one string, so a large estate does not hold thousands of
+    copies."""
+    from providers.aws import rules as rule_norm
+    from providers.aws.normalize import security_group
+
+    def text(value: str) -> str:  # a fresh string object, as a parser makes it
+        return "".join(list(value))
+
+    rows = [{"SecurityGroupRuleId": f"sgr-{n}", "GroupId": "sg-1", "IsEgress": False,
+             "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+             "CidrIpv4": text("0.0.0.0/0"), "Tags": [{"Key": text("team"), "Value": text("a")}]}
+            for n in range(2)]
+    assert rows[0]["CidrIpv4"] is not rows[1]["CidrIpv4"]
+    first, second = (rule_norm.security_group_rule(row, {}) for row in rows)
+    assert first.peers[0] is second.peers[0]
+    assert next(iter(first.extra["tags"])) is next(iter(second.extra["tags"]))
+    scope = Scope("aws", "123456789012", "us-east-1")
+    groups = [security_group(scope, {"GroupId": f"sg-{n}", "VpcId": text("vpc-1"),
+                                     "OwnerId": text("123456789012")}, rows, (), {})
+              for n in range(2)]
+    assert groups[0].network is groups[1].network
+    assert groups[0].extra["OwnerId"] is groups[1].extra["OwnerId"]
