@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from policies.engine import evaluate, select_policies
@@ -105,22 +105,28 @@ _PIECES = ["0.0.0.0/1", "128.0.0.0/1", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2",
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(["22", "20-25", "443"])),
                 min_size=1, max_size=5))
+# Telnet (23) pooled from two halves while one rule opens SSH (22) alone: two findings.
+@example([("0.0.0.0/1", "20-25"), ("128.0.0.0/1", "20-25"), ("0.0.0.0/0", "22")])
 def test_pooled_and_single_findings_agree_with_the_union_of_sources(pieces):
-    """SSH is open to the internet (one finding, on a rule or on the set) exactly when the
-    sources of the rules reaching port 22 cover the IPv4 public space; never both kinds for
-    the same traffic."""
+    """A remote administration port (SSH 22, Telnet 23: the ones these ranges reach) is open
+    to the internet exactly when the sources of the rules reaching it cover the IPv4 public
+    space; a port one rule opens alone is that rule's finding, never also the set's."""
     rows = [{"SecurityGroupRuleId": f"sgr-{i:02d}", "GroupId": "sg-0split", "IsEgress": False,
              "IpProtocol": "tcp", "FromPort": int(ports.split("-")[0]),
              "ToPort": int(ports.split("-")[-1]), "CidrIpv4": cidr}
             for i, (cidr, ports) in enumerate(pieces)]
     group = aws.security_group(SCOPE, _group([]), rows, [], {})
     findings = _findings(_snapshot([group]))
-    on_22 = [cidr for cidr, ports in pieces if ports != "443"]
-    covered = AddressSet.from_cidrs(IPV4, on_22).covers(PUBLIC_SPACE[IPV4])
-    single = any(cidr == "0.0.0.0/0" for cidr in on_22)
+    covered, pooled_only = False, False
+    for port in (22, 23):
+        sources = [cidr for cidr, ports in pieces
+                   if int(ports.split("-")[0]) <= port <= int(ports.split("-")[-1])]
+        open_ = AddressSet.from_cidrs(IPV4, sources).covers(PUBLIC_SPACE[IPV4])
+        covered |= open_
+        pooled_only |= open_ and "0.0.0.0/0" not in sources
     pooled = [f for f in findings if f.rule is None]
     assert bool(findings) == covered
-    assert bool(pooled) == (covered and not single)
+    assert bool(pooled) == pooled_only
     assert len(pooled) <= 1
     for finding in pooled:
         refs = [RuleRef.from_dict(r) for r in finding.evidence["contributing_rules"]]
