@@ -43,6 +43,10 @@ class GcpProvider:
 
     def discover_scopes(self) -> Iterator[Scope | CollectionError]:
         self.api.creds()  # missing credentials stop the scan here, with a hint
+        # Every scan starts here: a provider kept for the next scan (the watch's full scans)
+        # must report each hierarchical policy again, not count it as claimed by the last one.
+        with self._lock:
+            self._claimed = set()
         nodes = (*self.settings.organizations, *self.settings.folders)
         if not nodes:
             for project, display_name in discover_projects(

@@ -91,6 +91,16 @@ def test_hierarchical_policies_from_the_ancestry_once_per_scan(gcp, settings_for
     assert len(listed) == 1
 
 
+def test_a_provider_kept_for_another_scan_reports_the_hierarchical_policies_again(
+        gcp, settings_for):
+    provider = GcpProvider(settings_for("alpha", "beta"))
+    first, second = (collect_snapshot([provider], max_workers=4) for _ in range(2))
+    for snapshot in (first, second):
+        hierarchical = rule_sets(snapshot, RuleSetKind.GCP_HIERARCHICAL_POLICY)
+        assert sorted(rs.name for rs in hierarchical.values()) == ["org-baseline", "prod-folder"]
+    assert first.rule_sets == second.rule_sets
+
+
 @pytest.mark.parametrize("slow", ["alpha", "beta"])
 def test_a_shared_policy_is_kept_by_the_first_project_discovered_whichever_finishes_first(
         gcp, settings_for, slow):
