@@ -47,6 +47,7 @@ from scanner.netmath import (
     intervals_overlap,
     subtract_intervals,
 )
+from scanner.reach.fast import RawBox, cooked, intersect_boxes, raw
 from scanner.traffic import (
     ALL_PROTOCOL_SET,
     Box,
@@ -135,7 +136,7 @@ class Universe:
         key = (id(rule), family, wide, "raw")
         hit = self.spaces.get(key)
         if hit is None:
-            hit = self.spaces[key] = (rule, _raw(self.space(rule, family, wide)))
+            hit = self.spaces[key] = (rule, raw(self.space(rule, family, wide)))
         return hit[1]
 
     def space(self, rule: Rule, family: int, wide: bool) -> TrafficSpace:
@@ -272,7 +273,7 @@ def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
     # On plain interval tuples (see ``_raw_intersect``): the same boxes, in the same order, as
     # ``intersect`` and ``minus`` give on traffic spaces, without a frozen object per step.
     family = offered.family
-    remaining = _raw(offered)
+    remaining = raw(offered)
     union = kind is RuleSetKind.AWS_SECURITY_GROUP
     decided: dict[Action, list[RawBox]] = {a: [] for a in Action}
     for rule in ordered:
@@ -290,50 +291,20 @@ def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
             continue
         decided[rule.action].extend(hit)
         remaining = _raw_minus(remaining, match)
-    allowed = _cooked(family, decided[Action.ALLOW])
+    allowed = cooked(family, decided[Action.ALLOW])
     if union:
-        return Outcome(allowed, _cooked(family, remaining), TrafficSpace.empty(family))
-    return Outcome(allowed, _cooked(family, decided[Action.DENY]),
-                   _cooked(family, [*decided[Action.GOTO_NEXT], *remaining]))
-
-
-RawBox = tuple[tuple, tuple, tuple]  # (protocols, ports, addresses), each merged intervals
-
-
-def _raw(space: TrafficSpace) -> list[RawBox]:
-    return [(b.protocols.intervals, b.ports.intervals, b.addresses.intervals)
-            for b in space.boxes]
-
-
-def _cooked(family: int, boxes: Sequence[RawBox]) -> TrafficSpace:
-    return TrafficSpace(family, tuple(Box(ProtocolSet(p), PortSet(q), AddressSet(family, a))
-                                      for p, q, a in boxes))
+        return Outcome(allowed, cooked(family, remaining), TrafficSpace.empty(family))
+    return Outcome(allowed, cooked(family, decided[Action.DENY]),
+                   cooked(family, [*decided[Action.GOTO_NEXT], *remaining]))
 
 
 def _raw_intersect(a: Sequence[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
     """``intersect`` on raw boxes. Intersections and differences of merged interval tuples are
-    merged already, so cooking the result gives the very boxes ``intersect`` builds."""
-    out = []
-    # A box with an empty side holds nothing and meets nothing (``_box_meets``).
-    b = [y for y in b if y[0] and y[1] and y[2]]
-    for xp, xq, xa in a:
-        if not (xp and xq and xa):
-            continue
-        for yp, yq, ya in b:
-            # Spans that do not reach each other first: most pairs stop here, cheaply.
-            if (xp[-1][1] < yp[0][0] or yp[-1][1] < xp[0][0] or xq[-1][1] < yq[0][0]
-                    or yq[-1][1] < xq[0][0] or xa[-1][1] < ya[0][0] or ya[-1][1] < xa[0][0]):
-                continue
-            p = intersect_intervals(xp, yp)
-            if not p:
-                continue
-            q = intersect_intervals(xq, yq)
-            if not q:
-                continue
-            addresses = intersect_intervals(xa, ya)
-            if addresses:
-                out.append((p, q, addresses))
-    return out
+    merged already, so cooking the result gives the very boxes ``intersect`` builds. A box with
+    an empty side holds nothing and meets nothing (``_box_meets``); the reach walk's
+    ``intersect_boxes`` never sees one, so they are left out first."""
+    return intersect_boxes([x for x in a if x[0] and x[1] and x[2]],
+                           [y for y in b if y[0] and y[1] and y[2]])
 
 
 def _raw_meets(a: Sequence[RawBox], b: Sequence[RawBox]) -> bool:
@@ -443,13 +414,13 @@ class ChainState(State):
 def shift(before: Outcome, after: Outcome) -> tuple[TrafficSpace, TrafficSpace]:
     """(traffic that moved up, traffic that moved down) between two outcomes."""
     family = before.allowed.family
-    was_denied, was_passed = _raw(before.denied), _raw(before.passed)
-    now_denied, now_passed = _raw(after.denied), _raw(after.passed)
-    up = (_raw_intersect(_raw(after.allowed), was_denied + was_passed)
+    was_denied, was_passed = raw(before.denied), raw(before.passed)
+    now_denied, now_passed = raw(after.denied), raw(after.passed)
+    up = (_raw_intersect(raw(after.allowed), was_denied + was_passed)
           + _raw_intersect(now_passed, was_denied))
-    down = (_raw_intersect(_raw(before.allowed), now_denied + now_passed)
+    down = (_raw_intersect(raw(before.allowed), now_denied + now_passed)
             + _raw_intersect(was_passed, now_denied))
-    return _cooked(family, up), _cooked(family, down)
+    return cooked(family, up), cooked(family, down)
 
 
 def _union(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
@@ -457,8 +428,8 @@ def _union(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
     way ``TrafficSpace.difference`` cuts it."""
     if not b.boxes:
         return a
-    return TrafficSpace(a.family, a.boxes + _cooked(a.family,
-                                                   _raw_minus(_raw(b), _raw(a))).boxes)
+    return TrafficSpace(a.family, a.boxes + cooked(a.family,
+                                                   _raw_minus(raw(b), raw(a))).boxes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,7 +535,7 @@ def classify(before: State, after: State, universe: Universe,
                     # Rules that cannot meet the offered traffic decide none of it; machines
                     # that the remaining rules treat alike decide it alike.
                     bounds = _bounds(offered)
-                    raw_offered = _raw(offered)
+                    raw_offered = raw(offered)
                     relevant = [r for r in context if r.direction is direction
                                 and may_meet(r, bounds)
                                 and _raw_meets(raw_offered, universe.raw_space(r, family, wide))]

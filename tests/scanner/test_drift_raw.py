@@ -7,8 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.drift.classify import (
-    _cooked,
-    _raw,
     _raw_intersect,
     _raw_meets,
     _raw_minus,
@@ -18,6 +16,7 @@ from scanner.drift.classify import (
     minus,
 )
 from scanner.netmath import IPV4, AddressSet, PortSet
+from scanner.reach.fast import cooked, raw
 from scanner.traffic import Box, ProtocolSet, TrafficSpace
 
 
@@ -36,8 +35,8 @@ spaces = st.lists(boxes, max_size=5).map(lambda b: TrafficSpace(IPV4, tuple(b)))
 @settings(max_examples=300, deadline=None)
 @given(spaces, spaces)
 def test_raw_algebra_builds_the_same_boxes(a, b):
-    assert _cooked(IPV4, _raw_intersect(_raw(a), _raw(b))) == intersect(a, b)
-    assert _cooked(IPV4, _raw_minus(_raw(a), _raw(b))) == minus(a, b)
+    assert cooked(IPV4, _raw_intersect(raw(a), raw(b))) == intersect(a, b)
+    assert cooked(IPV4, _raw_minus(raw(a), raw(b))) == minus(a, b)
     assert _union(a, b) == a.union(b)
-    assert _cooked(IPV4, _raw(a)) == a
-    assert _raw_meets(_raw(a), _raw(b)) == meets(a, b)
+    assert cooked(IPV4, raw(a)) == a
+    assert _raw_meets(raw(a), raw(b)) == meets(a, b)
