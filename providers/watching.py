@@ -8,11 +8,12 @@ watchable rather than silently skipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from providers.guard import guarded
 from scanner.model import Attribution, CollectedItem, CollectionError, Scope
 
 
@@ -68,3 +69,20 @@ class WatchSource(Protocol):
     def reread(self, scope: Scope, targets: Sequence[str]) -> Reread:
         """The current state of ``targets`` in ``scope`` and what is attached to them."""
         ...
+
+
+def window_events(scope: Scope, records: Iterable[Mapping[str, Any]], start: datetime,
+                  end: datetime, build: Callable[[Scope, Mapping[str, Any]], AuditEvent | None],
+                  resource_type: str, what: str) -> list[AuditEvent | CollectionError]:
+    """The events ``build`` makes of audit-log ``records`` (None: not a watched call) that were
+    made in [start, end), oldest first, each event id once; a record that cannot be read is a
+    CollectionError naming it (``what``: "an audit log entry")."""
+    found: dict[str, AuditEvent] = {}
+    errors: list[CollectionError] = []
+    for record in records:
+        built = guarded(scope, resource_type, what, lambda r=record: build(scope, r))
+        if isinstance(built, CollectionError):
+            errors.append(built)
+        elif built is not None and start <= built.time < end:
+            found.setdefault(built.event_id, built)
+    return [*sorted(found.values(), key=lambda e: (e.time, e.event_id)), *errors]

@@ -37,7 +37,7 @@ class LookupFailed(Exception):
     """The Activity Log could not be read (no permission, throttled, unreachable)."""
 
 
-def _value(field: Any) -> str | None:
+def name_value(field: Any) -> str | None:
     """Activity Log names are ``{"value": ..., "localizedValue": ...}``; some are plain."""
     if isinstance(field, Mapping):
         return field.get("value")
@@ -52,7 +52,7 @@ def event_attribution(event: Json) -> Attribution:
         time=parse_timestamp(event.get("eventTimestamp")),
         source_address=(http.get("clientIpAddress") if isinstance(http, Mapping) else None)
         or None,
-        operation=_value(event.get("operationName")),
+        operation=name_value(event.get("operationName")),
         event_id=event.get("eventDataId") or None,
     )
 
@@ -94,16 +94,16 @@ def matching_events(events: Iterable[Json], operations: Iterable[str],
     where = set(resources)
     chosen: dict[str, Json] = {}
     for event in events:
-        operation = (_value(event.get("operationName")) or "").lower()
+        operation = (name_value(event.get("operationName")) or "").lower()
         if operation not in wanted or arm_id(event.get("resourceId")) not in where:
             continue
-        status = (_value(event.get("status")) or "").lower()
+        status = (name_value(event.get("status")) or "").lower()
         if status == "failed":
             continue
         key = event.get("correlationId") or event.get("eventDataId") or str(len(chosen))
         current = chosen.get(key)
-        if current is None or (status == "succeeded"
-                               and (_value(current.get("status")) or "").lower() != "succeeded"):
+        current_status = (name_value(current.get("status")) or "").lower() if current else ""
+        if current is None or (status == "succeeded" and current_status != "succeeded"):
             chosen[key] = event
     return sorted(chosen.values(), key=lambda e: str(e.get("eventTimestamp") or ""))
 

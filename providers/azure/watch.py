@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from providers.azure.audit import _value, event_attribution
+from providers.azure.audit import event_attribution, name_value
 from providers.azure.balancers import LoadBalancerIndex, index_load_balancers
 from providers.azure.normalize import arm_id, normalize_nic, normalize_nsg, normalize_vnet
 from providers.guard import guarded
-from providers.watching import AuditEvent
+from providers.watching import AuditEvent, window_events
 from scanner.attack import change_operations
 from scanner.model import CollectedItem, CollectionError, RuleSetKind, Scope
 
@@ -59,10 +59,10 @@ def nsg_of(resource_id: str) -> str:
 def audit_event(scope: Scope, event: Mapping[str, Any]) -> AuditEvent | None:
     """One raw Activity Log event (REST JSON) as an AuditEvent; None when it is not a
     finished firewall-changing call."""
-    operation = _value(event.get("operationName")) or ""
+    operation = name_value(event.get("operationName")) or ""
     if operation.lower() not in WATCHED:
         return None
-    status = (_value(event.get("status")) or "").lower()
+    status = (name_value(event.get("status")) or "").lower()
     if status not in _FINISHED:
         return None
     attribution = event_attribution(event)
@@ -89,16 +89,8 @@ def audit_events(scope: Scope, events: Iterable[Mapping[str, Any]], start: datet
                  end: datetime) -> list[AuditEvent | CollectionError]:
     """The finished firewall-changing calls among ``events`` made in [start, end), oldest
     first, each once; an event that cannot be read is a CollectionError naming it."""
-    found: dict[str, AuditEvent] = {}
-    errors: list[CollectionError] = []
-    for event in events:
-        built = guarded(scope, "activityLog", "an Activity Log event",
-                        lambda e=event: audit_event(scope, e))
-        if isinstance(built, CollectionError):
-            errors.append(built)
-        elif built is not None and start <= built.time < end:
-            found.setdefault(built.event_id, built)
-    return [*sorted(found.values(), key=lambda e: (e.time, e.event_id)), *errors]
+    return window_events(scope, events, start, end, audit_event, "activityLog",
+                         "an Activity Log event")
 
 
 # --- re-reading -------------------------------------------------------------------------------

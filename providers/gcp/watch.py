@@ -24,7 +24,7 @@ from providers.gcp.normalize import (
     vpc_rule_set_id,
 )
 from providers.guard import guarded
-from providers.watching import AuditEvent
+from providers.watching import AuditEvent, window_events
 from scanner.attack import change_operations
 from scanner.model import CollectedItem, CollectionError, RuleSetKind, Scope
 
@@ -132,16 +132,7 @@ def audit_events(scope: Scope, entries: Iterable[Mapping[str, Any]], start: date
                  end: datetime) -> list[AuditEvent | CollectionError]:
     """The finished calls among ``entries`` made in [start, end), oldest first, each once; an
     entry that cannot be read is a CollectionError naming it."""
-    found: dict[str, AuditEvent] = {}
-    errors: list[CollectionError] = []
-    for entry in entries:
-        built = guarded(scope, "auditLog", "an audit log entry",
-                        lambda e=entry: audit_event(scope, e))
-        if isinstance(built, CollectionError):
-            errors.append(built)
-        elif built is not None and start <= built.time < end:
-            found.setdefault(built.event_id, built)
-    return [*sorted(found.values(), key=lambda e: (e.time, e.event_id)), *errors]
+    return window_events(scope, entries, start, end, audit_event, "auditLog", "an audit log entry")
 
 
 def project_filter(project: str, start: datetime, end: datetime) -> str:
