@@ -34,11 +34,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .aws_wire import ec2_error, ec2_parse, ec2_response, query_error
+from .quiet import QuietHTTPServer
 
 DEFAULT_ACCOUNT = "123456789012"
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
@@ -86,7 +87,7 @@ class AwsStub:
         self.upstream = upstream
         self.default_page_size = page_size
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
         self.reset()
 
     # --- control ---------------------------------------------------------------------------
@@ -148,8 +149,7 @@ class AwsStub:
         class Handler(_Handler):
             owner = stub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -26,12 +26,13 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from providers.demo.azure import activity_event as demo_activity_event
+from tests.servers.quiet import QuietHTTPServer
 
 TENANT = "72f988bf-0000-4000-8000-00000000abcd"
 TOKEN = "test-token-not-a-secret"
@@ -801,9 +802,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._page(events, path, query)
 
 
-class _ArmHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _ArmHttpServer(QuietHTTPServer):
     def __init__(self, estate: ArmEstate, token: str, context: ssl.SSLContext) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.estate = estate
@@ -811,12 +810,7 @@ class _ArmHttpServer(ThreadingHTTPServer):
         self.socket = context.wrap_socket(self.socket, server_side=True)
         self.base_url = f"https://127.0.0.1:{self.server_address[1]}"
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up (a timeout test) is expected; anything else is printed."""
-        import sys
 
-        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
-            super().handle_error(request, client_address)
 
 
 class ArmServer:

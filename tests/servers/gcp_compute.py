@@ -26,11 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from providers.demo import gcp as payloads
+from tests.servers.quiet import QuietHTTPServer
 
 COMPUTE = payloads.COMPUTE
 Json = dict[str, Any]
@@ -298,8 +299,7 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client gave up waiting (timeout tests): nothing left to tell it
 
 
-class GcpServer(ThreadingHTTPServer):
-    daemon_threads = True
+class GcpServer(QuietHTTPServer):
 
     def __init__(self, estate: Estate) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
