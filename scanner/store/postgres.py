@@ -148,7 +148,13 @@ class PostgresBackend(Backend):
 
     def _schema_version(self) -> int | None:
         try:
-            row = self._db.execute("SELECT to_regclass('cloudwall_schema') IS NOT NULL").fetchone()
+            # pg_class read as a table, not through to_regclass: the name lookup answers from the
+            # session's catalog cache, which a wait on the advisory lock does not refresh, so a
+            # writer that waited while another created the schema would still see none.
+            row = self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE c.relname = 'cloudwall_schema' "
+                "AND n.nspname = current_schema())").fetchone()
             if not row[0]:
                 return None
             return self._db.execute(

@@ -248,3 +248,32 @@ def test_without_postgresql_the_tests_skip_with_a_reason_unless_required(tmp_pat
     assert outcome in result.stdout, result.stdout
     assert "no initdb/pg_ctl" in result.stdout and "apt-get install postgresql" in result.stdout
     assert (result.returncode == 0) == (outcome == "1 skipped")
+
+
+def test_sixteen_first_writers_of_new_databases_set_the_schema_up_once(postgres_server):
+    """Writers that wait on the lock while another creates the schema must then see it (a
+    name lookup from the session's catalog cache would not, and apply it a second time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def first_use(url: str) -> str:
+        try:
+            open_backend(url, create=True).close()
+            return "ok"
+        except StoreError as exc:
+            return str(exc)
+
+    for _ in range(4):
+        name = f"t_race_{os.urandom(6).hex()}"
+        url = postgres_server.create_database(name)
+        try:
+            # One connection each, so sixteen server processes with caches of their own.
+            with ThreadPoolExecutor(16) as pool:
+                outcomes = list(pool.map(first_use, [url] * 16))
+            assert outcomes == ["ok"] * 16
+            backend = open_backend(url, create=False)
+            with backend.read():
+                versions = backend._rows("SELECT version FROM cloudwall_schema ORDER BY version")
+            backend.close()
+            assert [v for (v,) in versions] == [m.version for m in migrations()]
+        finally:
+            postgres_server.drop_database(name)
