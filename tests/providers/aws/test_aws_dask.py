@@ -227,15 +227,22 @@ def test_sigterm_stops_a_distributed_scan_at_once_and_cancels_its_tasks(
     env = {**os.environ, "AWS_ENDPOINT_URL": moto_url,
            **{f"AWS_ENDPOINT_URL_{s}": stub.url for s in ("EC2", "GUARDDUTY", "CLOUDTRAIL")},
            "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    def clients() -> set[str]:
+        return set(control.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.clients)))
+
+    known = clients()
     process = subprocess.Popen(
         [sys.executable, "-m", "scanner.cli", "--store", str(tmp_path / "s.db"), "scan",
          "--provider", "aws", "--regions", ",".join(MORE_REGIONS), "--executor", "dask",
          "--dask-scheduler", cluster.scheduler_address, "--save", "--format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path, text=True)
     try:
+        # The scan's own client on the scheduler first: its process has its signal handlers by
+        # then (tasks an earlier test left running on the shared cluster read pages too).
+        # Generous: on a loaded machine the client's start (dask, boto3) alone can take long.
+        wait_until(lambda: clients() - known, timeout=180)
         # The rule rows are read mid-way through a scope (the groups come after them).
         before = stub.pages("DescribeSecurityGroupRules")
-        # Generous: on a loaded machine the client's start (dask, boto3) alone can take long.
         wait_until(lambda: stub.pages("DescribeSecurityGroupRules") > before, timeout=180)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
