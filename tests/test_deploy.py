@@ -538,17 +538,15 @@ def test_the_scan_cronjob_command_runs_on_a_dask_cluster(tmp_path):
     """The first-scan Job's and the CronJob's exact arguments, with the cluster's address
     replaced by a local Dask cluster's and the PostgreSQL store by a scratch SQLite one, on the
     demo estate."""
-    distributed = pytest.importorskip("distributed")
-    import logging
+    pytest.importorskip("distributed")
+    from tests.dask_support import local_cluster
 
     argv = team_command()
     config_path = tmp_path / "cloudwall.toml"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CLOUDWALL_STORE": str(tmp_path / "s.db"),
            "CLOUDWALL_CONFIG": str(config_path)}
     config_path.write_text(demo_config(team_config(), "baseline"))
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                  silence_logs=logging.ERROR) as cluster:
+    with local_cluster(workers=1, threads=2) as cluster:
         argv[argv.index(scheduler_address())] = cluster.scheduler_address
         # The set-up the README documents: the one-off Job's scan, then its baseline.
         first_scan, set_baseline = first_scan_commands()

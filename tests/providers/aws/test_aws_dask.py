@@ -9,7 +9,6 @@ deny the *workers'* identity alone); the client ships only provider names and se
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sqlite3
@@ -30,6 +29,8 @@ from scanner.collect import collect_snapshot
 from scanner.errors import ConfigError
 from scanner.executors import ExecutorSettings, make_executor
 from scanner.model import Scope
+from tests.dask_support import local_cluster
+from tests.dask_support import snapshot_content as content
 
 distributed = pytest.importorskip("distributed")
 
@@ -43,11 +44,8 @@ MORE_REGIONS = REGIONS + ("us-west-2", "ap-southeast-2", "eu-central-1", "sa-eas
 def cluster(shared_estate, moto_url, stub_server):
     env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_STS": stub_server.url,
            **{f"AWS_ENDPOINT_URL_{s}": stub_server.url for s in ("EC2", "GUARDDUTY")}}
-    local = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-        host="127.0.0.1", env=env, silence_logs=logging.ERROR)
-    yield local
-    local.close()
+    with local_cluster(env) as local:
+        yield local
 
 
 @pytest.fixture
@@ -64,13 +62,6 @@ def dask_executor(cluster, retries: int = 2):
 
 def aws(regions=REGIONS) -> AwsProvider:
     return AwsProvider(ProviderSettings(regions=regions, max_retries=0))
-
-
-def content(snapshot) -> dict:
-    data = snapshot.to_dict()
-    data.pop("snapshot_id")
-    data.pop("taken_at")
-    return data
 
 
 def test_dask_snapshot_equals_the_local_one(stub, cluster):

@@ -186,11 +186,10 @@ def test_ous_from_the_configuration_file(org, tmp_path):
 def test_ou_scan_on_a_dask_cluster_equals_the_local_one(org, aws, moto_url):
     """Workers receive the OU ids, never credentials or account lists: each walks the OUs
     itself to enter the accounts it collects, and the snapshot is the local one."""
-    import logging
-
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     from scanner.collect import collect_snapshot
     from scanner.executors import ExecutorSettings, make_executor
+    from tests.dask_support import local_cluster, snapshot_content
 
     prod = new_ou(org, root_of(org), "prod")
     child = new_ou(org, prod, "prod-web")
@@ -200,9 +199,7 @@ def test_ou_scan_on_a_dask_cluster_equals_the_local_one(org, aws, moto_url):
     settings = ProviderSettings(regions=("us-east-1",), org_role=ROLE, ous=(prod,),
                                 max_retries=0)
     env = {"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_ORGANIZATIONS": aws.url}
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                                  host="127.0.0.1", dashboard_address="127.0.0.1:0", env=env,
-                                  silence_logs=logging.ERROR) as cluster:
+    with local_cluster(env, workers=1, threads=2) as cluster:
         executor = make_executor(ExecutorSettings("dask", cluster.scheduler_address))
         remote = collect_snapshot([AwsProvider(settings)], executor=executor)
     walks = aws.pages("ListAccountsForParent")
@@ -211,11 +208,4 @@ def test_ou_scan_on_a_dask_cluster_equals_the_local_one(org, aws, moto_url):
     assert walks == 4  # the client's walk and the worker's own
     assert {s.account for s in remote.scopes} == accounts | {old}
     assert [(e.account, e.code) for e in remote.errors] == [(old, "AccountSuspended")]
-
-    def content(snapshot) -> dict:
-        data = snapshot.to_dict()
-        data.pop("snapshot_id")
-        data.pop("taken_at")
-        return data
-
-    assert content(remote) == content(local)
+    assert snapshot_content(remote) == snapshot_content(local)

@@ -4,14 +4,14 @@ their own environment; the client ships only the provider's name and settings.""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from providers.azure import AzureProvider
 from providers.base import ProviderSettings
 from scanner.collect import collect_snapshot
 from scanner.executors import ExecutorSettings, make_executor
+from tests.dask_support import local_cluster
+from tests.dask_support import snapshot_content as content
 from tests.providers.azure.azure_estate import SUB_LOCKED, build_estate
 
 distributed = pytest.importorskip("distributed")
@@ -28,19 +28,9 @@ def estate(arm_server):
 
 @pytest.fixture(scope="module")
 def cluster(estate):
-    local = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-        host="127.0.0.1", silence_logs=logging.ERROR,
-        env={"REQUESTS_CA_BUNDLE": estate.ca_bundle, "CLOUDWALL_AZURE_TOKEN": estate.token})
-    yield local
-    local.close()
-
-
-def content(snapshot) -> dict:
-    data = snapshot.to_dict()
-    data.pop("snapshot_id")
-    data.pop("taken_at")
-    return data
+    with local_cluster({"REQUESTS_CA_BUNDLE": estate.ca_bundle,
+                        "CLOUDWALL_AZURE_TOKEN": estate.token}) as local:
+        yield local
 
 
 def test_subscriptions_on_the_cluster_equal_a_local_scan(estate, cluster):

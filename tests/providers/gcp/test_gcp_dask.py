@@ -8,8 +8,6 @@ client keeps each once, exactly as a local scan does.
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from providers.base import ProviderSettings
@@ -17,6 +15,8 @@ from providers.gcp import GcpProvider
 from scanner.collect import collect_snapshot
 from scanner.executors import ExecutorSettings, make_executor
 from scanner.model import RuleSetKind
+from tests.dask_support import local_cluster
+from tests.dask_support import snapshot_content as content
 from tests.servers.gcp_compute import serve
 from tests.servers.gcp_estate import sample_estate
 
@@ -32,19 +32,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def cluster(server):
-    local = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-        host="127.0.0.1", env={"CLOUDWALL_GCP_TOKEN": server.estate.token},
-        silence_logs=logging.ERROR)
-    yield local
-    local.close()
-
-
-def content(snapshot) -> dict:
-    data = snapshot.to_dict()
-    data.pop("snapshot_id")
-    data.pop("taken_at")
-    return data
+    with local_cluster({"CLOUDWALL_GCP_TOKEN": server.estate.token}) as local:
+        yield local
 
 
 def test_projects_on_the_cluster_equal_a_local_scan(server, cluster):
