@@ -359,11 +359,13 @@ def analyze_exposure(
                 if mine is None:
                     try:
                         mine = answer(walker(asset, index, offers, cache))
-                    except UnknownExposure:
-                        mine = None  # the reason may name the asset: each member says its own
-                    else:
-                        if memo is not None:
-                            memo.put(content, mine)
+                    except UnknownExposure as exc:
+                        # The reason may name the asset: the other members walk for their own.
+                        classes[key] = None
+                        unknown[asset.asset_id] = exc.reason
+                        continue
+                    if memo is not None:
+                        memo.put(content, mine)
                 classes[key] = mine
         if mine is None:
             try:

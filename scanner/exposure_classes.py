@@ -15,13 +15,11 @@ that addresses rule sets by hash) can pass them in instead.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.model import RuleSet
+from scanner.model import RuleSet, fingerprint
 
 Digest = Callable[[RuleSet], Hashable]
 
@@ -29,8 +27,7 @@ Digest = Callable[[RuleSet], Hashable]
 def rule_set_digest(rule_set: RuleSet) -> str:
     """A content hash of the whole rule set as stored (every field, names and notes too: a
     renamed rule changes the path labels an exposure carries)."""
-    text = json.dumps(rule_set.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return fingerprint(rule_set.to_dict())
 
 
 @dataclass(frozen=True, slots=True)
