@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from scanner.model import ChangeKind, RuleSetKind
 
 TECHNIQUE = "T1562.007"
@@ -204,6 +206,7 @@ def technique_url(technique: str) -> str:
     return "https://attack.mitre.org/techniques/" + technique.replace(".", "/") + "/"
 
 
+@cache  # asked once per audit-log record
 def watched_operations() -> frozenset[str]:
     """Every control-plane operation some drift item can list: the audit-log events
     ``cloudwall watch`` acts on (each cloud's names are its own, so one set serves all)."""

@@ -46,7 +46,14 @@ def event_detail(event: Mapping[str, Any]) -> dict[str, Any]:
 
 def attribution_from_event(event: Mapping[str, Any]) -> Attribution:
     """One LookupEvents ``Events[]`` item -> who, when, from where, what."""
-    detail = event_detail(event)
+    return attribution_from_detail(event_detail(event), event)
+
+
+def attribution_from_detail(detail: Mapping[str, Any],
+                            event: Mapping[str, Any] | None = None) -> Attribution:
+    """One CloudTrail record (parsed) -> who, when, from where, what; ``event``, the
+    LookupEvents item around it where there is one, fills in what the record lacks."""
+    event = event or {}
     identity = detail.get("userIdentity") or {}
     actor = identity.get("arn") or identity.get("principalId") or event.get("Username")
     return Attribution(

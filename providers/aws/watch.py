@@ -15,17 +15,16 @@ the call is simply absent (``gone``) rather than an InvalidGroup.NotFound for th
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from providers.aws.audit import attribution_from_event, event_detail
+from providers.aws.audit import attribution_from_detail, event_detail
 from providers.aws.fetch import PROVIDER, ScopeReader, aws_pages, collection_error
 from providers.aws.normalize import normalize_scope
 from providers.aws.resources import Resource
-from providers.watching import AuditEvent, Reread
+from providers.watching import AuditEvent, Reread, window_events
 from scanner.attack import watched_operations
 from scanner.model import CollectedItem, CollectionError, Scope
 
@@ -99,8 +98,7 @@ def audit_event(scope: Scope, detail: Mapping[str, Any], *,
                 fallback: Mapping[str, Any] | None = None) -> AuditEvent | None:
     """One CloudTrail record as an AuditEvent of ``scope``; None for a call that changes no
     firewall (not in the watched catalogue) or that no id can be told of."""
-    attribution = attribution_from_event({**(fallback or {}),
-                                          "CloudTrailEvent": json.dumps(detail)})
+    attribution = attribution_from_detail(detail, fallback)
     name = attribution.operation
     if not name or name not in watched_operations() or attribution.event_id is None:
         return None
@@ -128,24 +126,24 @@ def lookup_events(clients: Any, scope: Scope, start: datetime,
                           LookupAttributes=[{"AttributeKey": "ReadOnly",
                                              "AttributeValue": "false"}],
                           StartTime=start, EndTime=end)
-        found: list[AuditEvent] = []
-        for page in pages:
-            for item in page.get("Events") or ():
-                detail = event_detail(item)
-                if not _in_scope(scope, detail):
-                    continue
-                event = audit_event(scope, detail, resources=item.get("Resources") or (),
-                                    fallback=item)
-                if event is not None and event.time < end:
-                    found.append(event)
+        items = [item for page in pages for item in page.get("Events") or ()]
     except Exception as exc:  # noqa: BLE001 - classify() re-raises non-SDK errors
         error = collection_error(scope, "CloudTrail", "cloudtrail:LookupEvents", exc)
         yield CollectionError(provider=PROVIDER, account=scope.account, region=scope.region,
                               reason=f"CloudTrail event history not read: {error.reason}",
                               hint=error.hint, resource_type="CloudTrail", code=error.code)
         return
-    # LookupEvents answers newest first; the loop is told oldest first.
-    yield from sorted(found, key=lambda e: (e.time, e.event_id))
+    # LookupEvents answers newest first; window_events hands them on oldest first, each
+    # record read under the item guard (one unreadable record is an error naming it).
+    yield from window_events(scope, items, start, end, _lookup_event, "CloudTrail",
+                             "a CloudTrail event")
+
+
+def _lookup_event(scope: Scope, item: Mapping[str, Any]) -> AuditEvent | None:
+    detail = event_detail(item)
+    if not _in_scope(scope, detail):
+        return None
+    return audit_event(scope, detail, resources=item.get("Resources") or (), fallback=item)
 
 
 # --- the reading half: re-read what the calls touched ------------------------------------------

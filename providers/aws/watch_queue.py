@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 from providers.aws.fetch import classify
 from providers.aws.watch import audit_event
+from providers.guard import guarded
 from providers.watching import AuditEvent
-from scanner.model import Scope
+from scanner.model import CollectionError, Scope
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 MAX_MESSAGES = 10  # SQS ReceiveMessage takes at most 10
@@ -65,7 +66,9 @@ def parse_message(body: str, scopes: Mapping[tuple[str, str], Scope]) -> AuditEv
         name = detail.get("eventName") or "?"
         return f"a {name} call in account {account or '?'} region {region or '?'}, " \
                "which this watch does not cover"
-    return audit_event(scope, detail, fallback={"EventId": event.get("id")})
+    built = guarded(scope, "CloudTrail", "a queue message",
+                    lambda: audit_event(scope, detail, fallback={"EventId": event.get("id")}))
+    return built.reason if isinstance(built, CollectionError) else built
 
 
 class EventQueue:

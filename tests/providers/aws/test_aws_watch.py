@@ -320,3 +320,36 @@ def test_a_queue_that_cannot_be_read_is_reported(aws):
     assert received.events == () and received.receipts == ()
     (problem,) = received.problems
     assert problem.startswith("cannot read the queue (") and "NonExistentQueue" in problem
+
+
+def test_an_unreadable_cloudtrail_record_is_an_error_naming_it_and_the_rest_is_read(aws, estate):
+    """One record CloudTrail answers with an unreadable time neither hides the region's other
+    calls (log path) nor stops the watcher (queue path)."""
+    from datetime import datetime, timedelta, timezone
+
+    from providers.aws.watch_queue import parse_message
+    from scanner.model import CollectionError, Scope
+
+    provider = AwsProvider(ProviderSettings(regions=(REGION,), max_retries=0))
+    account = next(iter(provider.accounts()))
+    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+    _open_ssh(estate["spare"])
+    good = aws.events[(account, REGION)][-1]
+    detail = {**json.loads(good["CloudTrailEvent"]), "eventTime": "yesterday-ish",
+              "eventID": "0e0e0e0e-0000-4000-8000-00000000bad1"}
+    aws.events[(account, REGION)].append(
+        {**good, "EventId": detail["eventID"],
+         "CloudTrailEvent": json.dumps(detail)})
+    scope = Scope("aws", account, REGION)
+    read = list(provider.audit_events(scope, start, datetime.now(timezone.utc)
+                                      + timedelta(minutes=1)))
+    errors = [r for r in read if isinstance(r, CollectionError)]
+    events = [r for r in read if not isinstance(r, CollectionError)]
+    assert [e.targets for e in events if e.operation == "AuthorizeSecurityGroupIngress"][-1] == (
+        estate["spare"],)
+    (error,) = errors
+    assert error.code == "UnreadablePayload" and "a CloudTrail event" in error.reason
+    message = json.dumps({"detail-type": "AWS API Call via CloudTrail", "id": "m-1",
+                          "detail": detail})
+    reason = parse_message(message, {(account, REGION): scope})
+    assert isinstance(reason, str) and "a queue message could not be read" in reason
