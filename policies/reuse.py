@@ -181,8 +181,8 @@ def _bind(judged: _Judged, rule_set: RuleSet) -> tuple[Judgement, ...]:
 def _rebound_evidence(evidence: Any, resource_id: str) -> dict[str, Any]:
     """Evidence naming contributing rules (``policies.combined``) names them in their own rule
     set; everything else in it is about the content."""
-    out = dict(evidence)
-    refs = out.get("contributing_rules")
-    if refs:
-        out["contributing_rules"] = [{**ref, "rule_set_id": resource_id} for ref in refs]
-    return out
+    refs = evidence.get("contributing_rules")
+    if not refs:
+        return evidence  # findings are frozen: content-only evidence is shared, not copied
+    return {**evidence, "contributing_rules": [{**ref, "rule_set_id": resource_id}
+                                               for ref in refs]}

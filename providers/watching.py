@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
 from providers.guard import guarded
@@ -86,3 +86,8 @@ def window_events(scope: Scope, records: Iterable[Mapping[str, Any]], start: dat
         elif built is not None and start <= built.time < end:
             found.setdefault(built.event_id, built)
     return [*sorted(found.values(), key=lambda e: (e.time, e.event_id)), *errors]
+
+
+def log_time(when: datetime) -> str:
+    """A time as the audit-log filters of Azure and GCP take it: UTC, microseconds, ``Z``."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

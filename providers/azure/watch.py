@@ -12,14 +12,14 @@ equals what the next full scan would report for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from providers.azure.audit import event_attribution, name_value
 from providers.azure.balancers import LoadBalancerIndex, index_load_balancers
 from providers.azure.normalize import arm_id, normalize_nic, normalize_nsg, normalize_vnet
 from providers.guard import guarded
-from providers.watching import AuditEvent, window_events
+from providers.watching import AuditEvent, log_time, window_events
 from scanner.attack import change_operations
 from scanner.model import CollectedItem, CollectionError, RuleSetKind, Scope
 
@@ -38,15 +38,11 @@ WATCHED = tuple(op.lower() for op in change_operations(RuleSetKind.AZURE_NSG)) +
 _FINISHED = {"succeeded": False, "failed": True}
 
 
-def _stamp(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def activity_filter(start: datetime, end: datetime) -> str:
     """One Activity Log query for the window, every Microsoft.Network resource of the
     subscription (the ``resourceProvider`` pattern of the ``$filter`` grammar); both bounds are
     inclusive there, so the end is excluded again when events are read."""
-    return (f"eventTimestamp ge '{_stamp(start)}' and eventTimestamp le '{_stamp(end)}' "
+    return (f"eventTimestamp ge '{log_time(start)}' and eventTimestamp le '{log_time(end)}' "
             "and resourceProvider eq 'Microsoft.Network'")
 
 

@@ -12,7 +12,7 @@ collection uses.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from providers.gcp.audit import LOG_NAME, attribution_from_entry
@@ -24,7 +24,7 @@ from providers.gcp.normalize import (
     vpc_rule_set_id,
 )
 from providers.guard import guarded
-from providers.watching import AuditEvent, window_events
+from providers.watching import AuditEvent, log_time, window_events
 from scanner.attack import change_operations
 from scanner.model import CollectedItem, CollectionError, RuleSetKind, Scope
 
@@ -57,17 +57,13 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _stamp(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def log_filter(parents: Sequence[str], methods: Iterable[str], start: datetime,
                end: datetime) -> str:
     """The Admin Activity entries of ``methods`` (every API version) in [start, end)."""
     logs = " OR ".join(_quote(f"{p}/logs/{LOG_NAME}") for p in parents)
     names = " OR ".join(_quote(v + m) for m in methods for v in ("", *_VERSIONS))
     return (f"logName=({logs}) AND protoPayload.methodName=({names}) AND "
-            f'timestamp>="{_stamp(start)}" AND timestamp<"{_stamp(end)}"')
+            f'timestamp>="{log_time(start)}" AND timestamp<"{log_time(end)}"')
 
 
 def target_of(resource_name: str) -> str:
