@@ -72,9 +72,13 @@ class Working:
                 self.objects[key] = item
         # (scope key, target) -> the errors of the last re-read that included the target
         self.unread: dict[tuple[tuple[str, str, str], str], tuple[CollectionError, ...]] = {}
+        # The last snapshot built, until a re-read changes the objects: an interval with
+        # nothing to re-read names it again rather than sorting the whole estate anew.
+        self._built: Snapshot | None = None
 
     def apply(self, result: Reread, targets: Iterable[str]) -> tuple[int, list[CollectionError]]:
         """Put a re-read in place: returns (objects replaced or added, errors)."""
+        self._built = None
         scope = result.scope.key
         errors = [i for i in result.items if isinstance(i, CollectionError)]
         gone = set(result.gone)
@@ -98,9 +102,12 @@ class Working:
         return count, errors
 
     def snapshot(self, snapshot_id: str, taken_at: datetime) -> Snapshot:
+        if self._built is not None and self._built.snapshot_id == snapshot_id:
+            return self._built
         errors = [*self.full.errors, *(e for es in self.unread.values() for e in es)]
         # The same error held for several targets is one error of the snapshot.
         partial = Snapshot.from_items(snapshot_id, taken_at, self.full.scopes,
                                       [*self.objects.values(), *dict.fromkeys(errors)],
                                       providers=self.full.providers)
-        return replace(partial, partial_of=self.full.partial_of or self.full.snapshot_id)
+        self._built = replace(partial, partial_of=self.full.partial_of or self.full.snapshot_id)
+        return self._built

@@ -345,8 +345,8 @@ def test_an_unreadable_cloudtrail_record_is_an_error_naming_it_and_the_rest_is_r
                                       + timedelta(minutes=1)))
     errors = [r for r in read if isinstance(r, CollectionError)]
     events = [r for r in read if not isinstance(r, CollectionError)]
-    assert [e.targets for e in events if e.operation == "AuthorizeSecurityGroupIngress"][-1] == (
-        estate["spare"],)
+    assert (estate["spare"],) in [e.targets for e in events
+                                  if e.operation == "AuthorizeSecurityGroupIngress"]
     (error,) = errors
     assert error.code == "UnreadablePayload" and "a CloudTrail event" in error.reason
     message = json.dumps({"detail-type": "AWS API Call via CloudTrail", "id": "m-1",
