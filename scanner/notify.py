@@ -15,7 +15,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -132,3 +132,29 @@ def post(url: str, document: Any, *, timeout: float = 10.0, retries: int = 2,
             break
         sleep(wait)
     return NotifyResult(target, False, attempts, status, error)
+
+
+@dataclass(frozen=True, slots=True)
+class Webhooks:
+    """The ``--notify`` URLs and how to post to them, as every command that notifies reads
+    them from its options."""
+
+    urls: tuple[str, ...] = ()
+    fmt: str = "generic"
+    timeout: float = 10.0
+    retries: int = 0
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any]) -> Webhooks:
+        return cls(tuple(flags.get("notify_urls") or ()), flags.get("notify_format") or "generic",
+                   float(flags.get("notify_timeout") or 10.0),
+                   int(flags.get("notify_retries") or 0))
+
+    def send(self, document: Any, warn: Callable[[str], None],
+             send: Callable[..., NotifyResult] = post) -> None:
+        """Post to every URL; a failure is one ``warn`` line, never an exception."""
+        for url in self.urls:
+            result = send(url, document, timeout=self.timeout, retries=self.retries)
+            if not result.ok:
+                warn(f"warning: notification to {result.target} failed after "
+                     f"{result.attempts} attempt(s): {result.error}")

@@ -56,19 +56,14 @@ def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
 def notify(report: ScanReport, flags: Mapping[str, Any], code: int, chosen: Gates,
            reasons: list[str]) -> None:
     """Post the summary to every --notify URL; a failure is one line on stderr, nothing more."""
-    urls = flags.get("notify_urls") or ()
-    if not urls:
+    from scanner.notify import Webhooks
+
+    webhooks = Webhooks.from_flags(flags)
+    if not webhooks.urls:
         return
     from reports.notification import payload
-    from scanner.notify import post
 
-    document = payload(flags.get("notify_format") or "generic", report, code,
-                       chosen.to_dict(), reasons)
-    for url in urls:
-        result = post(url, document, timeout=float(flags.get("notify_timeout") or 10.0),
-                      retries=int(flags.get("notify_retries") or 0))
-        if not result.ok:
-            # Shown even with --quiet: a scheduled run must not lose its alarm silently.
-            click.echo(printable(f"warning: notification to {result.target} failed after "
-                                 f"{result.attempts} attempt(s): {result.error}; the result "
-                                 "is unchanged"), err=True)
+    document = payload(webhooks.fmt, report, code, chosen.to_dict(), reasons)
+    # Shown even with --quiet: a scheduled run must not lose its alarm silently.
+    webhooks.send(document, lambda line: click.echo(
+        printable(f"{line}; the result is unchanged"), err=True))

@@ -87,7 +87,8 @@ def watch(ctx: click.Context, baseline, providers, interval, overlap, full_every
     one stops at once. Usage, configuration and store errors exit 2.
     """
     from scanner.collect import collect_snapshot
-    from scanner.watch.alerts import Alerts, Webhooks
+    from scanner.notify import Webhooks
+    from scanner.watch.alerts import Alerts
     from scanner.watch.loop import Watcher, WatchSettings, watchable
 
     if aws_queue and "aws" not in providers:
@@ -113,10 +114,7 @@ def watch(ctx: click.Context, baseline, providers, interval, overlap, full_every
             click.echo(line, err=True)
 
     alerts = Alerts(gate, baseline, baseline_snapshot.snapshot_id,
-                    Webhooks(tuple(flags.get("notify_urls") or ()),
-                             flags.get("notify_format") or "generic",
-                             float(flags.get("notify_timeout") or 10.0),
-                             int(flags.get("notify_retries") or 0)),
+                    Webhooks.from_flags(flags),
                     warn=lambda line: click.echo(line, err=True))
     watcher = Watcher(
         WatchSettings(baseline, interval, overlap, full_every, concurrency), store,

@@ -23,15 +23,7 @@ from typing import IO, Any
 from scanner import __version__
 from scanner.gates import DriftGate
 from scanner.model import CollectionError, DriftItem, ScanReport, Snapshot, utc_timestamp
-from scanner.notify import NotifyResult
-
-
-@dataclass(frozen=True, slots=True)
-class Webhooks:
-    urls: tuple[str, ...] = ()
-    fmt: str = "generic"
-    timeout: float = 10.0
-    retries: int = 2
+from scanner.notify import NotifyResult, Webhooks
 
 
 @dataclass
@@ -75,7 +67,6 @@ class Alerts:
         from reports.notification import payload
         from scanner.notify import post
 
-        send = self.post or post
         report = ScanReport(snapshot=replace(snapshot, errors=tuple(errors)),
                             drift=tuple(items), baseline_name=self.baseline,
                             baseline_snapshot_id=self.baseline_snapshot_id,
@@ -85,9 +76,4 @@ class Alerts:
             else []
         document = payload(self.webhooks.fmt, report, 1 if items else 3,
                            {"fail_on_drift": str(self.gate)}, tripped)
-        for url in self.webhooks.urls:
-            result = send(url, document, timeout=self.webhooks.timeout,
-                          retries=self.webhooks.retries)
-            if not result.ok:
-                self.warn(f"warning: notification to {result.target} failed after "
-                          f"{result.attempts} attempt(s): {result.error}")
+        self.webhooks.send(document, self.warn, self.post or post)

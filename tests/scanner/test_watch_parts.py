@@ -24,7 +24,8 @@ from scanner.model import (
     Severity,
     Snapshot,
 )
-from scanner.watch.alerts import Alerts, Webhooks
+from scanner.notify import Webhooks
+from scanner.watch.alerts import Alerts
 from scanner.watch.events import fresh, window
 from scanner.watch.state import WatchState
 
