@@ -40,6 +40,10 @@ class GcpProvider:
         self._claimed: set[str] = set()
         self._parents: dict[str, str] = {}
         self._lock = threading.Lock()
+        # The organization's and folders' log entries of the last watch window, by ancestry:
+        # every project below them asks for the same read in the same interval.
+        self._ancestor_window: tuple[datetime, datetime] | None = None
+        self._ancestor_entries: dict[tuple[str, ...], list[dict]] = {}
 
     def discover_scopes(self) -> Iterator[Scope | CollectionError]:
         self.api.creds()  # missing credentials stop the scan here, with a hint
@@ -116,13 +120,31 @@ class GcpProvider:
         try:
             nodes = self.ancestry.of(project)
             if nodes:
-                entries += list_entries(self.api, session, nodes,
-                                        watch.nodes_filter(nodes, start, end),
-                                        "timestamp asc", None)
+                entries += self._ancestor_log(session, tuple(nodes), start, end)
         except Exception as exc:  # the project's own events are still reported
             yield errors("the organization and folders above it (their firewall policy changes "
                          "are not watched)", exc)
         yield from watch.audit_events(scope, entries, start, end)
+
+    def _ancestor_log(self, session, nodes: tuple[str, ...], start: datetime,
+                      end: datetime) -> list[dict]:
+        """The policy calls in the logs of ``nodes``, read once per window whatever the number
+        of projects below them (a failed read is not kept: the next project asks again)."""
+        from providers.gcp import watch
+        from providers.gcp.audit import list_entries
+
+        with self._lock:
+            if self._ancestor_window != (start, end):
+                self._ancestor_window, self._ancestor_entries = (start, end), {}
+            known = self._ancestor_entries.get(nodes)
+        if known is not None:
+            return known
+        read = list_entries(self.api, session, list(nodes), watch.nodes_filter(nodes, start, end),
+                            "timestamp asc", None)
+        with self._lock:
+            if self._ancestor_window == (start, end):
+                self._ancestor_entries[nodes] = read
+        return read
 
     def reread(self, scope: Scope, targets: Sequence[str]) -> Reread:
         """Firewall rules (as their network's rule set), firewall policies and instances by

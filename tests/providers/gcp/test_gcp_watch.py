@@ -253,3 +253,21 @@ def test_deleted_and_denied_rereads(gcp, settings_for):
     assert isinstance(error, CollectionError) and error.code == "403"
     assert f"{FW}/allow-web" in error.reason and error.resource_type == "firewalls"
     assert got.gone == ()
+
+
+def test_the_ancestors_log_is_read_once_per_window_for_the_projects_below_them(gcp, settings_for):
+    """beta and gamma sit directly under the organization: one read of its log serves both,
+    and the next window reads it again."""
+    provider = GcpProvider(settings_for("beta", "gamma"))
+
+    def reads() -> list[str]:
+        return [p for m, p in gcp.requests if p == "/v2/entries:list"]
+
+    for project in ("beta", "gamma"):
+        found = list(provider.audit_events(Scope("gcp", project, ""), T0,
+                                           T0 + timedelta(minutes=1)))
+        assert not [e for e in found if isinstance(e, CollectionError)]
+    assert len(reads()) == 3  # each project's own log, and the organization's once
+    list(provider.audit_events(Scope("gcp", "beta", ""), T0 + timedelta(minutes=1),
+                               T0 + timedelta(minutes=2)))
+    assert len(reads()) == 5
