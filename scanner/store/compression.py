@@ -11,9 +11,11 @@ id in four bytes, then a zlib stream made with that dictionary.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from scanner.store.content import HEADER, SnapshotParts
+from scanner.store.content import HEADER, SnapshotParts, assemble_document
+from scanner.store.members import decode_members
 
 WINDOW = 32 * 1024  # zlib looks back at most this far: a larger dictionary is wasted
 _WITH_DICTIONARY = 0x01
@@ -72,3 +74,25 @@ def cached(load: Callable[[int], bytes]) -> Callable[[int], bytes]:
 
     return get
 
+
+
+# What a damaged store raises while a document is put back together.
+UNREADABLE = (zlib.error, ValueError, KeyError, TypeError, IndexError)
+
+
+def stored_document(snapshot_id: str, taken_at: str, members: bytes,
+                    bodies: Callable[[list[int]], Mapping[int, bytes]],
+                    dictionary: Callable[[int], bytes]) -> dict[str, Any]:
+    """A stored snapshot's document from its manifest's ``members``: the objects they name,
+    read in one ``bodies(ids)`` call and decompressed. Raises one of ``UNREADABLE`` when an
+    object is missing or damaged; each backend names its own remedy."""
+    sections = decode_members(members)
+    wanted = sorted({i for ids in sections.values() for i in ids})
+    found = bodies(wanted)
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise ValueError(f"{len(missing)} of its objects are missing")
+    known = cached(dictionary)
+    plain = {i: decompress(bytes(body), known) for i, body in found.items()}
+    return assemble_document(snapshot_id, taken_at,
+                             {name: [plain[i] for i in ids] for name, ids in sections.items()})

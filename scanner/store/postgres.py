@@ -21,7 +21,6 @@ driver is scrubbed of the password before it is raised.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -36,8 +35,13 @@ from scanner.store.backend import (
     GarbageCollected,
     SnapshotInfo,
 )
-from scanner.store.compression import cached, compress, decompress, sample_dictionary
-from scanner.store.content import SnapshotParts, assemble_document
+from scanner.store.compression import (
+    UNREADABLE,
+    compress,
+    sample_dictionary,
+    stored_document,
+)
+from scanner.store.content import SnapshotParts
 from scanner.store.members import decode_members, encode_members
 from scanner.store.postgres_schema import VERSIONS_TABLE, pending, refuse_newer
 
@@ -286,23 +290,16 @@ class PostgresBackend(Backend):
         rows = self._rows(
             "SELECT s.taken_at, m.members FROM snapshots s JOIN manifests m "
             "ON m.id = s.manifest_id WHERE s.snapshot_id = %s", (snapshot_id,))
+        def bodies(ids: list[int]) -> dict[int, bytes]:
+            return dict(self._rows("SELECT id, body FROM objects WHERE id = ANY(%s)", (ids,)))
+
         try:
             if not rows:
                 raise ValueError("its manifest is missing")
             taken_at, members = rows[0]
-            sections = decode_members(bytes(members))
-            wanted = sorted({i for ids in sections.values() for i in ids})
-            bodies = dict(self._rows("SELECT id, body FROM objects WHERE id = ANY(%s)",
-                                     (wanted,)))
-            missing = [i for i in wanted if i not in bodies]
-            if missing:
-                raise ValueError(f"{len(missing)} of its objects are missing")
-            dictionary = cached(self._dictionary)
-            plain = {i: decompress(bytes(body), dictionary) for i, body in bodies.items()}
-            return assemble_document(
-                snapshot_id, taken_at,
-                {name: [plain[i] for i in ids] for name, ids in sections.items()})
-        except (zlib.error, ValueError, KeyError, TypeError, IndexError) as exc:
+            return stored_document(snapshot_id, taken_at, bytes(members), bodies,
+                                   self._dictionary)
+        except UNREADABLE as exc:
             raise StoreError(
                 f"snapshot {snapshot_id} in {self.location} is unreadable ({exc})",
                 "restore the database from a backup, or re-import the snapshot from JSON",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -29,8 +28,13 @@ from scanner.store.backend import (
     GarbageCollected,
     SnapshotInfo,
 )
-from scanner.store.compression import cached, compress, decompress, sample_dictionary
-from scanner.store.content import SnapshotParts, assemble_document
+from scanner.store.compression import (
+    UNREADABLE,
+    compress,
+    sample_dictionary,
+    stored_document,
+)
+from scanner.store.content import SnapshotParts
 from scanner.store.files import create_private_file, is_regular_file, make_private_dirs
 from scanner.store.members import decode_members, encode_members
 from scanner.store.sqlite_schema import (
@@ -271,24 +275,16 @@ class SqliteBackend(Backend):
             "SELECT s.taken_at, m.members FROM snapshots s JOIN manifests m "
             "ON m.id = s.manifest_id WHERE s.snapshot_id = ?", (snapshot_id,)
         ).fetchone()
+        def bodies(ids: list[int]) -> dict[int, bytes]:
+            return dict(self._db.execute(
+                "SELECT id, body FROM objects WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(ids),)))
+
         try:
             if row is None:
                 raise ValueError("its manifest is missing")
-            sections = decode_members(row[1])
-            wanted = sorted({i for ids in sections.values() for i in ids})
-            bodies = dict(self._db.execute(
-                "SELECT id, body FROM objects WHERE id IN (SELECT value FROM json_each(?))",
-                (json.dumps(wanted),),
-            ))
-            missing = [i for i in wanted if i not in bodies]
-            if missing:
-                raise ValueError(f"{len(missing)} of its objects are missing")
-            dictionary = cached(self._dictionary)
-            plain = {i: decompress(body, dictionary) for i, body in bodies.items()}
-            return assemble_document(
-                snapshot_id, row[0],
-                {name: [plain[i] for i in ids] for name, ids in sections.items()})
-        except (zlib.error, ValueError, KeyError, TypeError, IndexError) as exc:
+            return stored_document(snapshot_id, row[0], row[1], bodies, self._dictionary)
+        except UNREADABLE as exc:
             raise StoreError(
                 f"snapshot {snapshot_id} in {self.location} is unreadable ({exc})",
                 "restore the store from a backup, or re-import the snapshot from JSON",
