@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from scanner.model import Severity
-from scanner.netmath import ALL_PROTOCOLS, PortSet
+from scanner.netmath import ALL_PROTOCOLS, PortSet, intervals_overlap
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,9 @@ class Service:
         """The ports of this service that a rule on ``protocol``/``ports`` admits."""
         hit = PortSet()
         for service_protocol, service_ports in self.ports:
-            if protocol in (ALL_PROTOCOLS, service_protocol):
+            # Most rules miss most services: the overlap test allocates nothing.
+            if protocol in (ALL_PROTOCOLS, service_protocol) and intervals_overlap(
+                    service_ports.intervals, ports.intervals):
                 hit = hit.union(service_ports.intersection(ports))
         return hit
 
