@@ -120,12 +120,30 @@ class ServiceHit:
 @lru_cache(maxsize=8192)
 def services_in(protocol: str, ports: PortSet) -> tuple[ServiceHit, ...]:
     """Every catalogued service a (protocol, ports) pair admits, with the ports that hit."""
+    if not ports.intervals:
+        return ()
+    low, high = ports.intervals[0][0], ports.intervals[-1][1]
     hits = []
-    for svc in SERVICES:
+    for svc, first, last in _port_bounds(protocol):
+        if last < low or first > high:
+            continue  # none of its ports on this protocol is within the rule's
         hit = svc.exposed_by(protocol, ports)
         if hit:
             hits.append(ServiceHit(svc, hit))
     return tuple(hits)
+
+
+@lru_cache(maxsize=64)
+def _port_bounds(protocol: str) -> tuple[tuple[Service, int, int], ...]:
+    """Each service that listens on ``protocol`` (any, for ``all``), in catalogue order, with
+    its lowest and highest port there."""
+    out = []
+    for svc in SERVICES:
+        spans = [i for p, ports in svc.ports if protocol in (ALL_PROTOCOLS, p)
+                 for i in ports.intervals]
+        if spans:
+            out.append((svc, min(lo for lo, _ in spans), max(hi for _, hi in spans)))
+    return tuple(out)
 
 
 def service_names(hits: Iterable[ServiceHit]) -> list[str]:

@@ -252,14 +252,20 @@ class TrafficSpace:
         contain it add up exactly. ``min_addresses`` equal to the public size of the family
         means "from the whole internet".
         """
-        counted = [(b.ports, b.addresses.count()) for b in self.boxes if protocol in b.protocols]
-        if not counted:
-            return PortSet()
-        edges = sorted({lo for ports, _ in counted for lo, _ in ports.intervals}
-                       | {hi + 1 for ports, _ in counted for _, hi in ports.intervals})
+        # One sweep over the port edges: a box's count joins where its ports start and leaves
+        # after they end.
+        change: dict[int, int] = {}
+        for b in self.boxes:
+            if protocol in b.protocols:
+                count = b.addresses.count()
+                for lo, hi in b.ports.intervals:
+                    change[lo] = change.get(lo, 0) + count
+                    change[hi + 1] = change.get(hi + 1, 0) - count
+        edges = sorted(change)
         hits: list[Interval] = []
+        total = 0
         for lo, nxt in zip(edges, edges[1:], strict=False):
-            total = sum(count for ports, count in counted if lo in ports)
+            total += change[lo]
             if total >= min_addresses:
                 hits.append((lo, nxt - 1))
         return PortSet(tuple(hits))

@@ -72,7 +72,9 @@ def symbol_key(peer: Peer) -> SymbolKey:
     return (peer.kind.value, peer.value, peer.account or "")
 
 
+@lru_cache(maxsize=4096)
 def target_key(peer: Peer) -> str:
+    # Asked for every rule on every class of machine; a few distinct targets repeat.
     return json.dumps(peer.to_dict(), sort_keys=True)
 
 
@@ -530,15 +532,17 @@ def _relevant_atoms(context: Sequence[Rule], footprint: Sequence[Rule],
             atoms.setdefault(target_key(target), None)
     for direction in Direction:
         mine = [r for r in footprint if r.direction is direction]
-        if not mine:
+        targeted = [r for r in context if r.targets and r.direction is direction]
+        if not mine or not targeted:
             continue
         for family in universe.families():
-            space = _footprint(mine, family, universe, True)
-            if space.is_empty():
+            # Boxes with an empty side meet nothing, so they are left out of both.
+            space = [b for r in mine if (b := universe.box(r, family, True)) is not None]
+            if not space:
                 continue
-            for rule in context:
-                if rule.targets and rule.direction is direction and meets(
-                        space, universe.space(rule, family, True)):
+            for rule in targeted:
+                box = universe.box(rule, family, True)
+                if box is not None and _raw_meets(space, (box,)):
                     for target in rule.targets:
                         atoms.setdefault(target_key(target), None)
     return tuple(sorted(atoms))
