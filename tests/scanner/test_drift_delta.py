@@ -20,8 +20,11 @@ from scanner.drift.classify import (
     SYMBOLIC,
     RuleSetState,
     Universe,
+    _relevant_atoms,
     classify,
+    meets,
     rule_box,
+    target_key,
 )
 from scanner.drift.comparison import _ExposureLink, _item
 from scanner.model import (
@@ -197,3 +200,27 @@ def test_rule_box_is_the_rule_space_box():
                     boxes = raw(universe.space(r, family, wide))
                     expected = boxes[0] if boxes and all(boxes[0]) else None
                     assert rule_box(r, family, universe, wide) == expected, (r, family, wide)
+
+
+def _atoms_by_spaces(context, footprint, universe):
+    """Targets of the footprint, and of the context rules whose traffic (wide reading) meets
+    the footprint's, found with the traffic space algebra."""
+    atoms = {target_key(t) for r in footprint for t in r.targets}
+    for r in context:
+        for f in footprint:
+            if r.targets and r.direction is f.direction and any(
+                    meets(universe.space(f, family, True), universe.space(r, family, True))
+                    for family in universe.families()):
+                atoms |= {target_key(t) for t in r.targets}
+    return tuple(sorted(atoms))
+
+
+def test_relevant_targets_are_those_whose_traffic_meets_the_change():
+    rng = random.Random(5)
+    for kind in (RuleSetKind.AZURE_NSG, RuleSetKind.GCP_VPC_FIREWALL):
+        for _ in range(150):
+            context = [_rule(rng, kind, n) for n in range(8)]
+            footprint = [_rule(rng, kind, 50 + n) for n in range(rng.choice((1, 2)))]
+            universe = Universe.of(context + footprint)
+            assert (_relevant_atoms(context, footprint, universe)
+                    == _atoms_by_spaces(context, footprint, universe))
