@@ -91,9 +91,13 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     def finish(rule_set: RuleSet, judged: Judgement) -> Finding:
         return with_exposure(ctx, rule_set, judged)
 
+    # Without an exposure analysis there is no verdict to add: findings are as judged.
+    adds_verdicts = finish if exposure is not None else None
+
     findings: list[Finding] = []
     for rule_set in snapshot.rule_sets:
-        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge, finish))
+        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge,
+                                      adds_verdicts))
     others = [finding for policy in policies
               if policy.match is None and policy.judge_rule_set is None
               for finding in policy.evaluate(ctx, policy.meta)]
