@@ -25,7 +25,7 @@ from typing import Any
 
 from scanner.catalogue import services_in
 from scanner.exposure_classes import ExposureMemo
-from scanner.gc_pause import collector_paused
+from scanner.gcpause import collector_paused
 from scanner.model import Asset, Exposure, PathStep, RuleRef, Snapshot
 from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, AddressSet, PortSet
 from scanner.reach import class_key, reacher
@@ -362,7 +362,7 @@ def analyze_exposure(
     Assets are walked once per equivalence class (``scanner.reach.class_key``) and the answer
     is bound to every member. With ``memo`` (kept from the previous scan) classes whose content
     did not change are not walked at all."""
-    with collector_paused():  # millions of acyclic tuples, all kept: see scanner.gc_pause
+    with collector_paused():  # millions of acyclic tuples, all kept: see scanner.gcpause
         return _analyze(snapshot, trusted_cidrs, broad_prefix, broad_prefix_v6, memo)
 
 
