@@ -16,6 +16,7 @@ from policies.registry import python_checks
 from policies.reuse import RuleSetMemo, content_key
 from policies.suppressions import apply_suppressions, load_suppressions
 from scanner.errors import ConfigError
+from scanner.gcpause import collector_paused
 from scanner.model import Finding, RuleSet, Snapshot, fingerprint
 
 
@@ -66,7 +67,17 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     whose content changed (it is updated for the next one). ``exposure_key``: a fingerprint of
     everything ``exposure`` was computed from (or of the analysis itself); when it equals the
     previous evaluation's, unchanged rule sets keep their findings with their exposure verdicts
-    as they were. Without a memo every distinct content is still judged only once."""
+    as they were. Without a memo every distinct content is still judged only once.
+
+    The cyclic garbage collector is paused meanwhile (``scanner.gcpause``): the findings of a
+    large estate would otherwise set off full collections over the whole snapshot."""
+    with collector_paused():
+        return _evaluate(snapshot, policies, settings, exposure, memo, exposure_key)
+
+
+def _evaluate(snapshot: Snapshot, policies: Iterable[Policy], settings: PolicySettings | None,
+              exposure: object, memo: RuleSetMemo | None, exposure_key: str | None
+              ) -> list[Finding]:
     ctx = EvaluationContext(snapshot, settings, exposure)
     policies = list(policies)
     per_rule_set = [p for p in policies if p.match is not None or p.judge_rule_set is not None]
@@ -91,9 +102,13 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     def finish(rule_set: RuleSet, judged: Judgement) -> Finding:
         return with_exposure(ctx, rule_set, judged)
 
+    # Without an exposure analysis there is no verdict to add: findings are as judged.
+    adds_verdicts = finish if exposure is not None else None
+
     findings: list[Finding] = []
     for rule_set in snapshot.rule_sets:
-        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge, finish))
+        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge,
+                                      adds_verdicts))
     others = [finding for policy in policies
               if policy.match is None and policy.judge_rule_set is None
               for finding in policy.evaluate(ctx, policy.meta)]
