@@ -43,6 +43,7 @@ from scanner.drift.describe import (
     short_id,
     traffic_entries,
 )
+from scanner.gcpause import collector_paused
 from scanner.model import (
     Action,
     ChangeKind,
@@ -526,6 +527,14 @@ def compare(
     ``baseline_exposure``/``current_exposure`` (``scanner.exposure.ExposureAnalysis`` of each
     snapshot) tie widenings to the machines they newly expose and rank them by it.
     """
+    # Two whole snapshots are alive: a full collection would walk every rule of both to find
+    # no garbage (the items and their traffic are acyclic). See scanner.gcpause.
+    with collector_paused():
+        return _compare(baseline, current, baseline_exposure, current_exposure)
+
+
+def _compare(baseline: Snapshot, current: Snapshot, baseline_exposure: object | None,
+             current_exposure: object | None) -> list[DriftItem]:
     scopes = _Scopes(baseline, current)
     link = _ExposureLink(baseline_exposure, current_exposure, current)
     old_sets, new_sets = index_rule_sets(baseline.rule_sets), index_rule_sets(current.rule_sets)
