@@ -63,6 +63,7 @@ class Change:
     live: bool = True
     note: str = ""
     extra_details: Mapping[str, Any] = field(default_factory=dict)
+    description_only: bool = False  # a rule edited in what it says, not in what it matches
 
 
 def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
@@ -154,25 +155,26 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
     old_side = RuleSetSide(old.kind, before)
     new_side = RuleSetSide(new.kind, after) if len(pairs) > 1 else None
     for kind, key, a, b in pairs:
-        if a is not None and b is not None and same_behaviour(a, b):
+        description_only = a is not None and b is not None and same_behaviour(a, b)
+        if description_only:
             # Description, name or logging only: the same traffic either way.
             result = NEUTRAL
         else:
             # The old rules with this change alone applied; both states are the old rules but
             # one, so that is every rule either can walk.
-            context = (*old.rules, *([b] if b is not None else []))
-            result = judge_change(old_side, key, a, b, universe, context)
+            judgements = [(old_side, (*old.rules, *([b] if b is not None else [])))]
             if new_side is not None:
                 # With other changes in the same set, also judge it where it now stands:
                 # the new rules with this change alone reverted, against the new rules.
-                context = (*new.rules, *([a] if a is not None else []))
-                result = result.merge(judge_change(new_side, key, a, b, universe, context))
+                judgements.append((new_side, (*new.rules, *([a] if a is not None else []))))
+            result = judge_change(judgements, key, a, b, universe)
         note = f"re-created under a new id (was {recreated[key]})" if key in recreated else ""
         if (a is not None and b is not None and result.effect is Effect.NEUTRAL
                 and _behavioural_extra_differs(a, b)):
             result = replace(result, effect=Effect.UNKNOWN)
             note = "a rule field cloudwall does not model changed; review it"
-        yield Change(kind, new, result, a, b, key, live=live, note=note)
+        yield Change(kind, new, result, a, b, key, live=live, note=note,
+                     description_only=description_only)
 
 
 def _is_aws_default_egress(rule: Rule) -> bool:

@@ -31,7 +31,6 @@ from scanner.drift.changes import (
     index_rule_sets,
     keyed_rules,
     rule_changes,
-    same_behaviour,
     set_presence_change,
 )
 from scanner.drift.classify import ChainState, Classification, Universe, classify
@@ -497,10 +496,8 @@ def _item(change: Change, link: _ExposureLink) -> DriftItem:
         details=details,
         newly_exposed=tuple(exposed),
     )
-    description_only = (change.before is not None and change.after is not None
-                        and same_behaviour(change.before, change.after))
     return _finish(item, rs.kind, direction=rule.direction if rule else None,
-                   description_only=description_only)
+                   description_only=change.description_only)
 
 
 def _finish(item: DriftItem, kind: RuleSetKind | None, **how: Any) -> DriftItem:

@@ -73,42 +73,51 @@ class RuleSetSide:
         self.entries = entries
 
 
-def judge_change(side: RuleSetSide, key: str, was: Rule | None, now: Rule | None,
-                 universe: Universe, context: Sequence[Rule]) -> Classification:
-    """``classify`` of ``side`` with ``was`` at ``key`` against ``side`` with ``now`` there
-    (``None``: no rule there), over the traffic the two versions match. ``context`` is every
-    rule of both states (``classify``'s, for the targets that matter)."""
+def judge_change(judgements: Sequence[tuple[RuleSetSide, Sequence[Rule]]], key: str,
+                 was: Rule | None, now: Rule | None, universe: Universe) -> Classification:
+    """``classify`` of a side with ``was`` at ``key`` against the same side with ``now`` there
+    (``None``: no rule there), over the traffic the two versions match, for each (side,
+    context) of ``judgements``; several are merged as ``Classification.merge`` merges them.
+    ``context`` is every rule of both states (``classify``'s, for the targets that matter)."""
     footprint = [r for r in (was, now) if r is not None]
-    # Without targets anywhere every machine is alike (``_relevant_atoms`` finds none).
-    atoms = _relevant_atoms(context, footprint, universe) if universe.atoms else ()
-    machines, approximate = machine_classes(atoms)
-    place = side.position.get(key, len(side.position))  # a rule added goes last
-    others = [e for e in side.entries if e[1] != place]
     opened: dict[tuple[Direction, int], list[RawBox]] = {}
     closed: dict[tuple[Direction, int], list[RawBox]] = {}
     symbols: set[str] = set()
-    for direction in Direction:
-        versions = [r for r in footprint if r.direction is direction]
-        if not versions:
-            continue
-        # Each version where it would come among the others, if it can decide anything.
-        ranked = {}
-        for rule in versions:
-            if not rule.enabled or (side.union and rule.action is not Action.ALLOW):
+    approximate = False
+    for side, context in judgements:
+        # Without targets anywhere every machine is alike (``_relevant_atoms`` finds none).
+        atoms = _relevant_atoms(context, footprint, universe) if universe.atoms else ()
+        machines, sampled = machine_classes(atoms)
+        approximate = approximate or sampled
+        place = side.position.get(key, len(side.position))  # a rule added goes last
+        others = [e for e in side.entries if e[1] != place]
+        places = None
+        for direction in Direction:
+            versions = [r for r in footprint if r.direction is direction]
+            if not versions:
                 continue
-            if side.union:
-                ranked[id(rule)] = 0
-            else:
-                order = (side.order_key(rule), place)
-                ranked[id(rule)] = bisect_left([(e[0], e[1]) for e in others], order)
-        if not ranked:
-            continue  # neither version decides anything: the two states are alike
-        for family in universe.families():
-            for wide in ((False, True) if family == SYMBOLIC else (False,)):
-                _judge_probe(side, others, direction, family, wide, universe, machines,
-                             was if was is not None and id(was) in ranked else None,
-                             now if now is not None and id(now) in ranked else None,
-                             ranked, opened, closed, symbols)
+            # Each version where it would come among the others, if it can decide anything.
+            ranked = {}
+            for rule in versions:
+                if not rule.enabled or (side.union and rule.action is not Action.ALLOW):
+                    continue
+                if side.union:
+                    ranked[id(rule)] = 0
+                else:
+                    if places is None:
+                        places = [(e[0], e[1]) for e in others]
+                    ranked[id(rule)] = bisect_left(places, (side.order_key(rule), place))
+            if not ranked:
+                continue  # neither version decides anything: the two states are alike
+            # The others that can decide this direction, with their place among all others.
+            mine = [(t, e) for t, e in enumerate(others) if e[2].direction is direction
+                    and (not side.union or e[2].action is Action.ALLOW)]
+            for family in universe.families():
+                for wide in ((False, True) if family == SYMBOLIC else (False,)):
+                    _judge_probe(side.union, mine, direction, family, wide, universe, machines,
+                                 was if was is not None and id(was) in ranked else None,
+                                 now if now is not None and id(now) in ranked else None,
+                                 ranked, opened, closed, symbols)
     if opened:
         effect = Effect.WIDENED
     elif approximate:
@@ -122,10 +131,11 @@ def judge_change(side: RuleSetSide, key: str, was: Rule | None, now: Rule | None
                           tuple(sorted(symbols)), approximate)
 
 
-def _judge_probe(side: RuleSetSide, others: list[_Entry], direction: Direction, family: int,
-                 wide: bool, universe: Universe, machines: Sequence[frozenset[str]],
-                 was: Rule | None, now: Rule | None, ranked: Mapping[int, int],
-                 opened: dict, closed: dict, symbols: set[str]) -> None:
+def _judge_probe(union: bool, others: list[tuple[int, _Entry]], direction: Direction,
+                 family: int, wide: bool, universe: Universe,
+                 machines: Sequence[frozenset[str]], was: Rule | None, now: Rule | None,
+                 ranked: Mapping[int, int], opened: dict, closed: dict,
+                 symbols: set[str]) -> None:
     """One direction, family and reading of the symbolic family, on every class of machine.
     ``was``/``now``: the versions that can decide something (enabled, an allow in a group)."""
     was_box = universe.box(was, family, wide) if was is not None else None
@@ -137,13 +147,11 @@ def _judge_probe(side: RuleSetSide, others: list[_Entry], direction: Direction, 
     plo, phi = min(b[0][0][0] for b in hull), max(b[0][-1][1] for b in hull)
     qlo, qhi = min(b[1][0][0] for b in hull), max(b[1][-1][1] for b in hull)
     alo, ahi = min(b[2][0][0] for b in hull), max(b[2][-1][1] for b in hull)
-    union = side.union
     candidates: list[tuple[int, Rule, RawBox]] = []
-    for t, entry in enumerate(others):
-        rule = entry[2]
-        if (rule.direction is not direction or entry[3] > phi or entry[4] < plo
-                or entry[5] > qhi or entry[6] < qlo or (union and rule.action is not Action.ALLOW)):
+    for t, entry in others:
+        if entry[3] > phi or entry[4] < plo or entry[5] > qhi or entry[6] < qlo:
             continue
+        rule = entry[2]
         box = universe.box(rule, family, wide)
         if box is None or box[2][0][0] > ahi or box[2][-1][1] < alo:
             continue
