@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from socket import AF_INET, inet_pton
 
 MAX_PORT = 65535
 
@@ -363,24 +364,29 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 # An IPv4 address or CIDR as ``ipaddress`` spells it (decimal octets without leading zeros, a
-# prefix length): the common text, parsed here without ``ipaddress``; anything else goes there.
-_PLAIN_V4 = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\."
-                       r"(0|[1-9][0-9]{0,2})(?:/(0|[1-9][0-9]?))?")
+# prefix length): the common text, read here without ``ipaddress`` (the octets by inet_pton,
+# which reads that form the same everywhere); anything else goes to ``parse_network``.
+_PLAIN_V4 = re.compile(r"((?:(?:0|[1-9][0-9]{0,2})\.){3}(?:0|[1-9][0-9]{0,2}))"
+                       r"(?:/(0|[1-9][0-9]?))?")
 
 
-@lru_cache(maxsize=65536)
+# Every peer's addresses are read when it is made (``Peer``), and again by the analyses: sized
+# to hold the distinct CIDRs of two large snapshots, so the second reading is a lookup.
+@lru_cache(maxsize=1 << 18)
 def cidr_span(text: str) -> tuple[int, int, int]:
     """(family, first, last address as integers) of a CIDR, host bits ignored; ValueError
-    for what ``parse_network`` refuses. Worked out once per distinct text, as estates repeat
-    the same few sources on most of their rules."""
+    for what ``parse_network`` refuses."""
     plain = _PLAIN_V4.fullmatch(text.strip())
     if plain is not None:
-        a, b, c, d, prefix = plain.groups()
-        octets = (int(a), int(b), int(c), int(d))
+        address, prefix = plain.groups()
         length = 32 if prefix is None else int(prefix)
-        if max(octets) <= 255 and length <= 32:
+        try:
+            value = int.from_bytes(inet_pton(AF_INET, address), "big")
+        except OSError:
+            value = -1  # an octet above 255: parse_network says what is wrong
+        if value >= 0 and length <= 32:
             host = (1 << (32 - length)) - 1
-            first = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) & ~host
+            first = value & ~host
             return IPV4, first, first | host
     net = parse_network(text)
     return net.version, int(net.network_address), int(net.broadcast_address)

@@ -152,8 +152,8 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
         return
     universe = Universe.of(chain(old.rules, new.rules))
     # What every change in this set is judged against: the old rules, and the new ones.
-    old_side = RuleSetSide(old.kind, before)
-    new_side = RuleSetSide(new.kind, after) if len(pairs) > 1 else None
+    old_side = RuleSetSide(old.kind, before, universe)
+    new_side = RuleSetSide(new.kind, after, universe) if len(pairs) > 1 else None
     for kind, key, a, b in pairs:
         description_only = a is not None and b is not None and same_behaviour(a, b)
         if description_only:

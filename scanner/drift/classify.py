@@ -144,11 +144,14 @@ class Universe:
         return hit[1]
 
     def box(self, rule: Rule, family: int, wide: bool) -> RawBox | None:
-        """``space`` as its one raw box, or None when it holds nothing (cached alike)."""
-        key = (id(rule), family, wide, "box")
-        hit = self.spaces.get(key)
+        """``space`` as its one raw box, or None when it holds nothing."""
+        return self.boxes(rule)[box_slot(family, wide)]
+
+    def boxes(self, rule: Rule) -> RuleBoxes:
+        """``rule_boxes`` of the rule (cached alike)."""
+        hit = self.spaces.get(id(rule))
         if hit is None:
-            hit = self.spaces[key] = (rule, rule_box(rule, family, self, wide))
+            hit = self.spaces[id(rule)] = (rule, rule_boxes(rule, self))
         return hit[1]
 
     def space(self, rule: Rule, family: int, wide: bool) -> TrafficSpace:
@@ -218,37 +221,62 @@ def rule_space(rule: Rule, family: int, universe: Universe, wide: bool) -> Traff
     return TrafficSpace(family, (Box(rule_protocols(rule), rule_ports(rule), addresses),))
 
 
-def rule_box(rule: Rule, family: int, universe: Universe, wide: bool) -> RawBox | None:
-    """``rule_space`` as its one raw box, or None when it holds nothing, built directly from
-    the rule (no traffic space objects)."""
-    protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
-    if not protocols or not ports:
-        return None
+# A rule's raw box in IPv4, in IPv6, and in the symbolic family read narrowly and widely (None:
+# it matches nothing there), at the slots ``box_slot`` gives.
+RuleBoxes = tuple[RawBox | None, RawBox | None, RawBox | None, RawBox | None]
+_NOTHING: RuleBoxes = (None, None, None, None)
+
+
+def box_slot(family: int, wide: bool) -> int:
     if family == SYMBOLIC:
-        size = len(universe.symbols)
-        # A rule naming any address covers every point in the wide reading; in the narrow one
-        # only a rule open to every IPv4 address does.
-        named = any(p.addresses for p in rule.peers)
-        if named and size and (wide or not subtract_intervals(
-                _ALL_V4.intervals, _cidr_intervals(rule, IPV4))):
-            addresses: tuple = ((0, size - 1),)
-        else:
-            points = [universe.symbols[symbol_key(p)] for p in rule.peers if not p.addresses
-                      and symbol_key(p) in universe.symbols]
-            addresses = merge_intervals(tuple((i, i) for i in points))
+        return 3 if wide else 2
+    return 0 if family == IPV4 else 1
+
+
+def rule_boxes(rule: Rule, universe: Universe) -> RuleBoxes:
+    """``rule_space`` in every family and reading as one raw box each, built directly from the
+    rule (no traffic space objects), all in one pass over its peers."""
+    protocol = rule.protocol
+    protocols = _protocol_set(protocol).intervals
+    ports = (icmp_ports(rule) if protocol in ICMP_PROTOCOLS
+             else rule.ports if protocol in _PORTED else ALL_PORTS).intervals
+    if not protocols or not ports:
+        return _NOTHING
+    peers = rule.peers
+    if len(peers) == 1 and len(peers[0].addresses) == 1:  # the common case: one CIDR
+        version, lo, hi = cidr_span(peers[0].addresses[0])
+        v4, v6 = (((lo, hi),), ()) if version == IPV4 else ((), ((lo, hi),))
+        named, mine = True, ()
     else:
-        addresses = _cidr_intervals(rule, family)
-    return (protocols, ports, addresses) if addresses else None
+        v4_spans: list[tuple[int, int]] = []
+        v6_spans: list[tuple[int, int]] = []
+        points: list[tuple[int, int]] = []
+        named = False
+        for peer in peers:
+            if peer.addresses:
+                named = True
+                for cidr in peer.addresses:
+                    version, lo, hi = cidr_span(cidr)
+                    (v4_spans if version == IPV4 else v6_spans).append((lo, hi))
+            else:
+                point = universe.symbols.get(symbol_key(peer))
+                if point is not None:
+                    points.append((point, point))
+        v4, v6 = merge_intervals(tuple(v4_spans)), merge_intervals(tuple(v6_spans))
+        mine = merge_intervals(tuple(points))
+    size = len(universe.symbols)
+    # A rule naming any address covers every symbolic point in the wide reading; in the narrow
+    # one only a rule open to every IPv4 address does.
+    everyone = ((0, size - 1),) if named and size else None
+    narrow = everyone if everyone and v4 == _ALL_V4.intervals else mine
+    wide = everyone or mine
+    return ((protocols, ports, v4) if v4 else None,
+            (protocols, ports, v6) if v6 else None,
+            (protocols, ports, narrow) if narrow else None,
+            (protocols, ports, wide) if wide else None)
 
 
-def _cidr_intervals(rule: Rule, family: int) -> tuple:
-    spans = []
-    for peer in rule.peers:
-        for cidr in peer.addresses:
-            version, lo, hi = cidr_span(cidr)
-            if version == family:
-                spans.append((lo, hi))
-    return merge_intervals(tuple(spans))
+_PORTED = PORT_PROTOCOLS | {ALL_PROTOCOLS}
 
 
 @dataclass(frozen=True, slots=True)

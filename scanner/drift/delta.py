@@ -28,12 +28,12 @@ from collections.abc import Mapping, Sequence
 from scanner.drift.classify import (
     SYMBOLIC,
     Classification,
+    RuleBoxes,
     Universe,
     _relevant_atoms,
     applies,
+    box_slot,
     machine_classes,
-    rule_ports,
-    rule_protocols,
 )
 from scanner.model import Action, Direction, Effect, Rule, RuleSetKind
 from scanner.netmath import subtract_intervals
@@ -45,29 +45,25 @@ _RANK = {Action.DENY: 0, Action.GOTO_NEXT: 1, Action.ALLOW: 2}
 _HANDED_ON = 1  # what no rule of a first-match set matches: the next level decides
 _LAST = 1 << 62  # the place of "no rule": after every rule
 
-# An enabled rule in evaluation order: (order key, index in the set, rule, lowest and highest
-# protocol, lowest and highest port) - the bounds make a cheap first test against a change.
-_Entry = tuple[tuple, int, Rule, int, int, int, int]
+# An enabled rule in evaluation order: (order key, index in the set, rule, its boxes in every
+# family and reading, ``classify.rule_boxes``).
+_Entry = tuple[tuple, int, Rule, RuleBoxes]
 
 
 class RuleSetSide:
     """One version of a rule set's rules, keyed (``changes.keyed_rules``), in the order the
-    cloud evaluates them: what every change judged against this version shares."""
+    cloud evaluates them, with what each matches: what every change judged against this
+    version shares."""
 
-    def __init__(self, kind: RuleSetKind, keyed: Mapping[str, Rule]) -> None:
+    def __init__(self, kind: RuleSetKind, keyed: Mapping[str, Rule], universe: Universe) -> None:
         self.kind = kind
         self.union = kind is RuleSetKind.AWS_SECURITY_GROUP
         self.position = {key: i for i, key in enumerate(keyed)}
-        self.order_key = evaluation_key(kind)
-        entries: list[_Entry] = []
-        for i, rule in enumerate(keyed.values()):
-            if not rule.enabled:
-                continue  # a disabled rule decides nothing
-            protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
-            if not protocols or not ports:
-                continue  # matches nothing
-            entries.append((self.order_key(rule), i, rule, protocols[0][0], protocols[-1][1],
-                            ports[0][0], ports[-1][1]))
+        self.order_key = order_key = evaluation_key(kind)
+        boxes = universe.boxes
+        entries: list[_Entry] = [(order_key(rule), i, rule, boxes(rule))
+                                 for i, rule in enumerate(keyed.values())
+                                 if rule.enabled]  # a disabled rule decides nothing
         if not self.union:  # a security group's order does not matter
             entries.sort(key=lambda e: (e[0], e[1]))
         self.entries = entries
@@ -138,24 +134,26 @@ def _judge_probe(union: bool, others: list[tuple[int, _Entry]], direction: Direc
                  symbols: set[str]) -> None:
     """One direction, family and reading of the symbolic family, on every class of machine.
     ``was``/``now``: the versions that can decide something (enabled, an allow in a group)."""
-    was_box = universe.box(was, family, wide) if was is not None else None
-    now_box = universe.box(now, family, wide) if now is not None else None
+    slot = box_slot(family, wide)
+    was_box = universe.boxes(was)[slot] if was is not None else None
+    now_box = universe.boxes(now)[slot] if now is not None else None
     if was_box is None and now_box is None:
         return
-    # The other rules that can meet either version's traffic (bounds first, then exactly).
+    # The other rules whose box meets the hull of the versions' (exactly, in the walk).
     hull = [b for b in (was_box, now_box) if b is not None]
     plo, phi = min(b[0][0][0] for b in hull), max(b[0][-1][1] for b in hull)
     qlo, qhi = min(b[1][0][0] for b in hull), max(b[1][-1][1] for b in hull)
     alo, ahi = min(b[2][0][0] for b in hull), max(b[2][-1][1] for b in hull)
     candidates: list[tuple[int, Rule, RawBox]] = []
     for t, entry in others:
-        if entry[3] > phi or entry[4] < plo or entry[5] > qhi or entry[6] < qlo:
+        box = entry[3][slot]
+        if box is None:
             continue
-        rule = entry[2]
-        box = universe.box(rule, family, wide)
-        if box is None or box[2][0][0] > ahi or box[2][-1][1] < alo:
+        p, q, a = box
+        if (p[0][0] > phi or p[-1][1] < plo or q[0][0] > qhi or q[-1][1] < qlo
+                or a[0][0] > ahi or a[-1][1] < alo):
             continue
-        candidates.append((t, rule, box))
+        candidates.append((t, entry[2], box))
     targeted = any(r.targets for r in (was, now) if r is not None) or any(
         c[1].targets for c in candidates)
     seen: set[tuple] = set()

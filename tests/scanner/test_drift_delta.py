@@ -23,7 +23,6 @@ from scanner.drift.classify import (
     _relevant_atoms,
     classify,
     meets,
-    rule_box,
     target_key,
 )
 from scanner.drift.comparison import _ExposureLink, _item
@@ -189,7 +188,7 @@ def test_one_walk_judgement_matches_walking_both_states(kind):
     assert judged > 300  # most draws change what a rule matches
 
 
-def test_rule_box_is_the_rule_space_box():
+def test_rule_boxes_are_the_rule_space_boxes():
     rng = random.Random(11)
     for kind in KINDS:
         rules = [_rule(rng, kind, n) for n in range(60)]
@@ -199,7 +198,7 @@ def test_rule_box_is_the_rule_space_box():
                 for wide in (False, True):
                     boxes = raw(universe.space(r, family, wide))
                     expected = boxes[0] if boxes and all(boxes[0]) else None
-                    assert rule_box(r, family, universe, wide) == expected, (r, family, wide)
+                    assert universe.box(r, family, wide) == expected, (r, family, wide)
 
 
 def _atoms_by_spaces(context, footprint, universe):
