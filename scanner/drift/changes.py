@@ -68,6 +68,12 @@ class Change:
 
 def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
     """Rules by identity; identical content rules (no native id) get ``#2``, ``#3``..."""
+    rules = tuple(rules)
+    ids = [r.native_id for r in rules]
+    if all(ids):
+        keyed = dict(zip(ids, rules, strict=True))
+        if len(keyed) == len(rules):
+            return keyed  # the cloud's ids, all distinct: each is its rule's identity
     out: dict[str, Rule] = {}
     for rule in rules:
         key = base = rule.identity()
@@ -152,8 +158,8 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
         return
     universe = Universe.of(chain(old.rules, new.rules))
     # What every change in this set is judged against: the old rules, and the new ones.
-    old_side = RuleSetSide(old.kind, before, universe)
-    new_side = RuleSetSide(new.kind, after, universe) if len(pairs) > 1 else None
+    old_side = RuleSetSide(old.kind, before)
+    new_side = RuleSetSide(new.kind, after) if len(pairs) > 1 else None
     for kind, key, a, b in pairs:
         description_only = a is not None and b is not None and same_behaviour(a, b)
         if description_only:

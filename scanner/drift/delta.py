@@ -28,12 +28,13 @@ from collections.abc import Mapping, Sequence
 from scanner.drift.classify import (
     SYMBOLIC,
     Classification,
-    RuleBoxes,
     Universe,
     _relevant_atoms,
     applies,
     box_slot,
     machine_classes,
+    rule_ports,
+    rule_protocols,
 )
 from scanner.model import Action, Direction, Effect, Rule, RuleSetKind
 from scanner.netmath import subtract_intervals
@@ -45,25 +46,29 @@ _RANK = {Action.DENY: 0, Action.GOTO_NEXT: 1, Action.ALLOW: 2}
 _HANDED_ON = 1  # what no rule of a first-match set matches: the next level decides
 _LAST = 1 << 62  # the place of "no rule": after every rule
 
-# An enabled rule in evaluation order: (order key, index in the set, rule, its boxes in every
-# family and reading, ``classify.rule_boxes``).
-_Entry = tuple[tuple, int, Rule, RuleBoxes]
+# An enabled rule in evaluation order: (order key, index in the set, rule, lowest and highest
+# protocol, lowest and highest port). The bounds are a cheap first test against a change; what
+# the rule matches (``Universe.boxes``) is worked out only for the rules that pass it.
+_Entry = tuple[tuple, int, Rule, int, int, int, int]
 
 
 class RuleSetSide:
     """One version of a rule set's rules, keyed (``changes.keyed_rules``), in the order the
-    cloud evaluates them, with what each matches: what every change judged against this
-    version shares."""
+    cloud evaluates them: what every change judged against this version shares."""
 
-    def __init__(self, kind: RuleSetKind, keyed: Mapping[str, Rule], universe: Universe) -> None:
+    def __init__(self, kind: RuleSetKind, keyed: Mapping[str, Rule]) -> None:
         self.kind = kind
         self.union = kind is RuleSetKind.AWS_SECURITY_GROUP
         self.position = {key: i for i, key in enumerate(keyed)}
         self.order_key = order_key = evaluation_key(kind)
-        boxes = universe.boxes
-        entries: list[_Entry] = [(order_key(rule), i, rule, boxes(rule))
-                                 for i, rule in enumerate(keyed.values())
-                                 if rule.enabled]  # a disabled rule decides nothing
+        entries: list[_Entry] = []
+        for i, rule in enumerate(keyed.values()):
+            if not rule.enabled:
+                continue  # a disabled rule decides nothing
+            protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
+            if protocols and ports:  # else it matches nothing
+                entries.append((order_key(rule), i, rule, protocols[0][0], protocols[-1][1],
+                                ports[0][0], ports[-1][1]))
         if not self.union:  # a security group's order does not matter
             entries.sort(key=lambda e: (e[0], e[1]))
         self.entries = entries
@@ -145,13 +150,12 @@ def _judge_probe(union: bool, others: list[tuple[int, _Entry]], direction: Direc
     qlo, qhi = min(b[1][0][0] for b in hull), max(b[1][-1][1] for b in hull)
     alo, ahi = min(b[2][0][0] for b in hull), max(b[2][-1][1] for b in hull)
     candidates: list[tuple[int, Rule, RawBox]] = []
+    boxes = universe.boxes
     for t, entry in others:
-        box = entry[3][slot]
-        if box is None:
+        if entry[3] > phi or entry[4] < plo or entry[5] > qhi or entry[6] < qlo:
             continue
-        p, q, a = box
-        if (p[0][0] > phi or p[-1][1] < plo or q[0][0] > qhi or q[-1][1] < qlo
-                or a[0][0] > ahi or a[-1][1] < alo):
+        box = boxes(entry[2])[slot]
+        if box is None or box[2][0][0] > ahi or box[2][-1][1] < alo:
             continue
         candidates.append((t, entry[2], box))
     targeted = any(r.targets for r in (was, now) if r is not None) or any(
