@@ -227,32 +227,47 @@ def _cut(boxes: list[RawBox], cut: RawBox) -> tuple[list[RawBox], list[RawBox]]:
     (as ``Box.difference`` cuts). Every box here has no empty side."""
     cp, cq, ca = cut
     plo, phi, qlo, qhi, alo, ahi = cp[0][0], cp[-1][1], cq[0][0], cq[-1][1], ca[0][0], ca[-1][1]
+    # A side of the cut that is one span holds a side of a box within its ends whole: the
+    # commonest case (a rule open on every protocol, port or address of the piece) needs no
+    # interval arithmetic.
+    p_span, q_span, a_span = len(cp) == 1, len(cq) == 1, len(ca) == 1
     inside: list[RawBox] = []
     outside: list[RawBox] = []
     for box in boxes:
         p, q, a = box
-        if (p[-1][1] < plo or phi < p[0][0] or q[-1][1] < qlo or qhi < q[0][0]
-                or a[-1][1] < alo or ahi < a[0][0]):
+        low, high = p[0][0], p[-1][1]
+        if high < plo or phi < low:
             outside.append(box)
             continue
-        common_p = _and(p, cp)
+        p_whole = p_span and plo <= low and high <= phi
+        low, high = q[0][0], q[-1][1]
+        if high < qlo or qhi < low:
+            outside.append(box)
+            continue
+        q_whole = q_span and qlo <= low and high <= qhi
+        low, high = a[0][0], a[-1][1]
+        if high < alo or ahi < low:
+            outside.append(box)
+            continue
+        a_whole = a_span and alo <= low and high <= ahi
+        common_p = p if p_whole else _and(p, cp)
         if not common_p:
             outside.append(box)
             continue
-        common_q = _and(q, cq)
+        common_q = q if q_whole else _and(q, cq)
         if not common_q:
             outside.append(box)
             continue
-        common_a = _and(a, ca)
+        common_a = a if a_whole else _and(a, ca)
         if not common_a:
             outside.append(box)
             continue
         inside.append((common_p, common_q, common_a))
-        if common_p != p:
+        if not p_whole and common_p != p:
             outside.append((_sub(p, cp), q, a))
-        if common_q != q:
+        if not q_whole and common_q != q:
             outside.append((common_p, _sub(q, cq), a))
-        if common_a != a:
+        if not a_whole and common_a != a:
             outside.append((common_p, common_q, _sub(a, ca)))
     return inside, outside
 

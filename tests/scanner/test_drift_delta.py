@@ -223,3 +223,43 @@ def test_relevant_targets_are_those_whose_traffic_meets_the_change():
             universe = Universe.of(context + footprint)
             assert (_relevant_atoms(context, footprint, universe)
                     == _atoms_by_spaces(context, footprint, universe))
+
+
+def _raw_boxes(rng: random.Random, n: int) -> list:
+    def side(top: int) -> tuple:
+        spans = sorted(tuple(sorted((rng.randrange(top), rng.randrange(top))))
+                       for _ in range(rng.choice((1, 1, 2))))
+        merged: list[tuple[int, int]] = []
+        for lo, hi in spans:
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+            else:
+                merged.append((lo, hi))
+        return tuple(merged)
+    return [(side(6), side(9), side(9)) for _ in range(n)]
+
+
+def _points(boxes) -> list:
+    """Every packet of a small universe, as often as the boxes hold it."""
+    return sorted((p, q, a) for ps, qs, as_ in boxes for lo, hi in ps for p in range(lo, hi + 1)
+                  for qlo, qhi in qs for q in range(qlo, qhi + 1)
+                  for alo, ahi in as_ for a in range(alo, ahi + 1))
+
+
+def test_cut_splits_boxes_into_disjoint_inside_and_outside():
+    from scanner.drift.delta import _cut
+
+    rng = random.Random(3)
+    for _ in range(400):
+        pieces: list = []
+        for box in _raw_boxes(rng, rng.randrange(1, 5)):  # disjoint, as the walk keeps them
+            rest = [box]
+            for other in pieces:
+                rest = _cut(rest, other)[1]
+            pieces += rest
+        cut = _raw_boxes(rng, 1)[0]
+        inside, outside = _cut(pieces, cut)
+        held, into = _points(pieces), set(_points([cut]))
+        assert len(set(held)) == len(held)
+        assert _points(inside) == [x for x in held if x in into]
+        assert _points(outside) == [x for x in held if x not in into]
