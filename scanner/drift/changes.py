@@ -124,11 +124,14 @@ def _recreated(before: Mapping[str, Rule], after: Mapping[str, Rule]) -> dict[st
     def shape(rule: Rule) -> str:
         return replace(rule, priority=None, native_id=None).content_hash()
 
+    removed, added = before.keys() - after.keys(), after.keys() - before.keys()
+    if not removed or not added:
+        return {}  # nothing to pair
     gone: dict[str, list[str]] = {}
-    for key in sorted(before.keys() - after.keys()):
+    for key in sorted(removed):
         gone.setdefault(shape(before[key]), []).append(key)
     paired: dict[str, str] = {}
-    for key in sorted(after.keys() - before.keys()):
+    for key in sorted(added):
         candidates = gone.get(shape(after[key]))
         if candidates:
             paired[key] = candidates.pop(0)
