@@ -4,7 +4,7 @@ content judged once (``policies.reuse``); then the other Python checks run on th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import date
 
 from policies.context import EvaluationContext
@@ -58,15 +58,20 @@ def check_settings(settings: PolicySettings) -> None:
 
 def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
              settings: PolicySettings | None = None, exposure: object = None,
-             memo: RuleSetMemo | None = None, exposure_key: str | None = None
-             ) -> list[Finding]:
+             memo: RuleSetMemo | None = None, exposure_key: str | None = None,
+             digests: Sequence[Hashable] | None = None) -> list[Finding]:
     """Findings of ``policies`` on ``snapshot`` (no suppressions applied).
 
     ``memo``: the ``RuleSetMemo`` of the previous evaluation, to judge again only the rule sets
     whose content changed (it is updated for the next one). ``exposure_key``: a fingerprint of
     everything ``exposure`` was computed from (or of the analysis itself); when it equals the
     previous evaluation's, unchanged rule sets keep their findings with their exposure verdicts
-    as they were. Without a memo every distinct content is still judged only once."""
+    as they were. Without a memo every distinct content is still judged only once.
+    ``digests``: the content digest of each rule set, in the snapshot's order
+    (``SnapshotDigests.rule_sets``, as the store names them), so the memo tells unchanged rule
+    sets without hashing their rules."""
+    if digests is not None and len(digests) != len(snapshot.rule_sets):
+        raise ValueError(f"{len(digests)} digests for {len(snapshot.rule_sets)} rule sets")
     ctx = EvaluationContext(snapshot, settings, exposure)
     policies = list(policies)
     per_rule_set = [p for p in policies if p.match is not None or p.judge_rule_set is not None]
@@ -92,8 +97,10 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
         return with_exposure(ctx, rule_set, judged)
 
     findings: list[Finding] = []
-    for rule_set in snapshot.rule_sets:
-        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge, finish))
+    keys = digests if digests is not None else (None,) * len(snapshot.rule_sets)
+    for rule_set, digest in zip(snapshot.rule_sets, keys, strict=True):
+        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge, finish,
+                                      digest))
     others = [finding for policy in policies
               if policy.match is None and policy.judge_rule_set is None
               for finding in policy.evaluate(ctx, policy.meta)]

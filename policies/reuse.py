@@ -12,10 +12,13 @@ added to each bound finding afterwards (``liveness.with_exposure``).
 
 A ``RuleSetMemo`` kept from one evaluation to the next (same policies and settings) does the same
 across scans: a rule set whose content did not change keeps its findings; only new or changed
-content is judged. When the exposure analysis is the same as the previous one too (the caller
-says so with the same ``exposure_key``), a rule set that did not change keeps its findings with
-their exposure verdicts, and nothing at all is recomputed for it. Content that is no longer in
-the snapshot is forgotten after each evaluation, so the memo holds one snapshot's worth.
+content is judged. Given the rule sets' content digests (``scanner.content_digest``, which a
+scan saving its snapshot has computed already), telling an unchanged rule set costs one lookup,
+not a pass over its rules. When the exposure analysis is the same as the previous one too (the
+caller says so with the same ``exposure_key``), a rule set that did not change keeps its
+findings with their exposure verdicts, and nothing at all is recomputed for it. Content that is
+no longer in the snapshot is forgotten after each evaluation, so the memo holds one snapshot's
+worth.
 """
 
 from __future__ import annotations
@@ -49,14 +52,18 @@ class _Judged:
     # of each rule that decides its exposure (None: no verdict).
     rule_index: tuple[int | None, ...]
     exposure_index: tuple[tuple[int, ...] | None, ...]
-    # identity -> the findings, exposure included, that rule set got in this memo's last
-    # evaluation (kept while the exposure analysis stays the same)
-    final: dict[tuple[str, str, str, str], tuple[Finding, ...]] = dataclasses.field(
-        default_factory=dict)
+    # The serial of the last evaluation that had this content (older ones are forgotten).
+    seen: int = 0
 
 
 class RuleSetMemo:
     """The findings of each distinct rule set content, for one set of policies and settings.
+
+    Each rule set of an evaluation is looked up by its *memo key*: its content digest when the
+    caller gives one (``scanner.content_digest``: the store's name for it, which covers its
+    identity too), else its identity and content key, which costs hashing every rule. A rule
+    set whose memo key was in the previous evaluation takes that content's findings without
+    looking at its rules; only the others are looked up by content (bound or judged).
 
     Counters of the last evaluation: ``judged`` (distinct contents judged), ``bound`` (rule sets
     that took the findings of an equal content judged before, in this snapshot or the
@@ -66,8 +73,12 @@ class RuleSetMemo:
     def __init__(self) -> None:
         self.fingerprint: str | None = None
         self.exposure_key: str | None = None
-        self._current: dict[Hashable, _Judged] = {}
-        self._previous: dict[Hashable, _Judged] = {}
+        self._contents: dict[Hashable, _Judged] = {}
+        # memo key -> (its content, its findings with exposure verdicts), this evaluation's and
+        # the previous one's
+        self._rule_sets: dict[Hashable, tuple[_Judged, tuple[Finding, ...]]] = {}
+        self._previous: dict[Hashable, tuple[_Judged, tuple[Finding, ...]]] = {}
+        self._serial = 0
         self._keep_final = False
         # (rule set findings in snapshot order, the other checks' findings, all sorted)
         self._last: tuple[list[Finding], list[Finding], list[Finding]] | None = None
@@ -86,40 +97,44 @@ class RuleSetMemo:
         """Begin an evaluation: what was judged under another fingerprint is dropped; the
         previous findings with exposure are kept only for the same, known exposure."""
         if fingerprint != self.fingerprint:
-            self._current, self._last = {}, None
+            self._contents, self._rule_sets, self._last = {}, {}, None
         self._keep_final = exposure_key is not None and exposure_key == self.exposure_key
-        self._previous, self._current = self._current, {}
+        self._previous, self._rule_sets = self._rule_sets, {}
+        self._serial += 1
         self.fingerprint, self.exposure_key = fingerprint, exposure_key
         self.judged = self.bound = self.kept = 0
 
     def findings(self, rule_set: RuleSet, key: Hashable,
                  judge: Callable[[RuleSet], Sequence[Judgement]],
-                 finish: Callable[[RuleSet, Judgement], Finding]) -> tuple[Finding, ...]:
-        """The findings of ``rule_set``: judged (``judge``) if its content is new, else bound
-        from an equal content; ``finish`` adds the exposure verdict."""
-        found = self._current.get(key)
-        if found is None:
-            found = self._previous.pop(key, None)
-            if found is not None:
-                if not self._keep_final:
-                    found.final.clear()
-                self._current[key] = found
-        if found is None:
-            judgements = tuple(judge(rule_set))
-            found = _judged(rule_set, judgements)
-            self._current[key] = found
-            self.judged += 1
-            mine = judgements
-        else:
+                 finish: Callable[[RuleSet, Judgement], Finding],
+                 digest: Hashable | None = None) -> tuple[Finding, ...]:
+        """The findings of ``rule_set`` (content key ``key``, content digest ``digest`` when
+        known): judged (``judge``) if its content is new, else bound from an equal content;
+        ``finish`` adds the exposure verdict."""
+        memo_key = digest if digest is not None else (_identity(rule_set), key)
+        hit = self._previous.get(memo_key)
+        if hit is not None:
+            found = hit[0]
+            found.seen = self._serial
             self.bound += 1
-            identity = _identity(rule_set)
-            kept = found.final.get(identity)
-            if kept is not None:
+            if self._keep_final:
                 self.kept += 1
-                return kept
+                self._rule_sets[memo_key] = hit
+                return hit[1]
             mine = _bind(found, rule_set)
+        else:
+            found = self._contents.get(key)
+            if found is None:
+                judgements = tuple(judge(rule_set))
+                found = self._contents[key] = _judged(rule_set, judgements)
+                self.judged += 1
+                mine = judgements
+            else:
+                self.bound += 1
+                mine = _bind(found, rule_set)
+            found.seen = self._serial
         out = tuple(finish(rule_set, j) for j in mine)
-        found.final[_identity(rule_set)] = out
+        self._rule_sets[memo_key] = (found, out)
         return out
 
     def finish(self, found: list[Finding], others: list[Finding],
@@ -129,6 +144,9 @@ class RuleSetMemo:
         order, and the other checks found the same, that is the previous evaluation's list
         (sorting several hundred thousand findings again would take a second)."""
         self._previous = {}
+        # Only what left the estate is hashed again to be removed.
+        for stale in [k for k, judged in self._contents.items() if judged.seen != self._serial]:
+            del self._contents[stale]
         last = self._last
         if (last is not None and self.judged == 0 and self.kept == self.bound
                 and len(found) == len(last[0])

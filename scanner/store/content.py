@@ -2,7 +2,8 @@
 
 A snapshot's JSON form is cut into its parts: every element of every list in it (each rule set,
 asset, subnet, network, IP list, scope, collection error, provider name) is one *object*, named
-by the SHA-256 of its canonical JSON. A *manifest* lists, per section, the names of the objects
+by the SHA-256 of its canonical JSON (``scanner.content_digest``, whose names the analysis of a
+scheduled scan uses too). A *manifest* lists, per section, the names of the objects
 in the snapshot's order, plus a small header object for the remaining fields; it is named by a
 hash of that list. A scan of an unchanged estate therefore produces only objects and a manifest
 the store already holds: it costs one snapshot row. Reassembling the parts gives back exactly the
@@ -17,20 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.content_digest import SnapshotDigests, canonical_json, digest
 from scanner.model import Snapshot
 
 # Fields of a snapshot document that live on the snapshot record itself.
 RECORD_FIELDS = ("snapshot_id", "taken_at")
 HEADER = "header"  # the section holding the one object with every non-list field left over
-
-
-def canonical_json(value: Any) -> bytes:
-    """Compact JSON with sorted keys: one byte form per value, hence one hash."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def digest(body: bytes) -> bytes:
-    return hashlib.sha256(body).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +42,13 @@ class SnapshotParts:
     # Digest -> canonical JSON, one entry per distinct object.
     objects: Mapping[bytes, bytes]
     manifest_digest: bytes
+
+    @property
+    def digests(self) -> SnapshotDigests:
+        """The content digests of the snapshot's parts (``scanner.content_digest``): the names
+        of its objects, for the analysis to take instead of computing them again."""
+        return SnapshotDigests({name: members for name, members in self.sections.items()
+                                if name != HEADER})
 
 
 def manifest_digest(sections: Mapping[str, Sequence[bytes]]) -> bytes:
