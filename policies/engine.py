@@ -76,7 +76,7 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     policies = list(policies)
     per_rule_set = [p for p in policies if p.match is not None or p.judge_rule_set is not None]
     memo = memo if memo is not None else RuleSetMemo()
-    memo.start(_fingerprint(per_rule_set, ctx.settings),
+    memo.start(rule_set_fingerprint(per_rule_set, ctx.settings),
                "none" if exposure is None else exposure_key)
     with_name = any(p.match is not None and p.match.reads_rule_set_name for p in per_rule_set)
 
@@ -107,14 +107,15 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     return memo.finish(findings, others, _order)
 
 
-def _fingerprint(policies: Sequence[Policy], settings: PolicySettings) -> str:
-    """What the findings of a rule set depend on besides its content: the policies as defined
-    (metadata, match) and the settings."""
+def rule_set_fingerprint(policies: Iterable[Policy], settings: PolicySettings) -> str:
+    """What the findings of a rule set depend on besides its content: cloudwall's version, the
+    policies that judge rule sets as defined (metadata, match) and the settings."""
     from scanner import __version__
 
     return fingerprint(__version__, repr(settings),
                        *(repr((p.policy_id, p.kind, sorted(p.definition.items()), p.meta))
-                         for p in policies))
+                         for p in policies
+                         if p.match is not None or p.judge_rule_set is not None))
 
 
 def _order(finding: Finding) -> tuple:
@@ -124,17 +125,20 @@ def _order(finding: Finding) -> tuple:
 
 def evaluate_snapshot(snapshot: Snapshot, settings: PolicySettings | None = None,
                       exposure: object = None, today: date | None = None,
-                      selected: Sequence[Policy] | None = None
+                      selected: Sequence[Policy] | None = None,
+                      memo: RuleSetMemo | None = None,
+                      digests: Sequence[Hashable] | None = None,
                       ) -> tuple[list[Finding], list[dict]]:
     """Everything a scan does with policies: select (unless ``selected`` is given), evaluate,
     suppress.
 
     Returns the findings (suppressed ones marked) and the notices about suppressions
-    (expired entries, entries that matched nothing).
+    (expired entries, entries that matched nothing). ``memo`` and ``digests``: as for
+    ``evaluate``.
     """
     settings = settings or PolicySettings()
     suppressions = load_suppressions(settings.suppressions) if settings.suppressions else []
     if selected is None:
         selected = select_policies(settings)
-    findings = evaluate(snapshot, selected, settings, exposure)
+    findings = evaluate(snapshot, selected, settings, exposure, memo=memo, digests=digests)
     return apply_suppressions(findings, suppressions, today)

@@ -24,7 +24,7 @@ worth.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from policies.liveness import Judgement
@@ -76,8 +76,9 @@ class RuleSetMemo:
         self._contents: dict[Hashable, _Judged] = {}
         # memo key -> (its content, its findings with exposure verdicts), this evaluation's and
         # the previous one's
-        self._rule_sets: dict[Hashable, tuple[_Judged, tuple[Finding, ...]]] = {}
-        self._previous: dict[Hashable, tuple[_Judged, tuple[Finding, ...]]] = {}
+        # (None: not known, as for judgements read from a cache)
+        self._rule_sets: dict[Hashable, tuple[_Judged, tuple[Finding, ...] | None]] = {}
+        self._previous: dict[Hashable, tuple[_Judged, tuple[Finding, ...] | None]] = {}
         self._serial = 0
         self._keep_final = False
         # (rule set findings in snapshot order, the other checks' findings, all sorted)
@@ -104,6 +105,30 @@ class RuleSetMemo:
         self.fingerprint, self.exposure_key = fingerprint, exposure_key
         self.judged = self.bound = self.kept = 0
 
+    def prime(self, fingerprint: str, contents: Sequence[tuple[RuleSet, Sequence[Judgement]]],
+              keys: Mapping[Hashable, int]) -> None:
+        """Start from judgements kept outside the process (``scanner.analysis_cache``), as if
+        an evaluation under ``fingerprint`` had just judged them: ``contents`` holds each
+        distinct content's rule set and its judgements (whose rules are that rule set's
+        objects), ``keys`` the memo key (content digest) of each rule set that had it. Used
+        only by an evaluation under the same fingerprint; their exposure verdicts are always
+        computed again."""
+        judged = [_judged(rule_set, tuple(judgements)) for rule_set, judgements in contents]
+        self.fingerprint, self.exposure_key = fingerprint, None
+        self._contents, self._last = {}, None
+        self._rule_sets = {key: (judged[index], None) for key, index in keys.items()}
+
+    def contents(self) -> list[tuple[RuleSet, tuple[Judgement, ...], list[Hashable]]]:
+        """The last evaluation's distinct contents: the rule set each was judged on, its
+        judgements, and the memo keys of the rule sets that had it."""
+        grouped: dict[int, tuple[RuleSet, tuple[Judgement, ...], list[Hashable]]] = {}
+        for key, (found, _) in self._rule_sets.items():
+            entry = grouped.get(id(found))
+            if entry is None:
+                entry = grouped[id(found)] = (found.rule_set, found.judgements, [])
+            entry[2].append(key)
+        return list(grouped.values())
+
     def findings(self, rule_set: RuleSet, key: Hashable,
                  judge: Callable[[RuleSet], Sequence[Judgement]],
                  finish: Callable[[RuleSet, Judgement], Finding],
@@ -117,7 +142,7 @@ class RuleSetMemo:
             found = hit[0]
             found.seen = self._serial
             self.bound += 1
-            if self._keep_final:
+            if self._keep_final and hit[1] is not None:
                 self.kept += 1
                 self._rule_sets[memo_key] = hit
                 return hit[1]
