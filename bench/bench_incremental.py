@@ -130,6 +130,44 @@ class Scans:
         return findings
 
 
+def saved_scans(first: Snapshot, build: Any, share: float, seed: int) -> None:
+    """What ``scan --save`` does after collection, scan after scan, in two SQLite stores of
+    their own: with the analysis cache (``engine.analyze_and_save``: cut the snapshot, read
+    the cache, analyse, save the snapshot and the cache in one transaction) and as before it
+    (``analyze`` then ``Store.save``). Each run is a new process's work: no memo is carried in
+    memory from one scan to the next."""
+    import tempfile
+
+    from scanner.analysis_cache import STATE_KEY
+    from scanner.engine import analyze, analyze_and_save
+    from scanner.store import Store
+
+    with tempfile.TemporaryDirectory() as work:
+        cached, plain = Store(Path(work) / "cached.db"), Store(Path(work) / "plain.db")
+        again = build()
+        scans = [("first scan", first), ("unchanged estate", again),
+                 (f"{share:.0%} of rule sets changed",
+                  dataclasses.replace(_changed(again, share, seed), snapshot_id="changed"))]
+        for n, (label, snapshot) in enumerate(scans):
+            snapshot = dataclasses.replace(snapshot, snapshot_id=f"scan-{n}")
+            cpu, wall = time.process_time(), time.perf_counter()
+            with_cache = analyze_and_save(snapshot, cached)
+            cache_cpu, cache_wall = time.process_time() - cpu, time.perf_counter() - wall
+            cpu, wall = time.process_time(), time.perf_counter()
+            without = analyze(snapshot)
+            plain.save(snapshot)
+            plain_cpu, plain_wall = time.process_time() - cpu, time.perf_counter() - wall
+            size = len(cached.state(STATE_KEY) or "")
+            same = ([f.to_dict() for f in with_cache.findings]
+                    == [f.to_dict() for f in without.findings])
+            print(f"{label}: with the cache {cache_cpu:.2f} s CPU ({cache_wall:.2f} s wall); "
+                  f"without {plain_cpu:.2f} s CPU ({plain_wall:.2f} s wall); cache entry "
+                  f"{size / 2**20:,.1f} MiB; same findings: {same}; "
+                  f"max RSS {_rss_mib():,.0f} MiB")
+        cached.close()
+        plain.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rules", type=int, default=1_000_000)
@@ -140,6 +178,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verify", action="store_true",
                         help="also compare each later scan with a full evaluation")
+    parser.add_argument("--saved", action="store_true",
+                        help="time what scan --save does after collection instead, with the "
+                             "store's analysis cache and without it")
     args = parser.parse_args()
 
     def build() -> Snapshot:
@@ -151,6 +192,9 @@ def main() -> None:
     first = build()
     print(f"estate: {len(first.assets):,} assets, {first.rule_count():,} rules in "
           f"{len(first.rule_sets):,} rule sets (built in {time.perf_counter() - started:.1f} s)")
+    if args.saved:
+        saved_scans(first, build, args.changed, args.seed)
+        return
     scans = Scans()
     before = scans.analyse("first scan", first, verify=False)
     again = build()  # the next collection: new objects

@@ -56,9 +56,12 @@ class SnapshotDigests:
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> SnapshotDigests:
-        """Computed from the snapshot (what the store's split of it computes too)."""
-        return cls({name: tuple(object_digest(item) for item in value)
-                    for name, value in snapshot.to_dict().items() if isinstance(value, list)})
+        """Computed from the snapshot: the store's split of it (``split_snapshot``), whose
+        digests these are; a caller that saves the snapshot takes ``SnapshotParts.digests``
+        instead, to cut it only once."""
+        from scanner.store.content import split_snapshot  # the store's module imports this one
+
+        return split_snapshot(snapshot).digests
 
     @property
     def rule_sets(self) -> tuple[bytes, ...]:

@@ -50,3 +50,14 @@ def test_a_key_over_sections_changes_with_any_of_them_and_with_settings():
     moved = SnapshotDigests({**digests.sections,
                              "rule_sets": digests.rule_sets[::-1]})
     assert moved.key(EXPOSURE_INPUTS, ("10.0.0.0/8",), 8) != key
+
+
+def test_cutting_a_snapshot_part_by_part_gives_the_parts_of_its_whole_document():
+    from scanner.model import CollectionError
+    from scanner.store.content import split_document
+
+    snapshot = estate("s-1", sets=7)
+    failed = CollectionError("aws", "111122223333", "us-east-1", "denied", "AccessDenied")
+    for variant in (snapshot, replace(snapshot, errors=(failed,), partial_of="s-0"),
+                    replace(snapshot, rule_sets=(), assets=())):
+        assert split_snapshot(variant) == split_document(variant.to_dict())
