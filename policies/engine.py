@@ -16,6 +16,7 @@ from policies.registry import python_checks
 from policies.reuse import RuleSetMemo, content_key
 from policies.suppressions import apply_suppressions, load_suppressions
 from scanner.errors import ConfigError
+from scanner.gcpause import collector_paused
 from scanner.model import Finding, RuleSet, Snapshot, fingerprint
 
 
@@ -69,9 +70,19 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     as they were. Without a memo every distinct content is still judged only once.
     ``digests``: the content digest of each rule set, in the snapshot's order
     (``SnapshotDigests.rule_sets``, as the store names them), so the memo tells unchanged rule
-    sets without hashing their rules."""
+    sets without hashing their rules.
+
+    The cyclic garbage collector is paused meanwhile (``scanner.gcpause``): the findings of a
+    large estate would otherwise set off full collections over the whole snapshot."""
     if digests is not None and len(digests) != len(snapshot.rule_sets):
         raise ValueError(f"{len(digests)} digests for {len(snapshot.rule_sets)} rule sets")
+    with collector_paused():
+        return _evaluate(snapshot, policies, settings, exposure, memo, exposure_key, digests)
+
+
+def _evaluate(snapshot: Snapshot, policies: Iterable[Policy], settings: PolicySettings | None,
+              exposure: object, memo: RuleSetMemo | None, exposure_key: str | None,
+              digests: Sequence[Hashable] | None) -> list[Finding]:
     ctx = EvaluationContext(snapshot, settings, exposure)
     policies = list(policies)
     per_rule_set = [p for p in policies if p.match is not None or p.judge_rule_set is not None]
@@ -96,11 +107,14 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     def finish(rule_set: RuleSet, judged: Judgement) -> Finding:
         return with_exposure(ctx, rule_set, judged)
 
+    # Without an exposure analysis there is no verdict to add: findings are as judged.
+    adds_verdicts = finish if exposure is not None else None
+
     findings: list[Finding] = []
     keys = digests if digests is not None else (None,) * len(snapshot.rule_sets)
     for rule_set, digest in zip(snapshot.rule_sets, keys, strict=True):
-        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge, finish,
-                                      digest))
+        findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge,
+                                      adds_verdicts, digest))
     others = [finding for policy in policies
               if policy.match is None and policy.judge_rule_set is None
               for finding in policy.evaluate(ctx, policy.meta)]

@@ -28,7 +28,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from policies.liveness import Judgement
-from scanner.model import Finding, Rule, RuleSet
+from scanner.model import Finding, Rule, RuleSet, finding_id_part, finding_id_parts, finding_id_with
 
 
 def content_key(rule_set: RuleSet, with_name: bool) -> Hashable:
@@ -52,6 +52,10 @@ class _Judged:
     # of each rule that decides its exposure (None: no verdict).
     rule_index: tuple[int | None, ...]
     exposure_index: tuple[tuple[int, ...] | None, ...]
+    # Per judgement: its finding id's hashed text around the resource id
+    # (``model.finding_id_parts``), and whether its evidence names rules of the rule set.
+    id_parts: tuple[tuple[bytes, bytes], ...]
+    names_rules: tuple[bool, ...]
     # The serial of the last evaluation that had this content (older ones are forgotten).
     seen: int = 0
 
@@ -131,34 +135,41 @@ class RuleSetMemo:
 
     def findings(self, rule_set: RuleSet, key: Hashable,
                  judge: Callable[[RuleSet], Sequence[Judgement]],
-                 finish: Callable[[RuleSet, Judgement], Finding],
+                 finish: Callable[[RuleSet, Judgement], Finding] | None,
                  digest: Hashable | None = None) -> tuple[Finding, ...]:
         """The findings of ``rule_set`` (content key ``key``, content digest ``digest`` when
         known): judged (``judge``) if its content is new, else bound from an equal content;
-        ``finish`` adds the exposure verdict."""
+        ``finish`` adds the exposure verdict (None: there is none to add, the findings are as
+        judged)."""
         memo_key = digest if digest is not None else (_identity(rule_set), key)
         hit = self._previous.get(memo_key)
+        mine: tuple[Judgement, ...] | None = None  # judged now (None: bound)
         if hit is not None:
             found = hit[0]
-            found.seen = self._serial
             self.bound += 1
             if self._keep_final and hit[1] is not None:
+                found.seen = self._serial
                 self.kept += 1
                 self._rule_sets[memo_key] = hit
                 return hit[1]
-            mine = _bind(found, rule_set)
         else:
             found = self._contents.get(key)
             if found is None:
-                judgements = tuple(judge(rule_set))
-                found = self._contents[key] = _judged(rule_set, judgements)
+                mine = tuple(judge(rule_set))
+                found = self._contents[key] = _judged(rule_set, mine)
                 self.judged += 1
-                mine = judgements
             else:
                 self.bound += 1
-                mine = _bind(found, rule_set)
-            found.seen = self._serial
-        out = tuple(finish(rule_set, j) for j in mine)
+        found.seen = self._serial
+        if mine is None:
+            if finish is None:
+                out = _bind_findings(found, rule_set)
+            else:
+                out = tuple(finish(rule_set, j) for j in _bind(found, rule_set))
+        elif finish is None:
+            out = tuple(j.finding for j in mine)
+        else:
+            out = tuple(finish(rule_set, j) for j in mine)
         self._rule_sets[memo_key] = (found, out)
         return out
 
@@ -195,7 +206,28 @@ def _judged(rule_set: RuleSet, judgements: tuple[Judgement, ...]) -> _Judged:
         tuple(index(j.finding.rule) for j in judgements),
         tuple(None if j.exposure_rules is None else tuple(position[id(r)]
                                                           for r in j.exposure_rules)
-              for j in judgements))
+              for j in judgements),
+        tuple(finding_id_parts(j.finding.policy_id, j.subject) for j in judgements),
+        tuple(bool(j.finding.evidence.get("contributing_rules")) for j in judgements))
+
+
+def _bind_findings(judged: _Judged, rule_set: RuleSet) -> tuple[Finding, ...]:
+    """The findings of an equal content, as they are for ``rule_set`` (this runs once per
+    finding of every repeated rule set: the id's fixed parts are hashed as they were spelt
+    when the content was judged, and the finding is built by ``Finding.rebound``)."""
+    if _identity(judged.rule_set) == _identity(rule_set):
+        return tuple(j.finding for j in judged.judgements)
+    rules = rule_set.rules
+    resource_id, account, region, name = (rule_set.resource_id, rule_set.account,
+                                          rule_set.region, rule_set.name)
+    resource = finding_id_part(resource_id)
+    return tuple(
+        j.finding.rebound(finding_id_with(parts, resource), account, region, resource_id, name,
+                          None if index is None else rules[index],
+                          _rebound_evidence(j.finding.evidence, resource_id) if refs
+                          else j.finding.evidence)
+        for j, index, parts, refs in zip(judged.judgements, judged.rule_index, judged.id_parts,
+                                         judged.names_rules, strict=True))
 
 
 def _bind(judged: _Judged, rule_set: RuleSet) -> tuple[Judgement, ...]:
@@ -203,29 +235,17 @@ def _bind(judged: _Judged, rule_set: RuleSet) -> tuple[Judgement, ...]:
     if _identity(judged.rule_set) == _identity(rule_set):
         return judged.judgements
     rules = rule_set.rules
-    out = []
-    for judgement, index, exposure in zip(judged.judgements, judged.rule_index,
-                                          judged.exposure_index, strict=True):
-        f = judgement.finding
-        # Every field spelt out (dataclasses.replace is several times slower, and this runs
-        # once per finding of every repeated rule set).
-        out.append(Judgement(
-            Finding(Finding.make_id(f.policy_id, rule_set.resource_id, judgement.subject),
-                    f.policy_id, f.title, f.severity, f.provider, rule_set.account,
-                    rule_set.region, rule_set.resource_id, rule_set.name,
-                    None if index is None else rules[index], f.asset_id,
-                    _rebound_evidence(f.evidence, rule_set.resource_id), f.attack,
-                    f.compliance, f.remediation, f.suppressed, f.suppression),
-            judgement.subject,
-            None if exposure is None else tuple(rules[i] for i in exposure)))
-    return tuple(out)
+    return tuple(
+        Judgement(finding, judgement.subject,
+                  None if exposure is None else tuple(rules[i] for i in exposure))
+        for finding, judgement, exposure in zip(_bind_findings(judged, rule_set),
+                                                judged.judgements, judged.exposure_index,
+                                                strict=True))
 
 
 def _rebound_evidence(evidence: Any, resource_id: str) -> dict[str, Any]:
     """Evidence naming contributing rules (``policies.combined``) names them in their own rule
-    set; everything else in it is about the content."""
-    refs = evidence.get("contributing_rules")
-    if not refs:
-        return evidence  # findings are frozen: content-only evidence is shared, not copied
+    set; everything else in it is about the content (findings are frozen: content-only
+    evidence is shared, not copied)."""
     return {**evidence, "contributing_rules": [{**ref, "rule_set_id": resource_id}
-                                               for ref in refs]}
+                                               for ref in evidence["contributing_rules"]]}

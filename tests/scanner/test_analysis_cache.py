@@ -42,8 +42,9 @@ def _report(report) -> tuple:
             report.exposure_unknown)
 
 
-def _primed(store: Store, snapshot, settings: PolicySettings = PolicySettings()):
+def _primed(store: Store, snapshot, settings: PolicySettings | None = None):
     """The memo the next saved scan of ``snapshot`` starts from, and it after evaluating."""
+    settings = settings or PolicySettings()
     memo = load_memo(store.state(STATE_KEY), snapshot.rule_sets,
                      SnapshotDigests.of(snapshot).rule_sets, select_policies(settings), settings)
     primed = memo.fingerprint is not None
