@@ -202,8 +202,12 @@ class EvaluationContext:
         return view
 
     def release(self, rule_set: RuleSet) -> None:
-        """Forget a rule set's view once every policy has judged it."""
-        self._views.pop(rule_set.resource_id, None)
+        """Forget a rule set's view once every policy has judged it (its pools refer back to
+        it: they are let go first, so it is freed at once, without a garbage collection)."""
+        view = self._views.pop(rule_set.resource_id, None)
+        if view is not None:
+            view._pools.clear()
+            view._pool_by_members.clear()
         verdicts = self._indexes.get("shadow_verdicts")
         if verdicts is not None:
             verdicts.pop(rule_set.resource_id, None)

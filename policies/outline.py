@@ -18,8 +18,6 @@ from scanner.netmath import (
     PORT_PROTOCOLS,
     Interval,
     intervals_overlap,
-    merge_intervals,
-    subtract_intervals,
 )
 from scanner.traffic import ProtocolSet, rule_addresses
 
@@ -32,18 +30,32 @@ class Outline:
     ports: tuple[Interval, ...]
     v4: tuple[Interval, ...]
     v6: tuple[Interval, ...]
+    # The first and last protocol and port: most pairs of rules differ there, which four
+    # comparisons tell; ``single`` when those are the protocols and ports (one interval each),
+    # so the comparisons are the whole test for those two dimensions.
+    span: tuple[int, int, int, int]
+    single: bool
 
     @classmethod
     def of(cls, rule: Rule) -> Outline:
-        ports = rule.ports if rule.protocol in PORTED else ALL_PORTS
-        return cls(ProtocolSet.of(rule.protocol).intervals, ports.intervals,
-                   rule_addresses(rule, IPV4).intervals, rule_addresses(rule, IPV6).intervals)
+        ports = (rule.ports if rule.protocol in PORTED else ALL_PORTS).intervals
+        protocols = ProtocolSet.of(rule.protocol).intervals
+        if protocols and ports:
+            span = (protocols[0][0], protocols[-1][1], ports[0][0], ports[-1][1])
+        else:
+            span = (0, -1, 0, -1)  # matches nothing: overlaps nothing
+        return cls(protocols, ports, rule_addresses(rule, IPV4).intervals,
+                   rule_addresses(rule, IPV6).intervals, span,
+                   len(protocols) == 1 and len(ports) == 1)
 
     def overlaps(self, other: Outline, family: int | None = None) -> bool:
         """Whether a packet could match both (of ``family``, or of either family)."""
-        if not intervals_overlap(self.protocols, other.protocols):
+        a, b = self.span, other.span
+        if a[1] < b[0] or b[1] < a[0] or a[3] < b[2] or b[3] < a[2]:
             return False
-        if not intervals_overlap(self.ports, other.ports):
+        if not (self.single and other.single) and not (
+                intervals_overlap(self.protocols, other.protocols)
+                and intervals_overlap(self.ports, other.ports)):
             return False
         if family in (None, IPV4) and intervals_overlap(self.v4, other.v4):
             return True
@@ -68,9 +80,25 @@ class Outlines:
         return found
 
 
-def _covers(outer: list[Interval], inner: tuple[Interval, ...]) -> bool:
-    """Whether the intervals ``outer`` (in any order) contain every interval of ``inner``."""
-    return not subtract_intervals(inner, merge_intervals(outer))
+def _covers(inner: tuple[Interval, ...], outer: list[Interval]) -> bool:
+    """Whether the intervals ``outer`` (in any order) contain every interval of ``inner``: one
+    sweep over them sorted (hot: every rule of a first-match rule set is asked)."""
+    if not inner:
+        return True  # an empty dimension (no IPv6 addresses) is covered by anything
+    outer.sort()
+    for lo, hi in inner:
+        reached = lo  # the first point of [lo, hi] not known to be covered
+        for span_lo, span_hi in outer:
+            if span_hi < reached:
+                continue
+            if span_lo > reached:
+                return False  # sorted by start: no later interval fills the gap
+            reached = span_hi + 1
+            if reached > hi:
+                break
+        if reached <= hi:
+            return False
+    return True
 
 
 def could_cover(target: Outline, others: list[Outline]) -> bool:
@@ -82,6 +110,7 @@ def could_cover(target: Outline, others: list[Outline]) -> bool:
     """
     if not others:
         return False
-    # An empty dimension (no IPv6 addresses) is covered by anything.
-    return all(_covers([span for o in others for span in getattr(o, name)], getattr(target, name))
-               for name in ("protocols", "ports", "v4", "v6"))
+    return (_covers(target.protocols, [span for o in others for span in o.protocols])
+            and _covers(target.ports, [span for o in others for span in o.ports])
+            and _covers(target.v4, [span for o in others for span in o.v4])
+            and _covers(target.v6, [span for o in others for span in o.v6]))

@@ -107,12 +107,14 @@ def _first_match(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
     spaces = _Spaces(outlines)
     for part in _per_direction(rule_set):
         ordered = evaluation_order(part)
-        for index, rule in enumerate(ordered):
+        # (every earlier rule is tested against each rule: the outlines are looked up once)
+        pairs = [(r, spaces.outline(r)) for r in ordered]
+        for index, (rule, mine) in enumerate(pairs):
             if not _address_only(rule) or rule.is_default:
                 continue
-            earlier = [r for r in ordered[:index] if spaces.overlap(r, rule)]
-            taking = [r for r in earlier if applies_wherever(r, rule)]
-            if not could_cover(spaces.outline(rule), [spaces.outline(r) for r in taking]):
+            overlapping = [(r, o) for r, o in pairs[:index] if o.overlaps(mine)]
+            earlier = [r for r, _ in overlapping]
+            if not could_cover(mine, [o for r, o in overlapping if applies_wherever(r, rule)]):
                 # Some of its traffic reaches it whatever comes first: it takes effect.
                 if rule.action is Action.DENY:
                     entries = [EffectiveRule(rule, m, m) for f in FAMILIES
@@ -126,6 +128,7 @@ def _first_match(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
             if not entries:
                 continue
             if all(e.shadowed for e in entries):
+                taking = [r for r in earlier if applies_wherever(r, rule)]
                 yield from _shadowed(spaces, rule, taking, entries)
             elif rule.action is Action.DENY:
                 verdict = _denied_anyway(spaces, rule, ordered[index + 1:], entries)

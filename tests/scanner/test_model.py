@@ -37,6 +37,9 @@ from scanner.model import (
     Severity,
     Snapshot,
     Subnet,
+    finding_id_part,
+    finding_id_parts,
+    finding_id_with,
     fingerprint,
 )
 from scanner.netmath import ALL_PORTS, PortSet
@@ -457,3 +460,40 @@ def test_fingerprint_of_strings_is_the_hash_of_their_json(parts):
 
     text = json.dumps(tuple(parts), sort_keys=True, default=str, separators=(",", ":"))
     assert fingerprint(*parts) == hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@given(st.text(), st.text(), st.text())
+def test_finding_ids_from_their_parts_are_the_fingerprint_of_the_three_strings(policy, resource,
+                                                                                subject):
+    # What an id promises (stable across runs and versions): "CWF-" and the fingerprint of
+    # policy, resource and subject. Binding reuses the hashed text's parts: the same id.
+    import hashlib
+
+    text = json.dumps([policy, resource, subject], separators=(",", ":"))
+    expected = "CWF-" + hashlib.sha256(text.encode()).hexdigest()[:20]
+    assert Finding.make_id(policy, resource, subject) == expected
+    assert finding_id_with(finding_id_parts(policy, subject),
+                           finding_id_part(resource)) == expected
+
+
+def test_finding_ids_keep_their_value():
+    # Baselines, suppressions and tickets name findings by id: the derivation never changes.
+    assert Finding.make_id("CW-NET-001", "sg-1", "sgr-1") == "CWF-4c2e67e905ec3c696153"
+
+
+@settings(max_examples=50, deadline=None)
+@given(findings, ids, ids, ids, ids, names, st.none() | rules, extras)
+def test_a_rebound_finding_is_the_finding_with_those_fields_replaced(
+        finding, finding_id, account, region, resource_id, resource_name, rule, evidence):
+    import dataclasses
+
+    rebound = finding.rebound(finding_id, account, region, resource_id, resource_name, rule,
+                              evidence)
+    expected = dataclasses.replace(
+        finding, finding_id=finding_id, account=account, region=region,
+        resource_id=resource_id, resource_name=resource_name, rule=rule, evidence=evidence)
+    assert type(rebound) is Finding and rebound == expected
+    assert [getattr(rebound, f.name) for f in dataclasses.fields(Finding)] == \
+        [getattr(expected, f.name) for f in dataclasses.fields(Finding)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rebound.account = "other"  # type: ignore[misc]
