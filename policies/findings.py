@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from policies.admitted import PORT_PROTOCOLS, Flows
-from policies.policy import FindingFacts, PolicyMeta
+from policies.policy import FindingFacts, PolicyMeta, Remediation
 from scanner.catalogue import SERVICES, services_in
 from scanner.model import Asset, Finding, IpList, Network, Rule, RuleSet, Severity, Subnet
 from scanner.netmath import PortSet, coverage
@@ -39,6 +39,12 @@ def _port_hits(evidence_ports: Mapping[str, Mapping[str, str]],
                 protocols.add(protocol)
             hits.update((protocol, p) for p in wanted if p in ports)
     return hits, protocols
+
+
+@lru_cache(maxsize=1024)
+def _remediation_text(remediation: Remediation) -> str:
+    """Spelt once per policy, not per finding."""
+    return remediation.text()
 
 
 @lru_cache(maxsize=1024)
@@ -83,7 +89,7 @@ def _finding(meta: PolicyMeta, *, provider: str, account: str, region: str, reso
         evidence=dict(evidence),
         attack=meta.attack,
         compliance=meta.compliance_for(facts),
-        remediation=meta.remediation.text(),
+        remediation=_remediation_text(meta.remediation),
     )
 
 
