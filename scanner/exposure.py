@@ -17,6 +17,7 @@ not collected, its scope failed) is *unknown*: never reported as safe.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +25,7 @@ from typing import Any
 
 from scanner.catalogue import services_in
 from scanner.exposure_classes import ExposureMemo
+from scanner.gcpause import collector_paused
 from scanner.model import Asset, Exposure, PathStep, RuleRef, Snapshot
 from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, AddressSet, PortSet
 from scanner.reach import class_key, reacher
@@ -37,6 +39,7 @@ from scanner.reach.base import (
     merge_paths,
     public_offer,
 )
+from scanner.reach.fast import Intervals
 from scanner.traffic import ALL_PROTOCOL_SET, Box, ProtocolSet, TrafficSpace
 
 SOURCES = ("internet", "broad")
@@ -183,10 +186,6 @@ class _Group:
 _Template = tuple[str, tuple["_Group", ...], tuple[str, ...]]  # via, groups, notes
 
 
-def _holds(intervals, value: int) -> bool:
-    return any(lo <= value <= hi for lo, hi in intervals)
-
-
 def _credited(shares: Mapping[int, int], broad: int) -> list[int]:
     """The pieces credited with admitting a group: those that decided for at least a broad
     range of its sources. A piece that decided only for a few addresses (an organization
@@ -209,6 +208,10 @@ def _admitters(paths: Sequence[tuple[PathStep, ...]]) -> tuple[RuleRef, ...]:
     return tuple(seen.values())
 
 
+# One protocol's ports swept: (source, pieces holding the ports, the ports) per atom.
+_Atoms = list[tuple[str, frozenset[int], Intervals]]
+
+
 def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
     """Split what got through into (source, protocols, ports, path) groups, exactly.
 
@@ -218,63 +221,124 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
     the pieces that decided for a broad share of it (``_credited``), and its path and
     ``admitted_by`` come from those.
     """
-    boxes = [(i, p, q, sum(hi - lo + 1 for lo, hi in a))
-             for i, piece in enumerate(reach.pieces) for p, q, a in piece.boxes]
-    protocol_edges = sorted({lo for _, p, _, _ in boxes for lo, _ in p}
-                            | {hi + 1 for _, p, _, _ in boxes for _, hi in p})
+    pieces = reach.pieces
+    # (protocols, ports, addresses admitted, piece): a piece's boxes are disjoint, so boxes of
+    # one piece with the same protocols and ports add up to one entry.
+    entries: list[tuple[Intervals, Intervals, int, int]] = []
+    edges_found: set[int] = set()
+    for i, piece in enumerate(pieces):
+        sums: dict[tuple[Intervals, Intervals], int] = {}
+        for p, q, a in piece.boxes:
+            n = 0
+            for lo, hi in a:
+                n += hi - lo + 1
+            sums[p, q] = sums.get((p, q), 0) + n
+        for (p, q), n in sums.items():
+            entries.append((p, q, n, i))
+            for lo, hi in p:
+                edges_found.add(lo)
+                edges_found.add(hi + 1)
+    # Protocols are cut where some entry starts or ends: within a cell every protocol is held
+    # by the same entries, so one sweep of the ports answers for the whole cell.
+    edges = sorted(edges_found)
+    cells: list[list[int]] = [[] for _ in range(len(edges) - 1)]
+    for e, (p, _, _, _) in enumerate(entries):
+        for lo, hi in p:
+            for k in range(bisect_left(edges, lo), bisect_left(edges, hi + 1)):
+                cells[k].append(e)
     # (source, ports, pieces) -> protocol spans
-    found: dict[tuple[str, PortSet, frozenset[int]], list[tuple[int, int]]] = {}
+    found: dict[tuple[str, Intervals, frozenset[int]], list[tuple[int, int]]] = {}
     # (source, pieces) -> piece -> the most addresses it decided for at one port
     shares: dict[tuple[str, frozenset[int]], dict[int, int]] = {}
-    for lo, nxt in zip(protocol_edges, protocol_edges[1:], strict=False):
-        events: list[tuple[int, int, int]] = []  # (port, +/- addresses, piece)
-        for i, p, q, n in boxes:
-            if _holds(p, lo):
-                for a, z in q:
-                    events.append((a, n, i))
-                    events.append((z + 1, -n, i))
-        if not events:
+    swept: dict[tuple[int, ...], _Atoms] = {}  # cells held by the same entries sweep alike
+    for k, members in enumerate(cells):
+        if not members:
             continue
-        events.sort()
-        atoms: dict[tuple[str, frozenset[int]], list[tuple[int, int]]] = {}
-        active: dict[int, int] = {}  # piece -> addresses it admits at this port
-        count = 0
-        at = 0
-        while at < len(events):
-            port = events[at][0]
-            while at < len(events) and events[at][0] == port:
-                _, delta, piece = events[at]
-                count += delta
-                held = active.get(piece, 0) + delta
-                if held:
-                    active[piece] = held
-                else:
-                    del active[piece]
-                at += 1
-            if at == len(events):
-                break
-            source = "internet" if count >= whole else "broad" if count >= broad else None
-            if source is not None:
-                holders = frozenset(active)
-                atoms.setdefault((source, holders), []).append((port, events[at][0] - 1))
-                mine = shares.setdefault((source, holders), {})
-                for piece, held in active.items():
-                    if held > mine.get(piece, 0):
-                        mine[piece] = held
-        for (source, holders), spans in atoms.items():
-            found.setdefault((source, PortSet(tuple(spans)), holders), []).append((lo, nxt - 1))
+        signature = tuple(members)
+        atoms = swept.get(signature)
+        if atoms is None:
+            atoms = swept[signature] = _sweep([entries[e] for e in members], whole, broad,
+                                              shares)
+        span = (edges[k], edges[k + 1] - 1)
+        for source, holders, ports in atoms:
+            found.setdefault((source, ports, holders), []).append(span)
     out = []
+    # (source, pieces) -> path, admitters, admitted_by of the pieces credited
+    credits: dict[tuple[str, frozenset[int]], tuple] = {}
     for (source, ports, holders), spans in found.items():
+        credit = credits.get((source, holders))
+        if credit is None:
+            paths = [pieces[i].path for i in _credited(shares[(source, holders)], broad)]
+            admitters = _admitters(paths)
+            credit = credits[(source, holders)] = (
+                merge_paths(paths), admitters,
+                frozenset((r.rule_set_id, r.rule_id) for r in admitters))
         protocols = ProtocolSet(tuple(spans))
-        credited = _credited(shares[(source, holders)], broad)
-        paths = [reach.pieces[i].path for i in credited]
-        admitters = _admitters(paths)
-        admitted_by = frozenset((r.rule_set_id, r.rule_id) for r in admitters)
-        out.append(_Group(source, reach.family, protocols, ports, merge_paths(paths),
-                          service_keys(protocols, ports), admitted_by,
-                          protocols.exact_label(), admitters))
+        port_set = PortSet(ports)
+        out.append(_Group(source, reach.family, protocols, port_set, credit[0],
+                          service_keys(protocols, port_set), credit[2],
+                          _exact_label(protocols), credit[1]))
     out.sort(key=lambda g: (SOURCES.index(g.source), g.protocols.intervals, g.ports.intervals))
     return out
+
+
+def _sweep(members: list[tuple[Intervals, Intervals, int, int]], whole: int, broad: int,
+           shares: dict[tuple[str, frozenset[int]], dict[int, int]]) -> _Atoms:
+    """One protocol cell: the ports swept in order, each stretch between two edges labelled by
+    its source (enough addresses in total) and the pieces holding it; ``shares`` records each
+    holder's largest count. Adjacent stretches with the same label are one atom."""
+    events: list[tuple[int, int, int]] = []  # (port, +/- addresses, piece)
+    for _, q, n, i in members:
+        for a, z in q:
+            events.append((a, n, i))
+            events.append((z + 1, -n, i))
+    events.sort()
+    atoms: dict[tuple[str, frozenset[int]], list[list[int]]] = {}
+    active: dict[int, int] = {}  # piece -> addresses it admits at this port
+    count = 0
+    at = 0
+    total = len(events)
+    while at < total:
+        port = events[at][0]
+        while at < total and events[at][0] == port:
+            _, delta, piece = events[at]
+            count += delta
+            held = active.get(piece, 0) + delta
+            if held:
+                active[piece] = held
+            else:
+                del active[piece]
+            at += 1
+        if at == total:
+            break
+        if count >= whole:
+            source = "internet"
+        elif count >= broad:
+            source = "broad"
+        else:
+            continue
+        end = events[at][0] - 1
+        label = (source, frozenset(active))
+        spans = atoms.get(label)
+        if spans is None:
+            atoms[label] = [[port, end]]
+            mine = shares.setdefault(label, {})
+        else:
+            if spans[-1][1] == port - 1:
+                spans[-1][1] = end
+            else:
+                spans.append([port, end])
+            mine = shares[label]
+        for piece, held in active.items():
+            if held > mine.get(piece, 0):
+                mine[piece] = held
+    return [(source, holders, tuple((lo, hi) for lo, hi in spans))
+            for (source, holders), spans in atoms.items()]
+
+
+@lru_cache(maxsize=4096)
+def _exact_label(protocols: ProtocolSet) -> str:
+    return protocols.exact_label()
 
 
 def _trusted(cidrs: Sequence[str], family: int) -> AddressSet | None:
@@ -298,6 +362,12 @@ def analyze_exposure(
     Assets are walked once per equivalence class (``scanner.reach.class_key``) and the answer
     is bound to every member. With ``memo`` (kept from the previous scan) classes whose content
     did not change are not walked at all."""
+    with collector_paused():  # millions of acyclic tuples, all kept: see scanner.gcpause
+        return _analyze(snapshot, trusted_cidrs, broad_prefix, broad_prefix_v6, memo)
+
+
+def _analyze(snapshot: Snapshot, trusted_cidrs: Sequence[str], broad_prefix: int,
+             broad_prefix_v6: int, memo: ExposureMemo | None) -> ExposureAnalysis:
     trusted = {family: _trusted(trusted_cidrs, family) for family in (IPV4, IPV6)}
     offers = {family: public_offer(family, trusted[family]) for family in (IPV4, IPV6)}
     # (whole internet, broad) address counts per family

@@ -8,6 +8,7 @@ is as open to the internet as ``0.0.0.0/0``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,34 +84,55 @@ def union_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[I
 
 
 def intersect_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    # One pass over both, each side's current interval held in locals (millions of calls in
+    # the exposure walk: no len, max or min call per step).
+    na, nb = len(a), len(b)
+    if not na or not nb:
+        return ()
     out: list[Interval] = []
     i = j = 0
-    while i < len(a) and j < len(b):
-        lo = max(a[i][0], b[j][0])
-        hi = min(a[i][1], b[j][1])
-        if lo <= hi:
-            out.append((lo, hi))
-        if a[i][1] < b[j][1]:
+    alo, ahi = a[0]
+    blo, bhi = b[0]
+    while True:
+        lo = alo if alo > blo else blo
+        if ahi < bhi:
+            if lo <= ahi:
+                out.append((lo, ahi))
             i += 1
+            if i == na:
+                break
+            alo, ahi = a[i]
         else:
+            if lo <= bhi:
+                out.append((lo, bhi))
             j += 1
+            if j == nb:
+                break
+            blo, bhi = b[j]
     return tuple(out)
 
 
 def subtract_intervals(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    if not b:
+        return tuple(a)
     out: list[Interval] = []
     j = 0
+    nb = len(b)
     for lo, hi in a:
-        cur = lo
-        while j < len(b) and b[j][1] < cur:
+        while j < nb and b[j][1] < lo:
             j += 1
+        cur = lo
         k = j
-        while k < len(b) and b[k][0] <= hi:
-            if b[k][0] > cur:
-                out.append((cur, b[k][0] - 1))
-            cur = max(cur, b[k][1] + 1)
-            if cur > hi:
+        while k < nb:
+            blo, bhi = b[k]
+            if blo > hi:
                 break
+            if blo > cur:
+                out.append((cur, blo - 1))
+            if bhi >= cur:
+                cur = bhi + 1
+                if cur > hi:
+                    break
             k += 1
         if cur <= hi:
             out.append((cur, hi))
@@ -340,10 +362,26 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
+# An IPv4 address or CIDR as ``ipaddress`` spells it (decimal octets without leading zeros, a
+# prefix length): the common text, parsed here without ``ipaddress``; anything else goes there.
+_PLAIN_V4 = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\."
+                       r"(0|[1-9][0-9]{0,2})(?:/(0|[1-9][0-9]?))?")
+
+
 @lru_cache(maxsize=65536)
 def cidr_span(text: str) -> tuple[int, int, int]:
-    """(family, first, last address as integers) of a CIDR: worked out once per distinct
-    text, as estates repeat the same few sources on most of their rules."""
+    """(family, first, last address as integers) of a CIDR, host bits ignored; ValueError
+    for what ``parse_network`` refuses. Worked out once per distinct text, as estates repeat
+    the same few sources on most of their rules."""
+    plain = _PLAIN_V4.fullmatch(text.strip())
+    if plain is not None:
+        a, b, c, d, prefix = plain.groups()
+        octets = (int(a), int(b), int(c), int(d))
+        length = 32 if prefix is None else int(prefix)
+        if max(octets) <= 255 and length <= 32:
+            host = (1 << (32 - length)) - 1
+            first = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) & ~host
+            return IPV4, first, first | host
     net = parse_network(text)
     return net.version, int(net.network_address), int(net.broadcast_address)
 
@@ -405,12 +443,27 @@ class AddressSet:
         return not self.intervals
 
     def to_cidrs(self) -> list[str]:
-        """The smallest list of CIDRs that spells this set exactly."""
-        make = ipaddress.IPv4Address if self.family == IPV4 else ipaddress.IPv6Address
+        """The smallest list of CIDRs that spells this set exactly (the networks, and the text,
+        of ``ipaddress.summarize_address_range``, worked out on the integers)."""
+        bits = 32 if self.family == IPV4 else 128
+        spell = _ipv4_text if self.family == IPV4 else _ipv6_text
         out: list[str] = []
         for lo, hi in self.intervals:
-            out.extend(str(n) for n in ipaddress.summarize_address_range(make(lo), make(hi)))
+            while lo <= hi:
+                # The largest block that starts at lo (aligned) and does not pass hi.
+                size = min((lo & -lo).bit_length() - 1 if lo else bits,
+                           (hi - lo + 1).bit_length() - 1)
+                out.append(f"{spell(lo)}/{bits - size}")
+                lo += 1 << size
         return out
+
+
+def _ipv4_text(value: int) -> str:
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+
+
+def _ipv6_text(value: int) -> str:
+    return str(ipaddress.IPv6Address(value))
 
 
 def _public_space(family: int) -> AddressSet:

@@ -29,6 +29,7 @@ from scanner.model import (
 )
 from scanner.netmath import IPV4, IPV6, PUBLIC_SPACE, AddressSet, parse_network
 from scanner.reach.fast import (
+    Intervals,
     Prepared,
     RawBox,
     bounds,
@@ -121,6 +122,9 @@ class SnapshotIndex:
             self._errors.setdefault((error.provider, error.account), []).append(error)
         self._ordered: dict[tuple[str, Direction], tuple[Rule, ...]] = {}
         self._prepared: dict[tuple[str, Direction, int, bool | None], Prepared] = {}
+        # Per family, the public addresses of each list of CIDRs rules name (estates repeat
+        # the same sources on most of their rules).
+        self._addresses: dict[int, dict[tuple[str, ...], Intervals]] = {IPV4: {}, IPV6: {}}
 
     def scope_error(self, asset: Asset) -> CollectionError | None:
         """A collection error covering the asset's account and region, if any.
@@ -166,7 +170,7 @@ class SnapshotIndex:
             rules = self.ordered(rule_set, direction)
             if implied is not None:
                 rules = tuple(r for r in rules if r.is_default == implied)
-            found = prepare(rules, family)
+            found = prepare(rules, family, self._addresses[family])
             self._prepared[key] = found
         return found
 

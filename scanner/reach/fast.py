@@ -19,9 +19,11 @@ from scanner.netmath import (
     PUBLIC_SPACE,
     AddressSet,
     PortSet,
+    cidr_span,
     intersect_intervals,
     merge_intervals,
     subtract_intervals,
+    union_intervals,
 )
 from scanner.traffic import Box, ProtocolSet, TrafficSpace, rule_space
 
@@ -42,36 +44,72 @@ def cooked(family: int, boxes: Iterable[RawBox]) -> TrafficSpace:
 Prepared = tuple[tuple[Rule, RawBox], ...]
 
 
-def prepare(rules: Iterable[Rule], family: int) -> Prepared:
+def prepare(rules: Iterable[Rule], family: int,
+            addresses_seen: dict[tuple[str, ...], Intervals] | None = None) -> Prepared:
     """Each rule with what it matches of the family's public space, as one raw box.
 
     Every offer is public traffic, so a rule whose remote side holds no public address (private
-    ranges, tags, other security groups) can never decide anything and is left out."""
+    ranges, tags, other security groups) can never decide anything and is left out. The box is
+    ``rule_space``'s (the one definition of what a rule matches), worked out in two parts that
+    rules repeat: the protocols and ports, and the public addresses of the rule's CIDRs
+    (``addresses_seen`` keeps the latter per list of CIDRs, for one family, across calls)."""
+    if addresses_seen is None:
+        addresses_seen = {}
     out = []
     for rule in rules:
+        peers = rule.peers
+        if len(peers) == 1:
+            cidrs = peers[0].addresses
+        else:
+            cidrs = tuple(a for peer in peers for a in peer.addresses)
+        if not cidrs:
+            continue
+        addresses = addresses_seen.get(cidrs)
+        if addresses is None:
+            addresses = addresses_seen[cidrs] = _public_addresses(cidrs, family)
+        if not addresses:
+            continue
         blocking = rule.action is not Action.ALLOW
-        addresses = tuple(a for peer in rule.peers for a in peer.addresses)
-        box = _public_match(rule.protocol, rule.ports, addresses, family,
-                            blocking and rule.icmp_type is not None)
-        if box is not None:
-            out.append((rule, box))
+        kinds = _kinds(rule.protocol, rule.ports, family, blocking and rule.icmp_type is not None)
+        if kinds is not None:
+            out.append((rule, (kinds[0], kinds[1], addresses)))
     return tuple(out)
 
 
+def _public_addresses(cidrs: tuple[str, ...], family: int) -> Intervals:
+    """The public addresses of ``family`` among ``cidrs``, as ``rule_addresses`` reads a rule's
+    peers (CIDRs of the other family add none), less what is not public: the union of each
+    CIDR's public part."""
+    out: Intervals = ()
+    for cidr in cidrs:
+        out = union_intervals(out, _public_part(cidr, family))
+    return out
+
+
 @lru_cache(maxsize=65536)
-def _public_match(protocol: str, ports: PortSet, addresses: tuple[str, ...], family: int,
-                  icmp_filtered_block: bool) -> RawBox | None:
-    # Rules repeat the same protocol, ports and sources a lot: this is rule_space (the one
-    # definition of what a rule matches) computed once per distinct combination.
+def _public_part(cidr: str, family: int) -> Intervals:
+    version, lo, hi = cidr_span(cidr)
+    if version != family:
+        return ()
+    return _and(((lo, hi),), PUBLIC_SPACE[family].intervals)
+
+
+_EVERYWHERE = (Peer(PeerKind.OTHER, "", ("0.0.0.0/0", "::/0")),)
+
+
+@lru_cache(maxsize=4096)
+def _kinds(protocol: str, ports: PortSet, family: int,
+           icmp_filtered_block: bool) -> tuple[Intervals, Intervals] | None:
+    """The protocols and ports ``rule_space`` gives a rule of this protocol and ports (None:
+    it matches nothing, an ICMP-type rule taken away as a block), from a probe that names
+    every address."""
     probe = Rule(Direction.INGRESS, Action.DENY if icmp_filtered_block else Action.ALLOW,
-                 protocol, ports, (Peer(PeerKind.OTHER, "", addresses),),
-                 icmp_type=0 if icmp_filtered_block else None)
+                 protocol, ports, _EVERYWHERE, icmp_type=0 if icmp_filtered_block else None)
     boxes = raw(rule_space(probe, family, icmp_filtered_block))
     if not boxes:
         return None
-    p, q, a = boxes[0]  # rule_space gives at most one box
-    a = intersect_intervals(a, PUBLIC_SPACE[family].intervals)
-    return (p, q, a) if a else None
+    p, q, _ = boxes[0]  # rule_space gives at most one box
+    return p, q
 
 
 _BEYOND = 1 << 130  # above every port, protocol and IPv6 address

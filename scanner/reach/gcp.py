@@ -130,13 +130,25 @@ def _targets(rule_set: RuleSet, implied: bool, rules: tuple[Rule, ...],
     return found
 
 
+def _selected(rule_set: RuleSet, selected: bool | None, index: SnapshotIndex,
+              cache: dict[Any, Any]) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+    """The level's rules (``selected``: only the VPC rules whose ``is_default`` is that), and
+    those of them whose sources cloudwall cannot resolve, once per rule set."""
+    key = ("gcp-rules", rule_set.resource_id, selected)
+    found = cache.get(key)
+    if found is None:
+        rules = index.ordered(rule_set, Direction.INGRESS)
+        if selected is not None:
+            rules = tuple(r for r in rules if r.is_default == selected)
+        found = cache[key] = (rules, tuple(unresolved_peers(rules, _UNRESOLVED)))
+    return found
+
+
 def _level(rule_set: RuleSet, implied: bool, asset: Asset, applies, family: int,
            index: SnapshotIndex, cache: dict[Any, Any], offer: tuple[RawBox, ...]) -> _Level:
-    rules = index.ordered(rule_set, Direction.INGRESS)
     # The implied rules are evaluated after every level, whatever the enforcement order.
     selected = implied if rule_set.kind is RuleSetKind.GCP_VPC_FIREWALL else None
-    if selected is not None:
-        rules = tuple(r for r in rules if r.is_default == implied)
+    rules, unresolved = _selected(rule_set, selected, index, cache)
     targets = _targets(rule_set, implied, rules, cache)
     tags = set(asset.network_tags) | set(asset.extra.get(SECURE_TAGS_FIELD) or ())
     key = ("gcp-level", rule_set.resource_id, implied, family,
@@ -145,14 +157,20 @@ def _level(rule_set: RuleSet, implied: bool, asset: Asset, applies, family: int,
     found = cache.get(key)
     if found is None:
         notes = []
-        for rule in unresolved_peers((r for r in rules if applies(r)), _UNRESOLVED):
+        for rule in unresolved:
+            if not applies(rule):
+                continue
             verb = "admits" if rule.action is Action.ALLOW else "blocks"
             notes.append(f"{rule_set.resource_id} {rule.identity()} {verb} sources cloudwall "
                          "cannot resolve (address groups, FQDNs, geolocations or threat "
                          "lists): not counted")
         layer = "implied" if implied else LAYERS[rule_set.kind]
-        prepared = index.prepared(rule_set, Direction.INGRESS, family, selected)
-        result = first_match_layer(layer, rule_set, prepared, [Piece(offer)], applies)
+        # The rules that apply to this interface, picked once here rather than asked of every
+        # rule again for each piece of traffic: a rule without targets applies to all.
+        prepared = tuple(entry for entry in index.prepared(rule_set, Direction.INGRESS, family,
+                                                           selected)
+                         if not entry[0].targets or applies(entry[0]))
+        result = first_match_layer(layer, rule_set, prepared, [Piece(offer)])
         found = _Level(result.admitted, result.handed_on, tuple(notes))
         cache[key] = found
     return found

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from scanner.exposure import analyze_exposure
 from scanner.model import Action, Direction, Peer, Rule
-from scanner.netmath import IPV4, PortSet, intersect_intervals
+from scanner.netmath import IPV4, IPV6, PortSet, intersect_intervals
 from scanner.reach import reacher
 from scanner.reach.base import SnapshotIndex, public_offer
 from scanner.reach.fast import _and, compact, cooked, first_match, prepare, raw, union
-from scanner.traffic import TrafficSpace, evaluate_first_match, evaluate_union
+from scanner.traffic import TrafficSpace, evaluate_first_match, evaluate_union, rule_space
 from tests.scanner.exposure_builders import acl, aws_subnet, eni, sg, snapshot
 
 BLOCKS = ["8.8.8.0/26", "8.8.8.64/26", "8.8.8.128/25", "1.1.1.0/24", "0.0.0.0/0", "10.0.0.0/8"]
@@ -170,3 +170,36 @@ def test_long_rule_lists_compact_what_is_left_without_changing_it(rule_list):
     assert _same(IPV4, allowed, reference.admitted())
     assert _same(IPV4, compact(list(mine.unmatched) + allowed),
                  reference.unmatched.union(reference.admitted()))
+
+
+mixed_rules = st.lists(st.builds(
+    rule,
+    st.sampled_from([Action.ALLOW, Action.DENY, Action.GOTO_NEXT]),
+    st.sampled_from(["tcp", "udp", "icmp", "icmpv6", "47", "all"]),
+    st.sampled_from(["22", "20-25", "*", "80,443", "1024-65535"]),
+    st.lists(st.sampled_from(BLOCKS + ["::/0", "2600::/16", "2001:db8::/32", "fe80::/10",
+                                       "192.168.0.0/16", "8.8.0.0/16"]),
+             min_size=0, max_size=3),
+    st.integers(1, 50),
+    st.just(Direction.INGRESS),
+    st.sampled_from([None, None, 8]),
+), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(mixed_rules, mixed_rules)
+def test_prepared_matches_are_rule_space_on_the_public_space(first, second):
+    """Each rule's prepared box is its rule_space (as a block where it takes traffic away)
+    less what is not public, on either family; rules matching no public address are left out.
+    The CIDR lists seen are shared across calls and families, as the analysis shares them."""
+    seen: dict[int, dict] = {IPV4: {}, IPV6: {}}
+    for rule_list in (first, second):
+        for family in (IPV4, IPV6):
+            prepared = prepare(rule_list, family, seen[family])
+            expected = []
+            for r in rule_list:
+                space = rule_space(r, family, r.action is not Action.ALLOW)
+                public = space.intersection(TrafficSpace.everything(family))
+                if public:
+                    expected.append((r, raw(public)[0]))
+            assert [(r, box) for r, box in prepared] == expected

@@ -139,3 +139,18 @@ def test_regional_network_policy_applies_only_in_its_region():
     there = policy("there", fw(ALLOW, "22", 100, "ssh"), region="us-central1")
     analysis = analyze_exposure(estate(vpc_rules(), here, there))
     assert analysis.reachable(ASSET_ID) == {"tcp": PortSet.of(443)}
+
+
+def test_unresolvable_sources_are_noted_only_for_the_rules_that_apply():
+    group = Peer(PeerKind.ADDRESS_GROUP, "projects/demo-project/locations/global/addressGroups/x")
+    vpc = vpc_rules(
+        rule(ALLOW, "tcp", "22", (group,), 1000, native_id="web-group/tcp",
+             targets=(Peer(PeerKind.NETWORK_TAG, "web"),)),
+        rule(DENY, "tcp", "23", (group,), 1000, native_id="db-group/tcp",
+             targets=(Peer(PeerKind.NETWORK_TAG, "db"),)),
+        fw(ALLOW, "80", 1000, "http"))
+    web = analyze_exposure(estate(vpc, asset=instance(tags=("web",)))).notes[ASSET_ID]
+    assert [n.split(" ")[1:3] for n in web] == [["web-group/tcp", "admits"]]
+    db = analyze_exposure(estate(vpc, asset=instance(tags=("db",)))).notes[ASSET_ID]
+    assert [n.split(" ")[1:3] for n in db] == [["db-group/tcp", "blocks"]]
+    assert ASSET_ID not in analyze_exposure(estate(vpc)).notes
