@@ -13,6 +13,7 @@ import pytest
 from policies.engine import evaluate, select_policies
 from policies.policy import PolicySettings
 from policies.reuse import RuleSetMemo
+from scanner.content_digest import SnapshotDigests
 from scanner.exposure import analyze_exposure
 from scanner.model import (
     Action,
@@ -181,14 +182,22 @@ def test_incremental_evaluation_matches_a_full_one_over_random_changes(seed):
     rng = random.Random(1000 + seed)
     rule_sets = _templated(rng, 30)
     serial = [len(rule_sets)]
-    plain, exposed = RuleSetMemo(), RuleSetMemo()
+    plain, exposed, digested = RuleSetMemo(), RuleSetMemo(), RuleSetMemo()
     kept_any = False
     for step in range(5):
         if step:
             rule_sets = _change(rng, rule_sets, serial)
         snapshot = _snapshot(rule_sets, f"s{step}")
+        expected = _one_by_one(snapshot)
         assert [f.to_dict() for f in evaluate(snapshot, POLICIES, SETTINGS, memo=plain)] \
-            == _one_by_one(snapshot)
+            == expected
+        # Keyed by the store's content digests (of objects built again, as a new scan's are).
+        again = dataclasses.replace(snapshot, rule_sets=tuple(
+            dataclasses.replace(rs) for rs in snapshot.rule_sets))
+        digests = SnapshotDigests.of(again).rule_sets
+        assert [f.to_dict() for f in evaluate(again, POLICIES, SETTINGS, memo=digested,
+                                              digests=digests)] == expected
+        assert step == 0 or digested.rule_sets == len(snapshot.rule_sets)
         # With exposure: the key stands for everything the analysis was computed from.
         exposure = analyze_exposure(snapshot)
         key = fingerprint(*(repr(item) for item in (*snapshot.rule_sets, *snapshot.assets,
@@ -213,3 +222,21 @@ def test_a_memo_is_not_reused_across_other_settings():
     found = evaluate(snapshot, select_policies(trusting), trusting, memo=memo)
     assert memo.judged > 0
     assert found == evaluate(snapshot, select_policies(trusting), trusting)
+
+
+def test_digests_decide_what_is_unchanged_and_must_match_the_rule_sets():
+    rng = random.Random(9)
+    snapshot = _snapshot(_templated(rng, 20))
+    digests = SnapshotDigests.of(snapshot).rule_sets
+    memo = RuleSetMemo()
+    evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests)
+    # The same digests: every rule set is taken as it was, none is judged or looked at again.
+    evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests)
+    assert (memo.judged, memo.bound) == (0, len(snapshot.rule_sets))
+    # One rule set's digest changes: it alone is looked up by content (and found: its content
+    # did not change, so nothing is judged).
+    fresh = (b"other",) + digests[1:]
+    evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=fresh)
+    assert (memo.judged, memo.bound) == (0, len(snapshot.rule_sets))
+    with pytest.raises(ValueError, match="digests"):
+        evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests[1:])
