@@ -17,7 +17,7 @@ from policies.reuse import RuleSetMemo, content_key
 from policies.suppressions import apply_suppressions, load_suppressions
 from scanner.errors import ConfigError
 from scanner.gcpause import collector_paused
-from scanner.model import Finding, RuleSet, Snapshot, fingerprint
+from scanner.model import Finding, RuleSet, Severity, Snapshot, fingerprint
 
 
 def all_packs(settings: PolicySettings | None = None) -> list[Pack]:
@@ -146,8 +146,15 @@ def rule_set_fingerprint(policies: Iterable[Policy], settings: PolicySettings) -
 
 
 def _order(finding: Finding) -> tuple:
-    return (-finding.severity.rank, finding.provider, finding.policy_id, finding.resource_id,
-            finding.rule.identity() if finding.rule else finding.asset_id or "")
+    # (once per finding, hundreds of thousands of them: the rank and the rule's own id are
+    # read directly, ``Rule.identity`` only for a rule without one)
+    rule = finding.rule
+    return (_DESCENDING[finding.severity], finding.provider, finding.policy_id,
+            finding.resource_id,
+            (rule.native_id or rule.identity()) if rule is not None else finding.asset_id or "")
+
+
+_DESCENDING = {severity: -severity.rank for severity in Severity}
 
 
 def evaluate_snapshot(snapshot: Snapshot, settings: PolicySettings | None = None,
