@@ -4,11 +4,11 @@ content judged once (``policies.reuse``); then the other Python checks run on th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date
 
 from policies.context import EvaluationContext
-from policies.liveness import Judgement, with_exposure
+from policies.liveness import Judgement, exposure_inputs, with_exposure
 from policies.matching import judge_rule_set_content
 from policies.packs import Pack, builtin_packs, check_unique, load_pack
 from policies.policy import Policy, PolicySettings
@@ -17,7 +17,7 @@ from policies.reuse import RuleSetMemo, content_key
 from policies.suppressions import apply_suppressions, load_suppressions
 from scanner.errors import ConfigError
 from scanner.gcpause import collector_paused
-from scanner.model import Finding, RuleSet, Snapshot, fingerprint
+from scanner.model import Finding, RuleSet, Severity, Snapshot, fingerprint
 
 
 def all_packs(settings: PolicySettings | None = None) -> list[Pack]:
@@ -59,8 +59,8 @@ def check_settings(settings: PolicySettings) -> None:
 
 def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
              settings: PolicySettings | None = None, exposure: object = None,
-             memo: RuleSetMemo | None = None, exposure_key: str | None = None
-             ) -> list[Finding]:
+             memo: RuleSetMemo | None = None, exposure_key: str | None = None,
+             digests: Sequence[Hashable] | None = None) -> list[Finding]:
     """Findings of ``policies`` on ``snapshot`` (no suppressions applied).
 
     ``memo``: the ``RuleSetMemo`` of the previous evaluation, to judge again only the rule sets
@@ -68,21 +68,26 @@ def evaluate(snapshot: Snapshot, policies: Iterable[Policy],
     everything ``exposure`` was computed from (or of the analysis itself); when it equals the
     previous evaluation's, unchanged rule sets keep their findings with their exposure verdicts
     as they were. Without a memo every distinct content is still judged only once.
+    ``digests``: the content digest of each rule set, in the snapshot's order
+    (``SnapshotDigests.rule_sets``, as the store names them), so the memo tells unchanged rule
+    sets without hashing their rules.
 
     The cyclic garbage collector is paused meanwhile (``scanner.gcpause``): the findings of a
     large estate would otherwise set off full collections over the whole snapshot."""
+    if digests is not None and len(digests) != len(snapshot.rule_sets):
+        raise ValueError(f"{len(digests)} digests for {len(snapshot.rule_sets)} rule sets")
     with collector_paused():
-        return _evaluate(snapshot, policies, settings, exposure, memo, exposure_key)
+        return _evaluate(snapshot, policies, settings, exposure, memo, exposure_key, digests)
 
 
 def _evaluate(snapshot: Snapshot, policies: Iterable[Policy], settings: PolicySettings | None,
-              exposure: object, memo: RuleSetMemo | None, exposure_key: str | None
-              ) -> list[Finding]:
+              exposure: object, memo: RuleSetMemo | None, exposure_key: str | None,
+              digests: Sequence[Hashable] | None) -> list[Finding]:
     ctx = EvaluationContext(snapshot, settings, exposure)
     policies = list(policies)
     per_rule_set = [p for p in policies if p.match is not None or p.judge_rule_set is not None]
     memo = memo if memo is not None else RuleSetMemo()
-    memo.start(_fingerprint(per_rule_set, ctx.settings),
+    memo.start(rule_set_fingerprint(per_rule_set, ctx.settings),
                "none" if exposure is None else exposure_key)
     with_name = any(p.match is not None and p.match.reads_rule_set_name for p in per_rule_set)
 
@@ -106,43 +111,68 @@ def _evaluate(snapshot: Snapshot, policies: Iterable[Policy], settings: PolicySe
     adds_verdicts = finish if exposure is not None else None
 
     findings: list[Finding] = []
-    for rule_set in snapshot.rule_sets:
+    keys = digests if digests is not None else (None,) * len(snapshot.rule_sets)
+    # With digests, a rule set that did not change keeps its verdicts while what they read of
+    # the exposure analysis is as it was (``liveness.exposure_inputs``).
+    inputs = None
+    if digests is not None and adds_verdicts is not None:
+        digest_of = {rs.resource_id: d for rs, d in zip(snapshot.rule_sets, digests,
+                                                        strict=True)}
+        reached = frozenset(rule_set_id for rule_set_id, _ in
+                            getattr(exposure, "rule_reach", None) or ())
+
+        def inputs(rule_set: RuleSet) -> Callable[[], Hashable | None]:
+            return lambda: exposure_inputs(ctx, rule_set, digest_of, reached)
+
+    for rule_set, digest in zip(snapshot.rule_sets, keys, strict=True):
         findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge,
-                                      adds_verdicts))
+                                      adds_verdicts, digest,
+                                      None if inputs is None else inputs(rule_set)))
     others = [finding for policy in policies
               if policy.match is None and policy.judge_rule_set is None
               for finding in policy.evaluate(ctx, policy.meta)]
     return memo.finish(findings, others, _order)
 
 
-def _fingerprint(policies: Sequence[Policy], settings: PolicySettings) -> str:
-    """What the findings of a rule set depend on besides its content: the policies as defined
-    (metadata, match) and the settings."""
+def rule_set_fingerprint(policies: Iterable[Policy], settings: PolicySettings) -> str:
+    """What the findings of a rule set depend on besides its content: cloudwall's version, the
+    policies that judge rule sets as defined (metadata, match) and the settings."""
     from scanner import __version__
 
     return fingerprint(__version__, repr(settings),
                        *(repr((p.policy_id, p.kind, sorted(p.definition.items()), p.meta))
-                         for p in policies))
+                         for p in policies
+                         if p.match is not None or p.judge_rule_set is not None))
 
 
 def _order(finding: Finding) -> tuple:
-    return (-finding.severity.rank, finding.provider, finding.policy_id, finding.resource_id,
-            finding.rule.identity() if finding.rule else finding.asset_id or "")
+    # (once per finding, hundreds of thousands of them: the rank and the rule's own id are
+    # read directly, ``Rule.identity`` only for a rule without one)
+    rule = finding.rule
+    return (_DESCENDING[finding.severity], finding.provider, finding.policy_id,
+            finding.resource_id,
+            (rule.native_id or rule.identity()) if rule is not None else finding.asset_id or "")
+
+
+_DESCENDING = {severity: -severity.rank for severity in Severity}
 
 
 def evaluate_snapshot(snapshot: Snapshot, settings: PolicySettings | None = None,
                       exposure: object = None, today: date | None = None,
-                      selected: Sequence[Policy] | None = None
+                      selected: Sequence[Policy] | None = None,
+                      memo: RuleSetMemo | None = None,
+                      digests: Sequence[Hashable] | None = None,
                       ) -> tuple[list[Finding], list[dict]]:
     """Everything a scan does with policies: select (unless ``selected`` is given), evaluate,
     suppress.
 
     Returns the findings (suppressed ones marked) and the notices about suppressions
-    (expired entries, entries that matched nothing).
+    (expired entries, entries that matched nothing). ``memo`` and ``digests``: as for
+    ``evaluate``.
     """
     settings = settings or PolicySettings()
     suppressions = load_suppressions(settings.suppressions) if settings.suppressions else []
     if selected is None:
         selected = select_policies(settings)
-    findings = evaluate(snapshot, selected, settings, exposure)
+    findings = evaluate(snapshot, selected, settings, exposure, memo=memo, digests=digests)
     return apply_suppressions(findings, suppressions, today)

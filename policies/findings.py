@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from policies.admitted import PORT_PROTOCOLS, Flows
-from policies.policy import FindingFacts, PolicyMeta
+from policies.policy import FindingFacts, PolicyMeta, Remediation
 from scanner.catalogue import SERVICES, services_in
 from scanner.model import Asset, Finding, IpList, Network, Rule, RuleSet, Severity, Subnet
 from scanner.netmath import PortSet, coverage
@@ -25,7 +25,7 @@ def service_keys(flows: Flows) -> list[str]:
 
 
 def _port_hits(evidence_ports: Mapping[str, Mapping[str, str]],
-               wanted: set[int]) -> tuple[set[tuple[str, int]], set[str]]:
+               wanted: frozenset[int]) -> tuple[set[tuple[str, int]], set[str]]:
     """Which of ``wanted`` ports appear in ``{family: {protocol: "22,80-90"}}`` evidence, on
     which protocol; and the port-bearing protocols that have any port there."""
     hits: set[tuple[str, int]] = set()
@@ -34,11 +34,26 @@ def _port_hits(evidence_ports: Mapping[str, Mapping[str, str]],
         for protocol, text in by_protocol.items():
             if protocol not in PORT_PROTOCOLS:
                 continue
-            ports = PortSet.parse(text)
-            if ports:
+            found, some = _protocol_hits(protocol, text, wanted)
+            if some:
                 protocols.add(protocol)
-            hits.update((protocol, p) for p in wanted if p in ports)
+            hits.update(found)
     return hits, protocols
+
+
+@lru_cache(maxsize=8192)
+def _protocol_hits(protocol: str, text: str, wanted: frozenset[int]
+                   ) -> tuple[frozenset[tuple[str, int]], bool]:
+    """Which ``wanted`` ports one protocol's evidence text names, and whether it names any:
+    findings repeat a few texts ("22", "0-65535") by the thousand."""
+    ports = PortSet.parse(text)
+    return frozenset((protocol, p) for p in wanted if p in ports), bool(ports)
+
+
+@lru_cache(maxsize=1024)
+def _remediation_text(remediation: Remediation) -> str:
+    """Spelt once per policy, not per finding."""
+    return remediation.text()
 
 
 @lru_cache(maxsize=1024)
@@ -50,7 +65,7 @@ def _wanted_ports(compliance: tuple) -> frozenset[int]:
 def facts_for(meta: PolicyMeta, provider: str, kind: str, default_rule_set: bool,
               evidence: Mapping[str, Any]) -> FindingFacts:
     ports = evidence.get("ports") or {}
-    wanted = _wanted_ports(meta.compliance) if ports else set()
+    wanted = _wanted_ports(meta.compliance) if ports else frozenset()
     hits, protocols = _port_hits(ports, wanted) if ports else (set(), set())
     return FindingFacts(
         provider=provider,
@@ -83,7 +98,7 @@ def _finding(meta: PolicyMeta, *, provider: str, account: str, region: str, reso
         evidence=dict(evidence),
         attack=meta.attack,
         compliance=meta.compliance_for(facts),
-        remediation=meta.remediation.text(),
+        remediation=_remediation_text(meta.remediation),
     )
 
 

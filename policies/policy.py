@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from scanner.model import Finding, Severity
@@ -120,7 +119,7 @@ class PolicyMeta:
     def compliance_for(self, facts: FindingFacts) -> dict[str, tuple[str, ...]]:
         """Controls this finding fails: those of frameworks for its cloud whose ``when``
         holds (a CIS Azure control never lands on an AWS finding)."""
-        return dict(_compliance_for(self, facts))
+        return dict(_compliance_for(self.compliance, facts))
 
     def applies_to(self, provider: str) -> bool:
         return provider in self.providers
@@ -146,13 +145,34 @@ class PolicyMeta:
         }
 
 
-@lru_cache(maxsize=65536)
-def _compliance_for(meta: PolicyMeta, facts: FindingFacts) -> tuple:
-    """Cached: findings of one policy on one cloud and kind share a handful of answers."""
+# id(compliance references) -> (those references, {facts: answer}): findings of one policy on
+# one cloud and kind share a handful of answers. Keyed by the references' identity, as hashing
+# them (every control with its conditions) cost more than the answer itself; the references
+# are kept with their answers so that an id is never taken for another object's.
+_ANSWERS: dict[int, tuple[tuple[ControlRef, ...], dict[FindingFacts, tuple]]] = {}
+_MAX_ANSWERS = 4096
+
+
+def _compliance_for(refs: tuple[ControlRef, ...], facts: FindingFacts) -> tuple:
+    entry = _ANSWERS.get(id(refs))
+    if entry is None or entry[0] is not refs:
+        if len(_ANSWERS) >= _MAX_ANSWERS:
+            _ANSWERS.clear()
+        entry = _ANSWERS[id(refs)] = (refs, {})
+    answers = entry[1]
+    found = answers.get(facts)
+    if found is None:
+        if len(answers) >= _MAX_ANSWERS:
+            answers.clear()
+        found = answers[facts] = _controls(refs, facts)
+    return found
+
+
+def _controls(refs: tuple[ControlRef, ...], facts: FindingFacts) -> tuple:
     from policies.frameworks import FRAMEWORKS
 
     out: dict[str, list[str]] = {}
-    for ref in meta.compliance:
+    for ref in refs:
         known = FRAMEWORKS.get(ref.framework)
         if known is not None and facts.provider not in known.providers:
             continue

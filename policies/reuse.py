@@ -12,16 +12,19 @@ added to each bound finding afterwards (``liveness.with_exposure``).
 
 A ``RuleSetMemo`` kept from one evaluation to the next (same policies and settings) does the same
 across scans: a rule set whose content did not change keeps its findings; only new or changed
-content is judged. When the exposure analysis is the same as the previous one too (the caller
-says so with the same ``exposure_key``), a rule set that did not change keeps its findings with
-their exposure verdicts, and nothing at all is recomputed for it. Content that is no longer in
-the snapshot is forgotten after each evaluation, so the memo holds one snapshot's worth.
+content is judged. Given the rule sets' content digests (``scanner.content_digest``, which a
+scan saving its snapshot has computed already), telling an unchanged rule set costs one lookup,
+not a pass over its rules. When the exposure analysis is the same as the previous one too (the
+caller says so with the same ``exposure_key``), a rule set that did not change keeps its
+findings with their exposure verdicts, and nothing at all is recomputed for it. Content that is
+no longer in the snapshot is forgotten after each evaluation, so the memo holds one snapshot's
+worth.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from policies.liveness import Judgement
@@ -53,14 +56,21 @@ class _Judged:
     # (``model.finding_id_parts``), and whether its evidence names rules of the rule set.
     id_parts: tuple[tuple[bytes, bytes], ...]
     names_rules: tuple[bool, ...]
-    # identity -> the findings, exposure included, that rule set got in this memo's last
-    # evaluation (kept while the exposure analysis stays the same)
-    final: dict[tuple[str, str, str, str], tuple[Finding, ...]] = dataclasses.field(
-        default_factory=dict)
+    # The serial of the last evaluation that had this content (older ones are forgotten).
+    seen: int = 0
+
+
+_Entry = tuple[_Judged, "tuple[Finding, ...] | None", "Hashable | None"]
 
 
 class RuleSetMemo:
     """The findings of each distinct rule set content, for one set of policies and settings.
+
+    Each rule set of an evaluation is looked up by its *memo key*: its content digest when the
+    caller gives one (``scanner.content_digest``: the store's name for it, which covers its
+    identity too), else its identity and content key, which costs hashing every rule. A rule
+    set whose memo key was in the previous evaluation takes that content's findings without
+    looking at its rules; only the others are looked up by content (bound or judged).
 
     Counters of the last evaluation: ``judged`` (distinct contents judged), ``bound`` (rule sets
     that took the findings of an equal content judged before, in this snapshot or the
@@ -70,8 +80,14 @@ class RuleSetMemo:
     def __init__(self) -> None:
         self.fingerprint: str | None = None
         self.exposure_key: str | None = None
-        self._current: dict[Hashable, _Judged] = {}
-        self._previous: dict[Hashable, _Judged] = {}
+        self._contents: dict[Hashable, _Judged] = {}
+        # memo key -> (its content, its findings with exposure verdicts), this evaluation's and
+        # the previous one's
+        # (None: not known, as for judgements read from a cache) and the exposure inputs they
+        # were given their verdicts from (None: not known)
+        self._rule_sets: dict[Hashable, _Entry] = {}
+        self._previous: dict[Hashable, _Entry] = {}
+        self._serial = 0
         self._keep_final = False
         # (rule set findings in snapshot order, the other checks' findings, all sorted)
         self._last: tuple[list[Finding], list[Finding], list[Finding]] | None = None
@@ -90,48 +106,93 @@ class RuleSetMemo:
         """Begin an evaluation: what was judged under another fingerprint is dropped; the
         previous findings with exposure are kept only for the same, known exposure."""
         if fingerprint != self.fingerprint:
-            self._current, self._last = {}, None
+            self._contents, self._rule_sets, self._last = {}, {}, None
         self._keep_final = exposure_key is not None and exposure_key == self.exposure_key
-        self._previous, self._current = self._current, {}
+        self._previous, self._rule_sets = self._rule_sets, {}
+        self._serial += 1
         self.fingerprint, self.exposure_key = fingerprint, exposure_key
         self.judged = self.bound = self.kept = 0
 
+    def prime(self, fingerprint: str, contents: Sequence[tuple[RuleSet, Sequence[Judgement]]],
+              keys: Mapping[Hashable, int]) -> None:
+        """Start from judgements kept outside the process (``scanner.analysis_cache``), as if
+        an evaluation under ``fingerprint`` had just judged them: ``contents`` holds each
+        distinct content's rule set and its judgements (whose rules are that rule set's
+        objects), ``keys`` the memo key (content digest) of each rule set that had it. Used
+        only by an evaluation under the same fingerprint; their exposure verdicts are always
+        computed again."""
+        judged = [_judged(rule_set, tuple(judgements)) for rule_set, judgements in contents]
+        self.fingerprint, self.exposure_key = fingerprint, None
+        self._contents, self._last = {}, None
+        self._rule_sets = {key: (judged[index], None, None) for key, index in keys.items()}
+
+    def contents(self) -> list[tuple[RuleSet, tuple[Judgement, ...], list[Hashable]]]:
+        """The last evaluation's distinct contents: the rule set each was judged on, its
+        judgements, and the memo keys of the rule sets that had it."""
+        grouped: dict[int, tuple[RuleSet, tuple[Judgement, ...], list[Hashable]]] = {}
+        for key, (found, _, _) in self._rule_sets.items():
+            entry = grouped.get(id(found))
+            if entry is None:
+                entry = grouped[id(found)] = (found.rule_set, found.judgements, [])
+            entry[2].append(key)
+        return list(grouped.values())
+
     def findings(self, rule_set: RuleSet, key: Hashable,
                  judge: Callable[[RuleSet], Sequence[Judgement]],
-                 finish: Callable[[RuleSet, Judgement], Finding] | None) -> tuple[Finding, ...]:
-        """The findings of ``rule_set``: judged (``judge``) if its content is new, else bound
-        from an equal content; ``finish`` adds the exposure verdict (None: there is none to
-        add, the findings are as judged)."""
-        found = self._current.get(key)
-        if found is None:
-            found = self._previous.pop(key, None)
-            if found is not None:
-                if not self._keep_final:
-                    found.final.clear()
-                self._current[key] = found
-        if found is None:
-            judgements = tuple(judge(rule_set))
-            found = _judged(rule_set, judgements)
-            self._current[key] = found
-            self.judged += 1
-            mine = judgements
-        else:
+                 finish: Callable[[RuleSet, Judgement], Finding] | None,
+                 digest: Hashable | None = None,
+                 exposure_inputs: Callable[[], Hashable | None] | None = None
+                 ) -> tuple[Finding, ...]:
+        """The findings of ``rule_set`` (content key ``key``, content digest ``digest`` when
+        known): judged (``judge``) if its content is new, else bound from an equal content;
+        ``finish`` adds the exposure verdict (None: there is none to add, the findings are as
+        judged). ``exposure_inputs``: everything the exposure verdicts of this rule set's
+        findings read (``liveness.exposure_inputs``; None: unknown). A rule set whose digest and
+        inputs are both as in the previous evaluation keeps its findings, even under a new
+        exposure analysis."""
+        memo_key = digest if digest is not None else (_identity(rule_set), key)
+        hit = self._previous.get(memo_key)
+        mine: tuple[Judgement, ...] | None = None  # judged now (None: bound)
+        inputs: Hashable | None = None
+        wants_inputs = exposure_inputs is not None and finish is not None
+        if hit is not None:
+            found = hit[0]
             self.bound += 1
-            identity = _identity(rule_set)
-            kept = found.final.get(identity)
-            if kept is not None:
-                self.kept += 1
-                return kept
+            if hit[1] is not None:
+                if self._keep_final:
+                    found.seen = self._serial
+                    self.kept += 1
+                    self._rule_sets[memo_key] = hit
+                    return hit[1]
+                if wants_inputs:
+                    inputs = exposure_inputs()
+                    wants_inputs = False
+                    if inputs is not None and inputs == hit[2]:
+                        found.seen = self._serial
+                        self.kept += 1
+                        self._rule_sets[memo_key] = (found, hit[1], inputs)
+                        return hit[1]
+        else:
+            found = self._contents.get(key)
+            if found is None:
+                mine = tuple(judge(rule_set))
+                found = self._contents[key] = _judged(rule_set, mine)
+                self.judged += 1
+            else:
+                self.bound += 1
+        found.seen = self._serial
+        if mine is None:
             if finish is None:
                 out = _bind_findings(found, rule_set)
-                found.final[identity] = out
-                return out
-            mine = _bind(found, rule_set)
-        if finish is None:
+            else:
+                out = tuple(finish(rule_set, j) for j in _bind(found, rule_set))
+        elif finish is None:
             out = tuple(j.finding for j in mine)
         else:
             out = tuple(finish(rule_set, j) for j in mine)
-        found.final[_identity(rule_set)] = out
+        if wants_inputs:
+            inputs = exposure_inputs()
+        self._rule_sets[memo_key] = (found, out, inputs)
         return out
 
     def finish(self, found: list[Finding], others: list[Finding],
@@ -141,6 +202,9 @@ class RuleSetMemo:
         order, and the other checks found the same, that is the previous evaluation's list
         (sorting several hundred thousand findings again would take a second)."""
         self._previous = {}
+        # Only what left the estate is hashed again to be removed.
+        for stale in [k for k, judged in self._contents.items() if judged.seen != self._serial]:
+            del self._contents[stale]
         last = self._last
         if (last is not None and self.judged == 0 and self.kept == self.bound
                 and len(found) == len(last[0])

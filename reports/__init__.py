@@ -44,6 +44,20 @@ TREND_REGISTRY: dict[str, str] = {
     "html": "reports.html_trend:render",
 }
 
+# The JSON formats of each registry again, as documents written while they are encoded
+# (scanner.jsonenc.Streamed: the same bytes as the renderer's, never one giant bytes object).
+STREAMS: dict[str, str] = {
+    "json": "reports.json_report:stream",
+    "sarif": "reports.sarif:stream",
+    "navigator": "reports.navigator:stream",
+    "asff": "reports.asff:stream",
+    "ocsf": "reports.ocsf:stream",
+}
+COMPLIANCE_STREAMS: dict[str, str] = {"json": "reports.compliance_json:stream"}
+TREND_STREAMS: dict[str, str] = {"json": "reports.trend_report:stream_json"}
+_STREAMS_OF = {id(REGISTRY): STREAMS, id(COMPLIANCE_REGISTRY): COMPLIANCE_STREAMS,
+               id(TREND_REGISTRY): TREND_STREAMS}
+
 # Formats whose layout depends on the terminal (width, colour).
 STYLED = frozenset({"table"})
 
@@ -53,7 +67,12 @@ def format_names() -> list[str]:
 
 
 def _call(registry: dict[str, str], format_name: str, report: Any,
-          style: Any = None) -> str | bytes:
+          style: Any = None, streamed: bool = False) -> Any:
+    """The renderer's text or bytes; with ``streamed``, a JSON format's document as a
+    ``Streamed`` instead (what the output writers take)."""
+    streams = _STREAMS_OF[id(registry)]
+    if streamed and format_name in streams:
+        registry = streams
     module_name, _, function = registry[format_name].partition(":")
     renderer = getattr(importlib.import_module(module_name), function)
     if style is not None and format_name in STYLED:
@@ -61,13 +80,16 @@ def _call(registry: dict[str, str], format_name: str, report: Any,
     return renderer(report)
 
 
-def render(format_name: str, report: ScanReport, style: Any = None) -> str | bytes:
-    return _call(REGISTRY, format_name, report, style)
+def render(format_name: str, report: ScanReport, style: Any = None,
+           streamed: bool = False) -> Any:
+    return _call(REGISTRY, format_name, report, style, streamed)
 
 
-def render_compliance(format_name: str, report: Any, style: Any = None) -> str | bytes:
-    return _call(COMPLIANCE_REGISTRY, format_name, report, style)
+def render_compliance(format_name: str, report: Any, style: Any = None,
+                      streamed: bool = False) -> Any:
+    return _call(COMPLIANCE_REGISTRY, format_name, report, style, streamed)
 
 
-def render_trend(format_name: str, report: Any, style: Any = None) -> str | bytes:
-    return _call(TREND_REGISTRY, format_name, report, style)
+def render_trend(format_name: str, report: Any, style: Any = None,
+                 streamed: bool = False) -> Any:
+    return _call(TREND_REGISTRY, format_name, report, style, streamed)

@@ -22,11 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reports.json_report import dumps_array
+from reports.json_report import dumps_array, streamed_array
 from reports.summary import attribution_text, ordered_drift, ordered_findings
 from scanner import TOOL_NAME
 from scanner.attack import TECHNIQUE
 from scanner.errors import ConfigError
+from scanner.jsonenc import Streamed
 from scanner.model import (
     CollectionError,
     DriftItem,
@@ -315,3 +316,7 @@ def to_document(report: ScanReport) -> list[dict[str, Any]]:
 
 def render(report: ScanReport) -> bytes:
     return dumps_array(to_document(report))
+
+
+def stream(report: ScanReport) -> Streamed:
+    return streamed_array(to_document(report))

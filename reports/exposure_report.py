@@ -14,11 +14,13 @@ from reports.json_report import (
     exposure_rows,
     header,
     service_names,
+    streamed,
     unknown_rows,
 )
 from reports.text import printable
 from scanner import __version__
 from scanner.exposure import ExposureAnalysis
+from scanner.jsonenc import Streamed
 from scanner.model import PathStep, Snapshot, utc_timestamp
 
 
@@ -114,3 +116,8 @@ def to_document(snapshot: Snapshot, analysis: ExposureAnalysis,
 def render_json(snapshot: Snapshot, analysis: ExposureAnalysis,
                 filters: Mapping[str, Any] | None = None) -> bytes:
     return dumps(to_document(snapshot, analysis, filters))
+
+
+def stream_json(snapshot: Snapshot, analysis: ExposureAnalysis,
+                filters: Mapping[str, Any] | None = None) -> Streamed:
+    return streamed(to_document(snapshot, analysis, filters))

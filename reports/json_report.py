@@ -9,7 +9,7 @@ from typing import Any
 from reports.summary import scope_rows, summary
 from scanner import TOOL_NAME
 from scanner.catalogue import SERVICES_BY_KEY
-from scanner.jsonenc import encode, encode_lines
+from scanner.jsonenc import Streamed, encode, encode_lines
 from scanner.model import Exposure, ScanReport, Snapshot, utc_timestamp
 
 # 2: one contract for every command (``kind``; ``exposures``/``exposure_unknown`` in every
@@ -114,5 +114,19 @@ def dumps_array(items: Iterable[Any]) -> bytes:
     return encode_lines(items)
 
 
+def streamed(document: Any) -> Streamed:
+    """``dumps(document)``, written as it is encoded (the output writers take it)."""
+    return Streamed(document)
+
+
+def streamed_array(items: Iterable[Any]) -> Streamed:
+    """``dumps_array(items)``, written as it is encoded."""
+    return Streamed(list(items), lines=True)
+
+
 def render(report: ScanReport) -> bytes:
     return dumps(to_document(report))
+
+
+def stream(report: ScanReport) -> Streamed:
+    return streamed(to_document(report))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.json_report import dumps
+from reports.json_report import dumps, streamed
 from reports.summary import attribution_text, ordered_drift, ordered_findings
 from scanner import TOOL_NAME
 from scanner.attack import (
@@ -21,6 +21,7 @@ from scanner.attack import (
     TECHNIQUE_TACTICS,
     technique_url,
 )
+from scanner.jsonenc import Streamed
 from scanner.model import DriftItem, Finding, ScanReport, utc_timestamp
 
 LAYER_VERSION = "4.5"
@@ -177,3 +178,7 @@ def to_document(report: ScanReport) -> dict[str, Any]:
 
 def render(report: ScanReport) -> bytes:
     return dumps(to_document(report))
+
+
+def stream(report: ScanReport) -> Streamed:
+    return streamed(to_document(report))

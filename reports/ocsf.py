@@ -46,10 +46,11 @@ from py_ocsf_models.objects.resource_details import ResourceDetails
 from py_ocsf_models.objects.user import User
 from pydantic import BaseModel, ConfigDict
 
-from reports.json_report import dumps_array
+from reports.json_report import dumps_array, streamed_array
 from reports.summary import ordered_drift, ordered_findings
 from scanner import TOOL_NAME
 from scanner.attack import TACTIC_NAMES, TECHNIQUE_NAMES, TECHNIQUE_TACTICS, technique_url
+from scanner.jsonenc import Streamed
 from scanner.model import (
     CollectionError,
     DriftItem,
@@ -336,3 +337,7 @@ def to_document(report: ScanReport) -> list[dict[str, Any]]:
 
 def render(report: ScanReport) -> bytes:
     return dumps_array(to_document(report))
+
+
+def stream(report: ScanReport) -> Streamed:
+    return streamed_array(to_document(report))

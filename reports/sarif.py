@@ -19,10 +19,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from reports.json_report import dumps
+from reports.json_report import dumps, streamed
 from reports.summary import ordered_drift, ordered_findings
 from scanner import TOOL_NAME
 from scanner.attack import TECHNIQUE, TECHNIQUE_NAMES, technique_url
+from scanner.jsonenc import Streamed
 from scanner.model import (
     ChangeKind,
     DriftItem,
@@ -349,3 +350,7 @@ def to_document(report: ScanReport) -> dict[str, Any]:
 
 def render(report: ScanReport) -> bytes:
     return dumps(to_document(report))
+
+
+def stream(report: ScanReport) -> Streamed:
+    return streamed(to_document(report))

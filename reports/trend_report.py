@@ -12,8 +12,9 @@ import csv
 import io
 
 from reports.grid import PLAIN, Style, grid
-from reports.json_report import dumps
+from reports.json_report import dumps, streamed
 from reports.text import csv_cell, printable
+from scanner.jsonenc import Streamed
 from scanner.model import utc_timestamp
 from scanner.trend import EFFECTS, SEVERITIES, TrendReport
 
@@ -92,3 +93,7 @@ def render_csv(report: TrendReport) -> str:
 
 def render_json(report: TrendReport) -> bytes:
     return dumps(report.to_dict())
+
+
+def stream_json(report: TrendReport) -> Streamed:
+    return streamed(report.to_dict())

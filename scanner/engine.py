@@ -1,18 +1,23 @@
-"""The only place that knows the order of steps: collect, save, compare, report."""
+"""The only place that knows the order of steps: collect, analyse, save, compare, report.
+
+A scan that saves its snapshot saves it after the analysis, in one transaction with the
+analysis cache that the next scan reuses (an interrupted or failed analysis saves nothing)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from policies import PolicySettings, evaluate_snapshot, select_policies
 from policies.coverage import policy_infos
+from policies.reuse import RuleSetMemo
 from providers import load_provider
 from providers.base import ProgressCallback, ProviderSettings
 from scanner import __version__
+from scanner.analysis_cache import STATE_KEY, dump_memo, load_memo
 from scanner.collect import collect_snapshot
 from scanner.drift.comparison import compare
 from scanner.errors import ConfigError
@@ -21,6 +26,7 @@ from scanner.exposure import analyze_exposure
 from scanner.filters import tag_index
 from scanner.model import ScanReport, Snapshot
 from scanner.store import Store, read_snapshot_file
+from scanner.store.content import split_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +75,30 @@ def run_scan(
     snapshot = collect_snapshot(adapters, request.settings.max_workers, progress,
                                 deadline=deadline, executor=executor)
     if request.save and store is not None:
-        store.save(snapshot)
-    report = analyze(snapshot, baseline, policies=request.policies)
+        report = analyze_and_save(snapshot, store, baseline, request.policies)
+    else:
+        report = analyze(snapshot, baseline, policies=request.policies)
     if request.attribute and baseline is not None and report.drift:
         report = with_attribution(report, baseline[1], adapters)
+    return report
+
+
+def analyze_and_save(snapshot: Snapshot, store: Store,
+                     baseline: tuple[str, Snapshot] | None = None,
+                     policies: PolicySettings | None = None) -> ScanReport:
+    """``analyze``, then save the snapshot, as a scheduled ``scan --save`` does: the snapshot's
+    content digests (computed once, for the store's objects) tell which rule sets the store's
+    analysis cache (``scanner.analysis_cache``) already judged under the same policies and
+    settings, and the cache of this scan is written in the same transaction as its snapshot.
+    The report is the one ``analyze`` gives."""
+    policies = policies or PolicySettings()
+    parts = split_snapshot(snapshot)
+    digests = parts.digests.rule_sets
+    previous = store.state(STATE_KEY)
+    memo = load_memo(previous, snapshot.rule_sets, digests, select_policies(policies), policies)
+    report = analyze(snapshot, baseline, policies=policies, memo=memo, digests=digests)
+    cache = dump_memo(memo, previous)
+    store.save(snapshot, state=None if cache is None else {STATE_KEY: cache}, parts=parts)
     return report
 
 
@@ -85,15 +111,18 @@ def with_attribution(report: ScanReport, baseline: Snapshot, adapters) -> ScanRe
 
 def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
             trusted_cidrs: Sequence[str] = (),
-            policies: PolicySettings | None = None) -> ScanReport:
-    """Judge one snapshot, and compare it with a baseline when one is given."""
+            policies: PolicySettings | None = None, memo: RuleSetMemo | None = None,
+            digests: Sequence[Hashable] | None = None) -> ScanReport:
+    """Judge one snapshot, and compare it with a baseline when one is given. ``memo`` and
+    ``digests``: as for ``policies.evaluate``."""
     if policies is None:
         policies = PolicySettings(trusted_cidrs=tuple(trusted_cidrs))
     trusted_cidrs = tuple(trusted_cidrs) or policies.trusted_cidrs
     # Exposure first: findings and drift rank by what is actually reachable.
     exposure = analyze_exposure(snapshot, trusted_cidrs, policies.broad_prefix)
     selected = select_policies(policies)
-    findings, _expired = evaluate_snapshot(snapshot, policies, exposure, selected=selected)
+    findings, _expired = evaluate_snapshot(snapshot, policies, exposure, selected=selected,
+                                           memo=memo, digests=digests)
     drift = ()
     name = baseline_id = None
     base = None

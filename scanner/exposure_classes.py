@@ -8,9 +8,10 @@ analysis walks one member per class and binds the answer to the others.
 A scheduled scan can go further: an ``ExposureMemo`` keeps each class's answer under a
 *content key* (the class key, the content digest of every rule set the class names, and the
 analysis settings), so the next analysis walks only the classes whose content changed. A digest
-is any hashable value that changes whenever the rule set's content does; the default hashes the
-whole stored form of the rule set, and a caller that already holds content digests (a store
-that addresses rule sets by hash) can pass them in instead.
+is any hashable value that changes whenever the rule set's content does; the default is the
+rule set's content digest (``scanner.content_digest``: the store's name for it), and a caller
+that already holds those (a scan that saved its snapshot) passes them in
+(``SnapshotDigests.by_rule_set_id``) instead of having them computed again.
 """
 
 from __future__ import annotations
@@ -19,15 +20,12 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.model import RuleSet, fingerprint
+from scanner.content_digest import rule_set_digest
+from scanner.model import RuleSet
 
+# Every field of the rule set counts (names and notes too: a renamed rule changes the path
+# labels an exposure carries), as in ``rule_set_digest``.
 Digest = Callable[[RuleSet], Hashable]
-
-
-def rule_set_digest(rule_set: RuleSet) -> str:
-    """A content hash of the whole rule set as stored (every field, names and notes too: a
-    renamed rule changes the path labels an exposure carries)."""
-    return fingerprint(rule_set.to_dict())
 
 
 @dataclass(frozen=True, slots=True)

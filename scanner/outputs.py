@@ -11,6 +11,14 @@ An output path is user data, and cloudwall often runs as root. The rules:
 - Anything else (a character or block device such as ``/dev/null``, a FIFO, a socket) is
   opened and written in place: renaming a regular file over ``/dev/null`` would destroy the
   system's device.
+
+The data is text, bytes, or a document written as it is encoded (``scanner.jsonenc.Streamed``,
+or any iterable of byte chunks). Streamed into a file, the chunks go to the temporary file, so
+an error while encoding (or writing) leaves the old file as it was and no temporary file. A
+device or FIFO has no old content to keep, so a streamed document is encoded whole first, as
+before: the reader at the other end never gets half a document. Standard output is written as
+the chunks come: an encoding error there (a bug: ``EncodingError``, exit 70) ends the output
+mid-document, and the exit code, not the output, says it failed.
 """
 
 from __future__ import annotations
@@ -20,8 +28,15 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
+
+from scanner.jsonenc import Streamed
+
+# Text, bytes, or byte chunks to write in turn (an iterable: re-iterable when one output goes to
+# several places, as Streamed is).
+Data = str | bytes | Iterable[bytes]
 
 STDOUT = "-"
 
@@ -36,14 +51,30 @@ def is_stdout(target: str | os.PathLike[str]) -> bool:
     return os.fspath(target) == STDOUT
 
 
-def write_output(target: str | os.PathLike[str], data: str | bytes,
+def _chunks(data: Data) -> Iterable[bytes]:
+    if isinstance(data, (str, bytes)):
+        return (_as_bytes(data),)
+    if isinstance(data, (bytearray, memoryview)) or not isinstance(data, Iterable):
+        raise TypeError(f"output data must be str, bytes or byte chunks, not "
+                        f"{type(data).__name__}")
+    return data
+
+
+def _whole(data: Data) -> bytes:
+    if isinstance(data, Streamed):
+        return data.encode()  # one orjson call: faster than joining the chunks
+    return b"".join(_chunks(data))
+
+
+def write_output(target: str | os.PathLike[str], data: Data,
                  stdout: BinaryIO | None = None) -> None:
-    """Write ``data`` to ``target`` following the rules above; raises OSError on failure."""
-    if not isinstance(data, (str, bytes)):
-        raise TypeError(f"output data must be str or bytes, not {type(data).__name__}")
+    """Write ``data`` to ``target`` following the rules above; raises OSError on failure (and
+    whatever producing a chunk raises, say ``EncodingError``)."""
+    chunks = _chunks(data)
     if is_stdout(target):
         stream = stdout if stdout is not None else sys.stdout.buffer
-        stream.write(_as_bytes(data))
+        for chunk in chunks:
+            stream.write(chunk)
         stream.flush()
         return
     path = Path(os.path.realpath(target))  # through every symlink, dangling ones included
@@ -54,9 +85,9 @@ def write_output(target: str | os.PathLike[str], data: str | bytes,
     if status is not None and stat.S_ISDIR(status.st_mode):
         raise IsADirectoryError(21, "Is a directory", str(target))
     if status is not None and not stat.S_ISREG(status.st_mode):
-        _write_in_place(path, _as_bytes(data))
+        _write_in_place(path, _whole(data))
     else:
-        _replace_atomically(path, _as_bytes(data), status)
+        _replace_atomically(path, chunks, status)
 
 
 def _write_in_place(path: Path, data: bytes) -> None:
@@ -66,20 +97,24 @@ def _write_in_place(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _replace_atomically(path: Path, data: bytes, existing: os.stat_result | None) -> None:
+def _replace_atomically(path: Path, chunks: Iterable[bytes],
+                        existing: os.stat_result | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates a new name with O_EXCL (never an existing path or a planted symlink),
+    # private (0600) while the content is incomplete.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # mkstemp makes the file private (0600): give it the existing file's permission bits
-        # (set-id bits dropped: new content must not inherit them), or what a plain write
-        # would get under the umask. Never anything wider.
-        if hasattr(os, "fchmod"):  # POSIX; Windows has no modes to keep
-            os.fchmod(fd, existing.st_mode & 0o777 if existing else _new_file_mode())
-        if existing is not None and hasattr(os, "fchown"):
-            _keep_owner(fd, existing)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
+            # Complete: the existing file's permission bits (set-id bits dropped: new content
+            # must not inherit them), or what a plain write would get under the umask. Never
+            # anything wider.
+            if hasattr(os, "fchmod"):  # POSIX; Windows has no modes to keep
+                os.fchmod(fd, existing.st_mode & 0o777 if existing else _new_file_mode())
+            if existing is not None and hasattr(os, "fchown"):
+                _keep_owner(fd, existing)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:  # Ctrl-C included: never leave the temporary file behind

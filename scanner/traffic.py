@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scanner.model import Action, Rule, RuleSet, RuleSetKind
 from scanner.netmath import (
@@ -289,8 +290,7 @@ class TrafficSpace:
 
 def rule_addresses(rule: Rule, family: int) -> AddressSet:
     """The remote addresses a rule names, of one family (non-address peers add none)."""
-    cidrs = [a for peer in rule.peers for a in peer.addresses]
-    return AddressSet.from_cidrs(family, cidrs)
+    return _addresses(family, tuple(a for peer in rule.peers for a in peer.addresses))
 
 
 def _icmp_filtered(rule: Rule) -> bool:
@@ -306,11 +306,24 @@ def rule_space(rule: Rule, family: int, for_blocking: bool = False) -> TrafficSp
     """
     if for_blocking and _icmp_filtered(rule):
         return TrafficSpace.empty(family)
-    addresses = rule_addresses(rule, family)
+    return _space(family, rule.protocol, rule.ports,
+                  tuple(a for peer in rule.peers for a in peer.addresses))
+
+
+# Estates repeat the same few protocols, ports and sources on most of their rules: each space
+# (immutable) is built once per distinct match and shared.
+@lru_cache(maxsize=65536)
+def _addresses(family: int, cidrs: tuple[str, ...]) -> AddressSet:
+    return AddressSet.from_cidrs(family, cidrs)
+
+
+@lru_cache(maxsize=65536)
+def _space(family: int, protocol: str, ports: PortSet, cidrs: tuple[str, ...]) -> TrafficSpace:
+    addresses = _addresses(family, cidrs)
     if addresses.is_empty():
         return TrafficSpace.empty(family)
-    ports = rule.ports if rule.protocol in ("tcp", "udp", "sctp", ALL_PROTOCOLS) else ALL_PORTS
-    return TrafficSpace(family, (Box(ProtocolSet.of(rule.protocol), ports, addresses),))
+    ports = ports if protocol in ("tcp", "udp", "sctp", ALL_PROTOCOLS) else ALL_PORTS
+    return TrafficSpace(family, (Box(ProtocolSet.of(protocol), ports, addresses),))
 
 
 # --- evaluation ---------------------------------------------------------------------------

@@ -10,6 +10,13 @@ and at each size runs, alternately, Prowler's security-group and network-ACL che
 cloudwall scan, ``--reps`` times each. Both only ever talk to the moto server: fake credentials,
 ``AWS_ENDPOINT_URL``, the one region named, the instance metadata service off.
 
+The server is moto's own, started through bench/vs_prowler/moto_server.py, which replaces one
+lookup: moto found a resource's tags by scanning every tag of the region, for each group and
+rule it described, minutes at 5,000 groups that real EC2 does not spend (the same answers).
+Both tools get the same read timeout, 900 s, through their own options (Prowler's
+``--aws-read-timeout``, cloudwall's ``--timeout``): boto3's default 60 s is shorter than a
+loaded 2-core machine's moto needs for 5,000 groups in one answer (moto ignores page sizes).
+
 Prints one table: wall time, CPU time (user + system, children included) and peak RSS of each
 tool per size (the best of the repetitions), the ratios Prowler / cloudwall, and the share of
 the moto server's own CPU time during each tool's runs (read from /proc/PID/stat). Not part of
@@ -19,6 +26,8 @@ CI: Prowler and its dependencies are large.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import shutil
 import signal
@@ -33,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 REGION = "us-east-1"
 TICKS = os.sysconf("SC_CLK_TCK")
+# Seconds either tool waits for one answer (see the module docstring).
+READ_TIMEOUT = 900
 
 # Prowler 5's checks over security groups and network ACLs (``prowler aws --list-checks
 # --service ec2``): every ec2_securitygroup_* and ec2_networkacl_* check.
@@ -109,6 +120,24 @@ def timed(argv: list[str], env: dict[str, str], log: Path, moto_pid: int) -> dic
             "code": child.returncode}
 
 
+def prowler_results(out_dir: Path, since: float) -> int:
+    """Rows of the CSV Prowler wrote in this run (none when it wrote none): a run that failed
+    to read the groups still exits 0, with the network ACL results alone."""
+    written = [p for p in out_dir.rglob("*.csv") if p.stat().st_mtime >= since]
+    if not written:
+        return 0
+    with max(written, key=lambda p: p.stat().st_mtime).open(newline="") as handle:
+        return max(sum(1 for _ in csv.reader(handle, delimiter=";")) - 1, 0)
+
+
+def cloudwall_results(report: Path) -> int:
+    """Rule sets in cloudwall's JSON report (none when it wrote no report)."""
+    try:
+        return len(json.loads(report.read_bytes())["inventory"]["rule_sets"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def aws_env(endpoint: str, home: Path) -> dict[str, str]:
     """Nothing but the moto server: fake credentials, its endpoint for every service, one
     region, no shared config, no metadata service."""
@@ -149,8 +178,9 @@ def main() -> None:
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    moto = subprocess.Popen([str(moto_py), "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen([str(moto_py), str(HERE / "moto_server.py"), "-H", "127.0.0.1",
+                             "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     home = work / "home"
     home.mkdir(exist_ok=True)
     env = aws_env(endpoint, home)
@@ -172,23 +202,28 @@ def main() -> None:
                 "prowler": [str(prowler_py), "-m", "prowler", "aws", "--region", REGION,
                             "--checks", *PROWLER_CHECKS, "--output-formats", "csv",
                             "--output-directory", str(work / "prowler-out"), "--no-banner",
-                            "--ignore-exit-code-3"],
+                            "--ignore-exit-code-3", "--aws-read-timeout", str(READ_TIMEOUT)],
                 "cloudwall": [str(cloudwall_py), "-m", "scanner.cli", "--quiet", "--store",
                               str(work / "cloudwall.db"), "scan", "--provider", "aws",
                               "--regions", REGION, "--format", "json", "--output",
                               str(work / f"cloudwall-{size}.json"),
-                              # moto answers slowly at thousands of groups (past boto3's
-                              # default 60 s read timeout at 5,000)
-                              "--timeout", "900"],
+                              "--timeout", str(READ_TIMEOUT)],
             }
             runs = {tool: argv for tool, argv in runs.items() if tool in args.tools.split(",")}
             for rep in range(args.reps):
                 for tool, argv in runs.items():
+                    started_at = time.time() - 1
+                    (work / f"cloudwall-{size}.json").unlink(missing_ok=True)  # no stale count
                     figures = timed(argv, env, work / f"{tool}-{size}-{rep}.log", moto.pid)
+                    figures["results"] = (
+                        prowler_results(work / "prowler-out", started_at) if tool == "prowler"
+                        else cloudwall_results(work / f"cloudwall-{size}.json"))
                     results.append((size, tool, figures))
                     print(f"N={size} rep {rep + 1} {tool}: wall {figures['wall']:.1f}s, CPU "
                           f"{figures['cpu']:.1f}s, peak RSS {figures['rss']:.0f} MiB, moto CPU "
-                          f"{figures['moto']:.1f}s, exit {figures['code']}", flush=True)
+                          f"{figures['moto']:.1f}s, exit {figures['code']}, "
+                          f"{figures['results']:,} results, load average "
+                          f"{os.getloadavg()[0]:.1f}", flush=True)
     finally:
         moto.send_signal(signal.SIGINT)
         try:
@@ -204,20 +239,23 @@ def main() -> None:
 def print_table(sizes: list[int], tools: list[str],
                 results: list[tuple[int, str, dict[str, float]]]) -> None:
     """Best of the repetitions; the moto share is its CPU over the tool's wall time (of one
-    core); ``exit`` is the worst exit code (cloudwall's 3: a read failed, say a timeout)."""
+    core); ``exit`` is the worst exit code (cloudwall's 3: a read failed, say a timeout);
+    ``results`` the fewest of the repetitions (Prowler's CSV rows, cloudwall's rule sets): a
+    Prowler run that could not read the groups has only its network ACL rows."""
     def best(size: int, tool: str) -> dict[str, float]:
         runs = [r for s, t, r in results if s == size and t == tool]
         return {key: min(r[key] for r in runs) for key in ("wall", "cpu", "rss")} | {
             "moto": sum(r["moto"] for r in runs) / sum(r["wall"] for r in runs),
-            "code": max(r["code"] for r in runs)}
+            "code": max(r["code"] for r in runs),
+            "results": min(r["results"] for r in runs)}
 
-    print("\n| SGs | tool | wall s | CPU s | peak RSS MiB | moto CPU share | exit |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("\n| SGs | tool | wall s | CPU s | peak RSS MiB | moto CPU share | exit | results |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         for tool in tools:
             b = best(size, tool)
             print(f"| {size:,} | {tool} | {b['wall']:.1f} | {b['cpu']:.1f} | {b['rss']:.0f} | "
-                  f"{b['moto']:.0%} | {b['code']} |")
+                  f"{b['moto']:.0%} | {b['code']} | {b['results']:,} |")
     if len(tools) < 2:
         return
     print("\n| SGs | Prowler / cloudwall wall | CPU | peak RSS |")

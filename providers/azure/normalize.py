@@ -9,10 +9,16 @@ the other side says, and addresses that depend on it are recorded as unresolved.
 
 ARM ids are case-insensitive and the API is not consistent about their case, so every id is
 lower-cased once here and joins are plain dictionary lookups.
+
+Large estates repeat the same few strings and peers across thousands of objects (locations,
+referenced subnet, NSG and virtual network ids, resource groups, tags, protocols, the six
+default rules of every NSG): each is one shared object (interned strings, cached peers), so the
+model holds one copy and nothing refers back to the raw ARM JSON.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
@@ -67,8 +73,23 @@ def arm_id(value: str | None) -> str:
     return (value or "").lower()
 
 
+def _text(value: Any) -> Any:
+    """Repeated text as one shared string (anything else as it is)."""
+    return sys.intern(value) if type(value) is str else value
+
+
 def _ref(obj: Json | None) -> str:
-    return arm_id((obj or {}).get("id"))
+    """A reference to another resource: the same id in many objects, so one shared string."""
+    return sys.intern(arm_id((obj or {}).get("id")))
+
+
+def _tags(raw: Json) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in (raw.get("tags") or {}).items()}
+
+
+@lru_cache(maxsize=512)
+def _protocol(value: str) -> str:
+    return sys.intern(canonical_protocol(value))
 
 
 def _props(obj: Json) -> Json:
@@ -102,8 +123,13 @@ def address_peer(prefix: str) -> Peer:
     if lowered == "internet":
         return Peer(PeerKind.SERVICE_TAG, "Internet", EVERYWHERE)
     if is_network(text):
-        return Peer.cidr(text)
-    return Peer(PeerKind.SERVICE_TAG, _CANONICAL_TAGS.get(lowered, text))
+        return Peer.cidr(sys.intern(text))
+    return Peer(PeerKind.SERVICE_TAG, sys.intern(_CANONICAL_TAGS.get(lowered, text)))
+
+
+@lru_cache(maxsize=65536)
+def _asg_peer(asg_id: str) -> Peer:
+    return Peer(PeerKind.APPLICATION_SECURITY_GROUP, asg_id)
 
 
 def _prefixes(props: Json, singular: str, plural: str) -> list[str]:
@@ -124,7 +150,7 @@ def _peers(props: Json, side: str) -> tuple[Peer, ...]:
 @lru_cache(maxsize=65536)
 def _peer_tuple(prefixes: tuple[str, ...], asgs: tuple[str, ...]) -> tuple[Peer, ...]:
     peers = [address_peer(p) for p in prefixes]
-    peers += [Peer(PeerKind.APPLICATION_SECURITY_GROUP, a) for a in asgs]
+    peers += [_asg_peer(a) for a in asgs]
     # The same prefix written twice is one peer; order is kept for display.
     return tuple(dict.fromkeys(peers))
 
@@ -170,7 +196,7 @@ def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
     extra: dict[str, Any] = {}
     raw_protocol = str(props.get("protocol") or "*")
     try:
-        protocol = canonical_protocol(raw_protocol)
+        protocol = _protocol(raw_protocol)
     except ValueError:
         # A protocol this version does not know: kept as written in `extra`, and matched as
         # every protocol (what an allow rule can admit at most) rather than dropped.
@@ -187,8 +213,14 @@ def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
         ports = ALL_PORTS
     state = props.get("provisioningState")
     if state and state != "Succeeded":
-        extra["provisioningState"] = state
+        extra["provisioningState"] = _text(state)
     name = str(raw.get("name") or "")
+    description = str(props.get("description") or "")
+    native_id = name
+    if is_default:
+        # The same six rules in every NSG: one copy of their texts.
+        name, description = sys.intern(name), sys.intern(description)
+        native_id = sys.intern(DEFAULT_RULE_PREFIX + name)
     return Rule(
         direction=Direction.INGRESS if inbound else Direction.EGRESS,
         action=Action.ALLOW if access == "allow" else Action.DENY,
@@ -197,9 +229,9 @@ def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
         peers=remote,
         targets=targets,
         priority=priority,
-        native_id=(DEFAULT_RULE_PREFIX + name) if is_default else name,
+        native_id=native_id,
         name=name,
-        description=str(props.get("description") or ""),
+        description=description,
         is_default=is_default,
         extra=extra,
     )
@@ -208,7 +240,8 @@ def normalize_rule(raw: Json, is_default: bool = False) -> Rule:
 def resource_group(resource_id: str) -> str:
     parts = resource_id.split("/")
     lowered = [p.lower() for p in parts]
-    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
+    return sys.intern(parts[lowered.index("resourcegroups") + 1]) if "resourcegroups" in lowered \
+        else ""
 
 
 def normalize_nsg(
@@ -239,13 +272,13 @@ def normalize_nsg(
     return RuleSet(
         provider=PROVIDER,
         account=scope.account,
-        region=raw.get("location", ""),
+        region=_text(raw.get("location", "")),
         kind=RuleSetKind.AZURE_NSG,
         resource_id=arm_id(raw["id"]),
         name=raw.get("name", ""),
         rules=tuple(rules),
         attachments=tuple(attachments),
-        tags=dict(raw.get("tags") or {}),
+        tags=_tags(raw),
         extra=extra,
     )
 
@@ -256,8 +289,8 @@ def _subnet_prefixes(props: Json) -> tuple[str, ...]:
 
 def normalize_vnet(scope: Scope, raw: Json) -> tuple[Network, list[Subnet]]:
     props = _resource_props(raw, "virtual network")
-    vnet_id = arm_id(raw["id"])
-    location = raw.get("location", "")
+    vnet_id = sys.intern(arm_id(raw["id"]))  # named again by each of its subnets
+    location = _text(raw.get("location", ""))
     network = Network(
         provider=PROVIDER,
         account=scope.account,
@@ -292,7 +325,7 @@ def normalize_vnet(scope: Scope, raw: Json) -> tuple[Network, list[Subnet]]:
 def vnet_of(subnet_id: str) -> str:
     """A subnet id is its virtual network's id plus ``/subnets/<name>``."""
     head, sep, _ = subnet_id.rpartition("/subnets/")
-    return head if sep else ""
+    return sys.intern(head) if sep else ""
 
 
 def _address_only(text: str) -> str:
@@ -361,7 +394,7 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
     vm = _ref(props.get("virtualMachine")) or None
     extra: dict[str, Any] = {
         "ip_forwarding": bool(props.get("enableIPForwarding", False)),
-        "public_ip_sku": ",".join(sorted(skus)) if skus else None,
+        "public_ip_sku": sys.intern(",".join(sorted(skus))) if skus else None,
         "attached": vm is not None,
     }
     extra.update(extra_lb)
@@ -378,7 +411,7 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
     return Asset(
         provider=PROVIDER,
         account=scope.account,
-        region=raw.get("location", ""),
+        region=_text(raw.get("location", "")),
         kind="azure_network_interface",
         asset_id=arm_id(raw["id"]),
         name=raw.get("name", ""),
@@ -390,8 +423,8 @@ def normalize_nic(scope: Scope, raw: Json, public_ips: Mapping[str, Json] | None
         ipv6_addresses=tuple(ipv6),
         rule_set_ids=(nsg,) if nsg else (),
         application_security_groups=tuple(dict.fromkeys(asgs)),
-        state=props.get("provisioningState", ""),
-        tags=dict(raw.get("tags") or {}),
+        state=_text(props.get("provisioningState", "")),
+        tags=_tags(raw),
         extra=extra,
     )
 

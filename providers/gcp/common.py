@@ -1,8 +1,16 @@
-"""What the GCP normalizers share: constants, canonical ids, protocols, ports and peers."""
+"""What the GCP normalizers share: constants, canonical ids, protocols, ports and peers.
+
+Large estates repeat the same strings and peers across thousands of objects (network and
+subnetwork ids, zones, protocols, network tags, service accounts, ranges): canonical ids and
+protocols are interned and equal peers are one cached object, so the model holds one copy of
+each and nothing refers back to the raw API payloads.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from scanner.model import Action, Direction, Peer, PeerKind, Rule
@@ -37,20 +45,25 @@ def canonical(link: str | None) -> str:
     for marker in ("projects/", "locations/"):
         index = text.find(marker)
         if index == 0 or (index > 0 and text[index - 1] == "/"):
-            return text[index:]
-    return text
+            return sys.intern(text[index:])
+    return sys.intern(text)
 
 
 def last_segment(link: str | None) -> str:
-    return (link or "").rstrip("/").rsplit("/", 1)[-1]
+    return sys.intern((link or "").rstrip("/").rsplit("/", 1)[-1])
+
+
+def text(value: Any) -> Any:
+    """Repeated text as one shared string (anything else as it is)."""
+    return sys.intern(value) if type(value) is str else value
 
 
 def protocol_name(value: Any) -> str:
     """GCP accepts protocol names and numbers; an unknown name is kept as GCP spelled it."""
     try:
-        return canonical_protocol(value if value not in (None, "") else "all")
+        return sys.intern(canonical_protocol(value if value not in (None, "") else "all"))
     except ValueError:
-        return str(value).strip().lower()
+        return sys.intern(str(value).strip().lower())
 
 
 def port_set(protocol: str, ports: Iterable[str] | None) -> PortSet:
@@ -76,12 +89,29 @@ def protocol_ports(entries: Iterable[Json], key: str) -> list[tuple[str, PortSet
     return [(proto, ports, spelled) for proto, (ports, spelled) in merged.items()]
 
 
+@lru_cache(maxsize=65536)
+def cidr_peer(value: str) -> Peer:
+    """One shared peer per range: a few hundred ranges serve thousands of rules."""
+    return Peer.cidr(sys.intern(value))
+
+
+@lru_cache(maxsize=65536)
+def _symbol_peer(kind: PeerKind, value: str) -> Peer:
+    return Peer(kind, sys.intern(value))
+
+
+def symbol_peer(kind: PeerKind, value: Any) -> Peer:
+    """A named peer (tag, service account, ...), shared when the name is text; anything else
+    is handed to Peer as it is, to be refused there as before."""
+    return _symbol_peer(kind, value) if type(value) is str else Peer(kind, value)
+
+
 def cidrs(values: Iterable[str] | None) -> list[Peer]:
-    return [Peer.cidr(v.strip()) for v in values or () if v and v.strip()]
+    return [cidr_peer(v.strip()) for v in values or () if v and v.strip()]
 
 
 def symbols(kind: PeerKind, values: Iterable[str] | None) -> list[Peer]:
-    return [Peer(kind, v) for v in values or () if v]
+    return [symbol_peer(kind, v) for v in values or () if v]
 
 
 def parse_direction(value: str | None) -> Direction:

@@ -32,12 +32,14 @@ from providers.gcp.common import (
     PROVIDER,
     Json,
     canonical,
+    cidr_peer,
     cidrs,
     last_segment,
     parse_direction,
     protocol_ports,
     rule_order,
     symbols,
+    text,
 )
 from providers.gcp.policies import (
     applicable_hierarchical,
@@ -106,7 +108,7 @@ def firewall_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
         if raw.get("sourceRanges"):
             extra["sourceRanges"] = list(raw["sourceRanges"])
     if not peers:
-        peers = [Peer.cidr("0.0.0.0/0")]
+        peers = [cidr_peer("0.0.0.0/0")]
         extra["defaultedRange"] = True
     return tuple(peers), extra
 
@@ -131,7 +133,7 @@ def normalize_firewall(raw: Json, network_is_default: bool = False) -> list[Rule
         extra["prepopulated"] = True
     log_config = raw.get("logConfig") or {}
     if log_config.get("metadata"):
-        extra["logMetadata"] = log_config["metadata"]
+        extra["logMetadata"] = text(log_config["metadata"])
     rules = []
     for entries, action in ((allowed, Action.ALLOW), (denied, Action.DENY)):
         for protocol, ports, spelled in protocol_ports(entries, "IPProtocol"):
@@ -162,7 +164,7 @@ def implied_rules() -> list[Rule]:
     They sort last within the rule set; across levels they are evaluated after the network
     firewall policies too, whatever the enforcement order.
     """
-    common = {"protocol": "all", "peers": tuple(Peer.cidr(c) for c in EVERYWHERE),
+    common = {"protocol": "all", "peers": tuple(cidr_peer(c) for c in EVERYWHERE),
               "priority": IMPLIED_PRIORITY, "is_default": True}
     return [
         Rule(direction=Direction.INGRESS, action=Action.DENY, native_id="implied-deny-ingress/all",
@@ -206,7 +208,7 @@ def network_path(scope: Scope, name: str) -> str:
 
 
 def _zone_region(zone: str) -> str:
-    return zone.rsplit("-", 1)[0] if zone.count("-") >= 2 else zone
+    return text(zone.rsplit("-", 1)[0]) if zone.count("-") >= 2 else zone
 
 
 def normalize_instance(scope: Scope, raw: Json) -> list[Asset]:
@@ -216,8 +218,9 @@ def normalize_instance(scope: Scope, raw: Json) -> list[Asset]:
     zone = last_segment(raw.get("zone"))
     instance_id = canonical(raw.get("selfLink")) or (
         f"projects/{scope.account}/zones/{zone}/instances/{raw['name']}")
-    tags = tuple((raw.get("tags") or {}).get("items") or ())
-    accounts = tuple(sa["email"] for sa in raw.get("serviceAccounts") or () if sa.get("email"))
+    tags = tuple(text(t) for t in (raw.get("tags") or {}).get("items") or ())
+    accounts = tuple(text(sa["email"]) for sa in raw.get("serviceAccounts") or ()
+                     if sa.get("email"))
     assets = []
     for index, nic in enumerate(raw.get("networkInterfaces") or ()):
         nic_name = nic.get("name") or f"nic{index}"
@@ -229,12 +232,12 @@ def normalize_instance(scope: Scope, raw: Json) -> list[Asset]:
         extra: dict[str, Any] = {"zone": zone}
         for key in ("stackType", "nicType"):
             if nic.get(key):
-                extra[key] = nic[key]
+                extra[key] = text(nic[key])
         if nic.get("aliasIpRanges"):
             extra["aliasIpRanges"] = [a.get("ipCidrRange") for a in nic["aliasIpRanges"]]
         configs = nic.get("accessConfigs") or ()
         if configs:
-            extra["accessConfigs"] = [{k: ac[k] for k in ("name", "type", "networkTier")
+            extra["accessConfigs"] = [{k: text(ac[k]) for k in ("name", "type", "networkTier")
                                        if ac.get(k)} for ac in configs]
             # An access config without natIP has an ephemeral address not yet assigned.
             extra["external_ipv4"] = True
@@ -257,8 +260,8 @@ def normalize_instance(scope: Scope, raw: Json) -> list[Asset]:
             ipv6_addresses=tuple(ipv6),
             network_tags=tags,
             service_accounts=accounts,
-            state=raw.get("status", ""),
-            tags=dict(raw.get("labels") or {}),
+            state=text(raw.get("status", "")),
+            tags={text(k): text(v) for k, v in (raw.get("labels") or {}).items()},
             extra=extra,
         ))
     return assets

@@ -12,11 +12,13 @@ from providers.gcp.common import (
     PROVIDER,
     Json,
     canonical,
+    cidr_peer,
     cidrs,
     last_segment,
     parse_direction,
     protocol_ports,
     rule_order,
+    symbol_peer,
     symbols,
 )
 from providers.guard import optional_list, optional_mappings, require_choice, require_mapping
@@ -47,7 +49,7 @@ _DEST = (
 
 def _secure_tags(tags: Iterable[Json] | None) -> list[Peer]:
     # An INEFFECTIVE tag (its VPC or value was deleted) matches nothing, so it is not a peer.
-    return [Peer(PeerKind.NETWORK_TAG, t["name"]) for t in tags or ()
+    return [symbol_peer(PeerKind.NETWORK_TAG, t["name"]) for t in tags or ()
             if t.get("name") and t.get("state", "EFFECTIVE") != "INEFFECTIVE"]
 
 
@@ -60,7 +62,7 @@ def policy_rule_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
         for key, kind in _SRC:
             peers += symbols(kind, match.get(key))
         if match.get("srcNetworks"):
-            peers += [Peer(PeerKind.OTHER, canonical(n)) for n in match["srcNetworks"]]
+            peers += [symbol_peer(PeerKind.OTHER, canonical(n)) for n in match["srcNetworks"]]
         other_side = {k: match[k] for k in ("destIpRanges", *(k for k, _ in _DEST)) if match.get(k)}
     else:
         peers = cidrs(match.get("destIpRanges"))
@@ -74,10 +76,10 @@ def policy_rule_peers(raw: Json) -> tuple[tuple[Peer, ...], dict[str, Any]]:
         extra["networkScope"] = scope
     if not peers and scope and scope.upper() != "INTERNET":
         # Sources limited to VPC networks (INTRA_VPC, VPC_NETWORKS, NON_INTERNET), not ranges.
-        peers = [Peer(PeerKind.OTHER, f"networkScope:{scope.upper()}")]
+        peers = [symbol_peer(PeerKind.OTHER, f"networkScope:{scope.upper()}")]
     if not peers:
         # A match on nothing but protocol (and maybe the local side) matches every remote.
-        peers = [Peer.cidr(c) for c in EVERYWHERE]
+        peers = [cidr_peer(c) for c in EVERYWHERE]
         extra["defaultedRange"] = True
     return tuple(peers), extra
 
@@ -101,7 +103,8 @@ def normalize_policy_rule(raw: Json) -> list[Rule]:
         extra["securityProfileGroup"] = raw["securityProfileGroup"]
     targets = _secure_tags(raw.get("targetSecureTags"))
     targets += symbols(PeerKind.SERVICE_ACCOUNT, raw.get("targetServiceAccounts"))
-    targets += [Peer(PeerKind.OTHER, canonical(r)) for r in raw.get("targetResources") or ()]
+    targets += [symbol_peer(PeerKind.OTHER, canonical(r))
+                for r in raw.get("targetResources") or ()]
     layer4 = (raw.get("match") or {}).get("layer4Configs") or [{"ipProtocol": "all"}]
     rules = []
     for protocol, ports, spelled in protocol_ports(layer4, "ipProtocol"):

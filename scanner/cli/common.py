@@ -10,7 +10,7 @@ from reports import render
 from scanner.errors import ConfigError
 from scanner.model import ScanReport
 from scanner.netmath import is_network
-from scanner.outputs import is_stdout, write_output
+from scanner.outputs import STDOUT, Data, is_stdout, write_output
 from scanner.store import Store, default_store
 
 
@@ -51,7 +51,7 @@ def open_store(ctx: click.Context, create: bool = False, write: bool = False) ->
     return store
 
 
-def emit(text: str | bytes, output: str | None) -> None:
+def emit(text: Data, output: str | None) -> None:
     """Machine output to --output or stdout; never mixed with progress.
 
     ``--output`` follows scanner.outputs: files are replaced atomically, devices, FIFOs and
@@ -64,8 +64,8 @@ def emit(text: str | bytes, output: str | None) -> None:
             raise ConfigError(f"cannot write {output}: {exc.strerror or exc}",
                               "check the --output path") from exc
         return
-    if isinstance(text, bytes):
-        sys.stdout.buffer.write(text)
+    if not isinstance(text, str):  # bytes, or a document written as it is encoded
+        write_output(STDOUT, text, sys.stdout.buffer)
     else:
         # color=True: click would otherwise rewrite the text when stdout is not a terminal;
         # stdout must carry exactly what --output would (reporters already neutralise escapes).
@@ -75,7 +75,7 @@ def emit(text: str | bytes, output: str | None) -> None:
 def write_report(report: ScanReport, fmt: str, output: str | None) -> None:
     from scanner.cli.terminal import detail, table_style
 
-    emit(render(fmt, report, table_style(output)), output)
+    emit(render(fmt, report, table_style(output), streamed=True), output)
     if output:
         detail(f"wrote the {fmt} report to {output}")
 

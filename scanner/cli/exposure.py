@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reports.exposure_report import render_json, render_table, summary_line
+from reports.exposure_report import render_table, stream_json, summary_line
 from scanner.cli.common import open_store, trusted_cidrs
 from scanner.cli.outputs import output_options, write_outputs
 from scanner.cli.report_options import filter_options
@@ -13,6 +13,7 @@ from scanner.cli.terminal import say, stdout_is_terminal, table_style
 from scanner.errors import EXIT_INCOMPLETE, EXIT_OK
 from scanner.exposure import analyze_exposure, graph
 from scanner.filters import filter_exposure
+from scanner.outputs import Data
 
 FORMATS = ("table", "json", "dot", "html")
 
@@ -51,9 +52,9 @@ def exposure(ctx: click.Context, ref: str, trusted: tuple[str, ...], broad_prefi
     snapshot, analysis = filter_exposure(
         stored, analyze_exposure(stored, cidrs, broad_prefix), flt)
 
-    def render(fmt: str, path: str | None) -> str | bytes:
+    def render(fmt: str, path: str | None) -> Data:
         if fmt == "json":
-            return render_json(snapshot, analysis, flt.to_dict())
+            return stream_json(snapshot, analysis, flt.to_dict())
         if fmt == "dot":
             from reports.dot import render_graph  # networkx is only needed for the drawing
 

@@ -18,7 +18,7 @@ import click
 
 from scanner.cli.common import emit
 from scanner.errors import ConfigError
-from scanner.outputs import is_stdout
+from scanner.outputs import Data, is_stdout
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +89,13 @@ def _is_device(path: Path) -> bool:
 
 
 def write_outputs(targets: Sequence[OutputTarget],
-                  render: Callable[[str, str | None], str | bytes]) -> None:
+                  render: Callable[[str, str | None], Data]) -> None:
     """Render each format once per kind of place (a table is laid out for a terminal on
     stdout, plain in a file: ``render(fmt, path)``) and write every target: files first,
     standard output last, so a file that cannot be written fails before anything is printed."""
     from scanner.cli.terminal import detail
 
-    rendered: dict[tuple[str, bool], str | bytes] = {}
+    rendered: dict[tuple[str, bool], Data] = {}
     for target in sorted(targets, key=lambda t: t.path is None):
         key = (target.fmt, target.path is None)
         if key not in rendered:

@@ -97,7 +97,8 @@ def report_compliance(ctx: click.Context, framework_ids: tuple[str, ...], ref: s
                     generated_at=utc_timestamp(datetime.now(timezone.utc)),
                     tool_version=__version__)
     result = filter_compliance(result, flt, scan.resource_tags, names)
-    write_outputs(targets, lambda fmt, path: render_compliance(fmt, result, table_style(path)))
+    write_outputs(targets, lambda fmt, path: render_compliance(fmt, result, table_style(path),
+                                                                   streamed=True))
     warn_expired(scan, warn)
     detail(f"judged in {time.perf_counter() - started:.2f}s")
     from reports.compliance_table import summary_line
@@ -155,7 +156,7 @@ def report_trend(ctx: click.Context, since: str | None, baseline_name: str | Non
     progress = terminal_progress() if not ctx.find_root().obj["terminal"].quiet else None
     result = build_trend(store, since=cutoff, baseline=baseline_name, settings=settings,
                          cache=points, progress=progress, now=now)
-    emit(render_trend(fmt, result, table_style(output)), output)
+    emit(render_trend(fmt, result, table_style(output), streamed=True), output)
     if points is not None:
         detail(f"trend cache {points.path}: {points.hits} reused, {points.misses} computed")
     if output:

@@ -39,7 +39,7 @@ def finish(ctx: click.Context, report: ScanReport, flags: Mapping[str, Any],
     export from archiving what they hide), post the notifications, and exit with the
     documented code."""
     view = apply_filter(report, flt)
-    write_outputs(targets, lambda fmt, path: render(fmt, view, table_style(path)))
+    write_outputs(targets, lambda fmt, path: render(fmt, view, table_style(path), streamed=True))
     warn_expired(view, warn)
     report_summary(view, flags["fmt"], flags.get("output"))
     chosen = gates(flags)

@@ -2,7 +2,8 @@
 
 A snapshot's JSON form is cut into its parts: every element of every list in it (each rule set,
 asset, subnet, network, IP list, scope, collection error, provider name) is one *object*, named
-by the SHA-256 of its canonical JSON. A *manifest* lists, per section, the names of the objects
+by the SHA-256 of its canonical JSON (``scanner.content_digest``, whose names the analysis of a
+scheduled scan uses too). A *manifest* lists, per section, the names of the objects
 in the snapshot's order, plus a small header object for the remaining fields; it is named by a
 hash of that list. A scan of an unchanged estate therefore produces only objects and a manifest
 the store already holds: it costs one snapshot row. Reassembling the parts gives back exactly the
@@ -13,24 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from scanner.content_digest import SnapshotDigests, canonical_json, digest
 from scanner.model import Snapshot
 
 # Fields of a snapshot document that live on the snapshot record itself.
 RECORD_FIELDS = ("snapshot_id", "taken_at")
 HEADER = "header"  # the section holding the one object with every non-list field left over
-
-
-def canonical_json(value: Any) -> bytes:
-    """Compact JSON with sorted keys: one byte form per value, hence one hash."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def digest(body: bytes) -> bytes:
-    return hashlib.sha256(body).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +43,13 @@ class SnapshotParts:
     objects: Mapping[bytes, bytes]
     manifest_digest: bytes
 
+    @property
+    def digests(self) -> SnapshotDigests:
+        """The content digests of the snapshot's parts (``scanner.content_digest``): the names
+        of its objects, for the analysis to take instead of computing them again."""
+        return SnapshotDigests({name: members for name, members in self.sections.items()
+                                if name != HEADER})
+
 
 def manifest_digest(sections: Mapping[str, Sequence[bytes]]) -> bytes:
     """The name of a manifest: a hash over its section names and member digests, in order."""
@@ -63,6 +63,29 @@ def manifest_digest(sections: Mapping[str, Sequence[bytes]]) -> bytes:
 
 def split_document(document: Mapping[str, Any]) -> SnapshotParts:
     """Cut a snapshot document (``Snapshot.to_dict()``) into its parts."""
+    rule_sets = document.get("rule_sets", [])
+    return _split(document, sum(len(rs.get("rules", ())) for rs in rule_sets))
+
+
+def split_snapshot(snapshot: Snapshot) -> SnapshotParts:
+    """``split_document(snapshot.to_dict())``, without building the whole document: each part's
+    dict lives only while it is hashed (the dicts of a million rules take about a gigabyte)."""
+    shell = replace(snapshot, **{name: () for name in _PARTS}).to_dict()
+    document = {key: (_part_dicts(getattr(snapshot, key)) if key in _PARTS else value)
+                for key, value in shell.items()}
+    return _split(document, snapshot.rule_count())
+
+
+# The snapshot's fields that are lists of parts in its document (``Snapshot.to_dict``).
+_PARTS = ("providers", "scopes", "rule_sets", "assets", "subnets", "networks", "ip_lists",
+          "errors")
+
+
+def _part_dicts(items: Iterable[Any]) -> Iterator[Any]:
+    return (item if isinstance(item, str) else item.to_dict() for item in items)
+
+
+def _split(document: Mapping[str, Any], rule_count: int) -> SnapshotParts:
     objects: dict[bytes, bytes] = {}
     sections: dict[str, tuple[bytes, ...]] = {}
 
@@ -76,28 +99,27 @@ def split_document(document: Mapping[str, Any]) -> SnapshotParts:
     for key, value in document.items():
         if key in RECORD_FIELDS:
             continue
-        if isinstance(value, list):
+        if isinstance(value, (list, Iterator)):
             sections[key] = tuple(add(item) for item in value)
         else:
             header[key] = value
     sections[HEADER] = (add(header),)
-    rule_sets = document.get("rule_sets", [])
+
+    def size(name: str) -> int:
+        return len(sections.get(name, ()))
+
     return SnapshotParts(
         snapshot_id=document["snapshot_id"],
         taken_at=document["taken_at"],
-        providers=tuple(document.get("providers", ())),
-        scope_count=len(document.get("scopes", ())),
-        rule_set_count=len(rule_sets),
-        rule_count=sum(len(rs.get("rules", ())) for rs in rule_sets),
-        error_count=len(document.get("errors", ())),
+        providers=tuple(json.loads(objects[name]) for name in sections.get("providers", ())),
+        scope_count=size("scopes"),
+        rule_set_count=size("rule_sets"),
+        rule_count=rule_count,
+        error_count=size("errors"),
         sections=sections,
         objects=objects,
         manifest_digest=manifest_digest(sections),
     )
-
-
-def split_snapshot(snapshot: Snapshot) -> SnapshotParts:
-    return split_document(snapshot.to_dict())
 
 
 def assemble_document(snapshot_id: str, taken_at: str,

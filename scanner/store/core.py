@@ -25,7 +25,7 @@ from scanner.store.backend import (
     GarbageCollected,
     SnapshotInfo,
 )
-from scanner.store.content import split_snapshot
+from scanner.store.content import SnapshotParts, split_snapshot
 from scanner.store.files import read_snapshot_file
 from scanner.store.lifecycle import PrunePlan, plan_prune
 from scanner.store.locations import is_url
@@ -99,11 +99,15 @@ class Store:
 
     # --- snapshots ----------------------------------------------------------------------------
 
-    def save(self, snapshot: Snapshot, state: Mapping[str, str] | None = None) -> None:
+    def save(self, snapshot: Snapshot, state: Mapping[str, str] | None = None,
+             parts: SnapshotParts | None = None) -> None:
         """Store ``snapshot``; with ``state``, put those keys (``put_state``) in the same
-        transaction, so progress recorded with a snapshot is never ahead of or behind it."""
+        transaction, so progress recorded with a snapshot is never ahead of or behind it.
+        ``parts``: the snapshot already cut (``split_snapshot``), when the caller needed its
+        content digests first (they are not computed twice)."""
         check_snapshot_id(snapshot.snapshot_id)
-        parts = split_snapshot(snapshot)
+        if parts is None or parts.snapshot_id != snapshot.snapshot_id:
+            parts = split_snapshot(snapshot)
         with self._write():
             self._insert(parts)
             for key, value in (state or {}).items():

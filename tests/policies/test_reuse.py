@@ -13,6 +13,7 @@ import pytest
 from policies.engine import evaluate, select_policies
 from policies.policy import PolicySettings
 from policies.reuse import RuleSetMemo
+from scanner.content_digest import SnapshotDigests
 from scanner.exposure import analyze_exposure
 from scanner.model import (
     Action,
@@ -181,14 +182,22 @@ def test_incremental_evaluation_matches_a_full_one_over_random_changes(seed):
     rng = random.Random(1000 + seed)
     rule_sets = _templated(rng, 30)
     serial = [len(rule_sets)]
-    plain, exposed = RuleSetMemo(), RuleSetMemo()
+    plain, exposed, digested = RuleSetMemo(), RuleSetMemo(), RuleSetMemo()
     kept_any = False
     for step in range(5):
         if step:
             rule_sets = _change(rng, rule_sets, serial)
         snapshot = _snapshot(rule_sets, f"s{step}")
+        expected = _one_by_one(snapshot)
         assert [f.to_dict() for f in evaluate(snapshot, POLICIES, SETTINGS, memo=plain)] \
-            == _one_by_one(snapshot)
+            == expected
+        # Keyed by the store's content digests (of objects built again, as a new scan's are).
+        again = dataclasses.replace(snapshot, rule_sets=tuple(
+            dataclasses.replace(rs) for rs in snapshot.rule_sets))
+        digests = SnapshotDigests.of(again).rule_sets
+        assert [f.to_dict() for f in evaluate(again, POLICIES, SETTINGS, memo=digested,
+                                              digests=digests)] == expected
+        assert step == 0 or digested.rule_sets == len(snapshot.rule_sets)
         # With exposure: the key stands for everything the analysis was computed from.
         exposure = analyze_exposure(snapshot)
         key = fingerprint(*(repr(item) for item in (*snapshot.rule_sets, *snapshot.assets,
@@ -213,3 +222,52 @@ def test_a_memo_is_not_reused_across_other_settings():
     found = evaluate(snapshot, select_policies(trusting), trusting, memo=memo)
     assert memo.judged > 0
     assert found == evaluate(snapshot, select_policies(trusting), trusting)
+
+
+def test_digests_decide_what_is_unchanged_and_must_match_the_rule_sets():
+    rng = random.Random(9)
+    snapshot = _snapshot(_templated(rng, 20))
+    digests = SnapshotDigests.of(snapshot).rule_sets
+    memo = RuleSetMemo()
+    evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests)
+    # The same digests: every rule set is taken as it was, none is judged or looked at again.
+    evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests)
+    assert (memo.judged, memo.bound) == (0, len(snapshot.rule_sets))
+    # One rule set's digest changes: it alone is looked up by content (and found: its content
+    # did not change, so nothing is judged).
+    fresh = (b"other",) + digests[1:]
+    evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=fresh)
+    assert (memo.judged, memo.bound) == (0, len(snapshot.rule_sets))
+    with pytest.raises(ValueError, match="digests"):
+        evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests[1:])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_verdicts_are_computed_again_exactly_where_what_they_read_changed(seed):
+    """Under a new exposure analysis, a rule set with the same digest keeps its findings only
+    while what its verdicts read (``liveness.exposure_inputs``) is as it was."""
+    rng = random.Random(3000 + seed)
+    rule_sets = _templated(rng, 30)
+    serial = [len(rule_sets)]
+    memo = RuleSetMemo()
+    kept_any = recomputed_any = False
+    for step in range(6):
+        if step:
+            rule_sets = _change(rng, rule_sets, serial)
+        snapshot = _snapshot(rule_sets, f"s{step}")
+        assets = list(snapshot.assets)
+        for _ in range(rng.randint(0, 2) if step and assets else 0):
+            # An asset changes on its own: it loses or gains its public address.
+            at = rng.randrange(len(assets))
+            assets[at] = dataclasses.replace(assets[at], public_addresses=(
+                () if assets[at].public_addresses else ("54.1.2.3",)))
+        snapshot = dataclasses.replace(snapshot, assets=tuple(assets), rule_sets=tuple(
+            dataclasses.replace(rs) for rs in snapshot.rule_sets))
+        exposure = analyze_exposure(snapshot)
+        found = evaluate(snapshot, POLICIES, SETTINGS, exposure, memo=memo,
+                         digests=SnapshotDigests.of(snapshot).rule_sets)
+        assert [f.to_dict() for f in found] == _one_by_one(snapshot, exposure)
+        if step:
+            kept_any = kept_any or memo.kept > 0
+            recomputed_any = recomputed_any or memo.kept < memo.bound
+    assert kept_any and recomputed_any

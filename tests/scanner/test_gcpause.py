@@ -43,3 +43,24 @@ def test_a_collector_already_off_is_left_off():
     with collector_paused():
         assert not gc.isenabled()
     assert not gc.isenabled()
+
+
+def test_what_the_block_kept_is_aged_into_the_oldest_generation():
+    # Else the first collection after the block would walk all of it.
+    with collector_paused():
+        kept = [[] for _ in range(100)]
+    young = {id(o) for o in gc.get_objects(generation=0)}
+    assert not any(id(o) in young for o in kept)
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert all(id(o) in oldest for o in kept)
+
+
+def test_objects_frozen_elsewhere_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            [[] for _ in range(10)]
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from providers.azure.normalize import (
@@ -409,3 +411,41 @@ def test_unknown_protocol_and_ports_are_kept_not_fatal():
     rule = normalize_rule(arm_rule(protocol="Sctp2", destinationPortRange="ssh"))
     assert rule.protocol == "all" and rule.extra["unrecognized_protocol"] == "Sctp2"
     assert rule.ports.is_all() and rule.extra["unparsed_destination_ports"] == ["ssh"]
+
+
+def _fresh(payload):
+    """The payload as parsed from its own API answer: every string a new object."""
+    return json.loads(json.dumps(payload))
+
+
+def test_repeated_strings_and_equal_peers_are_shared_objects():
+    asg = f"{BASE}/applicationSecurityGroups/web"
+    rule = arm_rule("allow-web", 100, protocol="Tcp", destinationPortRange="443",
+                    sourceAddressPrefix="10.0.0.0/24",
+                    destinationApplicationSecurityGroups=[{"id": asg}])
+    nsgs = [_fresh({**_nsg(name, [rule]), "tags": {"team": "web", "env": "prod"}})
+            for name in ("nsg-a", "nsg-b")]
+    nics = [_fresh({**_nic(name, f"{VNET}/subnets/app", address, nsg=nsgs[0]["id"]),
+                    "tags": {"team": "web"}})
+            for name, address in (("nic-1", "10.0.1.4"), ("nic-2", "10.0.1.5"))]
+    items = _items(_raw(networkSecurityGroups=nsgs, networkInterfaces=nics,
+                        virtualNetworks=[_fresh(v) for v in _raw()["virtualNetworks"]]))
+    a, b = (items[f"{BASE}/networksecuritygroups/{n}".lower()] for n in ("nsg-a", "nsg-b"))
+    n1, n2 = (items[f"{BASE}/networkinterfaces/{n}".lower()] for n in ("nic-1", "nic-2"))
+    assert a.region == "westus" and a.region is b.region is n1.region is n2.region
+    (key_a, value_a), (key_b, value_b) = (next(iter(sorted(x.tags.items()))) for x in (a, b))
+    assert key_a is key_b and value_a is value_b
+    assert n1.tags["team"] is n2.tags["team"] is a.tags["team"]
+    assert a.extra["resourceGroup"] is b.extra["resourceGroup"]
+    user_a, user_b = (next(r for r in x.rules if not r.is_default) for x in (a, b))
+    assert user_a.protocol is user_b.protocol
+    assert user_a.peers[0] is user_b.peers[0] and user_a.targets[0] is user_b.targets[0]
+    for default_a, default_b in zip((r for r in a.rules if r.is_default),
+                                    (r for r in b.rules if r.is_default), strict=True):
+        assert default_a.name is default_b.name
+        assert default_a.native_id is default_b.native_id
+        assert default_a.description is default_b.description
+        assert default_a.peers == default_b.peers
+        assert all(x is y for x, y in zip(default_a.peers, default_b.peers, strict=True))
+    assert n1.subnet is n2.subnet and n1.network is n2.network
+    assert n1.rule_set_ids[0] is n2.rule_set_ids[0]

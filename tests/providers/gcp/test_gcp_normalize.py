@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -548,3 +549,33 @@ def test_policy_rule_network_scope_without_ranges_is_not_the_internet():
         match={"srcNetworkScope": "INTERNET", "layer4Configs": [{"ipProtocol": "tcp"}]}))
     assert coverage(tuple(a for p in internet.peers for a in p.addresses)).internet
     assert internet.extra["networkScope"] == "INTERNET"
+
+
+def _fresh(payload):
+    """The payload as parsed from its own API answer: every string a new object."""
+    return json.loads(json.dumps(payload))
+
+
+def test_repeated_strings_and_equal_peers_are_shared_objects():
+    one, two = (_fresh(fw(name=name, sourceRanges=["10.0.0.0/8"], sourceTags=["lb"],
+                          targetServiceAccounts=["web@proj-1.iam.gserviceaccount.com"],
+                          logConfig={"enable": True, "metadata": "INCLUDE_ALL_METADATA"}))
+                for name in ("fw-1", "fw-2"))
+    (r1,), (r2,) = normalize_firewall(one), normalize_firewall(two)
+    assert r1.protocol is r2.protocol
+    assert all(x is y for x, y in zip(r1.peers, r2.peers, strict=True))
+    assert r1.targets[0] is r2.targets[0]
+    assert r1.extra["logMetadata"] is r2.extra["logMetadata"]
+    p1, p2 = (normalize_policy_rule(_fresh(policy_rule(priority=10 + n))) for n in range(2))
+    assert all(x is y for x, y in zip(p1[0].peers, p2[0].peers, strict=True))
+    first = _fresh(INSTANCE)
+    second = _fresh({**INSTANCE, "name": "web-2",
+                     "selfLink": f"{V1}/zones/us-central1-a/instances/web-2"})
+    (a0, a1), (b0, b1) = normalize_instance(SCOPE, first), normalize_instance(SCOPE, second)
+    assert a0.network is b0.network and a0.subnet is b0.subnet and a1.network is b1.network
+    assert a0.region is b0.region and a0.extra["zone"] is b0.extra["zone"]
+    assert a0.network_tags[0] is b0.network_tags[0]
+    assert a0.service_accounts[0] is b0.service_accounts[0]
+    assert a0.tags["team"] is b0.tags["team"] and a0.state is b0.state
+    assert a0.extra["accessConfigs"][0]["type"] is b0.extra["accessConfigs"][0]["type"]
+    assert a0.tags is not a1.tags  # each asset its own (mutable) dict
