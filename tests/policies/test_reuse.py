@@ -240,3 +240,18 @@ def test_digests_decide_what_is_unchanged_and_must_match_the_rule_sets():
     assert (memo.judged, memo.bound) == (0, len(snapshot.rule_sets))
     with pytest.raises(ValueError, match="digests"):
         evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests[1:])
+
+
+def test_content_keys_are_equal_exactly_for_equal_content():
+    from policies.reuse import content_key
+
+    rng = random.Random(11)
+    rule_sets = _templated(rng, 30)
+    for a in rule_sets:
+        for b in rule_sets:
+            same = (a.provider, a.kind, a.is_default, len(a.attachments), a.rules) == \
+                (b.provider, b.kind, b.is_default, len(b.attachments), b.rules)
+            key_a, key_b = content_key(a, False), content_key(b, False)
+            assert (key_a == key_b) is same
+            assert not same or hash(key_a) == hash(key_b)
+            assert (content_key(a, True) == content_key(b, True)) is (same and a.name == b.name)
