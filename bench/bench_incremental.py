@@ -7,7 +7,8 @@ nothing changed.
 The estate is the one of bench_exposure.py (interfaces in roles sharing security groups, NSGs
 and network tags on the three clouds), or with ``--estate policies`` the templated one of
 bench_policies.py (``--distinct`` of its rule sets with content of their own; no assets, so
-its exposure analysis has nothing to walk). Three scans are analysed in one process, as a scheduler
+its exposure analysis has nothing to walk), or with ``--estate demo`` the small estate of
+``cloudwall demo``. Three scans are analysed in one process, as a scheduler
 that keeps its analysis state between runs would: the first (everything judged), the next
 hourly scan of the unchanged estate (built again from scratch, as a new collection gives new
 objects with the same content) and one where ``--changed`` of the rule sets had one rule
@@ -171,7 +172,7 @@ def saved_scans(first: Snapshot, build: Any, share: float, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rules", type=int, default=1_000_000)
-    parser.add_argument("--estate", choices=("exposure", "policies"), default="exposure")
+    parser.add_argument("--estate", choices=("exposure", "policies", "demo"), default="exposure")
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--distinct", type=float, default=0.1)
     parser.add_argument("--changed", type=float, default=0.01)
@@ -184,6 +185,12 @@ def main() -> None:
     args = parser.parse_args()
 
     def build() -> Snapshot:
+        if args.estate == "demo":  # what `cloudwall demo` collects
+            from providers import load_provider
+            from providers.base import ProviderSettings
+            from scanner.collect import collect_snapshot
+
+            return collect_snapshot([load_provider("demo")(ProviderSettings())])
         if args.estate == "policies":
             return bench_policies.build(args.rules, args.seed, args.distinct)
         return bench_exposure.build(args.assets, args.rules, args.seed)

@@ -4,11 +4,11 @@ content judged once (``policies.reuse``); then the other Python checks run on th
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date
 
 from policies.context import EvaluationContext
-from policies.liveness import Judgement, with_exposure
+from policies.liveness import Judgement, exposure_inputs, with_exposure
 from policies.matching import judge_rule_set_content
 from policies.packs import Pack, builtin_packs, check_unique, load_pack
 from policies.policy import Policy, PolicySettings
@@ -112,9 +112,22 @@ def _evaluate(snapshot: Snapshot, policies: Iterable[Policy], settings: PolicySe
 
     findings: list[Finding] = []
     keys = digests if digests is not None else (None,) * len(snapshot.rule_sets)
+    # With digests, a rule set that did not change keeps its verdicts while what they read of
+    # the exposure analysis is as it was (``liveness.exposure_inputs``).
+    inputs = None
+    if digests is not None and adds_verdicts is not None:
+        digest_of = {rs.resource_id: d for rs, d in zip(snapshot.rule_sets, digests,
+                                                        strict=True)}
+        reached = frozenset(rule_set_id for rule_set_id, _ in
+                            getattr(exposure, "rule_reach", None) or ())
+
+        def inputs(rule_set: RuleSet) -> Callable[[], Hashable | None]:
+            return lambda: exposure_inputs(ctx, rule_set, digest_of, reached)
+
     for rule_set, digest in zip(snapshot.rule_sets, keys, strict=True):
         findings.extend(memo.findings(rule_set, content_key(rule_set, with_name), judge,
-                                      adds_verdicts, digest))
+                                      adds_verdicts, digest,
+                                      None if inputs is None else inputs(rule_set)))
     others = [finding for policy in policies
               if policy.match is None and policy.judge_rule_set is None
               for finding in policy.evaluate(ctx, policy.meta)]

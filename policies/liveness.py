@@ -207,3 +207,33 @@ def _blocking_layers(ctx: EvaluationContext, asset: Asset, own: RuleSet,
             if evaluation.admitted().is_empty() and evaluation.handed_on().is_empty():
                 out.append((rule_set.resource_id, rule_set.kind.value))
     return out
+
+
+def exposure_inputs(ctx: EvaluationContext, rule_set: RuleSet,
+                    digest_of: Mapping[str, Any], reached: frozenset[str]) -> tuple | None:
+    """Everything ``verdict`` reads to judge a finding on ``rule_set`` besides the finding and
+    the rule set's own content: what reaches the assets through its rules, and for each asset
+    it guards the asset, whether it is unknown, its exposures and the content digests of its
+    other layers (``digest_of``: rule set id -> digest). Two evaluations with equal inputs give
+    a finding on equal content the same verdict, so a memo keeps the verdicts of a rule set
+    whose inputs did not change (``policies.reuse``). ``reached``: the rule set ids that
+    ``rule_reach`` names. None without an exposure analysis (no verdicts) or when a layer has
+    no digest. Keep it in step with ``verdict`` and what it calls."""
+    analysis = ctx.exposure
+    reach = getattr(analysis, "rule_reach", None)
+    if reach is None:
+        return None
+    resource_id = rule_set.resource_id
+    through = (tuple(reach.get((resource_id, rule.identity()), ()) for rule in rule_set.rules)
+               if resource_id in reached else ())
+    assets = []
+    for asset in ctx.guarded_assets(resource_id):
+        layers = []
+        for layer in ctx.layers_of(asset):
+            found = digest_of.get(layer.resource_id)
+            if found is None:
+                return None
+            layers.append(found)
+        assets.append((asset, analysis.is_unknown(asset.asset_id),
+                       analysis.for_asset(asset.asset_id), tuple(layers)))
+    return through, tuple(assets)

@@ -80,6 +80,9 @@ class _Judged:
     seen: int = 0
 
 
+_Entry = tuple[_Judged, "tuple[Finding, ...] | None", "Hashable | None"]
+
+
 class RuleSetMemo:
     """The findings of each distinct rule set content, for one set of policies and settings.
 
@@ -100,9 +103,10 @@ class RuleSetMemo:
         self._contents: dict[Hashable, _Judged] = {}
         # memo key -> (its content, its findings with exposure verdicts), this evaluation's and
         # the previous one's
-        # (None: not known, as for judgements read from a cache)
-        self._rule_sets: dict[Hashable, tuple[_Judged, tuple[Finding, ...] | None]] = {}
-        self._previous: dict[Hashable, tuple[_Judged, tuple[Finding, ...] | None]] = {}
+        # (None: not known, as for judgements read from a cache) and the exposure inputs they
+        # were given their verdicts from (None: not known)
+        self._rule_sets: dict[Hashable, _Entry] = {}
+        self._previous: dict[Hashable, _Entry] = {}
         self._serial = 0
         self._keep_final = False
         # (rule set findings in snapshot order, the other checks' findings, all sorted)
@@ -140,13 +144,13 @@ class RuleSetMemo:
         judged = [_judged(rule_set, tuple(judgements)) for rule_set, judgements in contents]
         self.fingerprint, self.exposure_key = fingerprint, None
         self._contents, self._last = {}, None
-        self._rule_sets = {key: (judged[index], None) for key, index in keys.items()}
+        self._rule_sets = {key: (judged[index], None, None) for key, index in keys.items()}
 
     def contents(self) -> list[tuple[RuleSet, tuple[Judgement, ...], list[Hashable]]]:
         """The last evaluation's distinct contents: the rule set each was judged on, its
         judgements, and the memo keys of the rule sets that had it."""
         grouped: dict[int, tuple[RuleSet, tuple[Judgement, ...], list[Hashable]]] = {}
-        for key, (found, _) in self._rule_sets.items():
+        for key, (found, _, _) in self._rule_sets.items():
             entry = grouped.get(id(found))
             if entry is None:
                 entry = grouped[id(found)] = (found.rule_set, found.judgements, [])
@@ -156,22 +160,38 @@ class RuleSetMemo:
     def findings(self, rule_set: RuleSet, key: Hashable,
                  judge: Callable[[RuleSet], Sequence[Judgement]],
                  finish: Callable[[RuleSet, Judgement], Finding] | None,
-                 digest: Hashable | None = None) -> tuple[Finding, ...]:
+                 digest: Hashable | None = None,
+                 exposure_inputs: Callable[[], Hashable | None] | None = None
+                 ) -> tuple[Finding, ...]:
         """The findings of ``rule_set`` (content key ``key``, content digest ``digest`` when
         known): judged (``judge``) if its content is new, else bound from an equal content;
         ``finish`` adds the exposure verdict (None: there is none to add, the findings are as
-        judged)."""
+        judged). ``exposure_inputs``: everything the exposure verdicts of this rule set's
+        findings read (``liveness.exposure_inputs``; None: unknown). A rule set whose digest and
+        inputs are both as in the previous evaluation keeps its findings, even under a new
+        exposure analysis."""
         memo_key = digest if digest is not None else (_identity(rule_set), key)
         hit = self._previous.get(memo_key)
         mine: tuple[Judgement, ...] | None = None  # judged now (None: bound)
+        inputs: Hashable | None = None
+        wants_inputs = exposure_inputs is not None and finish is not None
         if hit is not None:
             found = hit[0]
             self.bound += 1
-            if self._keep_final and hit[1] is not None:
-                found.seen = self._serial
-                self.kept += 1
-                self._rule_sets[memo_key] = hit
-                return hit[1]
+            if hit[1] is not None:
+                if self._keep_final:
+                    found.seen = self._serial
+                    self.kept += 1
+                    self._rule_sets[memo_key] = hit
+                    return hit[1]
+                if wants_inputs:
+                    inputs = exposure_inputs()
+                    wants_inputs = False
+                    if inputs is not None and inputs == hit[2]:
+                        found.seen = self._serial
+                        self.kept += 1
+                        self._rule_sets[memo_key] = (found, hit[1], inputs)
+                        return hit[1]
         else:
             found = self._contents.get(key)
             if found is None:
@@ -190,7 +210,9 @@ class RuleSetMemo:
             out = tuple(j.finding for j in mine)
         else:
             out = tuple(finish(rule_set, j) for j in mine)
-        self._rule_sets[memo_key] = (found, out)
+        if wants_inputs:
+            inputs = exposure_inputs()
+        self._rule_sets[memo_key] = (found, out, inputs)
         return out
 
     def finish(self, found: list[Finding], others: list[Finding],

@@ -242,6 +242,37 @@ def test_digests_decide_what_is_unchanged_and_must_match_the_rule_sets():
         evaluate(snapshot, POLICIES, SETTINGS, memo=memo, digests=digests[1:])
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_verdicts_are_computed_again_exactly_where_what_they_read_changed(seed):
+    """Under a new exposure analysis, a rule set with the same digest keeps its findings only
+    while what its verdicts read (``liveness.exposure_inputs``) is as it was."""
+    rng = random.Random(3000 + seed)
+    rule_sets = _templated(rng, 30)
+    serial = [len(rule_sets)]
+    memo = RuleSetMemo()
+    kept_any = recomputed_any = False
+    for step in range(6):
+        if step:
+            rule_sets = _change(rng, rule_sets, serial)
+        snapshot = _snapshot(rule_sets, f"s{step}")
+        assets = list(snapshot.assets)
+        for _ in range(rng.randint(0, 2) if step and assets else 0):
+            # An asset changes on its own: it loses or gains its public address.
+            at = rng.randrange(len(assets))
+            assets[at] = dataclasses.replace(assets[at], public_addresses=(
+                () if assets[at].public_addresses else ("54.1.2.3",)))
+        snapshot = dataclasses.replace(snapshot, assets=tuple(assets), rule_sets=tuple(
+            dataclasses.replace(rs) for rs in snapshot.rule_sets))
+        exposure = analyze_exposure(snapshot)
+        found = evaluate(snapshot, POLICIES, SETTINGS, exposure, memo=memo,
+                         digests=SnapshotDigests.of(snapshot).rule_sets)
+        assert [f.to_dict() for f in found] == _one_by_one(snapshot, exposure)
+        if step:
+            kept_any = kept_any or memo.kept > 0
+            recomputed_any = recomputed_any or memo.kept < memo.bound
+    assert kept_any and recomputed_any
+
+
 def test_content_keys_are_equal_exactly_for_equal_content():
     from policies.reuse import content_key
 
