@@ -271,3 +271,18 @@ def test_verdicts_are_computed_again_exactly_where_what_they_read_changed(seed):
             kept_any = kept_any or memo.kept > 0
             recomputed_any = recomputed_any or memo.kept < memo.bound
     assert kept_any and recomputed_any
+
+
+def test_content_keys_are_equal_exactly_for_equal_content():
+    from policies.reuse import content_key
+
+    rng = random.Random(11)
+    rule_sets = _templated(rng, 30)
+    for a in rule_sets:
+        for b in rule_sets:
+            same = (a.provider, a.kind, a.is_default, len(a.attachments), a.rules) == \
+                (b.provider, b.kind, b.is_default, len(b.attachments), b.rules)
+            key_a, key_b = content_key(a, False), content_key(b, False)
+            assert (key_a == key_b) is same
+            assert not same or hash(key_a) == hash(key_b)
+            assert (content_key(a, True) == content_key(b, True)) is (same and a.name == b.name)
