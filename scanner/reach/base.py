@@ -121,6 +121,7 @@ class SnapshotIndex:
         for error in snapshot.errors:
             self._errors.setdefault((error.provider, error.account), []).append(error)
         self._ordered: dict[tuple[str, Direction], tuple[Rule, ...]] = {}
+        self._targeted: dict[tuple[str, Direction], tuple[Rule, ...]] = {}
         self._prepared: dict[tuple[str, Direction, int, bool | None], Prepared] = {}
         # Per family, the public addresses of each list of CIDRs rules name (estates repeat
         # the same sources on most of their rules).
@@ -173,6 +174,16 @@ class SnapshotIndex:
             found = prepare(rules, family, self._addresses[family])
             self._prepared[key] = found
         return found
+
+    def targeted(self, rule_set: RuleSet, direction: Direction) -> tuple[Rule, ...]:
+        """``ordered`` rules that name targets (cached): the only ones whose verdict on
+        whether they apply differs between assets."""
+        key = (rule_set.resource_id, direction)
+        rules = self._targeted.get(key)
+        if rules is None:
+            rules = tuple(r for r in self.ordered(rule_set, direction) if r.targets)
+            self._targeted[key] = rules
+        return rules
 
     def ordered(self, rule_set: RuleSet, direction: Direction) -> tuple[Rule, ...]:
         """The enabled rules of one direction, in the cloud's evaluation order (cached)."""
