@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from scanner.model import Severity
-from scanner.netmath import ALL_PROTOCOLS, PortSet
+from scanner.netmath import ALL_PROTOCOLS, PortSet, intervals_overlap
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,9 @@ class Service:
         """The ports of this service that a rule on ``protocol``/``ports`` admits."""
         hit = PortSet()
         for service_protocol, service_ports in self.ports:
-            if protocol in (ALL_PROTOCOLS, service_protocol):
+            # Most rules miss most services: the overlap test allocates nothing.
+            if protocol in (ALL_PROTOCOLS, service_protocol) and intervals_overlap(
+                    service_ports.intervals, ports.intervals):
                 hit = hit.union(service_ports.intersection(ports))
         return hit
 
@@ -118,12 +120,30 @@ class ServiceHit:
 @lru_cache(maxsize=8192)
 def services_in(protocol: str, ports: PortSet) -> tuple[ServiceHit, ...]:
     """Every catalogued service a (protocol, ports) pair admits, with the ports that hit."""
+    if not ports.intervals:
+        return ()
+    low, high = ports.intervals[0][0], ports.intervals[-1][1]
     hits = []
-    for svc in SERVICES:
+    for svc, first, last in _port_bounds(protocol):
+        if last < low or first > high:
+            continue  # none of its ports on this protocol is within the rule's
         hit = svc.exposed_by(protocol, ports)
         if hit:
             hits.append(ServiceHit(svc, hit))
     return tuple(hits)
+
+
+@lru_cache(maxsize=64)
+def _port_bounds(protocol: str) -> tuple[tuple[Service, int, int], ...]:
+    """Each service that listens on ``protocol`` (any, for ``all``), in catalogue order, with
+    its lowest and highest port there."""
+    out = []
+    for svc in SERVICES:
+        spans = [i for p, ports in svc.ports if protocol in (ALL_PROTOCOLS, p)
+                 for i in ports.intervals]
+        if spans:
+            out.append((svc, min(lo for lo, _ in spans), max(hi for _, hi in spans)))
+    return tuple(out)
 
 
 def service_names(hits: Iterable[ServiceHit]) -> list[str]:

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any
 
 from scanner.jsonenc import encode
-from scanner.netmath import ALL_PORTS, PortSet, parse_network
+from scanner.netmath import ALL_PORTS, PortSet, cidr_span
 from scanner.redact import redact
 
 SCHEMA_VERSION = 1
@@ -158,7 +158,7 @@ class Peer:
         # Coverage is computed from these: a peer with an address that does not parse cannot
         # exist (ValueError), so whatever is saved loads again and no comparison fails later.
         for address in self.addresses:
-            parse_network(address)
+            cidr_span(address)
 
     @classmethod
     def cidr(cls, value: str) -> Peer:

@@ -8,6 +8,7 @@ is as open to the internet as ``0.0.0.0/0``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -361,10 +362,26 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
+# An IPv4 address or CIDR as ``ipaddress`` spells it (decimal octets without leading zeros, a
+# prefix length): the common text, parsed here without ``ipaddress``; anything else goes there.
+_PLAIN_V4 = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\."
+                       r"(0|[1-9][0-9]{0,2})(?:/(0|[1-9][0-9]?))?")
+
+
 @lru_cache(maxsize=65536)
 def cidr_span(text: str) -> tuple[int, int, int]:
-    """(family, first, last address as integers) of a CIDR: worked out once per distinct
-    text, as estates repeat the same few sources on most of their rules."""
+    """(family, first, last address as integers) of a CIDR, host bits ignored; ValueError
+    for what ``parse_network`` refuses. Worked out once per distinct text, as estates repeat
+    the same few sources on most of their rules."""
+    plain = _PLAIN_V4.fullmatch(text.strip())
+    if plain is not None:
+        a, b, c, d, prefix = plain.groups()
+        octets = (int(a), int(b), int(c), int(d))
+        length = 32 if prefix is None else int(prefix)
+        if max(octets) <= 255 and length <= 32:
+            host = (1 << (32 - length)) - 1
+            first = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) & ~host
+            return IPV4, first, first | host
     net = parse_network(text)
     return net.version, int(net.network_address), int(net.broadcast_address)
 
@@ -426,12 +443,27 @@ class AddressSet:
         return not self.intervals
 
     def to_cidrs(self) -> list[str]:
-        """The smallest list of CIDRs that spells this set exactly."""
-        make = ipaddress.IPv4Address if self.family == IPV4 else ipaddress.IPv6Address
+        """The smallest list of CIDRs that spells this set exactly (the networks, and the text,
+        of ``ipaddress.summarize_address_range``, worked out on the integers)."""
+        bits = 32 if self.family == IPV4 else 128
+        spell = _ipv4_text if self.family == IPV4 else _ipv6_text
         out: list[str] = []
         for lo, hi in self.intervals:
-            out.extend(str(n) for n in ipaddress.summarize_address_range(make(lo), make(hi)))
+            while lo <= hi:
+                # The largest block that starts at lo (aligned) and does not pass hi.
+                size = min((lo & -lo).bit_length() - 1 if lo else bits,
+                           (hi - lo + 1).bit_length() - 1)
+                out.append(f"{spell(lo)}/{bits - size}")
+                lo += 1 << size
         return out
+
+
+def _ipv4_text(value: int) -> str:
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+
+
+def _ipv6_text(value: int) -> str:
+    return str(ipaddress.IPv6Address(value))
 
 
 def _public_space(family: int) -> AddressSet:

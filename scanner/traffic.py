@@ -252,14 +252,20 @@ class TrafficSpace:
         contain it add up exactly. ``min_addresses`` equal to the public size of the family
         means "from the whole internet".
         """
-        counted = [(b.ports, b.addresses.count()) for b in self.boxes if protocol in b.protocols]
-        if not counted:
-            return PortSet()
-        edges = sorted({lo for ports, _ in counted for lo, _ in ports.intervals}
-                       | {hi + 1 for ports, _ in counted for _, hi in ports.intervals})
+        # One sweep over the port edges: a box's count joins where its ports start and leaves
+        # after they end.
+        change: dict[int, int] = {}
+        for b in self.boxes:
+            if protocol in b.protocols:
+                count = b.addresses.count()
+                for lo, hi in b.ports.intervals:
+                    change[lo] = change.get(lo, 0) + count
+                    change[hi + 1] = change.get(hi + 1, 0) - count
+        edges = sorted(change)
         hits: list[Interval] = []
+        total = 0
         for lo, nxt in zip(edges, edges[1:], strict=False):
-            total = sum(count for ports, count in counted if lo in ports)
+            total += change[lo]
             if total >= min_addresses:
                 hits.append((lo, nxt - 1))
         return PortSet(tuple(hits))
@@ -344,21 +350,23 @@ def union_all(family: int, spaces: Iterable[TrafficSpace]) -> TrafficSpace:
     return TrafficSpace(family, tuple(boxes))
 
 
-def evaluation_order(rule_set: RuleSet) -> list[Rule]:
-    """The rules of a first-match rule set in the order the cloud evaluates them.
+_ACTION_RANK = {Action.DENY: 0, Action.GOTO_NEXT: 1, Action.ALLOW: 2}
 
-    Disabled rules do not apply. GCP VPC rules: at equal priority a deny wins over an allow.
+
+def evaluation_key(kind: RuleSetKind) -> Callable[[Rule], tuple[int, int]]:
+    """The sort key of a first-match rule set's rules (ties keep their order in the set).
+
+    GCP VPC rules: at equal priority a deny wins over an allow.
     """
-    rules = [r for r in rule_set.rules if r.enabled]
-    deny_first = rule_set.kind is RuleSetKind.GCP_VPC_FIREWALL
-    action_rank = {Action.DENY: 0, Action.GOTO_NEXT: 1, Action.ALLOW: 2}
-    return sorted(
-        rules,
-        key=lambda r: (
-            r.priority if r.priority is not None else 0,
-            action_rank[r.action] if deny_first else 0,
-        ),
-    )
+    if kind is RuleSetKind.GCP_VPC_FIREWALL:
+        return lambda r: (r.priority if r.priority is not None else 0, _ACTION_RANK[r.action])
+    return lambda r: (r.priority if r.priority is not None else 0, 0)
+
+
+def evaluation_order(rule_set: RuleSet) -> list[Rule]:
+    """The rules of a first-match rule set in the order the cloud evaluates them (disabled
+    rules do not apply)."""
+    return sorted((r for r in rule_set.rules if r.enabled), key=evaluation_key(rule_set.kind))
 
 
 def evaluate_first_match(

@@ -23,6 +23,7 @@ from scanner.drift.classify import (
     Universe,
     classify,
 )
+from scanner.drift.delta import RuleSetSide, judge_change
 from scanner.model import (
     Action,
     Attachment,
@@ -149,23 +150,23 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
     if not pairs:
         return
     universe = Universe.of(chain(old.rules, new.rules))
+    # What every change in this set is judged against: the old rules, and the new ones.
+    old_side = RuleSetSide(old.kind, before)
+    new_side = RuleSetSide(new.kind, after) if len(pairs) > 1 else None
     for kind, key, a, b in pairs:
         if a is not None and b is not None and same_behaviour(a, b):
             # Description, name or logging only: the same traffic either way.
             result = NEUTRAL
         else:
-            footprint = [r for r in (a, b) if r is not None]
-            alone = _with_rules(old, _applied(before, key, b))
-            # Both states are the old rules but one: that is every rule either can walk.
+            # The old rules with this change alone applied; both states are the old rules but
+            # one, so that is every rule either can walk.
             context = (*old.rules, *([b] if b is not None else []))
-            result = classify(RuleSetState(old), RuleSetState(alone), universe, footprint,
-                              context)
-            if len(pairs) > 1:
-                # With other changes in the same set, also judge it where it now stands.
-                reverted = _with_rules(new, _applied(after, key, a))
+            result = judge_change(old_side, key, a, b, universe, context)
+            if new_side is not None:
+                # With other changes in the same set, also judge it where it now stands:
+                # the new rules with this change alone reverted, against the new rules.
                 context = (*new.rules, *([a] if a is not None else []))
-                result = result.merge(classify(RuleSetState(reverted), RuleSetState(new),
-                                               universe, footprint, context))
+                result = result.merge(judge_change(new_side, key, a, b, universe, context))
         note = f"re-created under a new id (was {recreated[key]})" if key in recreated else ""
         if (a is not None and b is not None and result.effect is Effect.NEUTRAL
                 and _behavioural_extra_differs(a, b)):

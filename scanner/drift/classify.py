@@ -43,8 +43,10 @@ from scanner.netmath import (
     PORT_PROTOCOLS,
     AddressSet,
     PortSet,
+    cidr_span,
     intersect_intervals,
     intervals_overlap,
+    merge_intervals,
     subtract_intervals,
 )
 from scanner.reach.fast import RawBox, cooked, intersect_boxes, raw
@@ -70,7 +72,9 @@ def symbol_key(peer: Peer) -> SymbolKey:
     return (peer.kind.value, peer.value, peer.account or "")
 
 
+@lru_cache(maxsize=4096)
 def target_key(peer: Peer) -> str:
+    # Asked for every rule on every class of machine; a few distinct targets repeat.
     return json.dumps(peer.to_dict(), sort_keys=True)
 
 
@@ -139,6 +143,14 @@ class Universe:
             hit = self.spaces[key] = (rule, raw(self.space(rule, family, wide)))
         return hit[1]
 
+    def box(self, rule: Rule, family: int, wide: bool) -> RawBox | None:
+        """``space`` as its one raw box, or None when it holds nothing (cached alike)."""
+        key = (id(rule), family, wide, "box")
+        hit = self.spaces.get(key)
+        if hit is None:
+            hit = self.spaces[key] = (rule, rule_box(rule, family, self, wide))
+        return hit[1]
+
     def space(self, rule: Rule, family: int, wide: bool) -> TrafficSpace:
         key = (id(rule), family, wide)
         hit = self.spaces.get(key)
@@ -204,6 +216,39 @@ def rule_space(rule: Rule, family: int, universe: Universe, wide: bool) -> Traff
     if addresses.is_empty():
         return TrafficSpace.empty(family)
     return TrafficSpace(family, (Box(rule_protocols(rule), rule_ports(rule), addresses),))
+
+
+def rule_box(rule: Rule, family: int, universe: Universe, wide: bool) -> RawBox | None:
+    """``rule_space`` as its one raw box, or None when it holds nothing, built directly from
+    the rule (no traffic space objects)."""
+    protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
+    if not protocols or not ports:
+        return None
+    if family == SYMBOLIC:
+        size = len(universe.symbols)
+        # A rule naming any address covers every point in the wide reading; in the narrow one
+        # only a rule open to every IPv4 address does.
+        named = any(p.addresses for p in rule.peers)
+        if named and size and (wide or not subtract_intervals(
+                _ALL_V4.intervals, _cidr_intervals(rule, IPV4))):
+            addresses: tuple = ((0, size - 1),)
+        else:
+            points = [universe.symbols[symbol_key(p)] for p in rule.peers if not p.addresses
+                      and symbol_key(p) in universe.symbols]
+            addresses = merge_intervals(tuple((i, i) for i in points))
+    else:
+        addresses = _cidr_intervals(rule, family)
+    return (protocols, ports, addresses) if addresses else None
+
+
+def _cidr_intervals(rule: Rule, family: int) -> tuple:
+    spans = []
+    for peer in rule.peers:
+        for cidr in peer.addresses:
+            version, lo, hi = cidr_span(cidr)
+            if version == family:
+                spans.append((lo, hi))
+    return merge_intervals(tuple(spans))
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,15 +532,17 @@ def _relevant_atoms(context: Sequence[Rule], footprint: Sequence[Rule],
             atoms.setdefault(target_key(target), None)
     for direction in Direction:
         mine = [r for r in footprint if r.direction is direction]
-        if not mine:
+        targeted = [r for r in context if r.targets and r.direction is direction]
+        if not mine or not targeted:
             continue
         for family in universe.families():
-            space = _footprint(mine, family, universe, True)
-            if space.is_empty():
+            # Boxes with an empty side meet nothing, so they are left out of both.
+            space = [b for r in mine if (b := universe.box(r, family, True)) is not None]
+            if not space:
                 continue
-            for rule in context:
-                if rule.targets and rule.direction is direction and meets(
-                        space, universe.space(rule, family, True)):
+            for rule in targeted:
+                box = universe.box(rule, family, True)
+                if box is not None and _raw_meets(space, (box,)):
                     for target in rule.targets:
                         atoms.setdefault(target_key(target), None)
     return tuple(sorted(atoms))

@@ -13,7 +13,15 @@ from typing import Any
 from scanner.catalogue import services_in
 from scanner.drift.classify import ICMP_PROTOCOLS, Classification
 from scanner.model import Direction, Effect, Rule, Severity
-from scanner.netmath import ALL_PROTOCOLS, IPV4, IPV6, PUBLIC_SIZE, PUBLIC_SPACE, PortSet
+from scanner.netmath import (
+    ALL_PROTOCOLS,
+    IPV4,
+    IPV6,
+    PUBLIC_SIZE,
+    PUBLIC_SPACE,
+    AddressSet,
+    PortSet,
+)
 from scanner.traffic import Box, ProtocolSet, TrafficSpace
 
 FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
@@ -64,8 +72,15 @@ def entry_service_names(entry: Mapping[str, Any]) -> list[str]:
 
 
 def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dict[str, Any]]:
-    public = space.intersection(TrafficSpace.everything(family))
-    whole = public.grouped(PUBLIC_SIZE[family])
+    # space ∩ TrafficSpace.everything(family), the same boxes, without the generic algebra.
+    public = TrafficSpace(family, tuple(
+        Box(b.protocols, b.ports, addresses) for b in space.boxes
+        if b.protocols and b.ports.intervals
+        and (addresses := b.addresses.intersection(PUBLIC_SPACE[family])).intervals))
+    # Boxes are disjoint, so no packet kind has more sources than all the boxes together: when
+    # they hold fewer addresses than the internet, nothing is open to the whole of it.
+    held = sum(b.addresses.count() for b in public.boxes)
+    whole = public.grouped(PUBLIC_SIZE[family]) if held >= PUBLIC_SIZE[family] else []
     entries = []
     internet_boxes = []
     for protocols, ports in whole:
@@ -81,9 +96,7 @@ def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dic
     rest = space.difference(TrafficSpace(family, tuple(internet_boxes)))
     if rest.is_empty():
         return entries
-    addresses = rest.boxes[0].addresses
-    for box in rest.boxes[1:]:
-        addresses = addresses.union(box.addresses)
+    addresses = AddressSet(family, tuple(i for box in rest.boxes for i in box.addresses.intervals))
     cidrs = addresses.to_cidrs()
     sources = cidrs[:MAX_SOURCES] + ([f"{len(cidrs) - MAX_SOURCES} more"]
                                      if len(cidrs) > MAX_SOURCES else [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scanner.netmath import (
@@ -19,6 +19,7 @@ from scanner.netmath import (
     PortSet,
     address_in,
     canonical_protocol,
+    cidr_span,
     cidrs_cover,
     cidrs_overlap,
     coverage,
@@ -382,3 +383,48 @@ def test_address_set_operations_stay_canonical(a, b):
         # The same set built through the checking constructor is the same value.
         assert result == AddressSet(IPV4, result.intervals)
         assert hash(result) == hash(AddressSet(IPV4, result.intervals))
+
+
+def _reference_span(text: str):
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
+# Texts near the plain IPv4 form: leading zeros, octets and prefixes out of range, spaces,
+# missing parts, netmasks, IPv6, other digits.
+_OCTET = st.one_of(st.integers(0, 255).map(str), st.sampled_from(
+    ("256", "999", "00", "01", "010", "1000", "", " 1", "+1", "٣", "0x1")))
+_PREFIX = st.one_of(st.none(), st.integers(0, 33).map(str), st.sampled_from(
+    ("08", "00", "", "255.255.0.0", "0.0.255.255", "-1", " 8", "٣")))
+_NEAR_V4 = st.builds(
+    lambda octets, prefix, pad: pad + ".".join(octets) + ("" if prefix is None else "/" + prefix)
+    + pad, st.lists(_OCTET, min_size=3, max_size=5), _PREFIX, st.sampled_from(("", " ", "\t")))
+
+
+@settings(max_examples=400)
+@given(st.one_of(_NEAR_V4, _V4_CIDR, _V6_CIDR, st.text(max_size=12)))
+@example("01.2.3.4")
+@example("1.2.3.04/8")
+@example("1.2.3.4/08")
+@example("256.0.0.0/8")
+@example("1.2.3.4/33")
+@example(" 10.0.0.1/8 ")
+def test_cidr_span_agrees_with_ipaddress(text):
+    expected = _reference_span(text)
+    if expected is None:
+        with pytest.raises(ValueError):
+            cidr_span(text)
+    else:
+        assert cidr_span(text) == expected
+
+
+@given(st.lists(st.one_of(_V4_CIDR, _V6_CIDR), max_size=5))
+def test_to_cidrs_spells_what_ipaddress_summarizes(cidrs):
+    for family, make in ((IPV4, ipaddress.IPv4Address), (IPV6, ipaddress.IPv6Address)):
+        space = AddressSet.from_cidrs(family, cidrs)
+        expected = [str(n) for lo, hi in space.intervals
+                    for n in ipaddress.summarize_address_range(make(lo), make(hi))]
+        assert space.to_cidrs() == expected

@@ -172,3 +172,26 @@ def test_a_rule_shadows_only_rules_of_its_own_direction():
                                      [allow_in, allow_out, deny_in]), IPV4)
     assert [(e.rule.priority, e.shadowed) for e in nacl] == [(100, False), (200, False),
                                                              (300, True)]
+
+
+_SPAN = st.tuples(st.integers(0, 12), st.integers(0, 12)).map(sorted).map(tuple)
+_BOX = st.tuples(st.lists(_SPAN, min_size=1, max_size=2), st.lists(_SPAN, min_size=1, max_size=2),
+                 st.lists(_SPAN, min_size=1, max_size=2))
+
+
+@settings(max_examples=200)
+@given(st.lists(_BOX, max_size=5), st.integers(0, 12), st.integers(0, 20))
+def test_ports_for_counts_the_sources_of_each_port(boxes, protocol, least):
+    from scanner.netmath import AddressSet
+    from scanner.traffic import Box, ProtocolSet
+
+    space = TrafficSpace(IPV4)
+    for p, q, a in boxes:  # union keeps the boxes disjoint
+        space = space.union(TrafficSpace(IPV4, (Box(ProtocolSet(tuple(p)), PortSet(tuple(q)),
+                                                     AddressSet(IPV4, tuple(a))),)))
+    expected = {port for port in range(13)
+                if sum(b.addresses.count() for b in space.boxes
+                       if protocol in b.protocols and port in b.ports) >= max(least, 1)}
+    found = space.ports_for(protocol, max(least, 1))
+    assert {port for port in range(13) if port in found} == expected
+    assert all(hi <= 12 for _, hi in found.intervals)

@@ -1,0 +1,321 @@
+"""One rule's change judged against the rest of its rule set, walking the other rules once.
+
+``classify`` compares two whole states: it walks the rule set as it was and as it now is over
+the traffic the changed rule's two versions match. When the states differ in one rule (added,
+removed, edited, moved, disabled), both walks go through the same other rules, so most of that
+work is done twice. Here the other rules are walked once, over less traffic:
+
+- A packet that one of the other rules placed before both versions matches is decided by that
+  rule either way: what those rules match is taken away first, in any order.
+- Where both versions sit at the same place with the same action, what both match is decided
+  by them either way: only what one version matches and the other does not is walked.
+- The rest is walked over the other rules after that place, first match wins; each piece a
+  rule (or no rule) decides is compared with what either version decides there when it comes
+  first.
+- A security group admits the union of its allows: a change opens what its new version matches
+  and neither its old version nor another allow does, and closes the converse.
+
+The traffic opened and closed is the same set of packets ``classify`` finds (the boxes that
+spell it may be cut differently), so the drift items are the same; a randomized test compares
+the two on every cloud's semantics.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+
+from scanner.drift.classify import (
+    SYMBOLIC,
+    Classification,
+    Universe,
+    _relevant_atoms,
+    applies,
+    machine_classes,
+    rule_ports,
+    rule_protocols,
+)
+from scanner.model import Action, Direction, Effect, Rule, RuleSetKind
+from scanner.netmath import subtract_intervals
+from scanner.reach.fast import RawBox, _and, cooked
+from scanner.traffic import evaluation_key
+
+# Where traffic ends, worst to best: a change that moves some up widens.
+_RANK = {Action.DENY: 0, Action.GOTO_NEXT: 1, Action.ALLOW: 2}
+_HANDED_ON = 1  # what no rule of a first-match set matches: the next level decides
+_LAST = 1 << 62  # the place of "no rule": after every rule
+
+# An enabled rule in evaluation order: (order key, index in the set, rule, lowest and highest
+# protocol, lowest and highest port) - the bounds make a cheap first test against a change.
+_Entry = tuple[tuple, int, Rule, int, int, int, int]
+
+
+class RuleSetSide:
+    """One version of a rule set's rules, keyed (``changes.keyed_rules``), in the order the
+    cloud evaluates them: what every change judged against this version shares."""
+
+    def __init__(self, kind: RuleSetKind, keyed: Mapping[str, Rule]) -> None:
+        self.kind = kind
+        self.union = kind is RuleSetKind.AWS_SECURITY_GROUP
+        self.position = {key: i for i, key in enumerate(keyed)}
+        self.order_key = evaluation_key(kind)
+        entries: list[_Entry] = []
+        for i, rule in enumerate(keyed.values()):
+            if not rule.enabled:
+                continue  # a disabled rule decides nothing
+            protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
+            if not protocols or not ports:
+                continue  # matches nothing
+            entries.append((self.order_key(rule), i, rule, protocols[0][0], protocols[-1][1],
+                            ports[0][0], ports[-1][1]))
+        if not self.union:  # a security group's order does not matter
+            entries.sort(key=lambda e: (e[0], e[1]))
+        self.entries = entries
+
+
+def judge_change(side: RuleSetSide, key: str, was: Rule | None, now: Rule | None,
+                 universe: Universe, context: Sequence[Rule]) -> Classification:
+    """``classify`` of ``side`` with ``was`` at ``key`` against ``side`` with ``now`` there
+    (``None``: no rule there), over the traffic the two versions match. ``context`` is every
+    rule of both states (``classify``'s, for the targets that matter)."""
+    footprint = [r for r in (was, now) if r is not None]
+    # Without targets anywhere every machine is alike (``_relevant_atoms`` finds none).
+    atoms = _relevant_atoms(context, footprint, universe) if universe.atoms else ()
+    machines, approximate = machine_classes(atoms)
+    place = side.position.get(key, len(side.position))  # a rule added goes last
+    others = [e for e in side.entries if e[1] != place]
+    opened: dict[tuple[Direction, int], list[RawBox]] = {}
+    closed: dict[tuple[Direction, int], list[RawBox]] = {}
+    symbols: set[str] = set()
+    for direction in Direction:
+        versions = [r for r in footprint if r.direction is direction]
+        if not versions:
+            continue
+        # Each version where it would come among the others, if it can decide anything.
+        ranked = {}
+        for rule in versions:
+            if not rule.enabled or (side.union and rule.action is not Action.ALLOW):
+                continue
+            if side.union:
+                ranked[id(rule)] = 0
+            else:
+                order = (side.order_key(rule), place)
+                ranked[id(rule)] = bisect_left([(e[0], e[1]) for e in others], order)
+        if not ranked:
+            continue  # neither version decides anything: the two states are alike
+        for family in universe.families():
+            for wide in ((False, True) if family == SYMBOLIC else (False,)):
+                _judge_probe(side, others, direction, family, wide, universe, machines,
+                             was if was is not None and id(was) in ranked else None,
+                             now if now is not None and id(now) in ranked else None,
+                             ranked, opened, closed, symbols)
+    if opened:
+        effect = Effect.WIDENED
+    elif approximate:
+        effect = Effect.UNKNOWN
+    elif closed:
+        effect = Effect.NARROWED
+    else:
+        effect = Effect.NEUTRAL
+    return Classification(effect, {k: cooked(k[1], v) for k, v in opened.items()},
+                          {k: cooked(k[1], v) for k, v in closed.items()},
+                          tuple(sorted(symbols)), approximate)
+
+
+def _judge_probe(side: RuleSetSide, others: list[_Entry], direction: Direction, family: int,
+                 wide: bool, universe: Universe, machines: Sequence[frozenset[str]],
+                 was: Rule | None, now: Rule | None, ranked: Mapping[int, int],
+                 opened: dict, closed: dict, symbols: set[str]) -> None:
+    """One direction, family and reading of the symbolic family, on every class of machine.
+    ``was``/``now``: the versions that can decide something (enabled, an allow in a group)."""
+    was_box = universe.box(was, family, wide) if was is not None else None
+    now_box = universe.box(now, family, wide) if now is not None else None
+    if was_box is None and now_box is None:
+        return
+    # The other rules that can meet either version's traffic (bounds first, then exactly).
+    hull = [b for b in (was_box, now_box) if b is not None]
+    plo, phi = min(b[0][0][0] for b in hull), max(b[0][-1][1] for b in hull)
+    qlo, qhi = min(b[1][0][0] for b in hull), max(b[1][-1][1] for b in hull)
+    alo, ahi = min(b[2][0][0] for b in hull), max(b[2][-1][1] for b in hull)
+    union = side.union
+    candidates: list[tuple[int, Rule, RawBox]] = []
+    for t, entry in enumerate(others):
+        rule = entry[2]
+        if (rule.direction is not direction or entry[3] > phi or entry[4] < plo
+                or entry[5] > qhi or entry[6] < qlo or (union and rule.action is not Action.ALLOW)):
+            continue
+        box = universe.box(rule, family, wide)
+        if box is None or box[2][0][0] > ahi or box[2][-1][1] < alo:
+            continue
+        candidates.append((t, rule, box))
+    targeted = any(r.targets for r in (was, now) if r is not None) or any(
+        c[1].targets for c in candidates)
+    seen: set[tuple] = set()
+    key = (direction, family)
+    for machine in machines:
+        was_here = was_box if was is not None and applies(was, machine) else None
+        now_here = now_box if now is not None and applies(now, machine) else None
+        if was_here is None and now_here is None:
+            continue
+        here = [c for c in candidates if applies(c[1], machine)] if targeted else candidates
+        signature = (was_here is not None, now_here is not None, tuple(c[0] for c in here))
+        if signature in seen:
+            continue  # machines the same rules apply to are decided alike
+        seen.add(signature)
+        if union:
+            up, down = _union_delta(here, was_here, now_here)
+        else:
+            up, down = _first_match_delta(
+                here, was_here, ranked[id(was)] if was_here else 0,
+                _RANK[was.action] if was_here else 0,  # type: ignore[union-attr]
+                now_here, ranked[id(now)] if now_here else 0,
+                _RANK[now.action] if now_here else 0)  # type: ignore[union-attr]
+        if up:
+            _add(opened, key, up)
+            if family == SYMBOLIC and not wide:
+                symbols.update(universe.symbol_names(cooked(family, up)))
+        if down:
+            _add(closed, key, down)
+
+
+def _add(acc: dict, key: tuple, boxes: list[RawBox]) -> None:
+    """Union, keeping the boxes disjoint (what is there already is not added twice). Classes
+    of machines and the two readings of the symbolic family often find the very same boxes."""
+    there = acc.get(key)
+    if there is None:
+        acc[key] = boxes
+        return
+    known = set(there)
+    fresh = [b for b in boxes if b not in known]
+    for box in there:
+        if not fresh:
+            return
+        fresh = _cut(fresh, box)[1]
+    there.extend(fresh)
+
+
+def _sub(a: tuple, b: tuple) -> tuple:
+    """``subtract_intervals``, without its general loop when ``b`` is one span."""
+    if len(b) != 1:
+        return subtract_intervals(a, b)
+    lo, hi = b[0]
+    out = []
+    for x, y in a:
+        if y < lo or x > hi:
+            out.append((x, y))
+            continue
+        if x < lo:
+            out.append((x, lo - 1))
+        if hi < y:
+            out.append((hi + 1, y))
+    return tuple(out)
+
+
+def _cut(boxes: list[RawBox], cut: RawBox) -> tuple[list[RawBox], list[RawBox]]:
+    """(what of ``boxes`` is inside ``cut``, what is outside), each as disjoint boxes: a box
+    the cut meets leaves its other protocols, then its other ports, then its other addresses
+    (as ``Box.difference`` cuts). Every box here has no empty side."""
+    cp, cq, ca = cut
+    plo, phi, qlo, qhi, alo, ahi = cp[0][0], cp[-1][1], cq[0][0], cq[-1][1], ca[0][0], ca[-1][1]
+    inside: list[RawBox] = []
+    outside: list[RawBox] = []
+    for box in boxes:
+        p, q, a = box
+        if (p[-1][1] < plo or phi < p[0][0] or q[-1][1] < qlo or qhi < q[0][0]
+                or a[-1][1] < alo or ahi < a[0][0]):
+            outside.append(box)
+            continue
+        common_p = _and(p, cp)
+        if not common_p:
+            outside.append(box)
+            continue
+        common_q = _and(q, cq)
+        if not common_q:
+            outside.append(box)
+            continue
+        common_a = _and(a, ca)
+        if not common_a:
+            outside.append(box)
+            continue
+        inside.append((common_p, common_q, common_a))
+        if common_p != p:
+            outside.append((_sub(p, cp), q, a))
+        if common_q != q:
+            outside.append((common_p, _sub(q, cq), a))
+        if common_a != a:
+            outside.append((common_p, common_q, _sub(a, ca)))
+    return inside, outside
+
+
+def _union_delta(others: Sequence[tuple[int, Rule, RawBox]], was: RawBox | None,
+                 now: RawBox | None) -> tuple[list[RawBox], list[RawBox]]:
+    """A security group: the union of its allows, so a change opens what its new version
+    matches that neither its old one nor another allow does (and closes the converse)."""
+    up = ([now] if was is None else _cut([now], was)[1]) if now is not None else []
+    down = ([was] if now is None else _cut([was], now)[1]) if was is not None else []
+    for _, _, box in others:
+        if not up and not down:
+            break
+        if up:
+            up = _cut(up, box)[1]
+        if down:
+            down = _cut(down, box)[1]
+    return up, down
+
+
+def _first_match_delta(others: Sequence[tuple[int, Rule, RawBox]], was: RawBox | None,
+                       was_at: int, was_rank: int, now: RawBox | None, now_at: int,
+                       now_rank: int) -> tuple[list[RawBox], list[RawBox]]:
+    """A first-match set: ``others`` in order (``t``: place among them), the versions with the
+    place they would take among them (before ``others[at]``) and the rank of their action."""
+    up: list[RawBox] = []
+    down: list[RawBox] = []
+    if was is not None and now is not None:
+        if was_at == now_at and was_rank == now_rank:
+            # What both match is decided by them, the same way: only the rest can move.
+            walked = _cut([was], now)[1] + _cut([now], was)[1]
+        else:
+            walked = [was, *_cut([now], was)[1]]
+        first = min(was_at, now_at)
+    elif was is not None:
+        walked, first = [was], was_at
+    else:
+        assert now is not None
+        walked, first = [now], now_at
+
+    def settle(piece: list[RawBox], at: int, rank: int) -> None:
+        """``piece`` is decided with ``rank`` by the rule at ``at`` when neither version comes
+        before it; a version that does decides what it matches of the piece."""
+        was_first = was is not None and at >= was_at
+        now_first = now is not None and at >= now_at
+        if was_first and now_first:
+            in_was, out_was = _cut(piece, was)  # type: ignore[arg-type]
+            both, was_only = _cut(in_was, now) if in_was else ([], [])  # type: ignore[arg-type]
+            credit(both, was_rank, now_rank)
+            credit(was_only, was_rank, rank)
+            if out_was and rank != now_rank:
+                credit(_cut(out_was, now)[0], rank, now_rank)  # type: ignore[arg-type]
+        elif was_first:
+            if was_rank != rank:
+                credit(_cut(piece, was)[0], was_rank, rank)  # type: ignore[arg-type]
+        elif now_first and rank != now_rank:
+            credit(_cut(piece, now)[0], rank, now_rank)  # type: ignore[arg-type]
+
+    def credit(part: list[RawBox], before: int, after: int) -> None:
+        """``part`` went from ``before`` to ``after``."""
+        if part and before != after:
+            (up if after > before else down).extend(part)
+
+    for t, rule, box in others:
+        if not walked:
+            break
+        hit, rest = _cut(walked, box)
+        if not hit:
+            continue
+        if t >= first:
+            settle(hit, t, _RANK[rule.action])
+        # else: decided by this rule either way
+        walked = rest
+    if walked:
+        settle(walked, _LAST, _HANDED_ON)
+    return up, down
