@@ -149,14 +149,15 @@ def _join(family: int, via: str, acl: RuleSet, acl_part: _AclPart, groups: Seque
     group_pieces, group_notes = sg_part
     notes.extend(group_notes)
     pieces = combine(acl_part.pieces, group_pieces)
-    admitted_by_groups = [b for p in group_pieces for b in p.boxes]
-    for boxes, rule_id in acl_part.blocked:
-        lost = intersect_boxes(boxes, admitted_by_groups)
-        if lost:
-            notes.append(f"{_describe(family, lost)} is allowed in by {acl.resource_id} "
-                         f"{rule_id} and a security group, but the network ACL denies its "
-                         "reply to the client: not reachable")
-    if any(s in acl_part.partial for p in pieces for s in p.path):
+    if acl_part.blocked:
+        admitted_by_groups = [b for p in group_pieces for b in p.boxes]
+        for boxes, rule_id in acl_part.blocked:
+            lost = intersect_boxes(boxes, admitted_by_groups)
+            if lost:
+                notes.append(f"{_describe(family, lost)} is allowed in by {acl.resource_id} "
+                             f"{rule_id} and a security group, but the network ACL denies its "
+                             "reply to the client: not reachable")
+    if acl_part.partial and any(s in acl_part.partial for p in pieces for s in p.path):
         notes.append(f"{acl.resource_id} lets replies out to only some client ports: clients "
                      "using other ephemeral ports cannot connect")
     return Reach(family, via, tuple(pieces), tuple(notes))

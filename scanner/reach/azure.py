@@ -55,7 +55,7 @@ def class_key(asset: Asset, index: SnapshotIndex) -> ClassKey | None:
         return None
     applies = _applies_to(asset)
     targeted = tuple(applies(r) for rs in found if rs is not None
-                     for r in index.ordered(rs, Direction.INGRESS) if r.targets)
+                     for r in index.targeted(rs, Direction.INGRESS))
     vias = []
     for family in (IPV4, IPV6):
         if has_public(asset.public_addresses, family):
@@ -127,17 +127,15 @@ def _level(layer: str, nsg: RuleSet | None, family: int, applies, index: Snapsho
             cache[key] = found
         return found
     rules = index.ordered(nsg, Direction.INGRESS)
-    targeted_key = ("azure-targeted", nsg.resource_id)
-    targeted = cache.get(targeted_key)
-    if targeted is None:
-        targeted = [r for r in rules if r.targets]
-        cache[targeted_key] = targeted
-    key = ("azure-nsg", layer, nsg.resource_id, family, tuple(applies(r) for r in targeted))
+    key = ("azure-nsg", layer, nsg.resource_id, family,
+           tuple(applies(r) for r in index.targeted(nsg, Direction.INGRESS)))
     found = cache.get(key)
     if found is None:
         # Default rules always end with DenyAllInBound: traffic no rule matched is denied.
-        admitted = first_match_layer(layer, nsg, index.prepared(nsg, Direction.INGRESS, family),
-                                     [Piece(offer)], applies).admitted
+        # The rules that apply to this NIC, picked once (a rule without targets applies).
+        prepared = tuple(entry for entry in index.prepared(nsg, Direction.INGRESS, family)
+                         if not entry[0].targets or applies(entry[0]))
+        admitted = first_match_layer(layer, nsg, prepared, [Piece(offer)]).admitted
         found = (admitted, _unresolved_notes(nsg, rules, applies))
         cache[key] = found
     return found

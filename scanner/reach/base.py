@@ -32,6 +32,7 @@ from scanner.reach.fast import (
     Intervals,
     Prepared,
     RawBox,
+    _and,
     bounds,
     cooked,
     first_match,
@@ -121,6 +122,7 @@ class SnapshotIndex:
         for error in snapshot.errors:
             self._errors.setdefault((error.provider, error.account), []).append(error)
         self._ordered: dict[tuple[str, Direction], tuple[Rule, ...]] = {}
+        self._targeted: dict[tuple[str, Direction], tuple[Rule, ...]] = {}
         self._prepared: dict[tuple[str, Direction, int, bool | None], Prepared] = {}
         # Per family, the public addresses of each list of CIDRs rules name (estates repeat
         # the same sources on most of their rules).
@@ -173,6 +175,16 @@ class SnapshotIndex:
             found = prepare(rules, family, self._addresses[family])
             self._prepared[key] = found
         return found
+
+    def targeted(self, rule_set: RuleSet, direction: Direction) -> tuple[Rule, ...]:
+        """``ordered`` rules that name targets (cached): the only ones whose verdict on
+        whether they apply differs between assets."""
+        key = (rule_set.resource_id, direction)
+        rules = self._targeted.get(key)
+        if rules is None:
+            rules = tuple(r for r in self.ordered(rule_set, direction) if r.targets)
+            self._targeted[key] = rules
+        return rules
 
     def ordered(self, rule_set: RuleSet, direction: Direction) -> tuple[Rule, ...]:
         """The enabled rules of one direction, in the cloud's evaluation order (cached)."""
@@ -266,21 +278,49 @@ def combine(left: Iterable[Piece], right: Sequence[Piece]) -> list[Piece]:
     """Traffic that passes a layer on each side: every pair's intersection, paths joined.
 
     A layer decides a packet the same whatever other layers did with it, so layers can be
-    evaluated once on the whole offer (and cached) and joined here."""
+    evaluated once on the whole offer (and cached) and joined here. Each right piece's boxes
+    are taken by protocols (a layer's boxes repeat a few protocol lists): a left box meets a
+    list's boxes only if the protocols meet, decided once per pair of protocol lists."""
     out: list[Piece] = []
     # A piece with no traffic (a trusted range took the whole offer) joins nothing.
-    right_bounds = [(b, bounds(b.boxes), _hull(b.boxes)) for b in right if b.boxes]
+    right_parts = [(b, _by_protocols(b.boxes), _hull(b.boxes)) for b in right if b.boxes]
+    protocols_met: dict[tuple[Intervals, Intervals], Intervals] = {}
     for a in left:
         if not a.boxes:
             continue
         hull = _hull(a.boxes)
-        for b, b_bounds, b_hull in right_bounds:
+        for b, b_parts, b_hull in right_parts:
             if not _overlap(hull, b_hull):
                 continue
-            boxes = intersect_boxes(a.boxes, b.boxes, b_bounds)
+            boxes: list[RawBox] = []
+            for ap, aq, aa in a.boxes:
+                qlo, qhi, alo, ahi = aq[0][0], aq[-1][1], aa[0][0], aa[-1][1]
+                for bp, entries in b_parts:
+                    p = protocols_met.get((ap, bp))
+                    if p is None:
+                        p = protocols_met[ap, bp] = _and(ap, bp)
+                    if not p:
+                        continue
+                    for bq, ba, bqlo, bqhi, balo, bahi in entries:
+                        if bqlo > qhi or bqhi < qlo or balo > ahi or bahi < alo:
+                            continue
+                        q = _and(aq, bq)
+                        if not q:
+                            continue
+                        addresses = _and(aa, ba)
+                        if addresses:
+                            boxes.append((p, q, addresses))
             if boxes:
                 out.append(Piece(tuple(boxes), a.path + b.path))
     return out
+
+
+def _by_protocols(boxes: Sequence[RawBox]) -> list[tuple[Intervals, list[tuple]]]:
+    """Boxes by their protocols: (protocols, [(ports, addresses, their bounds)])."""
+    found: dict[Intervals, list[tuple]] = {}
+    for p, q, a in boxes:
+        found.setdefault(p, []).append((q, a, q[0][0], q[-1][1], a[0][0], a[-1][1]))
+    return list(found.items())
 
 
 def _hull(boxes: Sequence[RawBox]) -> tuple[int, int, int, int, int, int]:

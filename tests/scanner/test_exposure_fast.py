@@ -9,11 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.exposure import analyze_exposure
-from scanner.model import Action, Direction, Peer, Rule
+from scanner.model import Action, Direction, PathStep, Peer, Rule
 from scanner.netmath import IPV4, IPV6, PortSet, intersect_intervals
 from scanner.reach import reacher
-from scanner.reach.base import SnapshotIndex, public_offer
-from scanner.reach.fast import _and, compact, cooked, first_match, prepare, raw, union
+from scanner.reach.base import Piece, SnapshotIndex, combine, public_offer
+from scanner.reach.fast import (
+    _and,
+    compact,
+    cooked,
+    first_match,
+    intersect_boxes,
+    prepare,
+    raw,
+    union,
+)
 from scanner.traffic import TrafficSpace, evaluate_first_match, evaluate_union, rule_space
 from tests.scanner.exposure_builders import acl, aws_subnet, eni, sg, snapshot
 
@@ -203,3 +212,24 @@ def test_prepared_matches_are_rule_space_on_the_public_space(first, second):
                 if public:
                     expected.append((r, raw(public)[0]))
             assert [(r, box) for r, box in prepared] == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(rules, rules)
+def test_combining_layers_is_every_pairs_intersection(left_rules, right_rules):
+    """combine (boxes taken by protocols) against the plain pairwise intersection: the same
+    pieces in the same order, with the same traffic and joined paths."""
+    def pieces(rule_list, layer):
+        ordered = sorted(rule_list, key=lambda r: r.priority)
+        found = first_match(prepare(ordered, IPV4), raw(TrafficSpace.everything(IPV4)))
+        return [Piece(boxes, (PathStep(layer, "allow", layer, r.native_id),))
+                for r, boxes in found.decisions]
+
+    left, right = pieces(left_rules, "left"), pieces(right_rules, "right")
+    expected = [(a.path + b.path, intersect_boxes(a.boxes, b.boxes))
+                for a in left for b in right]
+    expected = [(path, boxes) for path, boxes in expected if boxes]
+    found = combine(left, right)
+    assert [p.path for p in found] == [path for path, _ in expected]
+    for piece, (_, boxes) in zip(found, expected, strict=True):
+        assert sorted(piece.boxes) == sorted(boxes)
