@@ -40,21 +40,24 @@ def content_key(rule_set: RuleSet, with_name: bool) -> Hashable:
 
 
 class _HashedKey:
-    """A key whose hash is worked out once: the memo looks a rule set up under it (alone and
-    with the rule set's identity) several times, and each hash of a tuple hashes every rule
-    again (a second at 1M rules)."""
+    """A key whose hash is worked out once, when first asked for: the memo looks a rule set up
+    under it (alone and with the rule set's identity) several times, and each hash of a tuple
+    hashes every rule again (a second at 1M rules); a rule set found by its content digest
+    never needs it."""
 
     __slots__ = ("parts", "_hash")
 
     def __init__(self, parts: tuple) -> None:
         self.parts = parts
-        self._hash = hash(parts)
+        self._hash: int | None = None
 
     def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(self.parts)
         return self._hash
 
     def __eq__(self, other: object) -> bool:
-        return self is other or (isinstance(other, _HashedKey) and self._hash == other._hash
+        return self is other or (isinstance(other, _HashedKey) and hash(self) == hash(other)
                                  and self.parts == other.parts)
 
 
