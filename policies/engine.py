@@ -4,8 +4,11 @@ content judged once (``policies.reuse``); then the other Python checks run on th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date
+from functools import cache
+from pathlib import Path
 
 from policies.context import EvaluationContext
 from policies.liveness import Judgement, exposure_inputs, with_exposure
@@ -135,14 +138,34 @@ def _evaluate(snapshot: Snapshot, policies: Iterable[Policy], settings: PolicySe
 
 
 def rule_set_fingerprint(policies: Iterable[Policy], settings: PolicySettings) -> str:
-    """What the findings of a rule set depend on besides its content: cloudwall's version, the
-    policies that judge rule sets as defined (metadata, match) and the settings."""
+    """What the findings of a rule set depend on besides its content: cloudwall's version and
+    code, the policies that judge rule sets as defined (metadata, match) and the settings."""
     from scanner import __version__
 
-    return fingerprint(__version__, repr(settings),
+    return fingerprint(__version__, code_digest(), repr(settings),
                        *(repr((p.policy_id, p.kind, sorted(p.definition.items()), p.meta))
                          for p in policies
                          if p.match is not None or p.judge_rule_set is not None))
+
+
+@cache
+def code_digest() -> str:
+    """A digest of the judging code as installed (the sources of ``policies`` and ``scanner``):
+    judgements kept between runs (the store's analysis cache) must not outlive a change of the
+    code that made them, even where the version string stays the same (an editable install)."""
+    import scanner
+
+    return sources_digest(Path(__file__).parent, Path(scanner.__file__).parent)
+
+
+def sources_digest(*packages: Path) -> str:
+    """SHA-256 over the Python sources of ``packages``: each file's path and bytes, in order."""
+    digest = hashlib.sha256()
+    for package in packages:
+        for path in sorted(package.rglob("*.py")):
+            digest.update(path.relative_to(package.parent).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _order(finding: Finding) -> tuple:

@@ -5,7 +5,7 @@ A scan that saves its snapshot names every rule set by its content digest
 follows from that content alone (``policies.reuse``), so the store keeps, beside its snapshots,
 one cache entry: per distinct content the judgements (findings before their exposure verdict)
 and per rule set digest which content it has, under the fingerprint of the policies, settings
-and cloudwall version that judged them (``policies.engine.rule_set_fingerprint``). The next
+and cloudwall version and code that judged them (``policies.engine.rule_set_fingerprint``). The next
 ``scan --save`` with the same fingerprint judges only rule sets whose digest is not in it; the
 exposure analysis and every exposure verdict are computed in full (they depend on assets,
 subnets and networks, not on one rule set), so the report is the one a full evaluation gives.

@@ -15,6 +15,8 @@ import orjson
 import pytest
 
 from policies import PolicySettings, evaluate, select_policies
+from policies import engine as policies_engine
+from policies.engine import code_digest, sources_digest
 from scanner.analysis_cache import STATE_KEY, dump_memo, load_memo
 from scanner.content_digest import SnapshotDigests
 from scanner.engine import analyze, analyze_and_save
@@ -168,3 +170,34 @@ def test_a_memo_without_digests_writes_no_cache():
                      PolicySettings())
     evaluate(snapshot, select_policies(PolicySettings()), PolicySettings(), memo=memo)
     assert dump_memo(memo) is None
+
+
+def test_judgements_of_other_code_are_not_reused(store_target, monkeypatch):
+    # The version string stays the same in an editable install while the code changes: the
+    # fingerprint carries a digest of the installed sources, so the cache is not for this code.
+    snapshot = _snapshot(_templated(random.Random(5), 12))
+    settings = PolicySettings()
+    with Store(store_target) as store:
+        analyze_and_save(snapshot, store, policies=settings)
+        assert _primed(store, _rebuilt(snapshot), settings)[0]
+        monkeypatch.setattr(policies_engine, "code_digest", lambda: "0" * 64)
+        primed, memo = _primed(store, _rebuilt(snapshot), settings)
+        assert not primed and memo.judged > 0
+
+
+def test_the_sources_digest_follows_every_file_name_and_byte(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "a.py").write_text("A = 1\n")
+    (package / "sub" / "b.py").write_text("B = 2\n")
+    (package / "notes.txt").write_text("not code")
+    first = sources_digest(package)
+    assert first == sources_digest(package)
+    (package / "notes.txt").write_text("still not code")
+    assert sources_digest(package) == first
+    (package / "sub" / "b.py").write_text("B = 3\n")
+    changed = sources_digest(package)
+    assert changed != first
+    (package / "sub" / "b.py").rename(package / "sub" / "c.py")
+    assert sources_digest(package) not in (first, changed)
+    assert code_digest() == code_digest() and len(code_digest()) == 64
