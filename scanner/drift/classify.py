@@ -633,12 +633,15 @@ def classify(before: State, after: State, universe: Universe,
                         opened[key] = _union(opened[key], up) if key in opened else up
                     if not down.is_empty():
                         closed[key] = _union(closed[key], down) if key in closed else down
+    return Classification(effect_of(opened, closed, approximate), opened, closed,
+                          tuple(sorted(symbols)), approximate)
+
+
+def effect_of(opened: Mapping, closed: Mapping, approximate: bool) -> Effect:
+    """What a change did, from what it opened and closed: anything opened widens; an
+    approximate walk that opened nothing cannot say it only narrowed."""
     if opened:
-        effect = Effect.WIDENED
-    elif approximate:
-        effect = Effect.UNKNOWN
-    elif closed:
-        effect = Effect.NARROWED
-    else:
-        effect = Effect.NEUTRAL
-    return Classification(effect, opened, closed, tuple(sorted(symbols)), approximate)
+        return Effect.WIDENED
+    if approximate:
+        return Effect.UNKNOWN
+    return Effect.NARROWED if closed else Effect.NEUTRAL

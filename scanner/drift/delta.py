@@ -32,11 +32,12 @@ from scanner.drift.classify import (
     _relevant_atoms,
     applies,
     box_slot,
+    effect_of,
     machine_classes,
     rule_ports,
     rule_protocols,
 )
-from scanner.model import Action, Direction, Effect, Rule, RuleSetKind
+from scanner.model import Action, Direction, Rule, RuleSetKind
 from scanner.netmath import subtract_intervals
 from scanner.reach.fast import RawBox, _and, cooked
 from scanner.traffic import evaluation_key
@@ -119,15 +120,8 @@ def judge_change(judgements: Sequence[tuple[RuleSetSide, Sequence[Rule]]], key: 
                                  was if was is not None and id(was) in ranked else None,
                                  now if now is not None and id(now) in ranked else None,
                                  ranked, opened, closed, symbols)
-    if opened:
-        effect = Effect.WIDENED
-    elif approximate:
-        effect = Effect.UNKNOWN
-    elif closed:
-        effect = Effect.NARROWED
-    else:
-        effect = Effect.NEUTRAL
-    return Classification(effect, {k: cooked(k[1], v) for k, v in opened.items()},
+    return Classification(effect_of(opened, closed, approximate),
+                          {k: cooked(k[1], v) for k, v in opened.items()},
                           {k: cooked(k[1], v) for k, v in closed.items()},
                           tuple(sorted(symbols)), approximate)
 
