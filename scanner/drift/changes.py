@@ -101,10 +101,6 @@ def _pair_kind(a: Rule, b: Rule) -> ChangeKind:
     return ChangeKind.RULE_MODIFIED
 
 
-def _with_rules(rule_set: RuleSet, rules: Mapping[str, Rule]) -> RuleSet:
-    return replace(rule_set, rules=tuple(rules.values()))
-
-
 def _applied(rules: Mapping[str, Rule], key: str, rule: Rule | None) -> dict[str, Rule]:
     out = dict(rules)
     if rule is None:

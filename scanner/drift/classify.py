@@ -44,12 +44,10 @@ from scanner.netmath import (
     AddressSet,
     PortSet,
     cidr_span,
-    intersect_intervals,
     intervals_overlap,
     merge_intervals,
-    subtract_intervals,
 )
-from scanner.reach.fast import RawBox, cooked, intersect_boxes, raw
+from scanner.reach.fast import RawBox, cooked, intersect_boxes, raw, subtract_boxes
 from scanner.traffic import (
     ALL_PROTOCOL_SET,
     Box,
@@ -363,7 +361,7 @@ def walk(kind: RuleSetKind, ordered: Sequence[Rule], probe: Probe,
         if not hit:
             continue
         decided[rule.action].extend(hit)
-        remaining = _raw_minus(remaining, match)
+        remaining = subtract_boxes(remaining, match)
     allowed = cooked(family, decided[Action.ALLOW])
     if union:
         return Outcome(allowed, cooked(family, remaining), TrafficSpace.empty(family))
@@ -384,47 +382,6 @@ def _raw_meets(a: Sequence[RawBox], b: Sequence[RawBox]) -> bool:
     """``meets`` on raw boxes."""
     return any(intervals_overlap(xp, yp) and intervals_overlap(xq, yq)
                and intervals_overlap(xa, ya) for xp, xq, xa in a for yp, yq, ya in b)
-
-
-def _raw_minus(a: list[RawBox], b: Sequence[RawBox]) -> list[RawBox]:
-    """``minus`` on raw boxes: each box cut as ``Box.difference`` cuts it (other protocols,
-    then other ports, then other addresses), boxes a cut does not touch kept as they are."""
-    pieces = a
-    for cp, cq, ca in b:
-        if not (cp and cq and ca):
-            continue  # an empty cut meets nothing
-        out: list[RawBox] = []
-        for box in pieces:
-            p, q, addresses = box
-            if (not (p and q and addresses) or p[-1][1] < cp[0][0] or cp[-1][1] < p[0][0]
-                    or q[-1][1] < cq[0][0] or cq[-1][1] < q[0][0] or addresses[-1][1] < ca[0][0]
-                    or ca[-1][1] < addresses[0][0]):
-                out.append(box)
-                continue
-            common_p = intersect_intervals(p, cp)
-            if not common_p:
-                out.append(box)
-                continue
-            common_q = intersect_intervals(q, cq)
-            if not common_q:
-                out.append(box)
-                continue
-            if not intersect_intervals(addresses, ca):
-                out.append(box)
-                continue
-            other_p = subtract_intervals(p, cp)
-            if other_p:
-                out.append((other_p, q, addresses))
-            other_q = subtract_intervals(q, cq)
-            if other_q:
-                out.append((common_p, other_q, addresses))
-            other_a = subtract_intervals(addresses, ca)
-            if other_a:
-                out.append((common_p, common_q, other_a))
-        pieces = out
-        if not pieces:
-            break
-    return pieces
 
 
 class RuleSetState(State):
@@ -502,7 +459,7 @@ def _union(a: TrafficSpace, b: TrafficSpace) -> TrafficSpace:
     if not b.boxes:
         return a
     return TrafficSpace(a.family, a.boxes + cooked(a.family,
-                                                   _raw_minus(raw(b), raw(a))).boxes)
+                                                   subtract_boxes(raw(b), raw(a))).boxes)
 
 
 @dataclass(frozen=True, slots=True)
