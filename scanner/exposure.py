@@ -277,7 +277,7 @@ def _groups(reach: Reach, whole: int, broad: int) -> list[_Group]:
         port_set = PortSet(ports)
         out.append(_Group(source, reach.family, protocols, port_set, credit[0],
                           service_keys(protocols, port_set), credit[2],
-                          _exact_label(protocols), credit[1]))
+                          protocols.exact_label(), credit[1]))
     out.sort(key=lambda g: (SOURCES.index(g.source), g.protocols.intervals, g.ports.intervals))
     return out
 
@@ -334,11 +334,6 @@ def _sweep(members: list[tuple[Intervals, Intervals, int, int]], whole: int, bro
                 mine[piece] = held
     return [(source, holders, tuple((lo, hi) for lo, hi in spans))
             for (source, holders), spans in atoms.items()]
-
-
-@lru_cache(maxsize=4096)
-def _exact_label(protocols: ProtocolSet) -> str:
-    return protocols.exact_label()
 
 
 def _trusted(cidrs: Sequence[str], family: int) -> AddressSet | None:

@@ -237,14 +237,13 @@ def first_match_layer(
     rule_set: RuleSet,
     rules: Prepared,
     pieces: Iterable[Piece],
-    applies: Callable[[Rule], bool] | None = None,
 ) -> LayerResult:
     """One first-match level: each piece split by the rule that decides it (denied traffic is
     dropped; goto_next and what no rule matched are handed on)."""
     admitted: list[Piece] = []
     handed: list[Piece] = []
     for piece in pieces:
-        evaluation = first_match(rules, list(piece.boxes), applies)
+        evaluation = first_match(rules, list(piece.boxes))
         for rule, boxes in evaluation.decisions:
             if rule.action is Action.ALLOW:
                 admitted.append(Piece(boxes, piece.path + (step(layer, "allow", rule_set,

@@ -10,7 +10,7 @@ ICMP-type and non-address peers are treated exactly as there), prepared once per
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -241,16 +241,13 @@ class RawEvaluation:
     unmatched: tuple[RawBox, ...]
 
 
-def first_match(rules: Prepared, offered: list[RawBox],
-                applies: Callable[[Rule], bool] | None = None) -> RawEvaluation:
+def first_match(rules: Prepared, offered: list[RawBox]) -> RawEvaluation:
     """As ``traffic.evaluate_first_match``: the first rule that matches a packet decides it."""
     remaining = offered
     decisions = []
     for rule, match in rules:
         if not remaining:
             break
-        if applies is not None and not applies(rule):
-            continue
         hit, rest = _split(remaining, match)
         if hit:
             decisions.append((rule, tuple(hit)))
