@@ -21,7 +21,7 @@ from typing import Any
 
 from providers.aws import rules as rule_norm
 from providers.aws.network import interface, normalize_subnets, normalize_vpc
-from providers.aws.rules import intern_text
+from providers.aws.rules import intern_text, tag_map
 from providers.guard import (
     ShapeError,
     checked_payload,
@@ -44,10 +44,6 @@ from scanner.model import (
 
 PROVIDER = "aws"
 Json = Mapping[str, Any]
-
-
-def tag_map(tags: Sequence[Json] | None) -> dict[str, str]:
-    return {intern_text(t.get("Key", "")): intern_text(t.get("Value", "")) for t in tags or ()}
 
 
 def prefix_entries(raw: Json) -> dict[str, tuple[str, ...]]:

@@ -90,7 +90,7 @@ def intern_text(value: Any) -> Any:
     return sys.intern(value) if type(value) is str else value
 
 
-def _tag_map(tags: Sequence[Json] | None) -> dict[str, str]:
+def tag_map(tags: Sequence[Json] | None) -> dict[str, str]:
     return {intern_text(t.get("Key", "")): intern_text(t.get("Value", "")) for t in tags or ()}
 
 
@@ -120,7 +120,7 @@ def security_group_rule(row: Json, entries: PrefixEntries) -> Rule:
         # A row always names its peer; one without would read as admitting nothing.
         raise ShapeError(f"security group rule {row.get('SecurityGroupRuleId')!r} names no "
                          "CIDR, prefix list or group")
-    tags = _tag_map(row.get("Tags"))
+    tags = tag_map(row.get("Tags"))
     if tags:
         extra["tags"] = tags
     return Rule(

@@ -66,18 +66,19 @@ def resource_names(item: DriftItem, parents: Mapping[str, str]) -> tuple[str, st
     return project, item.resource_id  # networks (enforcement order)
 
 
-def _quote(text: str) -> str:
+def quote_filter(text: str) -> str:
+    """A string as a Cloud Logging filter literal."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def log_filter(item: DriftItem, since: datetime, parent: str, resource: str | None) -> str:
-    methods = " OR ".join(_quote(m) for m in item.operations)
+    methods = " OR ".join(quote_filter(m) for m in item.operations)
     parts = [f'logName="{parent}/logs/{LOG_NAME}"', f"protoPayload.methodName=({methods})"]
     if resource:
         # Project resources are named exactly; organization policies may be logged with or
         # without a leading parent, so for them a substring ("has") match is used.
         op = ":" if resource.startswith("locations/") else "="
-        parts.append(f"protoPayload.resourceName{op}{_quote(resource)}")
+        parts.append(f"protoPayload.resourceName{op}{quote_filter(resource)}")
     stamp = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     parts.append(f'timestamp>="{stamp}"')
     return " AND ".join(parts)

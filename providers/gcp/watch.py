@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from providers.gcp.audit import LOG_NAME, attribution_from_entry
+from providers.gcp.audit import LOG_NAME, attribution_from_entry, quote_filter
 from providers.gcp.common import PROVIDER, canonical, last_segment
 from providers.gcp.normalize import (
     normalize_instance,
@@ -53,15 +53,11 @@ WATCHED = frozenset(_PROJECT_METHODS + _NODE_METHODS)
 SELF_LINK_BASE = "https://www.googleapis.com/compute/v1"
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def log_filter(parents: Sequence[str], methods: Iterable[str], start: datetime,
                end: datetime) -> str:
     """The Admin Activity entries of ``methods`` (every API version) in [start, end)."""
-    logs = " OR ".join(_quote(f"{p}/logs/{LOG_NAME}") for p in parents)
-    names = " OR ".join(_quote(v + m) for m in methods for v in ("", *_VERSIONS))
+    logs = " OR ".join(quote_filter(f"{p}/logs/{LOG_NAME}") for p in parents)
+    names = " OR ".join(quote_filter(v + m) for m in methods for v in ("", *_VERSIONS))
     return (f"logName=({logs}) AND protoPayload.methodName=({names}) AND "
             f'timestamp>="{log_time(start)}" AND timestamp<"{log_time(end)}"')
 
