@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from policies import PolicySettings, evaluate_snapshot, select_policies
+from policies import Policy, PolicySettings, evaluate_snapshot, select_policies
 from policies.coverage import policy_infos
 from policies.reuse import RuleSetMemo
 from providers import load_provider
@@ -95,8 +95,11 @@ def analyze_and_save(snapshot: Snapshot, store: Store,
     parts = split_snapshot(snapshot)
     digests = parts.digests.rule_sets
     previous = store.state(STATE_KEY)
-    memo = load_memo(previous, snapshot.rule_sets, digests, select_policies(policies), policies)
-    report = analyze(snapshot, baseline, policies=policies, memo=memo, digests=digests)
+    # Selected once for the cache and the analysis: --pack files are read from disk each time.
+    selected = select_policies(policies)
+    memo = load_memo(previous, snapshot.rule_sets, digests, selected, policies)
+    report = analyze(snapshot, baseline, policies=policies, memo=memo, digests=digests,
+                     selected=selected)
     cache = dump_memo(memo, previous)
     store.save(snapshot, state=None if cache is None else {STATE_KEY: cache}, parts=parts)
     return report
@@ -112,15 +115,18 @@ def with_attribution(report: ScanReport, baseline: Snapshot, adapters) -> ScanRe
 def analyze(snapshot: Snapshot, baseline: tuple[str, Snapshot] | None = None,
             trusted_cidrs: Sequence[str] = (),
             policies: PolicySettings | None = None, memo: RuleSetMemo | None = None,
-            digests: Sequence[Hashable] | None = None) -> ScanReport:
+            digests: Sequence[Hashable] | None = None,
+            selected: Sequence[Policy] | None = None) -> ScanReport:
     """Judge one snapshot, and compare it with a baseline when one is given. ``memo`` and
-    ``digests``: as for ``policies.evaluate``."""
+    ``digests``: as for ``policies.evaluate``; ``selected``: the policies the settings select,
+    when the caller has them already."""
     if policies is None:
         policies = PolicySettings(trusted_cidrs=tuple(trusted_cidrs))
     trusted_cidrs = tuple(trusted_cidrs) or policies.trusted_cidrs
     # Exposure first: findings and drift rank by what is actually reachable.
     exposure = analyze_exposure(snapshot, trusted_cidrs, policies.broad_prefix)
-    selected = select_policies(policies)
+    if selected is None:
+        selected = select_policies(policies)
     findings, _expired = evaluate_snapshot(snapshot, policies, exposure, selected=selected,
                                            memo=memo, digests=digests)
     drift = ()
