@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from scanner.jsonenc import encode
@@ -162,7 +163,7 @@ class Peer:
 
     @classmethod
     def cidr(cls, value: str) -> Peer:
-        return cls(PeerKind.CIDR, value, (value,))
+        return _peer(PeerKind.CIDR, value, (value,), None)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind.value, "value": self.value}
@@ -183,7 +184,14 @@ class Peer:
             addresses = _tuple(data["addresses"])
         else:
             addresses = (value,) if kind is PeerKind.CIDR else ()
-        return cls(kind, value, addresses, data.get("account"))
+        return _peer(kind, value, addresses, data.get("account"))
+
+
+# Peers are values, and an estate names the same few thousand over and over: one object per
+# distinct peer keeps a loaded snapshot smaller, and lets two snapshots (a baseline and the
+# scan compared with it) share them, so comparing their rules finds equal peers by identity.
+_INTERNED = 1 << 18
+_peer = lru_cache(maxsize=_INTERNED)(Peer)
 
 
 @dataclass(frozen=True, slots=True)

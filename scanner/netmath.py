@@ -177,7 +177,8 @@ class PortSet:
     @classmethod
     def of(cls, *items: int | Interval) -> PortSet:
         """``PortSet.of(22, (1000, 2000))``."""
-        return cls(tuple((i, i) if isinstance(i, int) else (i[0], i[1]) for i in items))
+        return _port_set_of(tuple((i, i) if isinstance(i, int) else (i[0], i[1])
+                                  for i in items))
 
     @classmethod
     def parse(cls, text: str) -> PortSet:
@@ -262,16 +263,33 @@ def _parse_interval(text: str) -> Interval:
     return lo, hi
 
 
-@lru_cache(maxsize=4096)
+# Port sets are values, and an estate's rules repeat the same ones: one object per distinct
+# set keeps a loaded snapshot smaller and lets two snapshots share them (see ``model.Peer``).
+_INTERNED = 1 << 18
+
+
+@lru_cache(maxsize=_INTERNED)
+def _interned(intervals: tuple[Interval, ...]) -> PortSet:
+    """The one PortSet of these normalized intervals, however they were spelt."""
+    return ALL_PORTS if intervals == ALL_PORTS.intervals else _port_set(intervals)
+
+
+@lru_cache(maxsize=_INTERNED)
+def _port_set_of(intervals: tuple[Interval, ...]) -> PortSet:
+    return _interned(PortSet(intervals).intervals)
+
+
+@lru_cache(maxsize=_INTERNED)
 def _from_list(items: tuple[str, ...]) -> PortSet:
-    return PortSet(tuple(_parse_interval(i) for i in items))
+    return _interned(PortSet(tuple(_parse_interval(i) for i in items)).intervals)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_INTERNED)
 def _parse_ports(text: str) -> PortSet:
     if text.lower() in ("", "*", "all", "any"):
         return ALL_PORTS
-    return PortSet(tuple(_parse_interval(part) for part in text.split(",") if part.strip()))
+    return _interned(PortSet(tuple(_parse_interval(part) for part in text.split(",")
+                                   if part.strip())).intervals)
 
 
 # --- protocols --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from scanner.drift.classify import (
@@ -22,6 +23,7 @@ from scanner.drift.classify import (
     RuleSetState,
     Universe,
     classify,
+    target_key,
 )
 from scanner.drift.delta import RuleSetSide, judge_change
 from scanner.model import (
@@ -30,6 +32,7 @@ from scanner.model import (
     ChangeKind,
     Direction,
     Effect,
+    Peer,
     Rule,
     RuleSet,
     RuleSetKind,
@@ -84,8 +87,23 @@ def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
     return out
 
 
+# The fields ``Rule.content_hash`` reads, but the peers and targets (which it reads as sorted
+# JSON, so their order does not count).
+_behaviour = attrgetter("direction", "action", "protocol", "ports", "priority", "enabled",
+                        "icmp_type", "icmp_code")
+
+
 def same_behaviour(a: Rule, b: Rule) -> bool:
-    return a.content_hash() == b.content_hash()
+    """Whether two rules have the same ``content_hash`` (match the same traffic the same way),
+    compared field by field instead of hashed."""
+    return (_behaviour(a) == _behaviour(b) and _same_peers(a.peers, b.peers)
+            and _same_peers(a.targets, b.targets))
+
+
+def _same_peers(x: tuple[Peer, ...], y: tuple[Peer, ...]) -> bool:
+    """Peers as ``content_hash`` reads them: a sorted list of their JSON, so neither their
+    order nor a spelling the JSON does not show (an empty account) counts."""
+    return x == y or sorted(map(target_key, x)) == sorted(map(target_key, y))
 
 
 def _behavioural_extra_differs(a: Rule, b: Rule) -> bool:

@@ -161,14 +161,12 @@ class Universe:
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> Universe:
+        rules = tuple(rules)
         symbols: dict[SymbolKey, int] = {}
-        atoms: dict[str, None] = {}
-        for rule in rules:
-            for peer in rule.peers:
-                if not peer.addresses:
-                    symbols.setdefault(symbol_key(peer), len(symbols))
-            for target in rule.targets:
-                atoms.setdefault(target_key(target), None)
+        # Most peers are addresses: the symbolic ones are picked out first, in order.
+        for peer in [p for r in rules for p in r.peers if not p.addresses]:
+            symbols.setdefault(symbol_key(peer), len(symbols))
+        atoms = {target_key(t) for r in rules if r.targets for t in r.targets}
         return cls(symbols, tuple(sorted(atoms)))
 
     def families(self) -> tuple[int, ...]:

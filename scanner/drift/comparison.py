@@ -20,7 +20,8 @@ evaluated, and only over the traffic their changed rules match.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
+from operator import attrgetter
 from typing import Any
 
 from scanner import attack
@@ -438,6 +439,11 @@ def _overlaps(exposure: Mapping[str, Any], opened: Sequence[Mapping[str, Any]]) 
                and ports.overlaps(PortSet.from_list(e["ports"])) for e in opened)
 
 
+# Every field a rule set's equality compares, but its rules.
+_fields_but_rules = attrgetter(*(f.name for f in fields(RuleSet)
+                                  if f.compare and f.name != "rules"))
+
+
 def _guarded(snapshot: Snapshot) -> set[tuple[str, str, str]]:
     """(provider, account, rule set id) of every rule set some asset names directly."""
     return {(a.provider, a.account, rs_id) for a in snapshot.assets for rs_id in a.rule_set_ids}
@@ -541,10 +547,15 @@ def _compare(baseline: Snapshot, current: Snapshot, baseline_exposure: object | 
     guarded_now, guarded_then = _guarded(current), None
     for key in old_sets.keys() | new_sets.keys():
         old, new = old_sets.get(key), new_sets.get(key)
-        if old is not None and new is not None and old.account != new.account:
-            old = replace(old, account=new.account)  # a shared policy read via another project
-        if old == new:
-            continue
+        same_rules = False
+        if old is not None and new is not None:
+            if old.account != new.account:
+                old = replace(old, account=new.account)  # a shared policy read via another project
+            # The rules once, element by element, then the rest: ``old == new`` would compare
+            # the rules again (up to the first difference) before rule_changes compares them.
+            same_rules = old.rules == new.rules
+            if same_rules and _fields_but_rules(old) == _fields_but_rules(new):
+                continue
         ref = new or old
         assert ref is not None
         if scopes.unknown(ref.provider, ref.account, ref.region, ref.kind.value):
@@ -555,7 +566,7 @@ def _compare(baseline: Snapshot, current: Snapshot, baseline_exposure: object | 
                 guarded_then = _guarded(baseline)
             live = _is_live(ref, guarded_now if new else guarded_then or set())
             changes.append(set_presence_change(ref, created=old is None, live=live))
-        elif old.rules != new.rules:
+        elif not same_rules:
             changes.extend(rule_changes(old, new, _is_live(new, guarded_now)))
     changes.extend(attachment_changes(old_sets, new_sets, baseline, current, unknown))
     changes = rejudge_all(changes, current)

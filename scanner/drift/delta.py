@@ -36,6 +36,7 @@ from scanner.drift.classify import (
     machine_classes,
     rule_ports,
     rule_protocols,
+    target_key,
 )
 from scanner.model import Action, Direction, Rule, RuleSetKind
 from scanner.netmath import subtract_intervals
@@ -55,11 +56,18 @@ _Entry = tuple[tuple, int, Rule, int, int, int, int]
 
 class RuleSetSide:
     """One version of a rule set's rules, keyed (``changes.keyed_rules``), in the order the
-    cloud evaluates them: what every change judged against this version shares."""
+    cloud evaluates them: what every change judged against this version shares.
+
+    A rule's place among the others is its index in ``entries`` (the enabled rules in order):
+    the changed rule's own entry is skipped in the walk, and an index counted with it orders
+    the others against a version exactly as one counted without it would (the versions are
+    ranked among the same entries, and that entry sits between the others just where its key
+    sorts), so nothing is rebuilt per change.
+    """
 
     def __init__(self, kind: RuleSetKind, keyed: Mapping[str, Rule]) -> None:
         self.kind = kind
-        self.union = kind is RuleSetKind.AWS_SECURITY_GROUP
+        self.union = union = kind is RuleSetKind.AWS_SECURITY_GROUP
         self.position = {key: i for i, key in enumerate(keyed)}
         self.order_key = order_key = evaluation_key(kind)
         entries: list[_Entry] = []
@@ -70,9 +78,34 @@ class RuleSetSide:
             if protocols and ports:  # else it matches nothing
                 entries.append((order_key(rule), i, rule, protocols[0][0], protocols[-1][1],
                                 ports[0][0], ports[-1][1]))
-        if not self.union:  # a security group's order does not matter
+        if not union:  # a security group's order does not matter
             entries.sort(key=lambda e: (e[0], e[1]))
         self.entries = entries
+        self._places: list[tuple[tuple, int]] | None = None
+        self._lanes: dict[Direction, list[tuple[int, _Entry]]] = {}
+
+    def place_of(self, rule: Rule, place: int) -> int:
+        """Where ``rule`` would come among the entries, at ``place`` in the set (first match
+        only; a security group's rules have no order)."""
+        if self.union:
+            return 0
+        if self._places is None:
+            self._places = [(e[0], e[1]) for e in self.entries]
+        return bisect_left(self._places, (self.order_key(rule), place))
+
+    def lane(self, direction: Direction) -> list[tuple[int, _Entry]]:
+        """The entries that can decide ``direction``, with their place: built when a change
+        first asks (most sets change in one direction only)."""
+        lane = self._lanes.get(direction)
+        if lane is None:
+            union = self.union
+            lane = self._lanes[direction] = [
+                (t, e) for t, e in enumerate(self.entries) if e[2].direction is direction
+                and (not union or e[2].action is Action.ALLOW)]
+        return lane
+
+
+_DIRECTIONS = tuple(Direction)
 
 
 def judge_change(judgements: Sequence[tuple[RuleSetSide, Sequence[Rule]]], key: str,
@@ -86,40 +119,39 @@ def judge_change(judgements: Sequence[tuple[RuleSetSide, Sequence[Rule]]], key: 
     closed: dict[tuple[Direction, int], list[RawBox]] = {}
     symbols: set[str] = set()
     approximate = False
+    families = universe.families()
     for side, context in judgements:
         # Without targets anywhere every machine is alike (``_relevant_atoms`` finds none).
         atoms = _relevant_atoms(context, footprint, universe) if universe.atoms else ()
         machines, sampled = machine_classes(atoms)
         approximate = approximate or sampled
         place = side.position.get(key, len(side.position))  # a rule added goes last
-        others = [e for e in side.entries if e[1] != place]
-        places = None
-        for direction in Direction:
-            versions = [r for r in footprint if r.direction is direction]
-            if not versions:
-                continue
+        for direction in _DIRECTIONS:
             # Each version where it would come among the others, if it can decide anything.
             ranked = {}
-            for rule in versions:
-                if not rule.enabled or (side.union and rule.action is not Action.ALLOW):
+            for rule in footprint:
+                if (rule.direction is not direction or not rule.enabled
+                        or (side.union and rule.action is not Action.ALLOW)):
                     continue
-                if side.union:
-                    ranked[id(rule)] = 0
-                else:
-                    if places is None:
-                        places = [(e[0], e[1]) for e in others]
-                    ranked[id(rule)] = bisect_left(places, (side.order_key(rule), place))
+                ranked[id(rule)] = side.place_of(rule, place)
             if not ranked:
                 continue  # neither version decides anything: the two states are alike
-            # The others that can decide this direction, with their place among all others.
-            mine = [(t, e) for t, e in enumerate(others) if e[2].direction is direction
-                    and (not side.union or e[2].action is Action.ALLOW)]
-            for family in universe.families():
+            # The others whose protocols and ports can meet a version's: the same in every
+            # family, so tested once here (each family tests its addresses).
+            spans = [(p, q) for r in footprint if id(r) in ranked
+                     if (p := rule_protocols(r).intervals) and (q := rule_ports(r).intervals)]
+            if not spans:
+                continue  # the versions match nothing: no family has a box for them
+            plo, phi = min(p[0][0] for p, _ in spans), max(p[-1][1] for p, _ in spans)
+            qlo, qhi = min(q[0][0] for _, q in spans), max(q[-1][1] for _, q in spans)
+            near = [(t, e) for t, e in side.lane(direction) if e[1] != place
+                    and e[3] <= phi and e[4] >= plo and e[5] <= qhi and e[6] >= qlo]
+            judged_was = was if was is not None and id(was) in ranked else None
+            judged_now = now if now is not None and id(now) in ranked else None
+            for family in families:
                 for wide in ((False, True) if family == SYMBOLIC else (False,)):
-                    _judge_probe(side.union, mine, direction, family, wide, universe, machines,
-                                 was if was is not None and id(was) in ranked else None,
-                                 now if now is not None and id(now) in ranked else None,
-                                 ranked, opened, closed, symbols)
+                    _judge_probe(side.union, near, direction, family, wide, universe, machines,
+                                 judged_was, judged_now, ranked, opened, closed, symbols)
     return Classification(effect_of(opened, closed, approximate),
                           {k: cooked(k[1], v) for k, v in opened.items()},
                           {k: cooked(k[1], v) for k, v in closed.items()},
@@ -132,7 +164,8 @@ def _judge_probe(union: bool, others: list[tuple[int, _Entry]], direction: Direc
                  ranked: Mapping[int, int], opened: dict, closed: dict,
                  symbols: set[str]) -> None:
     """One direction, family and reading of the symbolic family, on every class of machine.
-    ``was``/``now``: the versions that can decide something (enabled, an allow in a group)."""
+    ``was``/``now``: the versions that can decide something (enabled, an allow in a group);
+    ``others``: the other entries that can decide this direction, in order, with their place."""
     slot = box_slot(family, wide)
     was_box = universe.boxes(was)[slot] if was is not None else None
     now_box = universe.boxes(now)[slot] if now is not None else None
@@ -152,11 +185,21 @@ def _judge_probe(union: bool, others: list[tuple[int, _Entry]], direction: Direc
         if box is None or box[2][0][0] > ahi or box[2][-1][1] < alo:
             continue
         candidates.append((t, entry[2], box))
-    targeted = any(r.targets for r in (was, now) if r is not None) or any(
-        c[1].targets for c in candidates)
+    # What tells machines apart here is which of these rules' targets they match: one machine
+    # of each kind that makes a difference is walked (in the order ``machines`` gives them).
+    relevant = {target_key(t) for r in (was, now) if r is not None for t in r.targets}
+    relevant.update(target_key(t) for c in candidates for t in c[1].targets)
+    targeted = bool(relevant)
+    if targeted:
+        views: dict[frozenset[str], frozenset[str]] = {}
+        for machine in machines:
+            views.setdefault(machine & relevant, machine)
+        distinct: Sequence[frozenset[str]] = list(views.values())
+    else:
+        distinct = machines[:1]  # no rule here has targets: every machine is alike
     seen: set[tuple] = set()
     key = (direction, family)
-    for machine in machines:
+    for machine in distinct:
         was_here = was_box if was is not None and applies(was, machine) else None
         now_here = now_box if now is not None and applies(now, machine) else None
         if was_here is None and now_here is None:

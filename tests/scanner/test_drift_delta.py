@@ -263,3 +263,29 @@ def test_cut_splits_boxes_into_disjoint_inside_and_outside():
         assert len(set(held)) == len(held)
         assert _points(inside) == [x for x in held if x in into]
         assert _points(outside) == [x for x in held if x not in into]
+
+
+def test_same_behaviour_is_equal_content_hashes():
+    """Compared field by field, it says what comparing the two rules' content hashes says:
+    peers and targets in another order, or an account spelt None or "", are the same rule."""
+    rng = random.Random(11)
+    spellings = (Peer(PeerKind.SECURITY_GROUP, "sg-a", (), None),
+                 Peer(PeerKind.SECURITY_GROUP, "sg-a", (), ""),
+                 Peer(PeerKind.SECURITY_GROUP, "sg-a", (), "222"))
+    same = differ = 0
+    for n in range(3000):
+        kind = rng.choice(list(KINDS))
+        a = _rule(rng, kind, n)
+        b = _changed(rng, kind, a, n) or a
+        shuffle = rng.random()
+        if shuffle < 0.3:
+            b = replace(b, peers=tuple(rng.sample(b.peers, len(b.peers))),
+                        targets=tuple(rng.sample(b.targets, len(b.targets))))
+        elif shuffle < 0.5:
+            a = replace(a, peers=(*a.peers, rng.choice(spellings)))
+            b = replace(b, peers=(rng.choice(spellings), *b.peers))
+        expected = a.content_hash() == b.content_hash()
+        assert same_behaviour(a, b) is expected, (a, b)
+        same += expected
+        differ += not expected
+    assert same > 600 and differ > 600  # both answers are drawn often

@@ -321,6 +321,25 @@ def test_a_peer_with_a_bad_address_is_refused():
         Peer.from_dict({"kind": "prefix_list", "value": "pl-1", "addresses": ["10.0.0.0/33"]})
 
 
+def test_two_loads_of_a_snapshot_share_its_peers_and_port_sets():
+    """Peers and port sets are values: a baseline and the scan compared with it hold one object
+    per distinct value, so their rules compare equal peer by peer without a field walk."""
+    document = {"kind": "cidr", "value": "203.0.113.0/24"}
+    first, second = Peer.from_dict(dict(document)), Peer.from_dict(dict(document))
+    assert first is second and first == Peer.cidr("203.0.113.0/24")
+    assert Peer.cidr("198.51.100.0/24") is Peer.cidr("198.51.100.0/24")
+    assert PortSet.from_list(["22", "80-90"]) is PortSet.from_list(("22", "80-90"))
+    assert PortSet.of(22, (80, 90)) is PortSet.of(22, (80, 90))
+    assert PortSet.of(22, (80, 90)) == PortSet.from_list(["22", "80-90"])
+    # Equal by value is not enough to share: an account spelt differently is another peer.
+    assert (Peer.from_dict({"kind": "security_group", "value": "sg-1", "account": "1"})
+            is not Peer.from_dict({"kind": "security_group", "value": "sg-1"}))
+    rule = Rule(Direction.INGRESS, Action.ALLOW, "tcp", PortSet.of(22),
+                (Peer.cidr("10.0.0.0/8"),))
+    again = Rule.from_dict(json.loads(json.dumps(rule.to_dict())))
+    assert again == rule and again.peers[0] is rule.peers[0] and again.ports is rule.ports
+
+
 # --- ordering, status, ids --------------------------------------------------------------------
 
 
