@@ -9,7 +9,7 @@ when the set is absent. See ``scanner.drift.classify`` for the algebra.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import attrgetter
@@ -71,12 +71,16 @@ class Change:
 
 def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
     """Rules by identity; identical content rules (no native id) get ``#2``, ``#3``..."""
-    rules = tuple(rules)
+    return _keyed(tuple(rules))[0]
+
+
+def _keyed(rules: tuple[Rule, ...]) -> tuple[dict[str, Rule], bool]:
+    """``keyed_rules``, and whether its keys are the cloud's ids."""
     ids = [r.native_id for r in rules]
     if all(ids):
         keyed = dict(zip(ids, rules, strict=True))
         if len(keyed) == len(rules):
-            return keyed  # the cloud's ids, all distinct: each is its rule's identity
+            return keyed, True  # the cloud's ids, all distinct: each is its rule's identity
     out: dict[str, Rule] = {}
     for rule in rules:
         key = base = rule.identity()
@@ -84,7 +88,7 @@ def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
         while key in out:
             key, n = f"{base}#{n}", n + 1
         out[key] = rule
-    return out
+    return out, False
 
 
 # The fields ``Rule.content_hash`` reads, but the peers and targets (which it reads as sorted
@@ -152,15 +156,35 @@ def _recreated(before: Mapping[str, Rule], after: Mapping[str, Rule]) -> dict[st
     return paired
 
 
+def changed_span(old: Sequence[Rule], new: Sequence[Rule]) -> tuple[int, int]:
+    """How many rules two versions of a rule set share, position by position, at their start
+    and at their end (not overlapping): only the rules between can differ."""
+    shorter = min(len(old), len(new))
+    start = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+                 shorter)
+    room = shorter - start
+    end = next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new), strict=False))
+                if i == room or a != b), room)
+    return start, end
+
+
 def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
-    before, after = keyed_rules(old.rules), keyed_rules(new.rules)
+    (before, by_id), (after, by_id_now) = _keyed(old.rules), _keyed(new.rules)
+    if by_id and by_id_now:
+        # A rule in the start or end both versions share has the same id and content on both
+        # sides: only the keys of the rules between can name a change.
+        start, end = changed_span(old.rules, new.rules)
+        keys = {r.native_id for r in (*old.rules[start:len(old.rules) - end],
+                                      *new.rules[start:len(new.rules) - end])}
+    else:
+        keys = before.keys() | after.keys()
     recreated = _recreated(before, after)
     if recreated:
         # Judge each pair under its new key; the old key then no longer stands for a removal.
         renamed = {old_key: new_key for new_key, old_key in recreated.items()}
         before = {renamed.get(k, k): r for k, r in before.items()}
     pairs = []
-    for key in sorted(before.keys() | after.keys()):
+    for key in sorted(keys):
         a, b = before.get(key), after.get(key)
         if a == b:
             continue
@@ -173,7 +197,10 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
         pairs.append((kind, key, a, b))
     if not pairs:
         return
-    universe = Universe.of(chain(old.rules, new.rules))
+    # The peers and targets of both versions, numbered in their order: a new rule that is not
+    # a change equals an old one, so it names nothing the old rules do not.
+    changed_now = {id(b) for _, _, _, b in pairs if b is not None}
+    universe = Universe.of(chain(old.rules, (r for r in new.rules if id(r) in changed_now)))
     # What every change in this set is judged against: the old rules, and the new ones.
     old_side = RuleSetSide(old.kind, before)
     new_side = RuleSetSide(new.kind, after) if len(pairs) > 1 else None

@@ -15,7 +15,14 @@ from itertools import chain
 
 import pytest
 
-from scanner.drift.changes import _applied, _recreated, keyed_rules, rule_changes, same_behaviour
+from scanner.drift.changes import (
+    _applied,
+    _recreated,
+    changed_span,
+    keyed_rules,
+    rule_changes,
+    same_behaviour,
+)
 from scanner.drift.classify import (
     SYMBOLIC,
     RuleSetState,
@@ -289,3 +296,37 @@ def test_same_behaviour_is_equal_content_hashes():
         same += expected
         differ += not expected
     assert same > 600 and differ > 600  # both answers are drawn often
+
+
+def _every_changed_key(old: RuleSet, new: RuleSet) -> list[str]:
+    """The straightforward list: every key of both versions whose rules differ."""
+    before, after = keyed_rules(old.rules), keyed_rules(new.rules)
+    renamed = {old_key: new_key for new_key, old_key in _recreated(before, after).items()}
+    before = {renamed.get(k, k): r for k, r in before.items()}
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+@pytest.mark.parametrize("kind", list(KINDS), ids=lambda k: k.value)
+def test_only_the_rules_between_a_shared_start_and_end_are_compared(kind):
+    """Rules the two versions share at their start and end are skipped by position; the changes
+    found are still every key whose rules differ, ids or no ids, moved or re-created."""
+    rng = random.Random(5)
+    for _ in range(300):
+        old, new = _pair(rng, kind)
+        if rng.random() < 0.2:  # rules without the cloud's ids are keyed by content
+            new = replace(new, rules=tuple(replace(r, native_id=None) for r in new.rules))
+            old = replace(old, rules=tuple(replace(r, native_id=None) for r in old.rules))
+        elif rng.random() < 0.2 and len(new.rules) > 1:  # the same rules in another order
+            new = replace(new, rules=tuple(rng.sample(new.rules, len(new.rules))))
+        found = [c.rule_key for c in rule_changes(old, new, live=True)]
+        assert found == _every_changed_key(old, new), (old, new)
+
+
+def test_the_shared_start_and_end_never_overlap():
+    a, b, c, x = (Rule(Direction.INGRESS, Action.ALLOW, "tcp", PortSet.of(port), ())
+                  for port in (22, 80, 443, 8080))
+    assert changed_span((a, a), (a, a, a)) == (2, 0)
+    assert changed_span((a, b, c), (a, b, x, b, c)) == (2, 1)
+    assert changed_span((a, b), (c, a, b)) == (0, 2)
+    assert changed_span((a, b, c), (a, c)) == (1, 1)
+    assert changed_span((a, b), (a, b)) == (2, 0)
