@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from itertools import chain
 from operator import attrgetter
 from typing import Any
@@ -23,6 +24,8 @@ from scanner.drift.classify import (
     RuleSetState,
     Universe,
     classify,
+    rule_ports,
+    rule_protocols,
     target_key,
 )
 from scanner.drift.delta import RuleSetSide, judge_change
@@ -203,9 +206,20 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
     universe = Universe.of(chain(old.rules, (r for r in new.rules if id(r) in changed_now)))
     # What every change in this set is judged against: the old rules, and the new ones.
     old_side = RuleSetSide(old.kind, before)
-    new_side = RuleSetSide(new.kind, after) if len(pairs) > 1 else None
+    new_side = None
+    same = {key: a is not None and b is not None and same_behaviour(a, b)
+            for _, key, a, b in pairs}
+    # Where each change that alters what is matched can meet traffic: another change can move
+    # its judgement only there.
+    reach = {key: _reach(a, b) for _, key, a, b in pairs if not same[key]}
+
+    @cache
+    def order_kept() -> bool:
+        """Whether the rules in both versions come in the same order in each."""
+        return [k for k in before if k in after] == [k for k in after if k in before]
+
     for kind, key, a, b in pairs:
-        description_only = a is not None and b is not None and same_behaviour(a, b)
+        description_only = same[key]
         if description_only:
             # Description, name or logging only: the same traffic either way.
             result = NEUTRAL
@@ -213,9 +227,15 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
             # The old rules with this change alone applied; both states are the old rules but
             # one, so that is every rule either can walk.
             judgements = [(old_side, (*old.rules, *([b] if b is not None else [])))]
-            if new_side is not None:
-                # With other changes in the same set, also judge it where it now stands:
-                # the new rules with this change alone reverted, against the new rules.
+            if a is None or b is None or not order_kept() or any(
+                    _meet(reach[key], theirs) for other, theirs in reach.items() if other != key):
+                # Another change in the set can decide some of this one's traffic, or this rule
+                # sits elsewhere among the others (added, removed, or the set reordered): also
+                # judge it where it now stands, the new rules with this change alone reverted,
+                # against the new rules. (Otherwise both judgements walk the same rules in the
+                # same order over that traffic, and find the same.)
+                if new_side is None:
+                    new_side = RuleSetSide(new.kind, after)
                 judgements.append((new_side, (*new.rules, *([a] if a is not None else []))))
             result = judge_change(judgements, key, a, b, universe)
         note = f"re-created under a new id (was {recreated[key]})" if key in recreated else ""
@@ -225,6 +245,36 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
             note = "a rule field cloudwall does not model changed; review it"
         yield Change(kind, new, result, a, b, key, live=live, note=note,
                      description_only=description_only)
+
+
+# Per direction, the lowest and highest protocol and port a change's versions can match.
+_Reach = dict[Direction, tuple[int, int, int, int]]
+
+
+def _reach(*versions: Rule | None) -> _Reach:
+    out: _Reach = {}
+    for rule in versions:
+        if rule is None:
+            continue
+        protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
+        if not protocols or not ports:
+            continue  # it matches nothing
+        bounds = (protocols[0][0], protocols[-1][1], ports[0][0], ports[-1][1])
+        there = out.get(rule.direction)
+        out[rule.direction] = bounds if there is None else (
+            min(there[0], bounds[0]), max(there[1], bounds[1]),
+            min(there[2], bounds[2]), max(there[3], bounds[3]))
+    return out
+
+
+def _meet(x: _Reach, y: _Reach) -> bool:
+    """Whether two changes can match some of the same traffic."""
+    for direction, (plo, phi, qlo, qhi) in x.items():
+        there = y.get(direction)
+        if there is not None and there[0] <= phi and plo <= there[1] and there[2] <= qhi \
+                and qlo <= there[3]:
+            return True
+    return False
 
 
 def _is_aws_default_egress(rule: Rule) -> bool:

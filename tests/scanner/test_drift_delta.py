@@ -330,3 +330,22 @@ def test_the_shared_start_and_end_never_overlap():
     assert changed_span((a, b), (c, a, b)) == (0, 2)
     assert changed_span((a, b, c), (a, c)) == (1, 1)
     assert changed_span((a, b), (a, b)) == (2, 0)
+
+
+@pytest.mark.parametrize("edge", [(80, 90), (100, 110), (95, 95)])
+def test_a_change_meeting_another_at_one_port_is_judged_on_both_sides(edge):
+    """An allow opened to everyone on ports 90-100 while a deny in front of it, on ports that
+    reach it at one end only, is removed: without the deny the very first port opens too.
+    Judging the widening on the old rules alone would miss that port."""
+    deny = Rule(Direction.INGRESS, Action.DENY, "tcp", PortSet.of(edge),
+                (Peer.cidr("0.0.0.0/0"),), 100, native_id="deny")
+    allow = Rule(Direction.INGRESS, Action.ALLOW, "tcp", PortSet.of((90, 100)),
+                 (Peer.cidr("10.0.0.0/8"),), 200, native_id="allow")
+    old = RuleSet("aws", "111", "r1", RuleSetKind.AWS_NETWORK_ACL, "acl-1", "acl",
+                  (deny, allow), (Attachment("subnet", "subnet-1"),))
+    new = replace(old, rules=(replace(allow, peers=(Peer.cidr("0.0.0.0/0"),)),))
+    widened = next(c for c in rule_changes(old, new, live=True) if c.rule_key == "allow")
+    slow = _general(old, new, "allow", allow, new.rules[0], others_changed=True)
+    assert widened.classification.opened.keys() == slow.opened.keys()
+    for k in slow.opened:
+        assert _same_traffic(widened.classification.opened[k], slow.opened[k])
