@@ -227,8 +227,8 @@ def rule_changes(old: RuleSet, new: RuleSet, live: bool) -> Iterator[Change]:
             # The old rules with this change alone applied; both states are the old rules but
             # one, so that is every rule either can walk.
             judgements = [(old_side, (*old.rules, *([b] if b is not None else [])))]
-            if a is None or b is None or not order_kept() or any(
-                    _meet(reach[key], theirs) for other, theirs in reach.items() if other != key):
+            if len(pairs) > 1 and (a is None or b is None or not order_kept() or any(
+                    _meet(reach[key], theirs) for other, theirs in reach.items() if other != key)):
                 # Another change in the set can decide some of this one's traffic, or this rule
                 # sits elsewhere among the others (added, removed, or the set reordered): also
                 # judge it where it now stands, the new rules with this change alone reverted,
