@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from scanner.catalogue import services_in
+from scanner.catalogue import services_met
 from scanner.drift.classify import ICMP_PROTOCOLS, Classification
 from scanner.model import Direction, Effect, Rule, Severity
 from scanner.netmath import (
@@ -49,8 +49,8 @@ def _services(protocols: ProtocolSet, ports: PortSet) -> list:
         n for n in protocols.names() if n in ("tcp", "udp", "sctp")]
     out: dict[object, None] = {}
     for name in names:
-        for hit in services_in(name, ports):
-            out[hit.service] = None
+        for service in services_met(name, ports):
+            out[service] = None
     return list(out)
 
 
