@@ -96,7 +96,29 @@ def entry_service_names(entry: Mapping[str, Any]) -> list[str]:
     return list(entry.get("service_names", entry.get("services")) or ())
 
 
+def _sources(addresses: AddressSet) -> list[str]:
+    """The first CIDRs of the sources, and how many more there are."""
+    sources = addresses.to_cidrs(MAX_SOURCES)
+    more = addresses.cidr_count() - MAX_SOURCES if len(sources) == MAX_SOURCES else 0
+    return sources + [f"{more} more"] if more > 0 else sources
+
+
+def _one_box(direction: Direction, family: int, box: Box) -> list[dict[str, Any]]:
+    """``_entries`` of a space of one box (most items): it is its own group, and reaches the
+    whole internet or names its sources (once the whole internet is said, what is left of the
+    box is private and adds nothing)."""
+    if not (box.protocols and box.ports.intervals and box.addresses.intervals):
+        return []
+    public_count = box.addresses.intersection(PUBLIC_SPACE[family]).count()
+    if public_count >= PUBLIC_SIZE[family]:
+        return [_entry(direction, family, box.protocols, box.ports, True, True, ["internet"])]
+    return [_entry(direction, family, box.protocols, box.ports, False,
+                   public_count >= _BROAD[family], _sources(box.addresses))]
+
+
 def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dict[str, Any]]:
+    if len(space.boxes) == 1 and space.boxes[0].addresses.family == family:
+        return _one_box(direction, family, space.boxes[0])
     size = PUBLIC_SIZE[family]
     whole: list[tuple[ProtocolSet, PortSet]] = []
     # Boxes are disjoint, so no packet kind has more sources than all the boxes together: when
@@ -117,27 +139,14 @@ def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dic
         if whole else space
     if rest.is_empty():
         return entries
-    boxes = rest.boxes
-    single = boxes[0] if len(boxes) == 1 else None
-    if single is not None and single.addresses.family == family:
-        addresses = single.addresses  # normalized already: what the merge below would give
-    else:
-        addresses = AddressSet(family, tuple(i for box in boxes for i in box.addresses.intervals))
-    sources = addresses.to_cidrs(MAX_SOURCES)
-    more = addresses.cidr_count() - MAX_SOURCES if len(sources) == MAX_SOURCES else 0
-    if more > 0:
-        sources.append(f"{more} more")
+    addresses = AddressSet(family, tuple(i for b in rest.boxes for i in b.addresses.intervals))
+    sources = _sources(addresses)
     public_count = addresses.intersection(PUBLIC_SPACE[family]).count()
     if entries and public_count == 0:
         return entries  # the private part of a /0: "the whole internet" already says it
-    if single is not None and single.protocols and single.ports.intervals \
-            and single.addresses.intervals:
-        groups = [(single.protocols, single.ports)]  # what grouped() gives for one box
-    else:
-        groups = rest.grouped()
     broad = public_count >= _BROAD[family]
     return entries + [_entry(direction, family, protocols, ports, False, broad, sources)
-                      for protocols, ports in groups]
+                      for protocols, ports in rest.grouped()]
 
 
 def traffic_entries(spaces: Mapping[tuple[Direction, int], TrafficSpace]) -> list[dict[str, Any]]:

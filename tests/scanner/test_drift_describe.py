@@ -108,6 +108,8 @@ _ALL_V4 = Box(ProtocolSet(((0, 255),)), PortSet(((0, 65535),)), AddressSet(IPV4,
                                  AddressSet(IPV4, ((0, _V4),))),
                              Box(ProtocolSet(((17, 17),)), PortSet(((53, 53),)),
                                  AddressSet(IPV4, ((1, 5),))))), TrafficSpace(IPV6))
+@example(TrafficSpace(IPV4, (Box(ProtocolSet(((6, 6),)), PortSet(()),
+                                 AddressSet(IPV4, ((0, _V4),))),)), TrafficSpace(IPV6))
 def test_traffic_entries_match_the_straightforward_form(v4, v6):
     spaces = {(Direction.INGRESS, IPV4): v4, (Direction.EGRESS, IPV6): v6,
               (Direction.EGRESS, IPV4): v4}
