@@ -267,7 +267,9 @@ class TrafficSpace:
         position = {edge: i for i, edge in enumerate(edges)}
         reaching: list[list[tuple[tuple[Interval, ...], int]]] = [[] for _ in edges[1:]]
         for b in self.boxes:
-            counted = (b.ports.intervals, b.addresses.count())
+            # Where one address is enough, a box reaches with any: no need to count them.
+            counted = (b.ports.intervals, b.addresses.count() if min_addresses != 1
+                       else int(bool(b.addresses.intervals)))
             for lo, hi in b.protocols.intervals:
                 for span in range(position[lo], position[hi + 1]):
                     reaching[span].append(counted)
