@@ -133,6 +133,18 @@ def services_in(protocol: str, ports: PortSet) -> tuple[ServiceHit, ...]:
     return tuple(hits)
 
 
+def services_met(protocol: str, ports: PortSet) -> tuple[Service, ...]:
+    """The services of ``services_in(protocol, ports)``, without working out which of their
+    ports are hit (a sentence names the services only)."""
+    if not ports.intervals:
+        return ()
+    low, high = ports.intervals[0][0], ports.intervals[-1][1]
+    return tuple(svc for svc, first, last in _port_bounds(protocol)
+                 if first <= high and last >= low
+                 and any(protocol in (ALL_PROTOCOLS, p) and intervals_overlap(
+                     service_ports.intervals, ports.intervals) for p, service_ports in svc.ports))
+
+
 @lru_cache(maxsize=64)
 def _port_bounds(protocol: str) -> tuple[tuple[Service, int, int], ...]:
     """Each service that listens on ``protocol`` (any, for ``all``), in catalogue order, with

@@ -253,36 +253,57 @@ class TrafficSpace:
         contain it add up exactly. ``min_addresses`` equal to the public size of the family
         means "from the whole internet".
         """
-        # One sweep over the port edges: a box's count joins where its ports start and leaves
-        # after they end.
-        change: dict[int, int] = {}
-        for b in self.boxes:
-            if protocol in b.protocols:
-                count = b.addresses.count()
-                for lo, hi in b.ports.intervals:
-                    change[lo] = change.get(lo, 0) + count
-                    change[hi + 1] = change.get(hi + 1, 0) - count
-        edges = sorted(change)
-        hits: list[Interval] = []
-        total = 0
-        for lo, nxt in zip(edges, edges[1:], strict=False):
-            total += change[lo]
-            if total >= min_addresses:
-                hits.append((lo, nxt - 1))
-        return PortSet(tuple(hits))
+        return _ports_reached([(b.ports.intervals, b.addresses.count()) for b in self.boxes
+                               if protocol in b.protocols], min_addresses)
 
     def grouped(self, min_addresses: int = 1) -> list[tuple[ProtocolSet, PortSet]]:
         """Protocols with the ports at least ``min_addresses`` remote addresses reach, the
         protocols that share one port set grouped (``all`` -> every port, when so)."""
         edges = sorted({lo for b in self.boxes for lo, _ in b.protocols.intervals}
                        | {hi + 1 for b in self.boxes for _, hi in b.protocols.intervals})
+        # The boxes of each span between two edges, as ports_for(lo) would find them (the same
+        # for every protocol in the span), each box's address count taken once: a box is
+        # listed under the spans its protocols cover, found by their edges' positions.
+        position = {edge: i for i, edge in enumerate(edges)}
+        reaching: list[list[tuple[tuple[Interval, ...], int]]] = [[] for _ in edges[1:]]
+        for b in self.boxes:
+            # Where one address is enough, a box reaches with any: no need to count them.
+            counted = (b.ports.intervals, b.addresses.count() if min_addresses != 1
+                       else int(bool(b.addresses.intervals)))
+            for lo, hi in b.protocols.intervals:
+                for span in range(position[lo], position[hi + 1]):
+                    reaching[span].append(counted)
         by_ports: dict[PortSet, list[Interval]] = {}
-        for lo, nxt in zip(edges, edges[1:], strict=False):
-            ports = self.ports_for(lo, min_addresses)  # the same for every protocol in lo..nxt-1
+        for lo, nxt, boxes in zip(edges, edges[1:], reaching, strict=False):
+            ports = _ports_reached(boxes, min_addresses)
             if ports:
                 by_ports.setdefault(ports, []).append((lo, nxt - 1))
         groups = [(ProtocolSet(tuple(spans)), ports) for ports, spans in by_ports.items()]
         return sorted(groups, key=lambda g: g[0].intervals)
+
+
+def _ports_reached(boxes: Sequence[tuple[tuple[Interval, ...], int]],
+                   min_addresses: int) -> PortSet:
+    """The ports on which the boxes (their port intervals and address counts, disjoint) hold
+    at least ``min_addresses`` addresses together."""
+    if min_addresses == 1:
+        # A box is never empty of addresses where it counts: any box's port is reached.
+        return PortSet(tuple(i for ports, count in boxes if count for i in ports))
+    # One sweep over the port edges: a box's count joins where its ports start and leaves
+    # after they end.
+    change: dict[int, int] = {}
+    for ports, count in boxes:
+        for lo, hi in ports:
+            change[lo] = change.get(lo, 0) + count
+            change[hi + 1] = change.get(hi + 1, 0) - count
+    edges = sorted(change)
+    hits: list[Interval] = []
+    total = 0
+    for lo, nxt in zip(edges, edges[1:], strict=False):
+        total += change[lo]
+        if total >= min_addresses:
+            hits.append((lo, nxt - 1))
+    return PortSet(tuple(hits))
 
 
 # --- rules as traffic ---------------------------------------------------------------------

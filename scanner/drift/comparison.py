@@ -481,7 +481,7 @@ def _item(change: Change, link: _ExposureLink) -> DriftItem:
             # later change below it would open what it used to deny.
             level = Severity.LOW
     rule = change.after or change.before
-    item = DriftItem(
+    return DriftItem(
         drift_id="CWD-" + fingerprint(change.change.value, rs.provider, rs.account,
                                       rs.resource_id, change.rule_key, details.get("target"),
                                       details.get("replaces"),
@@ -501,19 +501,27 @@ def _item(change: Change, link: _ExposureLink) -> DriftItem:
         summary=_summary(change, entries),
         details=details,
         newly_exposed=tuple(exposed),
+        # Built with its mapping: one item per change, not one and then a copy.
+        **_mapping(change.change, result.effect, rs.kind,
+                   direction=rule.direction if rule else None,
+                   description_only=change.description_only),
     )
-    return _finish(item, rs.kind, direction=rule.direction if rule else None,
-                   description_only=change.description_only)
 
 
 def _finish(item: DriftItem, kind: RuleSetKind | None, **how: Any) -> DriftItem:
-    """Add the ATT&CK mapping: every widening (and every change whose effect could not be
-    decided) carries T1562.007; narrowing and neutral items do not."""
-    operations = attack.operations(item.change, kind, **how)
-    if item.effect not in (Effect.WIDENED, Effect.UNKNOWN):
-        return replace(item, operations=operations)
-    return replace(item, attack=(attack.TECHNIQUE,), tactic=attack.TACTIC,
-                   detection=attack.detection_component(item.change), operations=operations)
+    """The item with its ATT&CK mapping (``_mapping``)."""
+    return replace(item, **_mapping(item.change, item.effect, kind, **how))
+
+
+def _mapping(change: ChangeKind, effect: Effect, kind: RuleSetKind | None,
+             **how: Any) -> dict[str, Any]:
+    """The ATT&CK fields of an item: every widening (and every change whose effect could not
+    be decided) carries T1562.007; narrowing and neutral items do not."""
+    operations = attack.operations(change, kind, **how)
+    if effect not in (Effect.WIDENED, Effect.UNKNOWN):
+        return {"operations": operations}
+    return {"attack": (attack.TECHNIQUE,), "tactic": attack.TACTIC,
+            "detection": attack.detection_component(change), "operations": operations}
 
 
 # --- the comparison ----------------------------------------------------------------------------

@@ -8,9 +8,10 @@ so the summary sentence can say what is now reachable from where.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
-from scanner.catalogue import services_in
+from scanner.catalogue import services_met
 from scanner.drift.classify import ICMP_PROTOCOLS, Classification
 from scanner.model import Direction, Effect, Rule, Severity
 from scanner.netmath import (
@@ -48,8 +49,8 @@ def _services(protocols: ProtocolSet, ports: PortSet) -> list:
         n for n in protocols.names() if n in ("tcp", "udp", "sctp")]
     out: dict[object, None] = {}
     for name in names:
-        for hit in services_in(name, ports):
-            out[hit.service] = None
+        for service in services_met(name, ports):
+            out[service] = None
     return list(out)
 
 
@@ -62,6 +63,30 @@ def service_keys(protocols: ProtocolSet, ports: PortSet) -> list[str]:
     return list(dict.fromkeys(s.key for s in _services(protocols, ports)))
 
 
+@lru_cache(maxsize=4096)
+def _words(protocols: ProtocolSet, ports: PortSet) -> tuple[str, tuple[str, ...], str,
+                                                            tuple[str, ...], tuple[str, ...]]:
+    """An entry's words for one (protocols, ports): its label, ports, ``what``, service keys
+    and names. Items repeat the same few (a port opened, every port), and the services are
+    looked up once for both lists. Tuples: each entry gets lists of its own."""
+    label = protocols.label()
+    services = _services(protocols, ports)
+    return (label, tuple(ports.to_list()), label + _port_words(protocols, ports),
+            tuple(dict.fromkeys(s.key for s in services)),
+            tuple(dict.fromkeys(s.name for s in services)))
+
+
+def _entry(direction: Direction, family: int, protocols: ProtocolSet, ports: PortSet,
+           internet: bool, broad: bool, sources: list[str]) -> dict[str, Any]:
+    label, port_list, what, keys, names = _words(protocols, ports)
+    return {
+        "direction": direction.value, "family": FAMILY_NAMES[family].lower(),
+        "protocols": label, "ports": list(port_list), "what": what,
+        "internet": internet, "broad": broad, "sources": sources,
+        "services": list(keys), "service_names": list(names),
+    }
+
+
 def family_label(family: object) -> str:
     """``IPv4`` for sentences and tables, from the JSON's ``ipv4``."""
     return {"ipv4": "IPv4", "ipv6": "IPv6"}.get(str(family).lower(), str(family))
@@ -71,48 +96,57 @@ def entry_service_names(entry: Mapping[str, Any]) -> list[str]:
     return list(entry.get("service_names", entry.get("services")) or ())
 
 
+def _sources(addresses: AddressSet) -> list[str]:
+    """The first CIDRs of the sources, and how many more there are."""
+    sources = addresses.to_cidrs(MAX_SOURCES)
+    more = addresses.cidr_count() - MAX_SOURCES if len(sources) == MAX_SOURCES else 0
+    return sources + [f"{more} more"] if more > 0 else sources
+
+
+def _one_box(direction: Direction, family: int, box: Box) -> list[dict[str, Any]]:
+    """``_entries`` of a space of one box (most items): it is its own group, and reaches the
+    whole internet or names its sources (once the whole internet is said, what is left of the
+    box is private and adds nothing)."""
+    if not (box.protocols and box.ports.intervals and box.addresses.intervals):
+        return []
+    public_count = box.addresses.intersection(PUBLIC_SPACE[family]).count()
+    if public_count >= PUBLIC_SIZE[family]:
+        return [_entry(direction, family, box.protocols, box.ports, True, True, ["internet"])]
+    return [_entry(direction, family, box.protocols, box.ports, False,
+                   public_count >= _BROAD[family], _sources(box.addresses))]
+
+
 def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dict[str, Any]]:
-    # space ∩ TrafficSpace.everything(family), the same boxes, without the generic algebra.
-    public = TrafficSpace(family, tuple(
-        Box(b.protocols, b.ports, addresses) for b in space.boxes
-        if b.protocols and b.ports.intervals
-        and (addresses := b.addresses.intersection(PUBLIC_SPACE[family])).intervals))
+    if len(space.boxes) == 1 and space.boxes[0].addresses.family == family:
+        return _one_box(direction, family, space.boxes[0])
+    size = PUBLIC_SIZE[family]
+    whole: list[tuple[ProtocolSet, PortSet]] = []
     # Boxes are disjoint, so no packet kind has more sources than all the boxes together: when
-    # they hold fewer addresses than the internet, nothing is open to the whole of it.
-    held = sum(b.addresses.count() for b in public.boxes)
-    whole = public.grouped(PUBLIC_SIZE[family]) if held >= PUBLIC_SIZE[family] else []
-    entries = []
-    internet_boxes = []
-    for protocols, ports in whole:
-        entries.append({
-            "direction": direction.value, "family": FAMILY_NAMES[family].lower(),
-            "protocols": protocols.label(), "ports": ports.to_list(),
-            "what": protocols.label() + _port_words(protocols, ports),
-            "internet": True, "broad": True, "sources": ["internet"],
-            "services": service_keys(protocols, ports),
-            "service_names": service_names(protocols, ports),
-        })
-        internet_boxes.append(Box(protocols, ports, PUBLIC_SPACE[family]))
-    rest = space.difference(TrafficSpace(family, tuple(internet_boxes)))
+    # they hold fewer addresses than the internet (their public part can only hold fewer
+    # still), nothing is open to the whole of it.
+    if sum(b.addresses.count() for b in space.boxes if b.protocols and b.ports.intervals) >= size:
+        # space ∩ TrafficSpace.everything(family), the same boxes, without the generic algebra.
+        public = TrafficSpace(family, tuple(
+            Box(b.protocols, b.ports, addresses) for b in space.boxes
+            if b.protocols and b.ports.intervals
+            and (addresses := b.addresses.intersection(PUBLIC_SPACE[family])).intervals))
+        if sum(b.addresses.count() for b in public.boxes) >= size:
+            whole = public.grouped(size)
+    entries = [_entry(direction, family, protocols, ports, True, True, ["internet"])
+               for protocols, ports in whole]
+    rest = space.difference(TrafficSpace(family, tuple(
+        Box(protocols, ports, PUBLIC_SPACE[family]) for protocols, ports in whole))) \
+        if whole else space
     if rest.is_empty():
         return entries
-    addresses = AddressSet(family, tuple(i for box in rest.boxes for i in box.addresses.intervals))
-    cidrs = addresses.to_cidrs()
-    sources = cidrs[:MAX_SOURCES] + ([f"{len(cidrs) - MAX_SOURCES} more"]
-                                     if len(cidrs) > MAX_SOURCES else [])
+    addresses = AddressSet(family, tuple(i for b in rest.boxes for i in b.addresses.intervals))
+    sources = _sources(addresses)
     public_count = addresses.intersection(PUBLIC_SPACE[family]).count()
     if entries and public_count == 0:
         return entries  # the private part of a /0: "the whole internet" already says it
-    for protocols, ports in rest.grouped():
-        entries.append({
-            "direction": direction.value, "family": FAMILY_NAMES[family].lower(),
-            "protocols": protocols.label(), "ports": ports.to_list(),
-            "what": protocols.label() + _port_words(protocols, ports),
-            "internet": False, "broad": public_count >= _BROAD[family], "sources": sources,
-            "services": service_keys(protocols, ports),
-            "service_names": service_names(protocols, ports),
-        })
-    return entries
+    broad = public_count >= _BROAD[family]
+    return entries + [_entry(direction, family, protocols, ports, False, broad, sources)
+                      for protocols, ports in rest.grouped()]
 
 
 def traffic_entries(spaces: Mapping[tuple[Direction, int], TrafficSpace]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.catalogue import SERVICES, ServiceHit, services_in
+from scanner.catalogue import SERVICES, ServiceHit, services_in, services_met
 from scanner.netmath import PortSet
 
 # Ports near the catalogue's (and the ends of the range), where an off-by-one would show.
@@ -23,6 +23,7 @@ def test_services_in_finds_what_each_service_says_it_exposes(protocol, spans):
     expected = tuple(ServiceHit(s, hit) for s in SERVICES
                      if (hit := s.exposed_by(protocol, ports)))
     assert services_in(protocol, ports) == expected
+    assert services_met(protocol, ports) == tuple(hit.service for hit in expected)
 
 
 def test_a_port_range_between_services_finds_none_and_one_port_finds_its_service():

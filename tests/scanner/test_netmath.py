@@ -421,6 +421,31 @@ def test_cidr_span_agrees_with_ipaddress(text):
         assert cidr_span(text) == expected
 
 
+_V4_SPAN = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)).map(sorted)
+_V4_SHORT = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 600)).map(
+    lambda s: (s[0], min(2**32 - 1, s[0] + s[1])))
+
+
+@settings(max_examples=400)
+@given(st.lists(st.one_of(_V4_SPAN, _V4_SHORT), max_size=4), st.integers(0, 6))
+@example([(0, 2**32 - 1)], 4)
+@example([(1, 2**32 - 2)], 4)
+@example([(0, 0), (2**32 - 1, 2**32 - 1)], 1)
+def test_cidr_count_and_limited_spelling_agree_with_to_cidrs(spans, limit):
+    space = AddressSet(IPV4, tuple(map(tuple, spans)))
+    spelled = space.to_cidrs()
+    assert space.cidr_count() == len(spelled)
+    assert space.to_cidrs(limit) == spelled[:limit]
+
+
+@given(st.lists(_V6_CIDR, max_size=4), st.integers(0, 6))
+def test_cidr_count_and_limited_spelling_agree_with_to_cidrs_v6(cidrs, limit):
+    space = AddressSet.from_cidrs(IPV6, cidrs)
+    spelled = space.to_cidrs()
+    assert space.cidr_count() == len(spelled)
+    assert space.to_cidrs(limit) == spelled[:limit]
+
+
 @given(st.lists(st.one_of(_V4_CIDR, _V6_CIDR), max_size=5))
 def test_to_cidrs_spells_what_ipaddress_summarizes(cidrs):
     for family, make in ((IPV4, ipaddress.IPv4Address), (IPV6, ipaddress.IPv6Address)):

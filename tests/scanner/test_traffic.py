@@ -195,3 +195,31 @@ def test_ports_for_counts_the_sources_of_each_port(boxes, protocol, least):
     found = space.ports_for(protocol, max(least, 1))
     assert {port for port in range(13) if port in found} == expected
     assert all(hi <= 12 for _, hi in found.intervals)
+
+
+@settings(max_examples=300)
+@given(st.lists(_BOX, max_size=6), st.integers(0, 20))
+def test_grouped_gives_each_protocol_the_ports_its_sources_reach(boxes, least):
+    """Each protocol is in the group whose ports are exactly the ports reached from at least
+    ``least`` sources (counted packet by packet), and in no group when there are none."""
+    from scanner.netmath import AddressSet
+    from scanner.traffic import Box, ProtocolSet
+
+    space = TrafficSpace(IPV4)
+    for p, q, a in boxes:  # union keeps the boxes disjoint
+        space = space.union(TrafficSpace(IPV4, (Box(ProtocolSet(tuple(p)), PortSet(tuple(q)),
+                                                     AddressSet(IPV4, tuple(a))),)))
+    least = max(least, 1)
+    groups = space.grouped(least)
+    assert all(ports for _, ports in groups)
+    assert len({ports for _, ports in groups}) == len(groups)  # one group per port set
+    assert [g[0].intervals for g in groups] == sorted(g[0].intervals for g in groups)
+    for protocol in range(14):
+        expected = {port for port in range(14)
+                    if sum(b.addresses.count() for b in space.boxes
+                           if protocol in b.protocols and port in b.ports) >= least}
+        found = [ports for protocols, ports in groups if protocol in protocols]
+        assert len(found) == (1 if expected else 0)
+        if found:
+            assert {port for port in range(14) if port in found[0]} == expected
+            assert all(hi <= 12 for _, hi in found[0].intervals)
