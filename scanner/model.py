@@ -114,11 +114,14 @@ def fingerprint(*parts: object) -> str:
         # same text json.dumps gives) skips the generic encoder.
         text = "[" + ",".join(map(_json_string, parts)) + "]"
     else:
-        text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+        text = _FINGERPRINT_JSON.encode(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 _json_string = json.encoder.encode_basestring_ascii
+# What json.dumps(parts, sort_keys=True, default=str, separators=(",", ":")) builds on every
+# call (a drift item's id hashes both versions of its rule), built once.
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
 
 
 def finding_id_part(text: str) -> bytes:

@@ -119,31 +119,31 @@ def _one_box(direction: Direction, family: int, box: Box) -> list[dict[str, Any]
 def _entries(direction: Direction, family: int, space: TrafficSpace) -> list[dict[str, Any]]:
     if len(space.boxes) == 1 and space.boxes[0].addresses.family == family:
         return _one_box(direction, family, space.boxes[0])
-    size = PUBLIC_SIZE[family]
+    addresses = AddressSet(family, tuple(i for b in space.boxes for i in b.addresses.intervals))
+    public_count = addresses.intersection(PUBLIC_SPACE[family]).count()
     whole: list[tuple[ProtocolSet, PortSet]] = []
-    # Boxes are disjoint, so no packet kind has more sources than all the boxes together: when
-    # they hold fewer addresses than the internet (their public part can only hold fewer
-    # still), nothing is open to the whole of it.
-    if sum(b.addresses.count() for b in space.boxes if b.protocols and b.ports.intervals) >= size:
+    # Boxes are disjoint: those that hold one packet kind (protocol and port) hold different
+    # addresses, so no packet kind has more public sources than all the boxes together. When
+    # they hold fewer than the internet, nothing is open to the whole of it.
+    if public_count >= PUBLIC_SIZE[family]:
         # space ∩ TrafficSpace.everything(family), the same boxes, without the generic algebra.
-        public = TrafficSpace(family, tuple(
-            Box(b.protocols, b.ports, addresses) for b in space.boxes
+        whole = TrafficSpace(family, tuple(
+            Box(b.protocols, b.ports, public) for b in space.boxes
             if b.protocols and b.ports.intervals
-            and (addresses := b.addresses.intersection(PUBLIC_SPACE[family])).intervals))
-        if sum(b.addresses.count() for b in public.boxes) >= size:
-            whole = public.grouped(size)
+            and (public := b.addresses.intersection(PUBLIC_SPACE[family])).intervals
+        )).grouped(PUBLIC_SIZE[family])
     entries = [_entry(direction, family, protocols, ports, True, True, ["internet"])
                for protocols, ports in whole]
-    rest = space.difference(TrafficSpace(family, tuple(
-        Box(protocols, ports, PUBLIC_SPACE[family]) for protocols, ports in whole))) \
-        if whole else space
-    if rest.is_empty():
-        return entries
-    addresses = AddressSet(family, tuple(i for b in rest.boxes for i in b.addresses.intervals))
+    rest = space
+    if whole:
+        rest = space.difference(TrafficSpace(family, tuple(
+            Box(protocols, ports, PUBLIC_SPACE[family]) for protocols, ports in whole)))
+        addresses = AddressSet(family, tuple(i for b in rest.boxes
+                                             for i in b.addresses.intervals))
+        public_count = addresses.intersection(PUBLIC_SPACE[family]).count()
+        if public_count == 0:
+            return entries  # the private part of a /0: "the whole internet" already says it
     sources = _sources(addresses)
-    public_count = addresses.intersection(PUBLIC_SPACE[family]).count()
-    if entries and public_count == 0:
-        return entries  # the private part of a /0: "the whole internet" already says it
     broad = public_count >= _BROAD[family]
     return entries + [_entry(direction, family, protocols, ports, False, broad, sources)
                       for protocols, ports in rest.grouped()]

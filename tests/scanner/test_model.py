@@ -481,6 +481,22 @@ def test_fingerprint_of_strings_is_the_hash_of_their_json(parts):
     assert fingerprint(*parts) == hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+@given(st.lists(st.one_of(_JSONISH, st.datetimes()), max_size=4))
+def test_fingerprint_of_any_parts_is_the_hash_of_their_sorted_compact_json(parts):
+    # Rule dictionaries, None and non-JSON values (spelt by str) as drift ids hash them.
+    import hashlib
+
+    text = json.dumps(tuple(parts), sort_keys=True, default=str, separators=(",", ":"))
+    assert fingerprint(*parts) == hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
 @given(st.text(), st.text(), st.text())
 def test_finding_ids_from_their_parts_are_the_fingerprint_of_the_three_strings(policy, resource,
                                                                                 subject):
