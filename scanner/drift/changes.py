@@ -24,8 +24,7 @@ from scanner.drift.classify import (
     RuleSetState,
     Universe,
     classify,
-    rule_ports,
-    rule_protocols,
+    rule_bounds,
     target_key,
 )
 from scanner.drift.delta import RuleSetSide, judge_change
@@ -254,12 +253,8 @@ _Reach = dict[Direction, tuple[int, int, int, int]]
 def _reach(*versions: Rule | None) -> _Reach:
     out: _Reach = {}
     for rule in versions:
-        if rule is None:
-            continue
-        protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
-        if not protocols or not ports:
-            continue  # it matches nothing
-        bounds = (protocols[0][0], protocols[-1][1], ports[0][0], ports[-1][1])
+        if rule is None or (bounds := rule_bounds(rule)) is None:
+            continue  # no rule, or it matches nothing
         there = out.get(rule.direction)
         out[rule.direction] = bounds if there is None else (
             min(there[0], bounds[0]), max(there[1], bounds[1]),

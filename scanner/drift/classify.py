@@ -111,6 +111,22 @@ def rule_protocols(rule: Rule) -> ProtocolSet:
     return _protocol_set(rule.protocol)
 
 
+@lru_cache(maxsize=512)
+def _protocol_span(protocol: str) -> tuple[int, int] | None:
+    intervals = _protocol_set(protocol).intervals
+    return (intervals[0][0], intervals[-1][1]) if intervals else None
+
+
+def rule_bounds(rule: Rule) -> tuple[int, int, int, int] | None:
+    """The lowest and highest protocol and port ``rule`` can match (None: it matches
+    nothing): a cheap first test before working out what it matches."""
+    span = _protocol_span(rule.protocol)
+    ports = rule_ports(rule).intervals
+    if span is None or not ports:
+        return None
+    return span[0], span[1], ports[0][0], ports[-1][1]
+
+
 def _bounds(space: TrafficSpace) -> tuple[tuple, tuple]:
     """The protocols and ports any box of ``space`` has (merged intervals)."""
     protocols = ProtocolSet(tuple(i for b in space.boxes for i in b.protocols.intervals))

@@ -26,16 +26,17 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 
 from scanner.drift.classify import (
+    _NOTHING,
     SYMBOLIC,
     Classification,
+    RuleBoxes,
     Universe,
     _relevant_atoms,
     applies,
     box_slot,
     effect_of,
     machine_classes,
-    rule_ports,
-    rule_protocols,
+    rule_bounds,
     target_key,
 )
 from scanner.model import Action, Direction, Rule, RuleSetKind
@@ -72,14 +73,11 @@ class RuleSetSide:
         self.order_key = order_key = evaluation_key(kind)
         entries: list[_Entry] = []
         for i, rule in enumerate(keyed.values()):
-            if not rule.enabled:
-                continue  # a disabled rule decides nothing
-            protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
-            if protocols and ports:  # else it matches nothing
-                entries.append((order_key(rule), i, rule, protocols[0][0], protocols[-1][1],
-                                ports[0][0], ports[-1][1]))
+            # A disabled rule, or one that matches nothing, decides nothing.
+            if rule.enabled and (bounds := rule_bounds(rule)) is not None:
+                entries.append((order_key(rule), i, rule, *bounds))
         if not union:  # a security group's order does not matter
-            entries.sort(key=lambda e: (e[0], e[1]))
+            entries.sort()  # by order key, then place in the set (unique: rules never compared)
         self.entries = entries
         self._places: list[tuple[tuple, int]] | None = None
         self._lanes: dict[Direction, list[tuple[int, _Entry]]] = {}
@@ -138,51 +136,50 @@ def judge_change(judgements: Sequence[tuple[RuleSetSide, Sequence[Rule]]], key: 
                 continue  # neither version decides anything: the two states are alike
             # The others whose protocols and ports can meet a version's: the same in every
             # family, so tested once here (each family tests its addresses).
-            spans = [(p, q) for r in footprint if id(r) in ranked
-                     if (p := rule_protocols(r).intervals) and (q := rule_ports(r).intervals)]
-            if not spans:
+            hull = [b for r in footprint if id(r) in ranked and (b := rule_bounds(r))]
+            if not hull:
                 continue  # the versions match nothing: no family has a box for them
-            plo, phi = min(p[0][0] for p, _ in spans), max(p[-1][1] for p, _ in spans)
-            qlo, qhi = min(q[0][0] for _, q in spans), max(q[-1][1] for _, q in spans)
-            near = [(t, e) for t, e in side.lane(direction) if e[1] != place
-                    and e[3] <= phi and e[4] >= plo and e[5] <= qhi and e[6] >= qlo]
+            plo, phi = min(b[0] for b in hull), max(b[1] for b in hull)
+            qlo, qhi = min(b[2] for b in hull), max(b[3] for b in hull)
+            near = [(t, e, universe.boxes(e[2])) for t, e in side.lane(direction)
+                    if e[1] != place and e[3] <= phi and e[4] >= plo and e[5] <= qhi
+                    and e[6] >= qlo]
             judged_was = was if was is not None and id(was) in ranked else None
             judged_now = now if now is not None and id(now) in ranked else None
+            was_boxes = universe.boxes(judged_was) if judged_was is not None else _NOTHING
+            now_boxes = universe.boxes(judged_now) if judged_now is not None else _NOTHING
             for family in families:
                 for wide in ((False, True) if family == SYMBOLIC else (False,)):
-                    _judge_probe(side.union, near, direction, family, wide, universe, machines,
-                                 judged_was, judged_now, ranked, opened, closed, symbols)
+                    slot = box_slot(family, wide)
+                    if was_boxes[slot] is not None or now_boxes[slot] is not None:
+                        _judge_probe(side.union, near, direction, family, wide, slot, universe,
+                                     machines, judged_was, was_boxes[slot], judged_now,
+                                     now_boxes[slot], ranked, opened, closed, symbols)
     return Classification(effect_of(opened, closed, approximate),
                           {k: cooked(k[1], v) for k, v in opened.items()},
                           {k: cooked(k[1], v) for k, v in closed.items()},
                           tuple(sorted(symbols)), approximate)
 
 
-def _judge_probe(union: bool, others: list[tuple[int, _Entry]], direction: Direction,
-                 family: int, wide: bool, universe: Universe,
-                 machines: Sequence[frozenset[str]], was: Rule | None, now: Rule | None,
-                 ranked: Mapping[int, int], opened: dict, closed: dict,
-                 symbols: set[str]) -> None:
-    """One direction, family and reading of the symbolic family, on every class of machine.
-    ``was``/``now``: the versions that can decide something (enabled, an allow in a group);
-    ``others``: the other entries that can decide this direction, in order, with their place."""
-    slot = box_slot(family, wide)
-    was_box = universe.boxes(was)[slot] if was is not None else None
-    now_box = universe.boxes(now)[slot] if now is not None else None
-    if was_box is None and now_box is None:
-        return
+def _judge_probe(union: bool, others: list[tuple[int, _Entry, RuleBoxes]],
+                 direction: Direction, family: int, wide: bool, slot: int, universe: Universe,
+                 machines: Sequence[frozenset[str]], was: Rule | None, was_box: RawBox | None,
+                 now: Rule | None, now_box: RawBox | None, ranked: Mapping[int, int],
+                 opened: dict, closed: dict, symbols: set[str]) -> None:
+    """One direction, family and reading of the symbolic family (``slot`` of the rules' boxes),
+    on every class of machine. ``was``/``now``: the versions that can decide something (enabled,
+    an allow in a group), with their box here (not both None); ``others``: the other entries
+    that can decide this direction, in order, with their place and boxes."""
     # The other rules whose box meets the hull of the versions' (exactly, in the walk).
     hull = [b for b in (was_box, now_box) if b is not None]
     plo, phi = min(b[0][0][0] for b in hull), max(b[0][-1][1] for b in hull)
     qlo, qhi = min(b[1][0][0] for b in hull), max(b[1][-1][1] for b in hull)
     alo, ahi = min(b[2][0][0] for b in hull), max(b[2][-1][1] for b in hull)
     candidates: list[tuple[int, Rule, RawBox]] = []
-    boxes = universe.boxes
-    for t, entry in others:
-        if entry[3] > phi or entry[4] < plo or entry[5] > qhi or entry[6] < qlo:
-            continue
-        box = boxes(entry[2])[slot]
-        if box is None or box[2][0][0] > ahi or box[2][-1][1] < alo:
+    for t, entry, boxes in others:
+        box = boxes[slot]
+        if (box is None or entry[3] > phi or entry[4] < plo or entry[5] > qhi
+                or entry[6] < qlo or box[2][0][0] > ahi or box[2][-1][1] < alo):
             continue
         candidates.append((t, entry[2], box))
     # What tells machines apart here is which of these rules' targets they match: one machine
