@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from itertools import chain
-from operator import attrgetter
+from itertools import chain, compress, count, islice
+from operator import attrgetter, ne
 from typing import Any
 
 from scanner.drift.classify import (
@@ -71,6 +71,9 @@ class Change:
     description_only: bool = False  # a rule edited in what it says, not in what it matches
 
 
+_native_id = attrgetter("native_id")
+
+
 def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
     """Rules by identity; identical content rules (no native id) get ``#2``, ``#3``..."""
     return _keyed(tuple(rules))[0]
@@ -78,7 +81,7 @@ def keyed_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
 
 def _keyed(rules: tuple[Rule, ...]) -> tuple[dict[str, Rule], bool]:
     """``keyed_rules``, and whether its keys are the cloud's ids."""
-    ids = [r.native_id for r in rules]
+    ids = list(map(_native_id, rules))
     if all(ids):
         keyed = dict(zip(ids, rules, strict=True))
         if len(keyed) == len(rules):
@@ -161,12 +164,11 @@ def _recreated(before: Mapping[str, Rule], after: Mapping[str, Rule]) -> dict[st
 def changed_span(old: Sequence[Rule], new: Sequence[Rule]) -> tuple[int, int]:
     """How many rules two versions of a rule set share, position by position, at their start
     and at their end (not overlapping): only the rules between can differ."""
+    # The first index where they differ, in C loops (a rule set's every rule is compared).
     shorter = min(len(old), len(new))
-    start = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
-                 shorter)
+    start = next(compress(count(), map(ne, old, new)), shorter)
     room = shorter - start
-    end = next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new), strict=False))
-                if i == room or a != b), room)
+    end = next(compress(count(), map(ne, islice(reversed(old), room), reversed(new))), room)
     return start, end
 
 

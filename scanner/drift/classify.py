@@ -32,7 +32,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain, combinations, filterfalse
+from operator import attrgetter
 
 from scanner.model import Action, Direction, Effect, Peer, Rule, RuleSet, RuleSetKind
 from scanner.netmath import (
@@ -120,9 +121,18 @@ def _protocol_span(protocol: str) -> tuple[int, int] | None:
 def rule_bounds(rule: Rule) -> tuple[int, int, int, int] | None:
     """The lowest and highest protocol and port ``rule`` can match (None: it matches
     nothing): a cheap first test before working out what it matches."""
-    span = _protocol_span(rule.protocol)
-    ports = rule_ports(rule).intervals
-    if span is None or not ports:
+    protocol = rule.protocol
+    span = _protocol_span(protocol)
+    if span is None:
+        return None
+    # ``rule_ports``, spelt out: asked of every rule of every changed set.
+    if protocol in _PORTED:
+        ports = rule.ports.intervals
+    elif protocol in ICMP_PROTOCOLS:
+        ports = icmp_ports(rule).intervals
+    else:
+        ports = ALL_PORTS.intervals
+    if not ports:
         return None
     return span[0], span[1], ports[0][0], ports[-1][1]
 
@@ -138,6 +148,10 @@ def may_meet(rule: Rule, bounds: tuple[tuple, tuple]) -> bool:
     """A test on protocol and ports alone, before building the rule's space."""
     return (intervals_overlap(rule_protocols(rule).intervals, bounds[0])
             and intervals_overlap(rule_ports(rule).intervals, bounds[1]))
+
+
+_peers_of, _targets_of, _addresses_of = (attrgetter("peers"), attrgetter("targets"),
+                                         attrgetter("addresses"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +193,12 @@ class Universe:
     def of(cls, rules: Iterable[Rule]) -> Universe:
         rules = tuple(rules)
         symbols: dict[SymbolKey, int] = {}
-        # Most peers are addresses: the symbolic ones are picked out first, in order.
-        for peer in [p for r in rules for p in r.peers if not p.addresses]:
+        # Most peers are addresses and most rules have no targets: both are picked out in C
+        # loops, the symbolic peers in order.
+        peers = chain.from_iterable(map(_peers_of, rules))
+        for peer in filterfalse(_addresses_of, peers):
             symbols.setdefault(symbol_key(peer), len(symbols))
-        atoms = {target_key(t) for r in rules if r.targets for t in r.targets}
+        atoms = set(map(target_key, chain.from_iterable(map(_targets_of, rules))))
         return cls(symbols, tuple(sorted(atoms)))
 
     def families(self) -> tuple[int, ...]:

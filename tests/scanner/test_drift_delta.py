@@ -30,6 +30,9 @@ from scanner.drift.classify import (
     _relevant_atoms,
     classify,
     meets,
+    rule_bounds,
+    rule_ports,
+    rule_protocols,
     target_key,
 )
 from scanner.drift.comparison import _ExposureLink, _item
@@ -349,3 +352,15 @@ def test_a_change_meeting_another_at_one_port_is_judged_on_both_sides(edge):
     assert widened.classification.opened.keys() == slow.opened.keys()
     for k in slow.opened:
         assert _same_traffic(widened.classification.opened[k], slow.opened[k])
+
+
+def test_rule_bounds_are_the_ends_of_what_the_rule_matches():
+    rng = random.Random(13)
+    odd = (Rule(Direction.INGRESS, Action.ALLOW, "tcp", PortSet(()), ()),
+           Rule(Direction.INGRESS, Action.ALLOW, "frobnicate", PortSet.of(22), ()),
+           Rule(Direction.INGRESS, Action.ALLOW, "47", PortSet.of(22), ()))
+    for rule in (*odd, *(_rule(rng, rng.choice(list(KINDS)), n) for n in range(500))):
+        protocols, ports = rule_protocols(rule).intervals, rule_ports(rule).intervals
+        expected = (protocols[0][0], protocols[-1][1], ports[0][0], ports[-1][1]) \
+            if protocols and ports else None
+        assert rule_bounds(rule) == expected, rule
