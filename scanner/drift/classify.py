@@ -556,6 +556,8 @@ def _relevant_atoms(context: Sequence[Rule], footprint: Sequence[Rule],
             if not space:
                 continue
             for rule in targeted:
+                if all(target_key(t) in atoms for t in rule.targets):
+                    continue  # nothing new to learn from it (a few targets recur)
                 box = universe.box(rule, family, True)
                 if box is not None and _raw_meets(space, (box,)):
                     for target in rule.targets:
