@@ -192,6 +192,9 @@ def _judge_probe(union: bool, others: list[tuple[int, _Entry, RuleBoxes]],
         for machine in machines:
             views.setdefault(machine & relevant, machine)
         distinct: Sequence[frozenset[str]] = list(views.values())
+        # Each candidate with the targets it applies to (None: every machine).
+        aimed = [(c, frozenset(map(target_key, c[1].targets)) if c[1].targets else None)
+                 for c in candidates]
     else:
         distinct = machines[:1]  # no rule here has targets: every machine is alike
     seen: set[tuple] = set()
@@ -201,7 +204,8 @@ def _judge_probe(union: bool, others: list[tuple[int, _Entry, RuleBoxes]],
         now_here = now_box if now is not None and applies(now, machine) else None
         if was_here is None and now_here is None:
             continue
-        here = [c for c in candidates if applies(c[1], machine)] if targeted else candidates
+        here = [c for c, aim in aimed if aim is None or not aim.isdisjoint(machine)] \
+            if targeted else candidates
         signature = (was_here is not None, now_here is not None, tuple(c[0] for c in here))
         if signature in seen:
             continue  # machines the same rules apply to are decided alike
