@@ -134,15 +134,8 @@ def services_in(protocol: str, ports: PortSet) -> tuple[ServiceHit, ...]:
 
 
 def services_met(protocol: str, ports: PortSet) -> tuple[Service, ...]:
-    """The services of ``services_in(protocol, ports)``, without working out which of their
-    ports are hit (a sentence names the services only)."""
-    if not ports.intervals:
-        return ()
-    low, high = ports.intervals[0][0], ports.intervals[-1][1]
-    return tuple(svc for svc, first, last in _port_bounds(protocol)
-                 if first <= high and last >= low
-                 and any(protocol in (ALL_PROTOCOLS, p) and intervals_overlap(
-                     service_ports.intervals, ports.intervals) for p, service_ports in svc.ports))
+    """The services of ``services_in(protocol, ports)`` (a sentence names the services only)."""
+    return tuple(hit.service for hit in services_in(protocol, ports))
 
 
 @lru_cache(maxsize=64)
