@@ -184,17 +184,18 @@ def _judge_probe(union: bool, others: list[tuple[int, _Entry, RuleBoxes]],
         candidates.append((t, entry[2], box))
     # What tells machines apart here is which of these rules' targets they match: one machine
     # of each kind that makes a difference is walked (in the order ``machines`` gives them).
+    # Each candidate with the targets it applies to (None: every machine), so that ``applies``
+    # is a set test per class of machine.
+    aimed = [(c, frozenset(map(target_key, c[1].targets)) if c[1].targets else None)
+             for c in candidates]
     relevant = {target_key(t) for r in (was, now) if r is not None for t in r.targets}
-    relevant.update(target_key(t) for c in candidates for t in c[1].targets)
+    relevant.update(*(aim for _, aim in aimed if aim is not None))
     targeted = bool(relevant)
     if targeted:
         views: dict[frozenset[str], frozenset[str]] = {}
         for machine in machines:
             views.setdefault(machine & relevant, machine)
         distinct: Sequence[frozenset[str]] = list(views.values())
-        # Each candidate with the targets it applies to (None: every machine).
-        aimed = [(c, frozenset(map(target_key, c[1].targets)) if c[1].targets else None)
-                 for c in candidates]
     else:
         distinct = machines[:1]  # no rule here has targets: every machine is alike
     seen: set[tuple] = set()
