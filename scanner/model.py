@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from scanner.jsonenc import encode
@@ -197,6 +198,13 @@ _INTERNED = 1 << 18
 _peer = lru_cache(maxsize=_INTERNED)(Peer)
 
 
+@lru_cache(maxsize=4096)
+def peer_text(peer: Peer) -> str:
+    """A peer's JSON with sorted keys: how a rule's content hash, and drift's classes of
+    machines, name it (a few distinct ones repeat across many rules)."""
+    return json.dumps(peer.to_dict(), sort_keys=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One normalized firewall rule.
@@ -231,19 +239,29 @@ class Rule:
         return self.native_id or "content:" + self.content_hash()
 
     def content_hash(self) -> str:
-        """Fingerprint of what the rule does (description and name excluded)."""
+        """Fingerprint of what the rule does (description and name excluded). ``same_behaviour``
+        compares the very same fields: change both together."""
         return fingerprint(
             self.direction.value,
             self.action.value,
             self.protocol,
             self.ports.to_list(),
-            sorted(json.dumps(p.to_dict(), sort_keys=True) for p in self.peers),
-            sorted(json.dumps(p.to_dict(), sort_keys=True) for p in self.targets),
+            sorted(map(peer_text, self.peers)),
+            sorted(map(peer_text, self.targets)),
             self.priority,
             self.enabled,
             self.icmp_type,
             self.icmp_code,
         )
+
+    def same_behaviour(self, other: Rule) -> bool:
+        """Whether ``other`` has the same ``content_hash`` (matches the same traffic the same
+        way), compared field by field instead of hashed: peers and targets as the hash reads
+        them, a sorted list of their JSON, so neither their order nor a spelling the JSON does
+        not show (an empty account) counts."""
+        return (_behaviour(self) == _behaviour(other)
+                and _same_peers(self.peers, other.peers)
+                and _same_peers(self.targets, other.targets))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -294,6 +312,15 @@ class Rule:
             logging=data.get("logging"),
             extra=dict(data.get("extra", {})),
         )
+
+
+# What ``Rule.content_hash`` reads besides the peers and targets.
+_behaviour = attrgetter("direction", "action", "protocol", "ports", "priority", "enabled",
+                        "icmp_type", "icmp_code")
+
+
+def _same_peers(x: tuple[Peer, ...], y: tuple[Peer, ...]) -> bool:
+    return x == y or sorted(map(peer_text, x)) == sorted(map(peer_text, y))
 
 
 @dataclass(frozen=True, slots=True)

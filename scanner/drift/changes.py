@@ -25,7 +25,6 @@ from scanner.drift.classify import (
     Universe,
     classify,
     rule_bounds,
-    target_key,
 )
 from scanner.drift.delta import RuleSetSide, judge_change
 from scanner.model import (
@@ -34,7 +33,6 @@ from scanner.model import (
     ChangeKind,
     Direction,
     Effect,
-    Peer,
     Rule,
     RuleSet,
     RuleSetKind,
@@ -96,23 +94,9 @@ def _keyed(rules: tuple[Rule, ...]) -> tuple[dict[str, Rule], bool]:
     return out, False
 
 
-# The fields ``Rule.content_hash`` reads, but the peers and targets (which it reads as sorted
-# JSON, so their order does not count).
-_behaviour = attrgetter("direction", "action", "protocol", "ports", "priority", "enabled",
-                        "icmp_type", "icmp_code")
-
-
-def same_behaviour(a: Rule, b: Rule) -> bool:
-    """Whether two rules have the same ``content_hash`` (match the same traffic the same way),
-    compared field by field instead of hashed."""
-    return (_behaviour(a) == _behaviour(b) and _same_peers(a.peers, b.peers)
-            and _same_peers(a.targets, b.targets))
-
-
-def _same_peers(x: tuple[Peer, ...], y: tuple[Peer, ...]) -> bool:
-    """Peers as ``content_hash`` reads them: a sorted list of their JSON, so neither their
-    order nor a spelling the JSON does not show (an empty account) counts."""
-    return x == y or sorted(map(target_key, x)) == sorted(map(target_key, y))
+# Whether two versions of a rule match the same traffic the same way (description, name or
+# logging aside).
+same_behaviour = Rule.same_behaviour
 
 
 def _behavioural_extra_differs(a: Rule, b: Rule) -> bool:

@@ -28,14 +28,22 @@ nothing, and a changed one costs a few small evaluations.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain, combinations, filterfalse
 from operator import attrgetter
 
-from scanner.model import Action, Direction, Effect, Peer, Rule, RuleSet, RuleSetKind
+from scanner.model import (
+    Action,
+    Direction,
+    Effect,
+    Peer,
+    Rule,
+    RuleSet,
+    RuleSetKind,
+    peer_text,
+)
 from scanner.netmath import (
     ALL_PORTS,
     ALL_PROTOCOLS,
@@ -62,6 +70,7 @@ from scanner.traffic import (
 SYMBOLIC = 0  # the family of non-address peers
 MAX_TARGET_ATOMS = 5
 ICMP_PROTOCOLS = frozenset({"icmp", "icmpv6"})
+_PORTED = PORT_PROTOCOLS | {ALL_PROTOCOLS}  # protocols whose rules name their ports
 _ALL_V4 = AddressSet(IPV4, ((0, 2**32 - 1),))
 
 SymbolKey = tuple[str, str, str]
@@ -71,10 +80,8 @@ def symbol_key(peer: Peer) -> SymbolKey:
     return (peer.kind.value, peer.value, peer.account or "")
 
 
-@lru_cache(maxsize=4096)
-def target_key(peer: Peer) -> str:
-    # Asked for every rule on every class of machine; a few distinct targets repeat.
-    return json.dumps(peer.to_dict(), sort_keys=True)
+# A target's name among a machine's atoms.
+target_key = peer_text
 
 
 def applies(rule: Rule, machine: frozenset[str]) -> bool:
@@ -92,11 +99,10 @@ def icmp_ports(rule: Rule) -> PortSet:
 
 
 def rule_ports(rule: Rule) -> PortSet:
-    if rule.protocol in ICMP_PROTOCOLS:
-        return icmp_ports(rule)
-    if rule.protocol in PORT_PROTOCOLS or rule.protocol == ALL_PROTOCOLS:
+    protocol = rule.protocol
+    if protocol in _PORTED:
         return rule.ports
-    return ALL_PORTS
+    return icmp_ports(rule) if protocol in ICMP_PROTOCOLS else ALL_PORTS
 
 
 @lru_cache(maxsize=512)
@@ -125,13 +131,7 @@ def rule_bounds(rule: Rule) -> tuple[int, int, int, int] | None:
     span = _protocol_span(protocol)
     if span is None:
         return None
-    # ``rule_ports``, spelt out: asked of every rule of every changed set.
-    if protocol in _PORTED:
-        ports = rule.ports.intervals
-    elif protocol in ICMP_PROTOCOLS:
-        ports = icmp_ports(rule).intervals
-    else:
-        ports = ALL_PORTS.intervals
+    ports = rule_ports(rule).intervals
     if not ports:
         return None
     return span[0], span[1], ports[0][0], ports[-1][1]
@@ -160,7 +160,8 @@ class Universe:
 
     symbols: Mapping[SymbolKey, int] = field(default_factory=dict)
     atoms: tuple[str, ...] = ()
-    # (id(rule), family, wide) -> (rule, its space); the rule is kept so its id stays its own.
+    # Keyed by id(rule) (its boxes), (id(rule), family, wide) (its space) and that plus "raw";
+    # each value keeps the rule, so its id stays its own.
     spaces: dict = field(default_factory=dict, compare=False, repr=False)
 
     def raw_space(self, rule: Rule, family: int, wide: bool) -> list[RawBox]:
@@ -266,8 +267,7 @@ def rule_boxes(rule: Rule, universe: Universe) -> RuleBoxes:
     rule (no traffic space objects), all in one pass over its peers."""
     protocol = rule.protocol
     protocols = _protocol_set(protocol).intervals
-    ports = (icmp_ports(rule) if protocol in ICMP_PROTOCOLS
-             else rule.ports if protocol in _PORTED else ALL_PORTS).intervals
+    ports = rule_ports(rule).intervals
     if not protocols or not ports:
         return _NOTHING
     peers = rule.peers
@@ -303,8 +303,6 @@ def rule_boxes(rule: Rule, universe: Universe) -> RuleBoxes:
             (protocols, ports, narrow) if narrow else None,
             (protocols, ports, wide) if wide else None)
 
-
-_PORTED = PORT_PROTOCOLS | {ALL_PROTOCOLS}
 
 
 @dataclass(frozen=True, slots=True)
