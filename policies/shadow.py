@@ -114,7 +114,9 @@ def _first_match(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
                 continue
             overlapping = [(r, o) for r, o in pairs[:index] if o.overlaps(mine)]
             earlier = [r for r, _ in overlapping]
-            if not could_cover(mine, [o for r, o in overlapping if applies_wherever(r, rule)]):
+            # The earlier rules that take this one's traffic wherever it applies.
+            taking = [(r, o) for r, o in overlapping if applies_wherever(r, rule)]
+            if not could_cover(mine, [o for _, o in taking]):
                 # Some of its traffic reaches it whatever comes first: it takes effect.
                 if rule.action is Action.DENY:
                     entries = [EffectiveRule(rule, m, m) for f in FAMILIES
@@ -128,8 +130,7 @@ def _first_match(rule_set: RuleSet, outlines: Outlines) -> Iterator[Verdict]:
             if not entries:
                 continue
             if all(e.shadowed for e in entries):
-                taking = [r for r in earlier if applies_wherever(r, rule)]
-                yield from _shadowed(spaces, rule, taking, entries)
+                yield from _shadowed(spaces, rule, [r for r, _ in taking], entries)
             elif rule.action is Action.DENY:
                 verdict = _denied_anyway(spaces, rule, ordered[index + 1:], entries)
                 if verdict is not None:
