@@ -119,6 +119,11 @@ class RuleSetView:
             self._pools[key] = found
         return found
 
+    def clear(self) -> None:
+        """Let go of the pools (they refer back to this view)."""
+        self._pools.clear()
+        self._pool_by_members.clear()
+
     def entry(self, rule: Rule) -> RuleEntry | None:
         """None for a rule that does not apply (disabled)."""
         return self._by_rule.get(id(rule))
@@ -206,8 +211,7 @@ class EvaluationContext:
         it: they are let go first, so it is freed at once, without a garbage collection)."""
         view = self._views.pop(rule_set.resource_id, None)
         if view is not None:
-            view._pools.clear()
-            view._pool_by_members.clear()
+            view.clear()
         verdicts = self._indexes.get("shadow_verdicts")
         if verdicts is not None:
             verdicts.pop(rule_set.resource_id, None)
