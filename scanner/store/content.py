@@ -64,7 +64,8 @@ def manifest_digest(sections: Mapping[str, Sequence[bytes]]) -> bytes:
 def split_document(document: Mapping[str, Any]) -> SnapshotParts:
     """Cut a snapshot document (``Snapshot.to_dict()``) into its parts."""
     rule_sets = document.get("rule_sets", [])
-    return _split(document, sum(len(rs.get("rules", ())) for rs in rule_sets))
+    return _split(document, sum(len(rs.get("rules", ())) for rs in rule_sets),
+                  tuple(document.get("providers", ())))
 
 
 def split_snapshot(snapshot: Snapshot) -> SnapshotParts:
@@ -73,7 +74,7 @@ def split_snapshot(snapshot: Snapshot) -> SnapshotParts:
     shell = replace(snapshot, **{name: () for name in _PARTS}).to_dict()
     document = {key: (_part_dicts(getattr(snapshot, key)) if key in _PARTS else value)
                 for key, value in shell.items()}
-    return _split(document, snapshot.rule_count())
+    return _split(document, snapshot.rule_count(), snapshot.providers)
 
 
 # The snapshot's fields that are lists of parts in its document (``Snapshot.to_dict``).
@@ -85,7 +86,8 @@ def _part_dicts(items: Iterable[Any]) -> Iterator[Any]:
     return (item if isinstance(item, str) else item.to_dict() for item in items)
 
 
-def _split(document: Mapping[str, Any], rule_count: int) -> SnapshotParts:
+def _split(document: Mapping[str, Any], rule_count: int,
+           providers: tuple[str, ...]) -> SnapshotParts:
     objects: dict[bytes, bytes] = {}
     sections: dict[str, tuple[bytes, ...]] = {}
 
@@ -111,7 +113,7 @@ def _split(document: Mapping[str, Any], rule_count: int) -> SnapshotParts:
     return SnapshotParts(
         snapshot_id=document["snapshot_id"],
         taken_at=document["taken_at"],
-        providers=tuple(json.loads(objects[name]) for name in sections.get("providers", ())),
+        providers=providers,
         scope_count=size("scopes"),
         rule_set_count=size("rule_sets"),
         rule_count=rule_count,
