@@ -169,6 +169,12 @@ class Peer:
     def cidr(cls, value: str) -> Peer:
         return _peer(PeerKind.CIDR, value, (value,), None)
 
+    @classmethod
+    def shared(cls, kind: PeerKind, value: str, addresses: tuple[str, ...] = (),
+               account: str | None = None) -> Peer:
+        """The one object of this peer (see ``_peer``): what normalizers build peers with."""
+        return _peer(kind, value, addresses, account)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind.value, "value": self.value}
         # A CIDR peer stands for itself, so its addresses are left out unless they differ;

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from providers.guard import ShapeError, optional_mappings, require_choice, require_mapping
+from providers.interning import text as intern_text
 from scanner.model import Action, Direction, Peer, PeerKind, Rule
 from scanner.netmath import ALL_PORTS, PORT_PROTOCOLS, PortSet, canonical_protocol
 
@@ -71,23 +72,12 @@ def prefix_list_peer(pl_id: str, entries: PrefixEntries) -> Peer:
 
 
 # Estates repeat the same few peers (0.0.0.0/0, the VPCs' ranges, shared groups) across
-# thousands of rules, each parsed from the answer as a new string. Peers are immutable, so one
-# object (and one interned string) serves every rule naming it.
-@lru_cache(maxsize=65536)
-def cidr_peer(value: str) -> Peer:
-    return Peer.cidr(sys.intern(value))
+# thousands of rules: the model holds one object per distinct peer.
+cidr_peer = Peer.cidr
 
 
-@lru_cache(maxsize=65536)
 def group_peer(group_id: str, owner: str | None) -> Peer:
-    return Peer(PeerKind.SECURITY_GROUP, sys.intern(group_id), (),
-                sys.intern(owner) if owner else None)
-
-
-def intern_text(value: Any) -> Any:
-    """Ids and names that repeat across many objects (VPC and account ids, tag keys) shared as
-    one string; anything that is not a string is returned as it is."""
-    return sys.intern(value) if type(value) is str else value
+    return Peer.shared(PeerKind.SECURITY_GROUP, group_id, (), owner or None)
 
 
 def tag_map(tags: Sequence[Json] | None) -> dict[str, str]:

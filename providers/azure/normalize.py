@@ -35,6 +35,7 @@ from providers.guard import (
     require_mapping,
     require_text,
 )
+from providers.interning import text as _text
 from scanner.model import (
     Action,
     Asset,
@@ -71,11 +72,6 @@ Json = Mapping[str, Any]
 
 def arm_id(value: str | None) -> str:
     return (value or "").lower()
-
-
-def _text(value: Any) -> Any:
-    """Repeated text as one shared string (anything else as it is)."""
-    return sys.intern(value) if type(value) is str else value
 
 
 def _ref(obj: Json | None) -> str:
@@ -119,17 +115,16 @@ def address_peer(prefix: str) -> Peer:
     text = prefix.strip()
     lowered = text.lower()
     if lowered in _ANY:
-        return Peer(PeerKind.ANY, "*", EVERYWHERE)
+        return Peer.shared(PeerKind.ANY, "*", EVERYWHERE)
     if lowered == "internet":
-        return Peer(PeerKind.SERVICE_TAG, "Internet", EVERYWHERE)
+        return Peer.shared(PeerKind.SERVICE_TAG, "Internet", EVERYWHERE)
     if is_network(text):
-        return Peer.cidr(sys.intern(text))
-    return Peer(PeerKind.SERVICE_TAG, sys.intern(_CANONICAL_TAGS.get(lowered, text)))
+        return Peer.cidr(text)
+    return Peer.shared(PeerKind.SERVICE_TAG, _CANONICAL_TAGS.get(lowered, text))
 
 
-@lru_cache(maxsize=65536)
 def _asg_peer(asg_id: str) -> Peer:
-    return Peer(PeerKind.APPLICATION_SECURITY_GROUP, asg_id)
+    return Peer.shared(PeerKind.APPLICATION_SECURITY_GROUP, asg_id)
 
 
 def _prefixes(props: Json, singular: str, plural: str) -> list[str]:

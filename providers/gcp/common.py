@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from scanner.model import Action, Direction, Peer, PeerKind, Rule
@@ -53,11 +52,6 @@ def last_segment(link: str | None) -> str:
     return sys.intern((link or "").rstrip("/").rsplit("/", 1)[-1])
 
 
-def text(value: Any) -> Any:
-    """Repeated text as one shared string (anything else as it is)."""
-    return sys.intern(value) if type(value) is str else value
-
-
 def protocol_name(value: Any) -> str:
     """GCP accepts protocol names and numbers; an unknown name is kept as GCP spelled it."""
     try:
@@ -89,21 +83,14 @@ def protocol_ports(entries: Iterable[Json], key: str) -> list[tuple[str, PortSet
     return [(proto, ports, spelled) for proto, (ports, spelled) in merged.items()]
 
 
-@lru_cache(maxsize=65536)
-def cidr_peer(value: str) -> Peer:
-    """One shared peer per range: a few hundred ranges serve thousands of rules."""
-    return Peer.cidr(sys.intern(value))
-
-
-@lru_cache(maxsize=65536)
-def _symbol_peer(kind: PeerKind, value: str) -> Peer:
-    return Peer(kind, sys.intern(value))
+# One shared peer per range or name (the model's): a few hundred serve thousands of rules.
+cidr_peer = Peer.cidr
 
 
 def symbol_peer(kind: PeerKind, value: Any) -> Peer:
     """A named peer (tag, service account, ...), shared when the name is text; anything else
     is handed to Peer as it is, to be refused there as before."""
-    return _symbol_peer(kind, value) if type(value) is str else Peer(kind, value)
+    return Peer.shared(kind, value) if type(value) is str else Peer(kind, value)
 
 
 def cidrs(values: Iterable[str] | None) -> list[Peer]:

@@ -39,7 +39,6 @@ from providers.gcp.common import (
     protocol_ports,
     rule_order,
     symbols,
-    text,
 )
 from providers.gcp.policies import (
     applicable_hierarchical,
@@ -57,6 +56,7 @@ from providers.guard import (
     require_mapping,
     require_text,
 )
+from providers.interning import text
 from scanner.model import (
     Action,
     Asset,
