@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from providers.aws.rules import tag_map
 from providers.guard import guarded, label, require_mapping, require_text
 from scanner.model import Asset, CollectionError, Network, Scope, Subnet
 
@@ -16,10 +17,6 @@ PROVIDER = "aws"
 Json = Mapping[str, Any]
 _DEAD_ROUTE_STATES = {"blackhole"}
 _LIVE_IGW_ATTACHMENT = {"available", "attached"}
-
-
-def _tags(tags: Sequence[Json] | None) -> dict[str, str]:
-    return {t.get("Key", ""): t.get("Value", "") for t in tags or ()}
 
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
@@ -31,7 +28,7 @@ def interface(scope: Scope, eni: Json, instances: Mapping[str, Json]) -> Asset:
     attachment = eni.get("Attachment") or {}
     instance_id = attachment.get("InstanceId")
     instance = instances.get(instance_id or "") or {}
-    tags = _tags(eni.get("TagSet") or eni.get("Tags"))
+    tags = tag_map(eni.get("TagSet") or eni.get("Tags"))
     private_ips = eni.get("PrivateIpAddresses") or ()
     private = _unique([eni.get("PrivateIpAddress")]
                       + [p.get("PrivateIpAddress") for p in private_ips])
@@ -60,7 +57,7 @@ def interface(scope: Scope, eni: Json, instances: Mapping[str, Json]) -> Asset:
         region=scope.region,
         kind="aws_network_interface",
         asset_id=eni["NetworkInterfaceId"],
-        name=_tags(instance.get("Tags")).get("Name") or tags.get("Name", ""),
+        name=tag_map(instance.get("Tags")).get("Name") or tags.get("Name", ""),
         instance_id=instance_id,
         network=eni.get("VpcId"),
         subnet=eni.get("SubnetId"),
@@ -126,7 +123,7 @@ def normalize_vpc(scope: Scope, vpc: Json, gateways: Sequence[Json] | None) -> N
         account=scope.account,
         region=scope.region,
         network_id=vpc["VpcId"],
-        name=_tags(vpc.get("Tags")).get("Name", ""),
+        name=tag_map(vpc.get("Tags")).get("Name", ""),
         cidrs=_unique([vpc.get("CidrBlock"), *cidrs]),
         is_default=bool(vpc.get("IsDefault")),
         extra=extra,
@@ -206,7 +203,7 @@ def _subnet(scope: Scope, subnet: Json, nacl_of: Mapping[str, str],
         region=scope.region,
         subnet_id=subnet_id,
         network=vpc_id,
-        name=_tags(subnet.get("Tags")).get("Name", ""),
+        name=tag_map(subnet.get("Tags")).get("Name", ""),
         cidrs=_unique(cidrs),
         rule_set_ids=(nacl_of[subnet_id],) if subnet_id in nacl_of else (),
         internet_routes=internet_routes(table, None if igws is None else
