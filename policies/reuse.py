@@ -100,7 +100,11 @@ class RuleSetMemo:
     previous one), ``kept`` (of those, rule sets that kept their findings with their exposure
     verdicts as they were)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_inputs: bool = True) -> None:
+        """``keep_inputs``: record what each rule set's exposure verdicts read, for a later
+        evaluation with this memo to keep them; False for a memo used for one evaluation (a
+        saved scan's, whose cache entry keeps judgements only)."""
+        self._keep_inputs = keep_inputs
         self.fingerprint: str | None = None
         self.exposure_key: str | None = None
         self._contents: dict[Hashable, _Judged] = {}
@@ -177,7 +181,7 @@ class RuleSetMemo:
         hit = self._previous.get(memo_key)
         mine: tuple[Judgement, ...] | None = None  # judged now (None: bound)
         inputs: Hashable | None = None
-        wants_inputs = exposure_inputs is not None and finish is not None
+        wants_inputs = self._keep_inputs and exposure_inputs is not None and finish is not None
         if hit is not None:
             found = hit[0]
             self.bound += 1

@@ -54,7 +54,8 @@ def load_memo(text: str | None, rule_sets: Sequence[RuleSet], digests: Sequence[
     """A memo primed with the cached judgements of the rule sets whose digest is in the entry
     ``text`` (the store's state under ``STATE_KEY``); an empty memo when there is none or it
     cannot be used. ``digests``: the rule sets' content digests, in their order."""
-    memo = RuleSetMemo()
+    # Used for this scan's one evaluation: what the verdicts read is not worth recording.
+    memo = RuleSetMemo(keep_inputs=False)
     if text is None:
         return memo
     fingerprint = rule_set_fingerprint(policies, settings)
